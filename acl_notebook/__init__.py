@@ -1,0 +1,66 @@
+"""acl-notebook: load Ascend offline models from memory in Jupyter.
+
+Public API (see README): `inspect`, `configure`, `load`, `models`, `unload`, `unload_all`,
+`memory`, `info`, `panel`, and the types `Model`, `ModelInfo`, `TensorDesc`, with the
+errors `OMFormatError`, `AclError`, `DeviceMemoryError`.
+
+``%load_ext acl_notebook`` registers the ``%acl_*`` magics. Names are resolved lazily so
+that importing the package (and so ``%load_ext``) stays cheap: numpy, protobuf,
+matplotlib and ipywidgets are imported only by the calls that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "inspect": "acl_notebook.om.reader",
+    "ModelInfo": "acl_notebook.om.model",
+    "TensorDesc": "acl_notebook.om.model",
+    "OMFormatError": "acl_notebook.om.errors",
+    "AclError": "acl_notebook.runtime.errors",
+    "configure": "acl_notebook.api",
+    "load": "acl_notebook.api",
+    "models": "acl_notebook.api",
+    "unload": "acl_notebook.api",
+    "unload_all": "acl_notebook.api",
+    "memory": "acl_notebook.api",
+    "info": "acl_notebook.api",
+    "panel": "acl_notebook.api",
+    "Model": "acl_notebook.session",
+    "DeviceMemoryError": "acl_notebook.session",
+    "HostMemoryError": "acl_notebook.session",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'acl_notebook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+def load_ipython_extension(ipython) -> None:
+    """Called by ``%load_ext acl_notebook``: registers the ``%acl_*`` magics."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """Called by ``%unload_ext acl_notebook``: removes the magics, tears the session down."""
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)

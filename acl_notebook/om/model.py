@@ -1,0 +1,203 @@
+"""Immutable descriptions of an offline model, as the reader produces them.
+
+Everything above the `om` package (runtime, session, magics, widgets) speaks in these
+types, so they carry ACL's own vocabulary: dims with -1 for a dynamic axis, the ACL enum
+value beside a readable name, and byte sizes as ACL reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .enums import ACL_DTYPE_NAMES, numpy_dtype_name
+
+
+@dataclass(frozen=True)
+class TensorDesc:
+    """One model input or output, in the terms `aclmdlGet*` getters use.
+
+    `dtype` is the numpy dtype name where numpy has one (``"float32"``) and ACL's own
+    lower-case name otherwise (``"bfloat16"``, ``"int4"``); `acl_dtype`/`acl_format` keep
+    the enum values so nothing is lost in the translation.
+    """
+
+    name: str
+    dims: tuple[int, ...]
+    dtype: str
+    format: str
+    size: int
+    acl_dtype: int = -1
+    acl_format: int = -1
+    dims_range: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def is_dynamic(self) -> bool:
+        """True when any axis is unknown (-1) or the rank itself is unknown (-2)."""
+        return any(d < 0 for d in self.dims)
+
+    @property
+    def numpy_dtype(self):
+        """The numpy dtype object, or None for types numpy cannot hold (int4, fp8...)."""
+        import numpy as np
+
+        name = numpy_dtype_name(self.acl_dtype)
+        return np.dtype(name) if name else None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "dims": list(self.dims),
+            "dtype": self.dtype,
+            "format": self.format,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class DynamicInfo:
+    """Gears of a multi-gear (dynamic batch / image size / dims) model.
+
+    `kind` is ``"batch"``, ``"hw"``, ``"dims"`` or ``None`` for a static model. Each gear
+    is a tuple: ``(batch,)``, ``(h, w)`` or the full dims list in `shape_order` order.
+    """
+
+    kind: Optional[str] = None
+    gears: tuple[tuple[int, ...], ...] = ()
+    shape_order: tuple[str, ...] = ()
+    output_shapes: tuple[str, ...] = ()
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.kind is not None
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "gears": [list(g) for g in self.gears],
+            "shape_order": list(self.shape_order),
+            "output_shapes": list(self.output_shapes),
+        }
+
+
+@dataclass(frozen=True)
+class MemoryNeeds:
+    """Device memory a model asks for, as `aclmdlQuerySizeFromMem` reports it.
+
+    `work` is the feature-map/workspace size (ModelDef ``memory_size``), `weight` the
+    weight size; `zero_copy` is the part of `work` used by inputs and outputs.
+    """
+
+    work: int = 0
+    weight: int = 0
+    zero_copy: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.work + self.weight
+
+    def to_dict(self) -> dict:
+        return {"work": self.work, "weight": self.weight, "zero_copy": self.zero_copy, "total": self.total}
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One entry of a partition table: where a payload sits in the file."""
+
+    type: int
+    name: str
+    offset: int  # absolute offset in the file
+    size: int
+
+
+@dataclass(frozen=True)
+class OMHeader:
+    """The fields of the 256-byte ModelFileHeader a person may want to see."""
+
+    version: int  # 0x10000000 or 0x20000000
+    length: int
+    is_encrypt: int
+    is_checksum: int
+    modeltype: int
+    genmode: int
+    name: str
+    om_ir_version: int
+    model_num: int
+    platform_version: str
+    platform_type: int
+    model_length: int
+    need_check_os_cpu_info: int
+    is_unknow_model: int
+
+    @property
+    def version_text(self) -> str:
+        return f"{self.version >> 28}.{(self.version >> 24) & 0xF}"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Everything the reader learned from an OM file, before any device is touched."""
+
+    name: str
+    soc_version: str
+    atc_version: str
+    op_count: int
+    inputs: tuple[TensorDesc, ...]
+    outputs: tuple[TensorDesc, ...]
+    dynamic: DynamicInfo
+    memory: MemoryNeeds
+    header: OMHeader
+    partitions: tuple[Partition, ...] = ()
+    file_size: int = 0
+    framework: str = ""
+    opp_version: str = ""
+    stream_num: int = 0
+    event_num: int = 0
+    submodels: int = 1
+    attrs: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def om_version(self) -> str:
+        """Header version as text: "1.0" or "2.0"."""
+        return self.header.version_text
+
+    def input(self, name: str) -> TensorDesc:
+        return _by_name(self.inputs, name, "input")
+
+    def output(self, name: str) -> TensorDesc:
+        return _by_name(self.outputs, name, "output")
+
+    def to_dict(self) -> dict:
+        """The `--json` shape of `acl-notebook inspect`."""
+        return {
+            "name": self.name,
+            "soc_version": self.soc_version,
+            "atc_version": self.atc_version,
+            "om_version": self.om_version,
+            "op_count": self.op_count,
+            "file_size": self.file_size,
+            "submodels": self.submodels,
+            "inputs": [t.to_dict() for t in self.inputs],
+            "outputs": [t.to_dict() for t in self.outputs],
+            "dynamic": self.dynamic.to_dict(),
+            "memory": self.memory.to_dict(),
+        }
+
+
+def _by_name(tensors: tuple[TensorDesc, ...], name: str, what: str) -> TensorDesc:
+    for t in tensors:
+        if t.name == name:
+            return t
+    known = ", ".join(t.name for t in tensors) or "none"
+    raise KeyError(f"no {what} named {name!r}; the model has: {known}")
+
+
+__all__ = [
+    "ACL_DTYPE_NAMES",
+    "DynamicInfo",
+    "MemoryNeeds",
+    "ModelInfo",
+    "OMHeader",
+    "Partition",
+    "TensorDesc",
+]
