@@ -108,6 +108,7 @@ class Partition:
     name: str
     offset: int  # absolute offset in the file
     size: int
+    model: int = 0  # which partition table (0 = root model) when the header's model_num > 1
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,16 @@ class ModelInfo:
 
     def output(self, name: str) -> TensorDesc:
         return _by_name(self.outputs, name, "output")
+
+    def _repr_html_(self) -> str:
+        from ..display import render_html
+
+        return render_html(self)
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        from ..display import render_text
+
+        p.text(render_text(self))
 
     def to_dict(self) -> dict:
         """The `--json` shape of `acl-notebook inspect`."""

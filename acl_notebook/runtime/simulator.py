@@ -1,0 +1,281 @@
+"""An AscendCL simulator: ACL's semantics and error codes with no NPU.
+
+It is the spec the `acl` backend is held to (the same behavioural tests run on both). What
+it copies from ACL (see shared/docs/acl-api.md §5-§6):
+
+- aclInit once per process (again: REPEAT_INITIALIZE), aclFinalize once (again:
+  REPEAT_FINALIZE); model calls before aclInit fail with GE_EXEC_NOT_INIT.
+- the current context is per thread; a thread without one gets RT_CONTEXT_NULL.
+- model bytes are validated like GE's ModelParserBase (size, magic, header length), then
+  parsed for real; models built for another SoC family are refused (RT_SOC_VERSION).
+- each loaded model is charged its work + weight memory on its device; a load that does
+  not fit fails with RT_MEMORY_ALLOCATION and changes nothing.
+- model ids start at 1, are process-wide and never reused; unloading an unknown id gives
+  GE_EXEC_MODEL_ID_INVALID; unloading from another context gives RT_MODEL_CONTEXT.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from ..om.errors import OMFormatError
+from ..om.model import ModelInfo
+from . import errors as E
+from .base import Backend, MemAttr, ModelDesc, RunMode, Versions
+from .errors import AclError
+from .socs import DEFAULT_SOC, SocProfile, get_profile, soc_family
+
+_MAGIC = b"IMOD"
+_HEADER = 256
+
+
+@dataclass
+class _Context:
+    handle: int
+    device: int
+
+
+@dataclass
+class _Loaded:
+    info: ModelInfo
+    device: int
+    context: int
+    charge: int
+
+
+class SimulatedDevice:
+    """Memory book-keeping for one simulated NPU."""
+
+    def __init__(self, profile: SocProfile, total: Optional[int]) -> None:
+        self.total = int(total) if total is not None else profile.total
+        self.idle_used = min(profile.idle_used, self.total // 8) if total is not None else profile.idle_used
+        self.charged = 0
+
+    @property
+    def free(self) -> int:
+        return max(self.total - self.idle_used - self.charged, 0)
+
+
+class SimulatorBackend(Backend):
+    """The embedded default backend; see the module docstring for what it guarantees."""
+
+    kind = "sim"
+    library = "(embedded simulator)"
+
+    def __init__(self, soc: str = DEFAULT_SOC, memory: Optional[int] = None, devices: Optional[int] = None):
+        self.profile = get_profile(soc)
+        count = devices if devices is not None else self.profile.devices
+        if count < 1:
+            raise ValueError(f"devices must be at least 1, got {count}")
+        if memory is not None and memory <= 0:
+            raise ValueError(f"memory must be a positive number of bytes, got {memory}")
+        self.devices = [SimulatedDevice(self.profile, memory) for _ in range(count)]
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._initialised = False
+        self._finalized = False
+        self._contexts: dict[int, _Context] = {}
+        self._default_contexts: dict[int, int] = {}
+        self._handles = itertools.count(0x5100)
+        self._ids = itertools.count(1)
+        self._models: dict[int, _Loaded] = {}
+
+    # -- helpers ----------------------------------------------------------------------
+    def _fail(self, code: int, call: str, detail: str = "") -> AclError:
+        return AclError(code, call, detail)
+
+    def _need_init(self, call: str, code: int = E.ACL_ERROR_UNINITIALIZE) -> None:
+        if not self._initialised:
+            raise self._fail(code, call, "aclInit has not been called")
+
+    def _current(self, call: str) -> _Context:
+        handle = getattr(self._local, "context", None)
+        ctx = self._contexts.get(handle) if handle is not None else None
+        if ctx is None:
+            raise self._fail(E.ACL_ERROR_RT_CONTEXT_NULL, call, "no current context on this thread")
+        return ctx
+
+    def _check_device(self, device: int, call: str) -> None:
+        if not 0 <= device < len(self.devices):
+            raise self._fail(
+                E.ACL_ERROR_RT_INVALID_DEVICEID, call,
+                f"device {device} does not exist (valid: 0..{len(self.devices) - 1})",
+            )
+
+    def _parse(self, model: memoryview, call: str) -> ModelInfo:
+        """Validate like GE's ModelParserBase, then parse with our reader."""
+        size = model.nbytes
+        if size == 0:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "model buffer is empty")
+        if size < _HEADER or bytes(model[:4]) != _MAGIC:
+            raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call, "not an OM model buffer")
+        length, model_length = struct.unpack_from("<I", model, 0x4C)[0], 0
+        if struct.unpack_from("<I", model, 8)[0] >= 0x20000000:
+            model_length = struct.unpack_from("<Q", model, 0xB8)[0]
+        if (model_length or length) != size - _HEADER:
+            raise self._fail(
+                E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call,
+                f"header says {model_length or length} payload bytes, buffer has {size - _HEADER}",
+            )
+        from ..om.reader import parse
+
+        try:
+            return parse(model)
+        except OMFormatError as exc:
+            raise self._fail(E.ACL_ERROR_GE_EXEC_LOAD_MODEL_PARTITION_FAILED, call, str(exc)) from None
+
+    # -- process ----------------------------------------------------------------------
+    def init(self) -> bool:
+        with self._lock:
+            if self._initialised:
+                return False
+            self._initialised = True
+            self._finalized = False
+            return True
+
+    def finalize(self) -> None:
+        with self._lock:
+            if self._finalized:
+                raise self._fail(E.ACL_ERROR_REPEAT_FINALIZE, "aclFinalize")
+            self._initialised = False
+            self._finalized = True
+
+    def versions(self) -> Versions:
+        return Versions(acl_api="1.17.0", cann="simulated", driver="simulated")
+
+    def run_mode(self) -> RunMode:
+        self._need_init("aclrtGetRunMode")
+        return self.profile.run_mode
+
+    def soc_name(self) -> str:
+        return self.profile.name if self._initialised else ""
+
+    # -- devices and contexts -----------------------------------------------------------
+    def device_count(self) -> int:
+        self._need_init("aclrtGetDeviceCount")
+        return len(self.devices)
+
+    def set_device(self, device: int) -> None:
+        with self._lock:
+            self._need_init("aclrtSetDevice")
+            self._check_device(device, "aclrtSetDevice")
+            handle = self._default_contexts.get(device)
+            if handle is None:
+                handle = next(self._handles)
+                self._contexts[handle] = _Context(handle, device)
+                self._default_contexts[device] = handle
+            self._local.context = handle
+
+    def reset_device(self, device: int) -> None:
+        with self._lock:
+            self._need_init("aclrtResetDevice")
+            self._check_device(device, "aclrtResetDevice")
+            handle = self._default_contexts.pop(device, None)
+            if handle is not None:
+                self._contexts.pop(handle, None)
+
+    def create_context(self, device: int) -> int:
+        with self._lock:
+            self._need_init("aclrtCreateContext")
+            self._check_device(device, "aclrtCreateContext")
+            handle = next(self._handles)
+            self._contexts[handle] = _Context(handle, device)
+            self._local.context = handle
+            return handle
+
+    def destroy_context(self, context: int) -> None:
+        with self._lock:
+            if self._contexts.pop(context, None) is None:
+                raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtDestroyContext", "unknown context")
+            if getattr(self._local, "context", None) == context:
+                self._local.context = None
+
+    def set_current_context(self, context: int) -> None:
+        with self._lock:
+            if context not in self._contexts:
+                raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtSetCurrentContext", "unknown context")
+            self._local.context = context
+
+    def get_current_context(self) -> Optional[int]:
+        handle = getattr(self._local, "context", None)
+        return handle if handle in self._contexts else None
+
+    def mem_info(self, attr: MemAttr) -> tuple[int, int]:
+        with self._lock:
+            self._need_init("aclrtGetMemInfo")
+            dev = self.devices[self._current("aclrtGetMemInfo").device]
+            attr = MemAttr(attr)
+            hbm_attr = attr in (MemAttr.HBM, MemAttr.HBM_HUGE, MemAttr.HBM_NORMAL)
+            if self.profile.memory_kind == "HBM" and not hbm_attr:
+                return 0, 0  # A2/A3 have no DDR pool for the device: ACL reports zeros
+            # On DDR boards ACL silently redirects HBM queries to DDR.
+            return dev.free, dev.total
+
+    # -- models ---------------------------------------------------------------------------
+    def query_size(self, model: memoryview) -> tuple[int, int]:
+        self._need_init("aclmdlQuerySizeFromMem", E.ACL_ERROR_GE_EXEC_NOT_INIT)
+        info = self._parse(model, "aclmdlQuerySizeFromMem")
+        return info.memory.work, info.memory.weight
+
+    def load_from_mem(self, model: memoryview) -> int:
+        return self._load(model, "aclmdlLoadFromMem")
+
+    def load_with_config(self, model: memoryview, priority: Optional[int] = None) -> int:
+        if priority is not None and not -(2**31) <= int(priority) < 2**31:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetConfigOpt", "priority must fit int32")
+        return self._load(model, "aclmdlLoadWithConfig")
+
+    def _load(self, model: memoryview, call: str) -> int:
+        with self._lock:
+            self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)
+            ctx = self._current(call)
+            info = self._parse(model, call)
+            if info.soc_version and soc_family(info.soc_version) != soc_family(self.profile.name):
+                raise self._fail(
+                    E.ACL_ERROR_RT_SOC_VERSION, call,
+                    f"model soc {info.soc_version} does not match device soc {self.profile.name}",
+                )
+            dev = self.devices[ctx.device]
+            charge = info.memory.total
+            if charge > dev.free:
+                raise self._fail(
+                    E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
+                    f"device {ctx.device} out of memory: need {charge} bytes, {dev.free} free",
+                )
+            model_id = next(self._ids)
+            dev.charged += charge
+            self._models[model_id] = _Loaded(info, ctx.device, ctx.handle, charge)
+            return model_id
+
+    def get_desc(self, model_id: int) -> ModelDesc:
+        with self._lock:
+            self._need_init("aclmdlGetDesc")
+            loaded = self._models.get(model_id)
+            if loaded is None:
+                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "aclmdlGetDesc", f"model id {model_id}")
+            info = loaded.info
+            return ModelDesc(info.inputs, info.outputs, info.dynamic)
+
+    def unload(self, model_id: int) -> None:
+        with self._lock:
+            self._need_init("aclmdlUnload")
+            ctx = self._current("aclmdlUnload")
+            loaded = self._models.get(model_id)
+            if loaded is None:
+                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "aclmdlUnload", f"model id {model_id}")
+            if loaded.context != ctx.handle:
+                raise self._fail(
+                    E.ACL_ERROR_RT_MODEL_CONTEXT, "aclmdlUnload",
+                    "the model was loaded in another context",
+                )
+            del self._models[model_id]
+            self.devices[loaded.device].charged -= loaded.charge
+
+    # -- introspection for tests and the panel -----------------------------------------
+    def loaded_ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._models)

@@ -1,0 +1,595 @@
+"""The kernel's ACL session: one runtime, one context per device, a registry of models.
+
+ACL asks that a model be loaded, queried, executed and unloaded in the same context, and
+that the caller check device memory before loading. A notebook kernel calls us from the
+main thread, from widget callbacks and from timers, so every backend call here goes
+through `_use(device)`, which makes the session's context for that device current on the
+calling thread first. State changes happen under one lock and only after the runtime
+said yes, so a failed call leaves every loaded model loaded and the registry as it was.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional, Union
+
+from .history import MemoryHistory, MemorySample
+from .hostbuf import HostMemoryError, open_source
+from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
+from .runtime.base import Backend, MemAttr, RunMode
+from .runtime.errors import ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, AclError
+
+log = logging.getLogger("acl_notebook")
+
+BACKENDS = ("auto", "sim", "acl")
+
+
+# --------------------------------------------------------------------------------------
+# Errors a user can meet
+# --------------------------------------------------------------------------------------
+class DeviceMemoryError(RuntimeError):
+    """The pre-check refused a load: the model needs more device memory than is free."""
+
+    def __init__(self, model_name: str, device: int, needed: int, free: int, total: int,
+                 candidates: tuple[tuple[str, int], ...]) -> None:
+        from .display import human_bytes as hb
+
+        self.model_name, self.device = model_name, device
+        self.needed, self.free, self.total = needed, free, total
+        self.candidates = candidates
+        if candidates:
+            names = ", ".join(f"{n} ({hb(b)})" for n, b in candidates)
+            todo = f"unload {names} to make room, or pass force=True (--force) to try anyway"
+        else:
+            todo = (f"unloading every model would not make room (device total {hb(total)}); "
+                    "use a device with more memory or a smaller model")
+        super().__init__(
+            f"{model_name} needs {hb(needed)} of device memory but device {device} has "
+            f"{hb(free)} free of {hb(total)}; {todo}"
+        )
+
+
+class ModelNotFoundError(KeyError):
+    """No loaded model matches the name or id given."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "model not found"
+
+
+class SessionBusyError(RuntimeError):
+    """A configuration change needs a fresh runtime but models are still loaded."""
+
+
+# --------------------------------------------------------------------------------------
+# Result types
+# --------------------------------------------------------------------------------------
+class _Rich:
+    """Rich display through the one display module (HTML in notebooks, text in terminals)."""
+
+    def _repr_html_(self) -> str:
+        from .display import render_html
+
+        return render_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import render_text
+
+        p.text(render_text(self))
+
+
+class Model(_Rich):
+    """A model loaded on a device through the session.
+
+    `inputs`, `outputs` and `dynamic` are what the runtime reports (`aclmdlGetDesc`);
+    `info` is our own reading of the bytes, which adds what ACL does not tell (SoC, ATC
+    version, op count). `memory` is the device memory charged (work + weight).
+    """
+
+    def __init__(self, session: Session, model_id: int, name: str, device: int, info: ModelInfo,
+                 inputs: tuple[TensorDesc, ...], outputs: tuple[TensorDesc, ...], dynamic: DynamicInfo,
+                 needs: MemoryNeeds, source: str, load_seconds: float, backend: str) -> None:
+        self._session = session
+        self.id = model_id
+        self.name = name
+        self.device = device
+        self.info = info
+        self.inputs = inputs
+        self.outputs = outputs
+        self.dynamic = dynamic
+        self.needs = needs
+        self.memory = needs.total
+        self.source = source
+        self.loaded_at = datetime.now(timezone.utc)
+        self.load_seconds = load_seconds
+        self.backend = backend
+        self.loaded = True
+
+    def unload(self) -> Model:
+        """Unload this model (same as ``acl_notebook.unload(model)``)."""
+        return self._session.unload(self)
+
+    def __repr__(self) -> str:
+        state = "" if self.loaded else ", unloaded"
+        return f"<Model {self.name!r} id={self.id} device={self.device} memory={self.memory}{state}>"
+
+
+class ModelList(tuple, _Rich):
+    """The loaded models, in load order."""
+
+    def __repr__(self) -> str:
+        return f"ModelList({list(self)!r})"
+
+
+@dataclass(frozen=True)
+class ModelShare:
+    name: str
+    id: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class MemoryReport(_Rich):
+    """Device memory as `aclrtGetMemInfo` reports it, split by loaded model."""
+
+    device: int
+    kind: str
+    total: int
+    free: int
+    used: int
+    models: tuple[ModelShare, ...]
+    other: int
+    soc: str
+    backend: str
+    timestamp: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SessionInfo(_Rich):
+    backend: str
+    simulated: bool
+    library: str
+    acl_version: str
+    cann_version: str
+    soc: str
+    device_count: int
+    device: int
+    run_mode: str
+    memory_kind: str
+    models_loaded: int
+    buffers: str = ""
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Config:
+    backend: str = "auto"
+    soc: Optional[str] = None
+    device: int = 0
+    library: Optional[str] = None
+    memory: Optional[int] = None
+    devices: Optional[int] = None
+
+    # Fields whose change needs a fresh runtime (the device id does not).
+    RESTART = ("backend", "soc", "library", "memory", "devices")
+
+
+def _default_config() -> Config:
+    backend = os.environ.get("ACL_NOTEBOOK_BACKEND", "auto").strip().lower() or "auto"
+    soc = os.environ.get("ACL_NOTEBOOK_SOC") or None
+    return Config(backend=backend if backend in BACKENDS else "auto", soc=soc)
+
+
+# --------------------------------------------------------------------------------------
+# The session
+# --------------------------------------------------------------------------------------
+class Session:
+    """Owns the runtime for this process (a notebook kernel). Use `get_session()`."""
+
+    def __init__(self, config: Optional[Config] = None) -> None:
+        self.config = config or _default_config()
+        self.history = MemoryHistory()
+        self._lock = threading.RLock()
+        self._backend: Optional[Backend] = None
+        self._we_initialised = False
+        self._contexts: dict[int, int] = {}
+        self._models: dict[int, Model] = {}
+        self._subscribers: list[Callable[[str, Any], None]] = []
+        self._note = ""
+        self._soc = ""
+        self._device_count = 0
+        self._atexit = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def backend(self) -> Backend:
+        self.start()
+        assert self._backend is not None
+        return self._backend
+
+    def start(self) -> None:
+        """aclInit, set the default device and create the kernel's context (once)."""
+        with self._lock:
+            if self._backend is not None:
+                return
+            backend, note = self._make_backend()
+            we_init = backend.init()
+            try:
+                count = backend.device_count()
+                device = self.config.device
+                if not 0 <= device < count:
+                    raise ValueError(f"device {device} does not exist; this machine has devices 0..{count - 1}")
+                backend.set_device(device)
+                ctx = backend.create_context(device)
+            except BaseException:
+                if we_init:
+                    _quietly(backend.finalize)
+                raise
+            self._backend, self._we_initialised, self._note = backend, we_init, note
+            self._contexts = {device: ctx}
+            self._device_count = count
+            self._soc = backend.soc_name()
+            if not self._atexit:
+                atexit.register(self.shutdown)
+                self._atexit = True
+        self.sample(self.config.device)
+
+    def _make_backend(self) -> tuple[Backend, str]:
+        cfg = self.config
+        if cfg.backend in ("auto", "acl"):
+            from .runtime.library import find_library
+
+            path = find_library(cfg.library)
+            if path or cfg.backend == "acl":
+                from .runtime.acl import AclBackend
+
+                try:
+                    backend = AclBackend(cfg.library or path)
+                except Exception as exc:
+                    if cfg.backend == "acl":
+                        raise
+                    return self._simulator(), f"found {path} but could not load it ({exc}); using the simulator"
+                ignored = [k for k in ("soc", "memory", "devices") if getattr(cfg, k) is not None]
+                note = f"simulator-only settings ignored on real hardware: {', '.join(ignored)}" if ignored else ""
+                return backend, note
+            return self._simulator(), "no CANN installation found (set ASCEND_HOME_PATH to use a real NPU)"
+        return self._simulator(), "simulator selected by configuration"
+
+    def _simulator(self) -> Backend:
+        from .runtime.simulator import SimulatorBackend
+        from .runtime.socs import DEFAULT_SOC
+
+        cfg = self.config
+        return SimulatorBackend(cfg.soc or DEFAULT_SOC, memory=cfg.memory, devices=cfg.devices)
+
+    def shutdown(self) -> None:
+        """Unload every model, destroy the contexts, reset devices, aclFinalize if we did aclInit."""
+        with self._lock:
+            backend = self._backend
+            if backend is None:
+                return
+            unloaded = list(self._models.values())
+            for model in unloaded:
+                _quietly(self._use, model.device)
+                _quietly(backend.unload, model.id)
+                model.loaded = False
+            self._models.clear()
+            for device, ctx in self._contexts.items():
+                _quietly(backend.destroy_context, ctx)
+                _quietly(backend.reset_device, device)
+            if self._we_initialised:
+                _quietly(backend.finalize)
+            self._backend, self._contexts, self._we_initialised = None, {}, False
+        for model in unloaded:
+            self._emit("unload", model)
+
+    def configure(self, **changes: Any) -> SessionInfo:
+        """Change settings; a change of backend/SoC/memory/devices/library restarts the runtime."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        new = replace(self.config, **_validated(changes))
+        with self._lock:
+            restart = self.started and any(getattr(new, k) != getattr(self.config, k) for k in Config.RESTART)
+            if restart and self._models:
+                names = ", ".join(m.name for m in self._models.values())
+                raise SessionBusyError(
+                    f"{len(self._models)} model(s) are loaded ({names}); unload them first "
+                    "(acl_notebook.unload_all() or %acl_unload --all), then reconfigure"
+                )
+            old = self.config
+            if restart:
+                self.shutdown()
+            self.config = new
+            try:
+                self.start()
+                if new.device != old.device:
+                    self._check_device(new.device)
+            except BaseException:
+                if restart or not self.started:
+                    self.shutdown()
+                self.config = old
+                raise
+            info = self.info()
+        self._emit("configure", info)
+        return info
+
+    # -- context discipline ---------------------------------------------------------------
+    def _check_device(self, device: Any) -> int:
+        if isinstance(device, bool) or not isinstance(device, int):
+            raise TypeError(f"device must be an int, got {device!r}")
+        if not 0 <= device < self._device_count:
+            raise ValueError(f"device {device} does not exist; valid devices are 0..{self._device_count - 1}")
+        return device
+
+    def _use(self, device: int) -> int:
+        """Make the session's context for `device` current on this thread (create it once)."""
+        backend = self.backend
+        ctx = self._contexts.get(device)
+        if ctx is None:
+            backend.set_device(device)
+            ctx = backend.create_context(device)
+            self._contexts[device] = ctx
+        else:
+            backend.set_current_context(ctx)
+        return ctx
+
+    # -- models ------------------------------------------------------------------------
+    def load(self, source: Any, *, name: Optional[str] = None, device: Optional[int] = None,
+             force: bool = False, priority: Optional[int] = None, label: Optional[str] = None) -> Model:
+        """Load a model from memory (path -> mmap, buffers as they are) after the memory pre-check."""
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+            raise TypeError(f"priority must be an int, got {priority!r}")
+        from .om.reader import parse
+
+        with open_source(source) as buf:
+            info = parse(buf.view)  # bad bytes are refused before the device is touched
+            with self._lock:
+                self.start()
+                dev = self._check_device(self.config.device if device is None else device)
+                model_name = self._unique_name(name, info.name or "model")
+                backend = self.backend
+                self._use(dev)
+                work, weight = backend.query_size(buf.view)
+                needs = MemoryNeeds(work=work, weight=weight, zero_copy=info.memory.zero_copy)
+                free, total = backend.mem_info(MemAttr.HBM)
+                if not force and needs.total > free:
+                    raise DeviceMemoryError(model_name, dev, needs.total, free, total,
+                                            self._candidates(dev, needs.total - free))
+                t0 = time.perf_counter()
+                if priority is None:
+                    model_id = backend.load_from_mem(buf.view)
+                else:
+                    model_id = backend.load_with_config(buf.view, priority)
+                seconds = time.perf_counter() - t0
+                try:
+                    desc = backend.get_desc(model_id)
+                except BaseException:
+                    _quietly(backend.unload, model_id)
+                    raise
+                model = Model(self, model_id, model_name, dev, info, desc.inputs, desc.outputs,
+                              desc.dynamic, needs, label or buf.label, seconds, backend.kind)
+                self._models[model_id] = model
+                self._sample_locked(dev)
+        self._emit("load", model)
+        return model
+
+    def _unique_name(self, name: Optional[str], default: str) -> str:
+        taken = {m.name: m.id for m in self._models.values()}
+        if name is not None:
+            if name in taken:
+                raise ValueError(f"a model named {name!r} is already loaded (id {taken[name]}); "
+                                 "choose another name or unload it first")
+            return name
+        candidate, n = default, 2
+        while candidate in taken:
+            candidate, n = f"{default}-{n}", n + 1
+        return candidate
+
+    def _candidates(self, device: int, shortfall: int) -> tuple[tuple[str, int], ...]:
+        """The fewest loaded models (largest first) whose unloading frees `shortfall` bytes."""
+        chosen, freed = [], 0
+        for m in sorted((m for m in self._models.values() if m.device == device), key=lambda m: -m.memory):
+            if freed >= shortfall:
+                break
+            chosen.append((m.name, m.memory))
+            freed += m.memory
+        return tuple(chosen) if freed >= shortfall else ()
+
+    def find(self, target: Union[Model, str, int]) -> Model:
+        """A loaded model by Model object, name, or id (an int or a string of digits)."""
+        with self._lock:
+            if isinstance(target, Model):
+                found = self._models.get(target.id)
+                if found is target:
+                    return found
+            elif isinstance(target, int) and not isinstance(target, bool):
+                if target in self._models:
+                    return self._models[target]
+            elif isinstance(target, str):
+                for m in self._models.values():
+                    if m.name == target:
+                        return m
+                if target.strip().isdigit() and int(target) in self._models:
+                    return self._models[int(target)]
+            else:
+                raise TypeError(f"expected a Model, a name or an id, got {type(target).__name__}")
+            known = ", ".join(f"{m.name} (id {m.id})" for m in self._models.values()) or "none"
+            label = target.name if isinstance(target, Model) else target
+            raise ModelNotFoundError(f"no loaded model {label!r}; loaded: {known}")
+
+    def unload(self, target: Union[Model, str, int]) -> Model:
+        with self._lock:
+            model = self.find(target)
+            self._use(model.device)
+            try:
+                self.backend.unload(model.id)
+            except AclError as exc:
+                if exc.code != ACL_ERROR_GE_EXEC_MODEL_ID_INVALID:
+                    raise
+                # The runtime no longer knows it: drop our stale entry so the two agree.
+                log.warning("model %s (id %s) was already gone from the runtime", model.name, model.id)
+            del self._models[model.id]
+            model.loaded = False
+            self._sample_locked(model.device)
+        self._emit("unload", model)
+        return model
+
+    def unload_all(self) -> int:
+        with self._lock:
+            targets = list(self._models.values())
+        for model in targets:
+            self.unload(model)
+        return len(targets)
+
+    def models(self) -> ModelList:
+        with self._lock:
+            return ModelList(self._models.values())
+
+    # -- memory ------------------------------------------------------------------------
+    def memory_kind(self) -> str:
+        profile = getattr(self._backend, "profile", None)
+        if profile is not None:
+            return profile.memory_kind
+        return "DDR" if self._soc.startswith("Ascend310") else "HBM"
+
+    def memory(self, device: Optional[int] = None) -> MemoryReport:
+        with self._lock:
+            self.start()
+            dev = self._check_device(self.config.device if device is None else device)
+            self._use(dev)
+            free, total = self.backend.mem_info(MemAttr.HBM)
+            shares = tuple(ModelShare(m.name, m.id, m.memory) for m in self._models.values() if m.device == dev)
+            used = total - free
+            return MemoryReport(dev, self.memory_kind(), total, free, used, shares,
+                                used - sum(s.bytes for s in shares), self._soc, self.backend.kind, time.time())
+
+    def _sample_locked(self, device: int) -> MemorySample:
+        free, total = self.backend.mem_info(MemAttr.HBM)
+        per_model = {m.name: m.memory for m in self._models.values() if m.device == device}
+        sample = MemorySample(time.time(), device, total, free, total - free, per_model)
+        self.history.add(sample)
+        return sample
+
+    def sample(self, device: Optional[int] = None) -> MemorySample:
+        """Record one memory sample (the panel's timer calls this from its own thread)."""
+        with self._lock:
+            self.start()
+            dev = self._check_device(self.config.device if device is None else device)
+            self._use(dev)
+            return self._sample_locked(dev)
+
+    # -- info ----------------------------------------------------------------------------
+    def info(self) -> SessionInfo:
+        with self._lock:
+            self.start()
+            backend = self.backend
+            versions = backend.versions()
+            mode = backend.run_mode()
+            if mode == RunMode.HOST:
+                run_mode = "EP (ACL_HOST)"
+                buffers = "model bytes stay in host memory, as aclmdlLoadFromMem requires in EP form"
+            else:
+                run_mode = "RC (ACL_DEVICE)"
+                buffers = ("the kernel runs on the board's own CPU, whose DDR the NPU shares: "
+                           "Python buffers are already device-visible memory")
+            return SessionInfo(
+                backend=backend.kind, simulated=backend.kind == "sim", library=backend.library,
+                acl_version=versions.acl_api, cann_version=versions.cann, soc=self._soc,
+                device_count=self._device_count, device=self.config.device, run_mode=run_mode,
+                memory_kind=self.memory_kind(), models_loaded=len(self._models), buffers=buffers,
+                note=self._note,
+            )
+
+    # -- events ----------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[str, Any], None]) -> Callable[[], None]:
+        """Call `callback(event, payload)` after every load, unload and configure."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: str, payload: Any) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event, payload)
+            except Exception:  # a broken view must not break a load
+                log.exception("acl_notebook subscriber failed on %s", event)
+
+
+def _validated(changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - {"backend", "soc", "device", "library", "memory", "devices"}
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    out = dict(changes)
+    if "backend" in out:
+        b = str(out["backend"]).strip().lower()
+        b = {"simulator": "sim", "ascend": "acl"}.get(b, b)
+        if b not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {out['backend']!r}")
+        out["backend"] = b
+    if "soc" in out:
+        from .runtime.socs import get_profile
+
+        get_profile(out["soc"])  # raises with the list of known SoCs
+    for key in ("memory", "devices"):
+        if key in out:
+            value = out[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{key} must be a positive int, got {value!r}")
+    if "device" in out:
+        value = out["device"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"device must be a non-negative int, got {value!r}")
+    if "library" in out:
+        out["library"] = os.fspath(out["library"])
+    return out
+
+
+def _quietly(fn: Callable, *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception as exc:  # teardown goes on whatever one step says
+        log.debug("ignored during teardown: %s", exc)
+
+
+_session: Optional[Session] = None
+_session_lock = threading.Lock()
+
+
+def get_session() -> Session:
+    """The process's session (created on first use, started lazily)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = Session()
+        return _session
+
+
+__all__ = [
+    "DeviceMemoryError", "HostMemoryError", "MemoryReport", "Model", "ModelList", "ModelNotFoundError",
+    "ModelShare", "Session", "SessionBusyError", "SessionInfo", "get_session",
+]
+
