@@ -383,7 +383,8 @@ class Session:
                     _quietly(backend.unload, model_id)
                     raise
                 model = Model(self, model_id, model_name, dev, info, desc.inputs, desc.outputs,
-                              desc.dynamic, needs, label or buf.label, seconds, backend.kind)
+                              _with_parsed_extras(desc.dynamic, info.dynamic), needs, label or buf.label,
+                              seconds, backend.kind)
                 self._models[model_id] = model
                 self._sample_locked(dev)
         self._emit("load", model)
@@ -566,6 +567,15 @@ def _validated(changes: dict[str, Any]) -> dict[str, Any]:
     if "library" in out:
         out["library"] = os.fspath(out["library"])
     return out
+
+
+def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo) -> DynamicInfo:
+    """The runtime's gears, plus what ACL has no getter for (shape order, dynamic output
+    shapes) taken from our own parse when both agree on the gears."""
+    if reported.kind != parsed.kind or reported.gears != parsed.gears:
+        return reported
+    return replace(reported, shape_order=reported.shape_order or parsed.shape_order,
+                   output_shapes=reported.output_shapes or parsed.output_shapes)
 
 
 def _quietly(fn: Callable, *args: Any) -> None:

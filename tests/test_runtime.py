@@ -108,21 +108,32 @@ def test_load_by_path_and_names_stay_distinct(rig, name):
     assert [m.id for m in s.models()] == [second.id, third.id]
 
 
-def test_descriptors_of_dynamic_models_come_from_the_runtime(rig):
+DYNAMIC_SPECS = {
+    "batch": dict(inputs=[TensorSpec("images", (-1, 3, 224, 224), "float16", "NCHW")],
+                  outputs=[TensorSpec("logits", (-1, 1000), "float32", "ND")], gears=[(1,), (4,), (8,)]),
+    "hw": dict(inputs=[TensorSpec("images", (1, 3, -1, -1), "float32", "NCHW")],
+               outputs=[TensorSpec("mask", (1, 2, -1, -1), "float32", "NCHW")], gears=[(224, 224), (448, 640)]),
+    "dims": dict(inputs=[TensorSpec("tokens", (1, -1), "int32", "ND"), TensorSpec("mask", (1, -1), "int64", "ND")],
+                 outputs=[TensorSpec("hidden", (1, -1, 768), "float16", "ND")],
+                 gears=[(128, 128), (512, 512)], shape_order=["tokens", "mask"]),
+}
+
+
+@pytest.mark.parametrize("kind", DYNAMIC_SPECS)
+def test_descriptors_of_dynamic_models_come_from_the_runtime(rig, kind):
     s = rig.session()
-    spec = ModelSpec(
-        name="dyn", soc_version="Ascend910B1",
-        inputs=[TensorSpec("images", (-1, 3, 224, 224), "float16", "NCHW")],
-        outputs=[TensorSpec("logits", (-1, 1000), "float32", "ND")],
-        dynamic_kind="batch", gears=[(1,), (4,), (8,)], work_size=8 * MiB, weight_size=4 * MiB,
-    )
+    spec = ModelSpec(name=f"dyn-{kind}", soc_version="Ascend910B1", dynamic_kind=kind,
+                     work_size=8 * MiB, weight_size=4 * MiB, **DYNAMIC_SPECS[kind])
     m = s.load(write_om(spec))
-    assert m.dynamic.kind == "batch"
-    assert m.dynamic.gears == ((1,), (4,), (8,))
-    assert m.inputs[0].dims == (-1, 3, 224, 224)
-    assert m.inputs[0].dtype == "float16"
-    assert m.outputs[0].dims == (-1, 1000)
-    assert m.dynamic == m.info.dynamic
+    assert m.dynamic.kind == kind
+    assert m.dynamic.gears == tuple(tuple(g) for g in DYNAMIC_SPECS[kind]["gears"])
+    user_inputs = [t for t in m.inputs if t.name != "ascend_mbatch_shape_data"]
+    assert [(t.name, t.dims, t.dtype, t.format) for t in user_inputs] == [
+        (t.name, tuple(t.dims), t.dtype, t.format) for t in DYNAMIC_SPECS[kind]["inputs"]]
+    assert [t.dims for t in m.outputs] == [tuple(t.dims) for t in DYNAMIC_SPECS[kind]["outputs"]]
+    assert m.dynamic == m.info.dynamic  # what ACL has no getter for comes from our parse
+    if kind == "dims":
+        assert m.dynamic.shape_order == ("tokens", "mask")
 
 
 # -- the memory pre-check and a full device ------------------------------------------------
