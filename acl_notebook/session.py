@@ -30,6 +30,22 @@ log = logging.getLogger("acl_notebook")
 BACKENDS = ("auto", "sim", "acl")
 
 
+def _repr_html_(self: Any) -> str:
+    from .display import render_html
+
+    return render_html(self)
+
+
+def _repr_pretty_(self: Any, p: Any, cycle: bool) -> None:
+    from .display import render_text
+
+    p.text(render_text(self))
+
+
+# IPython's pretty printer takes a class's own __repr__ (or tuple's printer) before an
+# inherited _repr_pretty_, so each rich class binds these two in its own body.
+
+
 # --------------------------------------------------------------------------------------
 # Errors a user can meet
 # --------------------------------------------------------------------------------------
@@ -54,6 +70,9 @@ class DeviceMemoryError(RuntimeError):
             f"{hb(free)} free of {hb(total)}; {todo}"
         )
 
+    _repr_html_ = _repr_html_
+    _repr_pretty_ = _repr_pretty_
+
 
 class ModelNotFoundError(KeyError):
     """No loaded model matches the name or id given."""
@@ -69,21 +88,7 @@ class SessionBusyError(RuntimeError):
 # --------------------------------------------------------------------------------------
 # Result types
 # --------------------------------------------------------------------------------------
-class _Rich:
-    """Rich display through the one display module (HTML in notebooks, text in terminals)."""
-
-    def _repr_html_(self) -> str:
-        from .display import render_html
-
-        return render_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from .display import render_text
-
-        p.text(render_text(self))
-
-
-class Model(_Rich):
+class Model:
     """A model loaded on a device through the session.
 
     `inputs`, `outputs` and `dynamic` are what the runtime reports (`aclmdlGetDesc`);
@@ -110,6 +115,9 @@ class Model(_Rich):
         self.backend = backend
         self.loaded = True
 
+    _repr_html_ = _repr_html_
+    _repr_pretty_ = _repr_pretty_
+
     def unload(self) -> Model:
         """Unload this model (same as ``acl_notebook.unload(model)``)."""
         return self._session.unload(self)
@@ -119,8 +127,11 @@ class Model(_Rich):
         return f"<Model {self.name!r} id={self.id} device={self.device} memory={self.memory}{state}>"
 
 
-class ModelList(tuple, _Rich):
+class ModelList(tuple):
     """The loaded models, in load order."""
+
+    _repr_html_ = _repr_html_
+    _repr_pretty_ = _repr_pretty_
 
     def __repr__(self) -> str:
         return f"ModelList({list(self)!r})"
@@ -134,8 +145,11 @@ class ModelShare:
 
 
 @dataclass(frozen=True)
-class MemoryReport(_Rich):
+class MemoryReport:
     """Device memory as `aclrtGetMemInfo` reports it, split by loaded model."""
+
+    _repr_html_ = _repr_html_
+    _repr_pretty_ = _repr_pretty_
 
     device: int
     kind: str
@@ -153,7 +167,11 @@ class MemoryReport(_Rich):
 
 
 @dataclass(frozen=True)
-class SessionInfo(_Rich):
+class SessionInfo:
+    """What `acl_notebook.info()` reports: backend, library, versions, SoC, devices, run mode."""
+
+    _repr_html_ = _repr_html_
+    _repr_pretty_ = _repr_pretty_
     backend: str
     simulated: bool
     library: str
@@ -313,6 +331,7 @@ class Session:
             old = self.config
             if restart:
                 self.shutdown()
+                self.history.clear()  # samples of the old device would mislead the plot
             self.config = new
             try:
                 self.start()

@@ -7,8 +7,8 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import REAL_MODEL_SOC, REAL_MODELS, expected, model_path
 from rig import Rig
+from shared_models import REAL_MODEL_SOC, REAL_MODELS, expected, model_path
 
 import acl_notebook.hostbuf as hostbuf
 from acl_notebook.om import OMFormatError
@@ -280,6 +280,22 @@ def test_calls_before_init(rig):
     with pytest.raises(AclError) as info:
         backend.load_from_mem(memoryview(model_path("a3c_pong_model_v2").read_bytes()))
     assert info.value.code == 145001
+    with pytest.raises(AclError) as info:
+        backend.load_from_mem(memoryview(b""))
+    assert info.value.code == 100000, "the buffer arguments are checked before initialisation"
+
+
+@pytest.mark.parametrize("version,wide", [(1, False), (1, True), (2, False), (2, True)])
+def test_every_header_layout_loads(rig, version, wide):
+    s = rig.session()
+    spec = ModelSpec(name=f"v{version}{'w' if wide else 'n'}", soc_version="Ascend910B1",
+                     inputs=[TensorSpec("x", (2, 8), "int8", "ND")], outputs=[TensorSpec("y", (2,), "int64", "ND")],
+                     header_version=version, wide_table=wide, inout_info=version == 2, work_size=MiB)
+    m = s.load(write_om(spec))
+    assert [(t.name, t.dims, t.dtype, t.size) for t in m.inputs] == [("x", (2, 8), "int8", 16)]
+    # GE names an output "<name>:<src index>" when the recorded name has no colon
+    assert [(t.name, t.dims, t.dtype, t.size) for t in m.outputs] == [("y:0", (2,), "int64", 16)]
+    assert m.info.header.version == version << 28
 
 
 def test_thread_without_context_gets_context_null(rig):

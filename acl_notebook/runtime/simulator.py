@@ -113,9 +113,9 @@ class SimulatorBackend(Backend):
             raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "model buffer is empty")
         if size < _HEADER or bytes(model[:4]) != _MAGIC:
             raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call, "not an OM model buffer")
-        length, model_length = struct.unpack_from("<I", model, 0x4C)[0], 0
-        if struct.unpack_from("<I", model, 8)[0] >= 0x20000000:
-            model_length = struct.unpack_from("<Q", model, 0xB8)[0]
+        # GE prefers the 64-bit model_length when set; in the oldest layout that area is
+        # reserved and zero, so reading it for every header version is what GE does too.
+        length, model_length = struct.unpack_from("<I", model, 0x4C)[0], struct.unpack_from("<Q", model, 0xB8)[0]
         if (model_length or length) != size - _HEADER:
             raise self._fail(
                 E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call,
@@ -216,7 +216,13 @@ class SimulatorBackend(Backend):
             return dev.free, dev.total
 
     # -- models ---------------------------------------------------------------------------
+    def _need_buffer(self, model: memoryview, call: str) -> None:
+        # ACL checks the (pointer, size) arguments before anything else.
+        if model.nbytes == 0:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "model buffer is empty")
+
     def query_size(self, model: memoryview) -> tuple[int, int]:
+        self._need_buffer(model, "aclmdlQuerySizeFromMem")
         self._need_init("aclmdlQuerySizeFromMem", E.ACL_ERROR_GE_EXEC_NOT_INIT)
         info = self._parse(model, "aclmdlQuerySizeFromMem")
         return info.memory.work, info.memory.weight
@@ -231,6 +237,7 @@ class SimulatorBackend(Backend):
 
     def _load(self, model: memoryview, call: str) -> int:
         with self._lock:
+            self._need_buffer(model, call)
             self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)
             ctx = self._current(call)
             info = self._parse(model, call)
@@ -256,7 +263,7 @@ class SimulatorBackend(Backend):
             self._need_init("aclmdlGetDesc")
             loaded = self._models.get(model_id)
             if loaded is None:
-                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "aclmdlGetDesc", f"model id {model_id}")
+                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "aclmdlGetDesc", f"no model id {model_id}")
             info = loaded.info
             return ModelDesc(info.inputs, info.outputs, info.dynamic)
 

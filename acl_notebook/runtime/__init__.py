@@ -1,0 +1,1 @@
+"""Backends behind one interface: the ctypes binding to libascendcl and the simulator."""
