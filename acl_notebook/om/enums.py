@@ -80,6 +80,15 @@ PROTO_TO_ACL_DTYPE: dict[int, int] = {
 }
 ACL_TO_PROTO_DTYPE: dict[int, int] = {acl: proto for proto, acl in PROTO_TO_ACL_DTYPE.items()}
 
+# `__tensor_desc_data_type__` tensor attr value -> ge::DataType / aclDataType. GE stores a few
+# "self-defined" types this way and the attr wins over the TensorDescriptor's dtype field.
+SELF_DEFINED_DTYPE_TO_ACL: dict[int, int] = {
+    13: 25, 14: 14, 15: 15, 16: 16, 17: 17, 18: 18, 19: 19, 20: 20, 21: 21, 22: 22,
+}
+
+# domi::FrameworkType, as older models store `framework_type` (an int; newer ones a string).
+FRAMEWORK_NAMES: dict[int, str] = {0: "Caffe", 1: "MindSpore", 3: "TensorFlow", 4: "Android_NN", 5: "Onnx"}
+
 # ge::Format = aclFormat numbering.
 FORMAT_NAMES: dict[int, str] = {
     -1: "UNDEFINED", 0: "NCHW", 1: "NHWC", 2: "ND", 3: "NC1HWC0", 4: "FRACTAL_Z",

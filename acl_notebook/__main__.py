@@ -1,0 +1,93 @@
+"""Command line: ``acl-notebook inspect MODEL.om [--json]`` and ``acl-notebook demo-model OUT.om``.
+
+Each subcommand is one entry in `COMMANDS` (a name, a function adding its arguments, a
+function running it), so new ones slot in without touching `main`. Problems the user can
+fix (missing file, not an OM, bad option) end with exit status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Optional, Sequence
+
+from .om.errors import OMFormatError
+
+PROG = "acl-notebook"
+
+
+def _add_inspect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="path of the .om file")
+    p.add_argument("--json", action="store_true", help="print ModelInfo.to_dict() as one JSON object")
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    from .om.reader import inspect
+
+    info = inspect(args.model)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+    else:
+        from .display import render_text
+
+        print(render_text(info))
+    return 0
+
+
+def _add_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", help="where to write the .om file")
+    p.add_argument("--size-mb", type=float, default=49.0, metavar="N",
+                   help="MiB of (zero) weights, the bulk of the file (default: 49, like ResNet-50 fp16)")
+    p.add_argument("--name", default="resnet50_demo", help="model name (default: resnet50_demo)")
+    p.add_argument("--soc", default="Ascend310P3", help="soc_version recorded in the model")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .om.writer import demo_spec, write_om_file
+
+    size = write_om_file(demo_spec(args.size_mb, name=args.name, soc_version=args.soc), args.out)
+    print(f"wrote {args.out} ({size:,} bytes): {args.name}, dynamic batch 1/2/4/8, for {args.soc}")
+    return 0
+
+
+Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+COMMANDS: list[Command] = [
+    ("inspect", "show an offline model's header, I/O descriptors, gears and memory needs",
+     _add_inspect, _run_inspect),
+    ("demo-model", "write a realistic demo .om (no NPU needed to inspect or simulate it)",
+     _add_demo, _run_demo),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Ascend offline models in Jupyter, from a shell.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text, add_arguments, run in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status instead of exiting (handy in tests)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
+        return exc.code if isinstance(exc.code, int) else 2
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except (OMFormatError, OSError, ValueError) as exc:
+        message = " ".join(str(exc).split())  # always one line
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

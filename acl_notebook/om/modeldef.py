@@ -1,0 +1,236 @@
+"""MODEL_DEF (partition type 0): decode the protobuf once and pick out what ACL would report.
+
+The ModelDef is parsed with protobuf (upb in practice) from our own ge_ir.proto. After that
+we touch as little as possible: the model attrs, ``len(graph.op)``, and only when no
+MODEL_INOUT_INFO partition answers the question, one pass over graph[0] reading each op's
+``type`` to find the Data / NetOutput / Case ops. Their I/O rules are GE's DavinciModel
+rules (om-format.md §4.3, §4.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from . import _proto
+from .attrs import AttrNames, entries_dict, plain_model_attrs, text
+from .enums import (
+    DYNAMIC_KINDS,
+    FORMAT_VALUES,
+    FRAMEWORK_NAMES,
+    PROTO_TO_ACL_DTYPE,
+    SELF_DEFINED_DTYPE_TO_ACL,
+    dtype_name,
+    format_name,
+    tensor_size,
+)
+from .errors import OMFormatError
+from .model import DynamicInfo, TensorDesc
+
+INPUT_OP_TYPES = frozenset({b"Data", b"AippData", b"AnnData"})
+NETOUTPUT = b"NetOutput"
+CASE = b"Case"
+FRACTAL_Z = 4
+HWCN = 16
+
+# Attr names we read, as stored (bytes) after decompression.
+_DATA_OP_ATTRS = frozenset({b"index", b"_dynamic_aipp_input_dims", b"_mbatch_origin_input_dims"})
+_TENSOR_ATTRS = frozenset({
+    b"format_for_int", b"__tensor_desc_data_type__", b"_special_input_size", b"_special_output_size",
+})
+_NETOUTPUT_ATTRS = frozenset({b"_dynamic_output_dims"})
+
+
+@dataclass
+class ModelDefInfo:
+    """What the ModelDef says, in reader terms; I/O fields stay None unless ops were scanned."""
+
+    name: str = ""
+    op_count: int = 0
+    attrs: dict[str, Any] = field(default_factory=dict)
+    soc_version: str = ""
+    atc_version: str = ""
+    opp_version: str = ""
+    framework: str = ""
+    memory_size: int = 0
+    weight_size: Optional[int] = None
+    zero_copy_memory_size: int = 0
+    stream_num: int = 0
+    event_num: int = 0
+    inputs: Optional[tuple[TensorDesc, ...]] = None
+    outputs: Optional[tuple[TensorDesc, ...]] = None
+    dynamic: DynamicInfo = field(default_factory=DynamicInfo)
+
+
+def load(blob: bytes) -> Any:
+    """Parse a MODEL_DEF payload; protobuf's DecodeError becomes an OMFormatError."""
+    model = _proto.message_class("ModelDef")()
+    try:
+        model.ParseFromString(blob)
+    except _proto.decode_error() as exc:
+        raise OMFormatError(
+            f"the MODEL_DEF partition ({len(blob)} bytes) is not a valid ModelDef protobuf ({exc}); "
+            "the file is damaged, export it again"
+        ) from None
+    return model
+
+
+def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
+    """Model-level facts always; inputs/outputs/gears from the ops when `scan_ops`."""
+    raw = entries_dict(model.attr)
+    names = AttrNames(raw)
+    info = ModelDefInfo(
+        name=text(model.name),
+        op_count=sum(len(g.op) for g in model.graph),
+        attrs=plain_model_attrs(raw),
+        soc_version=_str_attr(raw, b"soc_version"),
+        atc_version=_str_attr(raw, b"atc_version"),
+        opp_version=_str_attr(raw, b"opp_version"),
+        framework=_framework(raw.get(b"framework_type")),
+        memory_size=_int_attr(raw, b"memory_size") or 0,
+        weight_size=_int_attr(raw, b"weight_size"),
+        zero_copy_memory_size=_int_attr(raw, b"zero_copy_memory_size") or 0,
+        stream_num=_int_attr(raw, b"stream_num") or 0,
+        event_num=_int_attr(raw, b"event_num") or 0,
+    )
+    if scan_ops:
+        out_attr = raw.get(b"attr_model_out_nodes_name")
+        out_names = names.value(out_attr) if out_attr is not None else []
+        _scan_graph(model, names, out_names if isinstance(out_names, list) else [], info)
+    return info
+
+
+def _int_attr(raw: dict[bytes, Any], key: bytes) -> Optional[int]:
+    attr = raw.get(key)
+    return attr.i if attr is not None and attr.WhichOneof("value") == "i" else None
+
+
+def _str_attr(raw: dict[bytes, Any], key: bytes) -> str:
+    attr = raw.get(key)
+    return text(attr.s) if attr is not None and attr.WhichOneof("value") == "s" else ""
+
+
+def _framework(attr: Any) -> str:
+    if attr is None:
+        return ""
+    kind = attr.WhichOneof("value")
+    if kind == "s":
+        return text(attr.s)
+    if kind == "i":
+        return FRAMEWORK_NAMES.get(attr.i, str(attr.i))
+    return ""
+
+
+# ----------------------------------------------------------------------------- graph scan
+def _scan_graph(model: Any, names: AttrNames, out_names: list, info: ModelDefInfo) -> None:
+    data_ops: list[Any] = []
+    netoutput = case = None
+    if model.graph:
+        for op in model.graph[0].op:  # the one per-op loop: a type check, nothing more
+            kind = op.type
+            if kind in INPUT_OP_TYPES:
+                data_ops.append(op)
+            elif kind == NETOUTPUT:
+                netoutput = netoutput or op
+            elif kind == CASE:
+                case = case or op
+    info.inputs = _inputs(data_ops, names)
+    info.outputs = _outputs(netoutput, names, out_names) if netoutput is not None else ()
+    info.dynamic = _gears(case, netoutput, names) if case is not None else DynamicInfo()
+
+
+def _inputs(data_ops: list[Any], names: AttrNames) -> tuple[TensorDesc, ...]:
+    ordered = []
+    for pos, op in enumerate(data_ops):
+        attrs = names.collect(op.attr, _DATA_OP_ATTRS)
+        index = attrs.get("index")
+        desc = op.input_desc[0] if op.input_desc else (op.output_desc[0] if op.output_desc else None)
+        out_attrs = names.collect(op.output_desc[0].attr, _TENSOR_ATTRS) if op.output_desc else {}
+        dims = _list_of_ints(attrs.get("_dynamic_aipp_input_dims")) or _list_of_ints(
+            attrs.get("_mbatch_origin_input_dims")
+        )
+        tensor = _tensor(text(op.name), desc, names, dims)
+        special = out_attrs.get("_special_input_size")
+        size = special if isinstance(special, int) and special > 0 else (desc.size if desc is not None else 0)
+        tensor = _replace_size(tensor, max(size, 0))
+        ordered.append((index if isinstance(index, int) else pos, pos, tensor))
+    ordered.sort(key=lambda item: (item[0], item[1]))
+    return tuple(t for _, _, t in ordered)
+
+
+def _outputs(op: Any, names: AttrNames, out_names: list) -> tuple[TensorDesc, ...]:
+    count = len(op.input_desc)
+    src_name = [text(s) for s in op.src_name]
+    src_index = list(op.src_index)
+    use_attr = len(out_names) == count and all(isinstance(n, str) for n in out_names)
+    outputs = []
+    for i, desc in enumerate(op.input_desc):
+        idx = src_index[i] if i < len(src_index) else 0
+        if use_attr:
+            name = out_names[i] if ":" in out_names[i] else f"{out_names[i]}:{idx}"
+        else:
+            name = f"output_{i}_{src_name[i] if i < len(src_name) else ''}_{idx}"
+        tensor = _tensor(name, desc, names, None)
+        if tensor.acl_format == FRACTAL_Z and len(tensor.dims) == 4:  # GE reports these as HWCN
+            k, c, h, w = tensor.dims
+            tensor = TensorDesc(name, (h, w, c, k), tensor.dtype, format_name(HWCN), 0,
+                                tensor.acl_dtype, HWCN, tensor.dims_range)
+        special = names.collect(desc.attr, _TENSOR_ATTRS).get("_special_output_size")
+        if not (isinstance(special, int) and special > 0):
+            special = tensor_size(tensor.dims, tensor.acl_dtype)
+        outputs.append(_replace_size(tensor, special))
+    return tuple(outputs)
+
+
+def _tensor(name: str, desc: Any, names: AttrNames, dims: Optional[tuple[int, ...]]) -> TensorDesc:
+    if desc is None:
+        return TensorDesc(name, dims or (), dtype_name(-1), format_name(-1), 0, -1, -1)
+    attrs = names.collect(desc.attr, _TENSOR_ATTRS)
+    override = attrs.get("__tensor_desc_data_type__")
+    if isinstance(override, int) and override in SELF_DEFINED_DTYPE_TO_ACL:
+        acl_dtype = SELF_DEFINED_DTYPE_TO_ACL[override]
+    else:
+        acl_dtype = PROTO_TO_ACL_DTYPE.get(desc.dtype, desc.dtype)
+    fmt = attrs.get("format_for_int")
+    if isinstance(fmt, int) and not isinstance(fmt, bool):
+        acl_format = fmt & 0xFF if fmt >= 0 else -1
+    else:
+        acl_format = FORMAT_VALUES.get(text(desc.layout), -1)
+    if dims is None:
+        dims = tuple(desc.shape.dim)
+    return TensorDesc(name, dims, dtype_name(acl_dtype), format_name(acl_format), 0, acl_dtype, acl_format)
+
+
+def _replace_size(t: TensorDesc, size: int) -> TensorDesc:
+    return TensorDesc(t.name, t.dims, t.dtype, t.format, size, t.acl_dtype, t.acl_format, t.dims_range)
+
+
+def _list_of_ints(value: Any) -> Optional[tuple[int, ...]]:
+    if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    return None
+
+
+def _gears(case: Any, netoutput: Any, names: AttrNames) -> DynamicInfo:
+    attrs = names.collect(case.attr)
+    present = 0
+    while f"_pred_value_{present}" in attrs:
+        present += 1
+    count = attrs.get("_batch_num")
+    if not isinstance(count, int) or not 0 <= count <= present:  # never trust a count over the data
+        count = present
+    gears = tuple(_list_of_ints(attrs.get(f"_pred_value_{i}")) or () for i in range(count))
+    kind_code = attrs.get("mbatch_dynamic_type")
+    kind = DYNAMIC_KINDS.get(kind_code) if isinstance(kind_code, int) else None
+    if kind is None and gears:
+        kind = "batch" if all(len(g) == 1 for g in gears) else "dims"
+    order = attrs.get("user_designate_shape_order")
+    shapes = None
+    if netoutput is not None:
+        shapes = names.collect(netoutput.attr, _NETOUTPUT_ATTRS).get("_dynamic_output_dims")
+    return DynamicInfo(
+        kind=kind,
+        gears=gears if kind else (),
+        shape_order=tuple(order) if kind and isinstance(order, list) else (),
+        output_shapes=tuple(shapes) if kind and isinstance(shapes, list) else (),
+    )

@@ -1,0 +1,72 @@
+"""The ModelDef schema: committed descriptor set == .proto, field numbers per om-format §4, packaging."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from acl_notebook.om import _proto
+
+OM_DIR = Path(__file__).resolve().parents[1] / "acl_notebook" / "om"
+
+
+def test_committed_descriptor_set_matches_the_proto(tmp_path):
+    pytest.importorskip("grpc_tools", reason="grpcio-tools (a dev tool) regenerates the descriptor set")
+    out = tmp_path / "ge_ir.desc"
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "--include_imports", f"--descriptor_set_out={out}",
+         f"-I{OM_DIR}", str(OM_DIR / "ge_ir.proto")],
+        check=True, capture_output=True,
+    )
+    from google.protobuf import descriptor_pb2
+
+    fresh = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    committed = descriptor_pb2.FileDescriptorSet.FromString((OM_DIR / "ge_ir.desc").read_bytes())
+    # compared as messages, so a protoc that orders bytes differently cannot fail us
+    assert fresh == committed, "ge_ir.desc is stale: regenerate it with the protoc command in ge_ir.proto"
+
+
+def _fields(message: str) -> dict[str, int]:
+    return {f.name: f.number for f in _proto.message_class(message).DESCRIPTOR.fields}
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("ModelDef", {"name": 1, "version": 2, "custom_version": 3, "graph": 7, "attr": 11}),
+    ("GraphDef", {"name": 1, "input": 4, "output": 5, "op": 6, "attr": 11}),
+    ("OpDef", {"name": 1, "type": 2, "input": 5, "attr": 10, "id": 21, "stream_id": 22, "src_name": 24,
+               "src_index": 25, "input_desc": 33, "output_desc": 34, "subgraph_name": 35}),
+    ("TensorDescriptor", {"name": 1, "dtype": 2, "shape": 3, "layout": 4, "attr": 5, "size": 10,
+                          "weight_size": 11, "device_type": 14, "real_dim_cnt": 16, "data_offset": 18}),
+    ("ShapeDef", {"dim": 1}),
+    ("AttrDef", {"list": 1, "s": 2, "i": 3, "f": 4, "b": 5, "bt": 7, "list_list_int": 14, "dt": 15}),
+    ("ListValue", {"s": 2, "i": 3, "f": 4, "b": 5, "bt": 7, "dt": 12, "val_type": 20}),
+    ("AttrEntry", {"key": 1, "value": 2}),  # the wire shape of a map<string, AttrDef> entry
+])
+def test_field_numbers_follow_ge_ir(message, expected):
+    assert _fields(message) == expected
+
+
+def test_classes_live_in_a_private_pool():
+    from google.protobuf import descriptor_pool
+
+    with pytest.raises(KeyError):
+        descriptor_pool.Default().FindMessageTypeByName("acl_notebook.ge.ModelDef")
+    assert _proto.message_class("ModelDef").DESCRIPTOR.full_name == "acl_notebook.ge.ModelDef"
+
+
+def test_importing_the_om_package_does_not_import_protobuf():
+    code = "import sys, acl_notebook.om; print('google.protobuf' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "False"
+
+
+def test_wheel_ships_the_proto_and_descriptor_set(tmp_path):
+    builders = pytest.importorskip("hatchling.builders.wheel", reason="hatchling builds the wheel")
+    root = Path(__file__).resolve().parents[1]
+    wheel = next(iter(builders.WheelBuilder(str(root)).build(directory=str(tmp_path), versions=["standard"])))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"acl_notebook/om/ge_ir.proto", "acl_notebook/om/ge_ir.desc", "acl_notebook/om/reader.py"} <= names
