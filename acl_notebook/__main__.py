@@ -1,4 +1,4 @@
-"""Command line: ``acl-notebook inspect MODEL.om [--json]`` and ``acl-notebook demo-model OUT.om``.
+"""Command line: ``acl-notebook inspect MODEL.om [--json]``, ``demo-model OUT.om``, ``lab``, ``voila``.
 
 Each subcommand is one entry in `COMMANDS` (a name, a function adding its arguments, a
 function running it), so new ones slot in without touching `main`. Problems the user can
@@ -51,6 +51,38 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_notebook(name: str) -> Optional[str]:
+    """The repo's notebook when run from a checkout (the README's demo command)."""
+    from pathlib import Path
+
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        candidate = base / "notebooks" / name
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def _add_server(default: str) -> Callable[[argparse.ArgumentParser], None]:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("notebook", nargs="?", help=f"notebook to open (default: notebooks/{default} when present)")
+        p.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
+        p.add_argument("extra", nargs=argparse.REMAINDER, help="further options passed to the server after --")
+
+    return add
+
+
+def _run_server(default: str, voila: bool) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from .lab import launch_lab
+
+        notebook, extra = args.notebook, [a for a in args.extra if a != "--"]
+        if notebook is not None and notebook.startswith("-"):  # `lab -- --opt`: no notebook given
+            notebook, extra = None, [notebook, *extra]
+        return launch_lab(notebook or _default_notebook(default), port=args.port, extra_args=extra, voila=voila)
+
+    return run
+
+
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 COMMANDS: list[Command] = [
@@ -58,6 +90,10 @@ COMMANDS: list[Command] = [
      _add_inspect, _run_inspect),
     ("demo-model", "write a realistic demo .om (no NPU needed to inspect or simulate it)",
      _add_demo, _run_demo),
+    ("lab", "start JupyterLab with uploads up to 1 GiB, opening the quick start (simulator when no NPU)",
+     _add_server("01-quickstart.ipynb"), _run_server("01-quickstart.ipynb", voila=False)),
+    ("voila", "serve the panel notebook as a demo page with Voila",
+     _add_server("panel.ipynb"), _run_server("panel.ipynb", voila=True)),
 ]
 
 

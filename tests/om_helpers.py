@@ -8,30 +8,14 @@ other's code.
 
 from __future__ import annotations
 
-import json
 import math
 import struct
-from pathlib import Path
 
 import numpy as np
-
-MODELS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "models"
-REAL_MODELS = ("my_122_anenet", "a3c_pong_model_v2")
+from shared_models import MODELS_DIR, REAL_MODELS, expected, model_path  # noqa: F401 (re-exported)
 
 # Bytes per element for dtypes numpy cannot name.
 _EXTRA_ITEMSIZE = {"bfloat16": 2, "qint8": 1, "quint8": 1, "qint16": 2, "quint16": 2, "qint32": 4}
-
-
-def model_path(name: str) -> Path:
-    """A real model; fails loudly (never skips) when ../shared/models is missing."""
-    path = MODELS_DIR / f"{name}.om"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the tests need ../shared/models beside the repository")
-    return path
-
-
-def expected(name: str) -> dict:
-    return json.loads((MODELS_DIR / f"{name}.expect.json").read_text())
 
 
 def itemsize(dtype: str) -> int:

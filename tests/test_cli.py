@@ -125,3 +125,25 @@ def test_console_script_is_installed():
     proc = subprocess.run([str(script), "inspect", str(model_path("my_122_anenet")), "--json"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and json.loads(proc.stdout)["name"] == "my_122_anenet"
+
+
+def test_lab_and_voila_commands_open_the_repo_notebooks(monkeypatch):
+    import acl_notebook.lab as lab
+
+    calls = []
+    monkeypatch.setattr(lab, "launch_lab", lambda nb, port=None, extra_args=(), voila=False:
+                        calls.append((nb, port, list(extra_args), voila)) or 0)
+    assert main(["lab", "--port", "8123", "--", "--no-browser"]) == 0
+    assert main(["voila"]) == 0
+    assert main(["lab", "somewhere/else.ipynb"]) == 0
+    (nb, port, extra, voila), (nb2, _, _, voila2), (nb3, _, _, _) = calls
+    assert nb.endswith("notebooks/01-quickstart.ipynb") and port == 8123 and extra == ["--no-browser"]
+    assert not voila
+    assert nb2.endswith("notebooks/panel.ipynb") and voila2
+    assert nb3 == "somewhere/else.ipynb"
+
+
+def test_lab_with_a_missing_notebook_is_one_line(capsys):
+    assert main(["lab", "no/such/notebook.ipynb"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such notebook" in err
