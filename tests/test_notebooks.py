@@ -1,0 +1,223 @@
+"""Every notebook in notebooks/ runs top to bottom and teaches what it says it does.
+
+Each notebook is executed once, in a fresh kernel of this interpreter with the notebook's folder
+as the working directory (as JupyterLab would), and cached for the checks below. The kernel gets
+``ACL_NOTEBOOK_BACKEND=sim``: the notebooks themselves never name a backend (they must run
+unchanged on an Atlas box), but the assertions here need the simulator's known numbers and codes.
+
+A run fails on any error output or any traceback printed to stderr. Committed notebooks must be
+stripped (no outputs, no execution counts, no saved widget state).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import nbutil
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+pytestmark = pytest.mark.notebooks
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = REPO / "notebooks"
+SHARED_MODELS = REPO.parent / "shared" / "models"
+TEACHING = ("01-quickstart", "02-memory-planning", "03-dynamic-shapes", "04-real-atlas-box")
+ALL_NOTEBOOKS = sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
+KERNEL_ENV = {"ACL_NOTEBOOK_BACKEND": "sim"}
+CELL_TIMEOUT = 120  # seconds; a normal cell takes well under one
+
+_runs: dict[str, nbformat.NotebookNode] = {}
+
+
+def executed(stem: str) -> nbformat.NotebookNode:
+    """The notebook after one execution (shared by every test that inspects it)."""
+    if stem not in _runs:
+        _runs[stem] = nbutil.execute_file(NOTEBOOK_DIR / f"{stem}.ipynb", timeout=CELL_TIMEOUT, env=KERNEL_ENV)
+    return _runs[stem]
+
+
+def text_of(stem: str, tag: str) -> str:
+    return nbutil.output_text(nbutil.tagged(executed(stem), tag))
+
+
+# ------------------------------------------------------------------------------ committed form
+def test_teaching_notebooks_are_present():
+    missing = [s for s in TEACHING if s not in ALL_NOTEBOOKS]
+    assert not missing, f"missing notebooks in {NOTEBOOK_DIR}: {missing}"
+
+
+@pytest.mark.parametrize("stem", ALL_NOTEBOOKS)
+def test_committed_notebook_is_valid_and_stripped(stem):
+    nb = nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert nbutil.unstripped(nb) == [], f"{stem}.ipynb must be committed without outputs"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+def test_unstripped_detects_outputs_counts_and_widget_state():
+    # The stripped check above is only worth something if it can fail.
+    cell = new_code_cell("1 + 1", execution_count=3)
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)]
+    nb = new_notebook(cells=[cell], metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {}}})
+    problems = nbutil.unstripped(nb)
+    assert len(problems) == 3, problems
+
+
+# ------------------------------------------------------------------------------ the kernel
+def test_kernel_runs_this_interpreter_and_this_checkout(tmp_path):
+    nb = new_notebook(cells=[new_code_cell(
+        "import os, sys, acl_notebook\n"
+        "print(sys.executable)\nprint(acl_notebook.__file__)\nprint(os.getcwd())\nprint(os.environ['IPYTHONDIR'])"
+    )])
+    nbutil.execute(nb, tmp_path, timeout=CELL_TIMEOUT)
+    executable, package, cwd, ipython_dir = nbutil.output_text(nb.cells[0]).split()
+    assert Path(executable).resolve() == Path(sys.executable).resolve()
+    assert Path(package).resolve().is_relative_to(REPO / "acl_notebook")
+    assert Path(cwd).resolve() == tmp_path.resolve()
+    assert not Path(ipython_dir).resolve().is_relative_to(Path.home().resolve() / ".ipython")
+
+
+# ------------------------------------------------------------------------------ every notebook
+@pytest.mark.parametrize("stem", ALL_NOTEBOOKS)
+def test_notebook_runs_without_errors(stem):
+    nb = executed(stem)
+    problems = nbutil.error_outputs(nb)
+    assert not problems, f"{stem}.ipynb:\n" + "\n".join(problems)
+    ran = [c for _, c in nbutil.code_cells(nb)]
+    assert ran and all(c.execution_count is not None for c in ran), "some cells did not run"
+
+
+# ------------------------------------------------------------------------------ 01 quick start
+def test_quickstart_leaves_device_memory_as_it_found_it():
+    out = text_of("01-quickstart", "memory-restored")
+    assert "loaded now: 0 models" in out
+    assert "back to the start: True" in out
+
+
+def test_quickstart_loads_without_copying_the_model():
+    out = text_of("01-quickstart", "zero-copy")
+    match = re.search(r"\(([\d.]+) % of the model\)", out)
+    assert match, out
+    assert float(match.group(1)) < 5.0, out
+
+
+def test_quickstart_loads_real_models_and_explains_a_soc_mismatch():
+    assert SHARED_MODELS.is_dir(), f"{SHARED_MODELS} is missing: these tests need ../shared/models"
+    out = text_of("01-quickstart", "real-models")
+    assert "loaded a3c_pong from ../../shared/models/a3c_pong_model_v2.om" in out
+    assert "input s [1, 42, 42, 1] float32, output int32" in out
+    # The default simulated SoC is an Ascend910B; the LaneNet was built for an Ascend310B4.
+    assert "lanenet refused" in out and "ACL_ERROR_RT_SOC_VERSION (507008)" in out
+
+
+def test_quickstart_shows_the_panel_widget():
+    nb = executed("01-quickstart")
+    panel_cells = [c for _, c in nbutil.code_cells(nb) if c.source.strip() == "%acl_panel"]
+    assert panel_cells, "the quick start should show %acl_panel"
+    mimes = {m for out in panel_cells[0].outputs for m in out.get("data", {})}
+    assert nbutil.WIDGET_MIME in mimes
+
+
+# ------------------------------------------------------------------------------ 02 memory planning
+def test_memory_planning_predicts_what_will_not_fit():
+    lines = text_of("02-memory-planning", "plan").splitlines()
+    verdicts = [line.rsplit(":", 1)[1].split(" in ")[0].strip() for line in lines if line.strip()]
+    assert verdicts == ["fits", "fits", "does NOT fit"], lines
+
+
+def test_memory_planning_shows_the_precheck_refusal_with_numbers():
+    out = text_of("02-memory-planning", "refusal")
+    assert out.startswith("DeviceMemoryError: upscaler needs"), out
+    assert re.search(r"needed [\d.]+ GiB, free [\d.]+ MiB", out), out
+    assert "unloading ['detector'] would make room" in out
+
+
+def test_memory_planning_force_reaches_the_runtime_and_changes_nothing():
+    out = text_of("02-memory-planning", "force")
+    assert "the runtime said ACL_ERROR_RT_MEMORY_ALLOCATION (207001)" in out
+    assert "still loaded: ['detector', 'segmenter']" in out
+    assert "free memory unchanged: True" in out
+
+
+def test_memory_planning_makes_room_then_loads():
+    out = text_of("02-memory-planning", "room")
+    assert "loaded upscaler; loaded now: ['segmenter', 'upscaler']" in out
+
+
+def test_memory_planning_thread_gets_the_sessions_context():
+    out = text_of("02-memory-planning", "threads")
+    assert "context on a new thread before loading: None" in out
+    assert "same context as the main thread after acl.load there: True" in out
+    assert "unloaded from the main thread: from-a-thread" in out
+
+
+def test_memory_planning_ends_with_an_empty_device():
+    out = text_of("02-memory-planning", "cleanup")
+    assert "unloaded 2 models" in out and "free memory back to the start: True" in out
+
+
+def test_memory_planning_plots_the_history():
+    nb = executed("02-memory-planning")
+    assert any("image/png" in out.get("data", {}) for _, c in nbutil.code_cells(nb) for out in c.outputs)
+
+
+# ------------------------------------------------------------------------------ 03 dynamic shapes
+@pytest.mark.parametrize("tag, width, gears", [
+    ("batch", 1, "[[1], [2], [4], [8]]"),
+    ("hw", 2, "[[256, 512], [512, 1024], [720, 1280]]"),
+    ("dims", 4, "[[1, 128, 1, 128], [4, 128, 4, 128], [4, 512, 4, 512]]"),
+])
+def test_dynamic_models_show_gears_and_the_added_input(tag, width, gears):
+    out = text_of("03-dynamic-shapes", tag)
+    assert f"gear kind: {tag}; gears: {gears}" in out
+    assert re.search(rf"ascend_mbatch_shape_data\s+dims=\[{width}\]\s+int64", out), out
+    assert "-1" in out.split("ascend_mbatch_shape_data")[0]  # the varying axes read as -1
+
+
+def test_dynamic_gears_agree_between_file_and_runtime():
+    out = text_of("03-dynamic-shapes", "agree")
+    assert out.count("file and runtime agree: True") == 3, out
+
+
+# ------------------------------------------------------------------------------ 04 real box
+def test_real_box_explains_missing_npu_smi():
+    out = text_of("04-real-atlas-box", "npu-smi")
+    if shutil.which("npu-smi") is None:
+        assert out.startswith("npu-smi not found"), out
+    else:
+        assert "npu-smi not found" not in out
+
+
+def test_real_box_refuses_a_stub_library():
+    out = text_of("04-real-atlas-box", "stub")
+    assert "libascendcl.so (AscendCL) was not found" in out
+    assert "link-time stub" in out
+
+
+def test_real_box_lists_the_search_order():
+    out = text_of("04-real-atlas-box", "discovery")
+    assert "/usr/local/Ascend/ascend-toolkit/latest" in out
+    assert "found:" in out
+
+
+def test_real_box_quick_start_cleans_up():
+    assert "back to the start: True" in text_of("04-real-atlas-box", "memory-restored")
+
+
+def test_error_outputs_catches_errors_and_stderr_tracebacks():
+    # The run check is only worth something if it can fail.
+    failing = new_code_cell("1/0")
+    failing.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                                              traceback=[])]
+    noisy = new_code_cell("start_thread()")
+    noisy.outputs = [nbformat.v4.new_output("stream", name="stderr",
+                                            text="Exception in thread Thread-1:\nTraceback (most recent call last):\n")]
+    quiet = new_code_cell("print('fine')")
+    quiet.outputs = [nbformat.v4.new_output("stream", name="stderr", text="a harmless warning\n")]
+    problems = nbutil.error_outputs(new_notebook(cells=[failing, noisy, quiet]))
+    assert len(problems) == 2 and "ZeroDivisionError" in problems[0] and "Traceback" in problems[1]
