@@ -1,0 +1,1101 @@
+"""Every piece of text and HTML the package shows, in one module.
+
+Magics, widgets, the CLI and the objects' own ``_repr_html_``/``_repr_pretty_`` all come
+here, so a model looks the same wherever it appears and the escaping rules live in one
+place. The module imports nothing heavy (no numpy, widgets or session) because
+``%load_ext acl_notebook`` imports it; objects from `acl_notebook.session` are recognised
+by class name for the same reason (and to avoid an import cycle: session calls us).
+
+Two entry points dispatch on the object's type: `render_text` (aligned, width-aware
+columns for terminals and ``text/plain``) and `render_html` (self-contained HTML with
+inline styles only, JupyterLab theme variables with fallbacks, every string escaped).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+import re
+import shutil
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from .om.enums import PARTITION_NAMES
+from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
+
+__all__ = [
+    "Descriptors",
+    "Group",
+    "PALETTE",
+    "error_line",
+    "human_bytes",
+    "render_html",
+    "render_text",
+    "repr_pretty",
+]
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+_DYNAMIC_NOTE = "-1 = dynamic axis (its size is set per gear or per call); -2 = unknown rank"
+
+
+# ----------------------------------------------------------------------------------------
+# numbers and small words
+# ----------------------------------------------------------------------------------------
+def human_bytes(n: float) -> str:
+    """Binary-unit size with one decimal ("1.5 MiB"); plain bytes below 1 KiB ("512 B").
+
+    The unit is chosen after rounding, so 1,048,575 bytes reads "1.0 MiB", not "1024.0 KiB".
+    """
+    value = float(n)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value < 1024:
+        return f"{sign}{int(value)} B"
+    unit = 0
+    while unit < len(_UNITS) - 1 and round(value, 1) >= 1024:
+        value /= 1024
+        unit += 1
+    return f"{sign}{value:.1f} {_UNITS[unit]}"
+
+
+def _exact(n: int) -> str:
+    return f"{int(n):,} B"
+
+
+def _bytes_both(n: int) -> str:
+    """Human and exact: "1.5 MiB (1,572,864 B)"; small sizes once ("512 B")."""
+    return human_bytes(n) if abs(n) < 1024 else f"{human_bytes(n)} ({_exact(n)})"
+
+
+def _percent(part: float, whole: float) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "-"
+
+
+def _seconds(s: Optional[float]) -> str:
+    if s is None:
+        return "-"
+    if s < 0.001:
+        return "<1 ms"
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    return f"{s:.2f} s"
+
+
+def _clock(value: Any, full: bool = False) -> str:
+    """A datetime or a time.time() float as local wall-clock text."""
+    if value is None:
+        return "-"
+    if isinstance(value, (int, float)):
+        value = _dt.datetime.fromtimestamp(value)
+    if not isinstance(value, _dt.datetime):
+        return str(value)
+    if value.tzinfo is not None:
+        value = value.astimezone()  # the session stamps UTC; people read local time
+    return value.strftime("%Y-%m-%d %H:%M:%S" if full else "%H:%M:%S")
+
+
+def _dims(dims: Sequence[int]) -> str:
+    return "[" + ", ".join(str(d) for d in dims) + "]"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _width(width: Optional[int]) -> int:
+    """Target text width: explicit, else the terminal's (100 in a kernel), never below 60."""
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns
+    return max(60, int(width))
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
+
+
+# ----------------------------------------------------------------------------------------
+# plain-text building blocks
+# ----------------------------------------------------------------------------------------
+_BREAK_AFTER = "/_:.-, "
+
+
+def _chunks(text: str, width: int, breaks: str = _BREAK_AFTER) -> list[str]:
+    """Cut `text` into pieces of at most `width` chars, preferring to cut after a separator.
+
+    Model output names are long unbroken strings such as
+    ``PartitionedCall_/binary_transposed_conv/..._53:0:binary_logits``; cutting after ``/``,
+    ``_`` or ``:`` keeps the parts readable.
+    """
+    text = str(text)
+    width = max(1, width)
+    pieces: list[str] = []
+    while len(text) > width:
+        window = text[:width]
+        cut = max(window.rfind(c) for c in breaks) + 1
+        if cut <= 0 or cut < width // 2:
+            cut = width
+        pieces.append(text[:cut].rstrip() or text[:cut])
+        text = text[cut:].lstrip(" ")
+    pieces.append(text)
+    return pieces
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    width: int,
+    right: Sequence[int] = (),
+    wrap: Sequence[int] = (),
+    indent: int = 2,
+    breaks: Optional[dict[int, str]] = None,
+    floors: Optional[dict[int, int]] = None,
+) -> list[str]:
+    """Aligned columns; the `wrap` columns shrink (and wrap) until the table fits `width`.
+
+    Wrap columns give way in the order listed, each down to a floor (12 characters unless
+    `floors` says otherwise); `breaks` overrides, per column, the characters a cell may be
+    cut after.
+    """
+    breaks, floors = breaks or {}, floors or {}
+    cells = [[str(c) for c in row] for row in rows]
+    ncols = len(headers)
+    widths = [max([len(headers[i])] + [len(r[i]) for r in cells]) for i in range(ncols)]
+    gap = 2
+    excess = indent + sum(widths) + gap * (ncols - 1) - width
+    for i in wrap:
+        if excess <= 0:
+            break
+        take = min(excess, max(widths[i] - max(floors.get(i, 12), len(headers[i])), 0))
+        widths[i] -= take
+        excess -= take
+
+    def line(parts: Sequence[str]) -> str:
+        out = []
+        for i, part in enumerate(parts):
+            out.append(part.rjust(widths[i]) if i in right else part.ljust(widths[i]))
+        return (" " * indent + (" " * gap).join(out)).rstrip()
+
+    lines = [line(headers), line(["-" * w for w in widths])]
+    for row in cells:
+        wrapped = [
+            _chunks(row[i], widths[i], breaks.get(i, _BREAK_AFTER)) if i in wrap else [row[i]] for i in range(ncols)
+        ]
+        height = max(len(w) for w in wrapped)
+        for k in range(height):
+            lines.append(line([w[k] if k < len(w) else "" for w in wrapped]))
+    return lines
+
+
+def _pack(items: Sequence[Any], room: int, sep: str = ", ") -> list[str]:
+    """Join items with `sep`, starting a new line between items rather than inside one."""
+    lines: list[str] = []
+    for item in map(str, items):
+        if lines and len(lines[-1]) + len(sep) + len(item) <= room:
+            lines[-1] += sep + item
+        else:
+            if lines:
+                lines[-1] += sep.rstrip()
+            lines.append(item)
+    return lines or [""]
+
+
+def _fields(pairs: Sequence[tuple[str, Any]], *, width: int, indent: int = 2) -> list[str]:
+    """A "label  value" block; long values wrap under themselves."""
+    pairs = [(k, v) for k, v in pairs if v is not None and str(v) != ""]
+    if not pairs:
+        return []
+    label_w = max(len(k) for k, _ in pairs)
+    room = max(20, width - indent - label_w - 2)
+    lines = []
+    for key, value in pairs:
+        if isinstance(value, (list, tuple)):
+            parts = _pack(value, room)
+        else:
+            parts = textwrap.wrap(str(value), room, break_long_words=True, break_on_hyphens=False) or [""]
+        lines.append(" " * indent + key.ljust(label_w) + "  " + parts[0])
+        lines.extend(" " * (indent + label_w + 2) + p for p in parts[1:])
+    return lines
+
+
+# ----------------------------------------------------------------------------------------
+# shared pieces of several views
+# ----------------------------------------------------------------------------------------
+def _extra_columns(tensors: Sequence[TensorDesc], detail: bool) -> list[str]:
+    """Columns the detailed view adds: ACL enum codes, and dims ranges when any tensor has one."""
+    if not detail:
+        return []
+    return (["dims range"] if any(t.dims_range for t in tensors) else []) + ["ACL dtype/fmt"]
+
+
+def _extra_cells(t: TensorDesc, extra: Sequence[str]) -> list[str]:
+    cells = {"dims range": lambda: _ranges(t.dims_range), "ACL dtype/fmt": lambda: f"{t.acl_dtype}/{t.acl_format}"}
+    return [cells[c]() for c in extra]
+
+
+def _io_rows(tensors: Sequence[TensorDesc], detail: bool) -> list[list[str]]:
+    extra = _extra_columns(tensors, detail)
+    return [
+        [str(i), t.name, _dims(t.dims), t.dtype, t.format, *_extra_cells(t, extra), _bytes_both(t.size)]
+        for i, t in enumerate(tensors)
+    ]
+
+
+def _io_headers(tensors: Sequence[TensorDesc], detail: bool) -> list[str]:
+    return ["#", "name", "dims", "dtype", "format", *_extra_columns(tensors, detail), "size"]
+
+
+def _ranges(ranges: Sequence[tuple[int, int]]) -> str:
+    return " ".join(f"{lo}..{hi}" for lo, hi in ranges) if ranges else "-"
+
+
+def _io_text(title: str, tensors: Sequence[TensorDesc], width: int, detail: bool = False) -> list[str]:
+    lines = [f"{title} ({len(tensors)})"]
+    if not tensors:
+        return lines + ["  (none)"]
+    headers = _io_headers(tensors, detail)
+    size = len(headers) - 1
+    rows = _io_rows(tensors, detail)
+    # the size cell may fold before its exact "(1,572,864 B)" part, never inside it
+    exact = max(len(f"({_exact(t.size)})") for t in tensors)
+    return lines + _table(
+        headers, rows, width=width, right=(0, size), wrap=(1, size), breaks={size: " "}, floors={size: exact}
+    )
+
+
+def _has_dynamic(*groups: Sequence[TensorDesc]) -> bool:
+    return any(t.is_dynamic for g in groups for t in g)
+
+
+def _gear_lines(
+    dyn: DynamicInfo, inputs: Sequence[TensorDesc], outputs: Sequence[TensorDesc] = ()
+) -> list[str]:
+    """Gears as sentences: batch sizes, H x W pairs, or dims per input in shape order."""
+    if not dyn.is_dynamic:
+        return ["Gears: none (static shapes)"]
+    n = len(dyn.gears)
+    if dyn.kind == "batch":
+        lines = [f"Dynamic batch, {_plural(n, 'gear')}: " + ", ".join(str(g[0]) for g in dyn.gears if g)]
+    elif dyn.kind == "hw":
+        pairs = ", ".join("x".join(str(v) for v in g) for g in dyn.gears)
+        lines = [f"Dynamic image size (H x W), {_plural(n, 'gear')}: {pairs}"]
+    else:
+        order = ", ".join(dyn.shape_order) if dyn.shape_order else "input order"
+        lines = [f"Dynamic dims, {_plural(n, 'gear')} (shape order: {order})"]
+        for i, gear in enumerate(dyn.gears):
+            lines.append(f"  gear {i}: {_dims_gear_text(gear, dyn.shape_order, inputs)}")
+    shapes = _output_shapes(dyn.output_shapes, outputs)
+    if shapes:
+        lines.append("Output shapes per gear:")
+        lines += [f"  gear {g}: " + "  ".join(f"{name}={_dims(d)}" for name, d in outs) for g, outs in shapes]
+    elif dyn.output_shapes:
+        lines.append("Output shapes per gear: " + "; ".join(dyn.output_shapes))
+    return lines
+
+
+def _output_shapes(
+    entries: Sequence[str], outputs: Sequence[TensorDesc]
+) -> list[tuple[str, list[tuple[str, tuple[int, ...]]]]]:
+    """GE's per-gear output dims ("gear,output,d0,d1,..." strings) grouped by gear.
+
+    Returns [] when any entry does not have that shape, so the caller shows them raw.
+    """
+    grouped: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+    for entry in entries:
+        try:
+            values = [int(v) for v in entry.split(",")]
+        except ValueError:
+            return []
+        if len(values) < 2:
+            return []
+        gear, index, dims = values[0], values[1], tuple(values[2:])
+        name = outputs[index].name if 0 <= index < len(outputs) else f"output {index}"
+        grouped.setdefault(str(gear), []).append((name, dims))
+    return list(grouped.items())
+
+
+def _dims_gear_parts(
+    gear: Sequence[int], order: Sequence[str], inputs: Sequence[TensorDesc]
+) -> Optional[list[tuple[str, tuple[int, ...]]]]:
+    """Split one dims gear into (input name, full dims) pairs when the numbers allow it.
+
+    A gear lists either every dim of the inputs in `order`, or only their dynamic (-1)
+    axes; either way we can show whole shapes. Returns None when neither count fits.
+    """
+    names = list(order) or [t.name for t in inputs]
+    by_name = {t.name: t for t in inputs}
+    tensors = [by_name.get(name) for name in names]
+    if not names or any(t is None for t in tensors):
+        return None
+    values = list(gear)
+    if sum(len(t.dims) for t in tensors) == len(values):
+        out, k = [], 0
+        for t in tensors:
+            out.append((t.name, tuple(values[k : k + len(t.dims)])))
+            k += len(t.dims)
+        return out
+    if sum(1 for t in tensors for d in t.dims if d == -1) == len(values):
+        it = iter(values)
+        return [(t.name, tuple(next(it) if d == -1 else d for d in t.dims)) for t in tensors]
+    return None
+
+
+def _dims_gear_text(gear: Sequence[int], order: Sequence[str], inputs: Sequence[TensorDesc]) -> str:
+    parts = _dims_gear_parts(gear, order, inputs)
+    if parts is None:
+        return _dims(gear)
+    return "  ".join(f"{name}={_dims(d)}" for name, d in parts)
+
+
+def _needs_items(needs: MemoryNeeds) -> list[str]:
+    items = [f"work {human_bytes(needs.work)} + weights {human_bytes(needs.weight)} = {_bytes_both(needs.total)}"]
+    if needs.zero_copy:
+        items.append(f"zero-copy I/O {human_bytes(needs.zero_copy)}")
+    return items
+
+
+def _needs_text(needs: MemoryNeeds) -> str:
+    return ", ".join(_needs_items(needs))
+
+
+def _partitions_items(parts: Sequence[Any]) -> list[str]:
+    return [f"{PARTITION_NAMES.get(p.type, f'type {p.type}')} {human_bytes(p.size)}" for p in parts]
+
+
+def _info_subtitle(info: ModelInfo) -> str:
+    size = f" · {_bytes_both(info.file_size)}" if info.file_size else ""
+    return f"offline model, OM {info.om_version}{size}"
+
+
+def _soc_text(soc: str) -> str:
+    return soc or "(none recorded: loads on any SoC)"
+
+
+# ----------------------------------------------------------------------------------------
+# text views
+# ----------------------------------------------------------------------------------------
+def _text_model_info(info: ModelInfo, width: int) -> str:
+    lines = [f"{info.name or '(unnamed)'}: {_info_subtitle(info)}"]
+    versions = info.atc_version
+    if info.opp_version and info.opp_version != info.atc_version:
+        versions += f" (OPP {info.opp_version})"
+    lines += _fields(
+        [
+            ("SoC", _soc_text(info.soc_version)),
+            ("ATC version", versions or "-"),
+            ("Framework", info.framework or None),
+            ("Operators", f"{info.op_count}   streams {info.stream_num}   events {info.event_num}"),
+            ("Submodels", info.submodels if info.submodels != 1 else None),
+            ("Partitions", _partitions_items(info.partitions) or None),
+            ("Memory needs", _needs_items(info.memory)),
+        ],
+        width=width,
+    )
+    lines += _io_sections(info.inputs, info.outputs, info.dynamic, width)
+    return "\n".join(lines)
+
+
+def _io_sections(
+    inputs: Sequence[TensorDesc],
+    outputs: Sequence[TensorDesc],
+    dyn: DynamicInfo,
+    width: int,
+    detail: bool = False,
+) -> list[str]:
+    lines = [""] + _io_text("Inputs", inputs, width, detail)
+    lines += [""] + _io_text("Outputs", outputs, width, detail)
+    if _has_dynamic(inputs, outputs):
+        lines.append(f"  note: {_DYNAMIC_NOTE}")
+    return lines + [""] + _gear_lines(dyn, inputs, outputs)
+
+
+def _status(model: Any) -> str:
+    if not getattr(model, "loaded", True):
+        return "unloaded"
+    return f"loaded on device {getattr(model, 'device', '?')} ({getattr(model, 'backend', '?')})"
+
+
+def _text_model(model: Any, width: int) -> str:
+    info = getattr(model, "info", None)
+    needs = getattr(model, "needs", None)
+    lines = [f"Model #{model.id} {model.name!r}: {_status(model)}"]
+    memory = _bytes_both(getattr(model, "memory", 0))
+    if needs is not None:
+        memory += f" charged (work {human_bytes(needs.work)} + weights {human_bytes(needs.weight)})"
+    loaded = _clock(getattr(model, "loaded_at", None), full=True)
+    lines += _fields(
+        [
+            ("Source", getattr(model, "source", "")),
+            ("Built for SoC", _soc_text(info.soc_version) if info is not None else None),
+            ("Device memory", memory),
+            ("Loaded", f"{loaded} in {_seconds(getattr(model, 'load_seconds', None))}"),
+        ],
+        width=width,
+    )
+    lines += _io_sections(model.inputs, model.outputs, model.dynamic, width)
+    return "\n".join(lines)
+
+
+def _model_rows(models: Sequence[Any]) -> list[list[str]]:
+    rows = []
+    for m in models:
+        rows.append(
+            [
+                str(m.id),
+                m.name,
+                str(m.device),
+                f"{len(m.inputs)}/{len(m.outputs)}",
+                human_bytes(m.memory),
+                _clock(getattr(m, "loaded_at", None)),
+                _seconds(getattr(m, "load_seconds", None)),
+                str(getattr(m, "source", "")),
+            ]
+        )
+        if not getattr(m, "loaded", True):
+            rows[-1][1] += " (unloaded)"
+    return rows
+
+
+_MODEL_HEADERS = ["id", "name", "device", "in/out", "memory", "loaded at", "took", "source"]
+
+
+def _text_model_list(models: Sequence[Any], width: int) -> str:
+    if not models:
+        return "No models loaded. Load one with %acl_load PATH.om or acl_notebook.load(...)."
+    total = sum(m.memory for m in models if getattr(m, "loaded", True))
+    lines = [f"{_plural(len(models), 'model')}, {human_bytes(total)} of device memory charged"]
+    lines += _table(_MODEL_HEADERS, _model_rows(models), width=width, right=(0, 2, 4), wrap=(1, 7))
+    return "\n".join(lines)
+
+
+def _bar_segments(report: Any, cells: int) -> list[tuple[str, int]]:
+    """(kind, cell count) for models / other / free; boundaries are rounded cumulatively so
+    the parts add up to `cells`, and a non-zero part always gets at least one cell."""
+    total = max(int(report.total), 1)
+    model_bytes = sum(s.bytes for s in report.models)
+    other = max(report.used - model_bytes, 0)
+    free = max(report.free, 0)
+    m = round(cells * model_bytes / total)
+    m = max(m, 1) if model_bytes else 0
+    o = max(round(cells * (model_bytes + other) / total) - m, 0)
+    o = max(o, 1) if other else 0
+    f = cells - m - o
+    if free and f < 1:
+        f = 1
+    while m + o + f > cells:  # take the excess from the larger used part
+        if o >= m and o > 1:
+            o -= 1
+        elif m > 1:
+            m -= 1
+        else:
+            f = max(f - 1, 0)
+            break
+    return [("models", m), ("other", o), ("free", f)]
+
+
+_BAR_CHARS = {"models": "#", "other": "+", "free": "."}
+
+
+def _text_memory(report: Any, width: int) -> str:
+    soc = f" · {report.soc}" if getattr(report, "soc", "") else ""
+    lines = [f"Device {report.device} · {report.kind}{soc} ({report.backend}) at {_clock(report.timestamp)}"]
+    cells = max(20, min(50, width - 20))
+    bar = "".join(_BAR_CHARS[k] * n for k, n in _bar_segments(report, cells))
+    lines.append(f"  [{bar}] {_percent(report.used, report.total)} used")
+    lines.append(
+        f"  used {human_bytes(report.used)} of {human_bytes(report.total)} · free {human_bytes(report.free)}"
+        f"   ({_BAR_CHARS['models']} models, {_BAR_CHARS['other']} other, {_BAR_CHARS['free']} free)"
+    )
+    rows = [[s.name, str(s.id), _bytes_both(s.bytes), _percent(s.bytes, report.total)] for s in report.models]
+    other = report.other
+    rows.append(["other (runtime, other processes)", "", _bytes_both(other), _percent(other, report.total)])
+    lines += _table(["model", "id", "bytes", "of total"], rows, width=width, right=(1, 2, 3), wrap=(0,))
+    return "\n".join(lines)
+
+
+def _session_pairs(info: Any) -> list[tuple[str, Any]]:
+    versions = info.acl_version or "-"
+    if info.cann_version:
+        versions += f"   CANN {info.cann_version}"
+    return [
+        ("Backend", f"{info.backend} ({'simulated' if info.simulated else 'real AscendCL'})"),
+        ("Library", info.library),
+        ("ACL version", versions),
+        ("SoC", info.soc or "-"),
+        ("Devices", f"{info.device_count} (default device {info.device})"),
+        ("Run mode", info.run_mode),
+        ("Memory kind", info.memory_kind),
+        ("Model buffers", getattr(info, "buffers", "") or None),
+        ("Models loaded", info.models_loaded),
+        ("Note", info.note or None),
+    ]
+
+
+def _text_session(info: Any, width: int) -> str:
+    title = "acl-notebook session: " + ("simulated AscendCL" if info.simulated else "AscendCL")
+    return "\n".join([title] + _fields(_session_pairs(info), width=width))
+
+
+def _memory_error_pairs(exc: Any) -> list[tuple[str, Any]]:
+    """The numbers of a DeviceMemoryError (needed/free/total) or HostMemoryError (size/available)."""
+    pairs: list[tuple[str, Any]] = [
+        ("model", getattr(exc, "model_name", None)),
+        ("file", getattr(exc, "path", None)),
+        ("device", getattr(exc, "device", None)),
+    ]
+    for label, attr in (("needed", "needed"), ("file size", "size"), ("free", "free"),
+                        ("available", "available"), ("total", "total")):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            pairs.append((label, _bytes_both(value)))
+    want = _first_int(exc, "needed", "size")
+    have = _first_int(exc, "free", "available")
+    if want is not None and have is not None and want > have:
+        pairs.append(("short by", _bytes_both(want - have)))
+    return pairs
+
+
+def _first_int(obj: Any, *names: str) -> Optional[int]:
+    for name in names:
+        value = getattr(obj, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _candidates(exc: Any) -> list[tuple[str, int]]:
+    return [(str(n), int(b)) for n, b in (getattr(exc, "candidates", None) or ())]
+
+
+def _text_memory_error(exc: BaseException, width: int) -> str:
+    lines = [f"{type(exc).__name__}: {_one_line(str(exc))}"]
+    lines += _fields(_memory_error_pairs(exc), width=width)
+    cands = _candidates(exc)
+    if cands:
+        lines.append("  Unloading any of these would make room:")
+        lines += [f"    {name}  ({human_bytes(size)})" for name, size in cands]
+    return "\n".join(lines)
+
+
+def _text_descriptors(d: Descriptors, width: int) -> str:
+    lines = [d.title] + ([f"  {d.note}"] if d.note else [])
+    lines += _io_sections(d.inputs, d.outputs, d.dynamic, width, detail=True)
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------
+# HTML building blocks (inline styles only; theme variables with fallbacks)
+# ----------------------------------------------------------------------------------------
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+_BORDER = "var(--jp-border-color2, rgba(128,128,128,0.35))"
+_ROOT = (
+    "font-family:var(--jp-ui-font-family, system-ui, -apple-system, 'Segoe UI', sans-serif);"
+    "font-size:var(--jp-ui-font-size1, 13px);color:var(--jp-ui-font-color1, inherit);"
+    "line-height:1.4;max-width:100%;overflow-x:auto;"
+)
+_TITLE = "font-weight:600;font-size:var(--jp-ui-font-size2, 14px);margin:2px 0 4px 0;"
+_SUB = "font-weight:600;margin:8px 0 2px 0;"
+_MUTED = "color:var(--jp-ui-font-color2, inherit);opacity:0.85;"
+_CODE = "font-family:var(--jp-code-font-family, SFMono-Regular, Menlo, Consolas, monospace);font-size:0.95em;"
+_WRAP = "overflow-wrap:anywhere;word-break:break-word;"
+_WRAP_CELL = _WRAP + "min-width:12em;"
+_NOWRAP = "white-space:nowrap;"
+_TABLE = "border-collapse:collapse;table-layout:auto;margin:2px 0;border:none;width:auto;"
+_CELL = (
+    f"text-align:left;vertical-align:top;padding:2px 12px 2px 0;border:none;"
+    f"border-bottom:1px solid {_BORDER};background:transparent;"
+)
+_TH = _CELL + "font-weight:600;white-space:nowrap;"
+_NUM = "text-align:right;white-space:nowrap;"
+_DYN = "color:var(--jp-warn-color0, #d97706);font-weight:600;"
+_ERR = "color:var(--jp-error-color1, #d32f2f);"
+# Model colours in memory bars (the panel's plot uses them too): mid tones that read on
+# light and dark backgrounds alike.
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
+# "other" is striped so it never looks like "free", whatever the theme's greys are.
+_OTHER_COLOR = "repeating-linear-gradient(45deg, rgba(128,128,128,0.85) 0 3px, rgba(128,128,128,0.4) 3px 6px)"
+_FREE_COLOR = "var(--jp-layout-color3, rgba(128,128,128,0.18))"
+
+
+def _root(inner: str) -> str:
+    return f'<div class="acl-notebook" style="{_ROOT}">{inner}</div>'
+
+
+def _html_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Sequence[int] = (),
+    raw: Sequence[int] = (),
+    wrap: Sequence[int] = (),
+) -> str:
+    """A table; cells in `raw` are already HTML, everything else is escaped here.
+
+    Only the `wrap` columns (names, paths) may break, and not below a readable width;
+    short cells such as "float32" or "<1 ms" stay on one line.
+    """
+    head = "".join(
+        f'<th style="{_TH}{_NUM if i in right else ""}">{_e(h)}</th>' for i, h in enumerate(headers)
+    )
+    body = []
+    for row in rows:
+        tds = []
+        for i, cell in enumerate(row):
+            if i in right:
+                # raw right-aligned cells (sizes) decide their own break points
+                style = _CELL + ("text-align:right;" if i in raw else _NUM)
+            else:
+                style = _CELL + (_WRAP_CELL if i in wrap else _NOWRAP)
+            tds.append(f'<td style="{style}">{cell if i in raw else _e(cell)}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return f'<table style="{_TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _html_fields(pairs: Sequence[tuple[str, Any]]) -> str:
+    rows = []
+    for key, value in pairs:
+        if value is None or str(value) == "":
+            continue
+        if isinstance(value, (list, tuple)):
+            shown = ", ".join(f'<span style="white-space:nowrap;">{_e(v)}</span>' for v in value)
+        else:
+            shown = _e(value)
+        rows.append(
+            f'<tr><th style="{_TH}{_MUTED}font-weight:normal;">{_e(key)}</th>'
+            f'<td style="{_CELL}{_WRAP}">{shown}</td></tr>'
+        )
+    return f'<table style="{_TABLE}"><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _html_bytes(n: int) -> str:
+    """ "1.5 MiB (1,572,864 B)" that may fold between its two parts, never inside one."""
+    if abs(n) < 1024:
+        return f'<span style="{_NOWRAP}">{_e(human_bytes(n))}</span>'
+    return (
+        f'<span style="{_NOWRAP}">{_e(human_bytes(n))}</span> '
+        f'<span style="{_NOWRAP}{_MUTED}">({_e(_exact(n))})</span>'
+    )
+
+
+def _html_dims(dims: Sequence[int]) -> str:
+    parts = []
+    for d in dims:
+        if d == -1:
+            parts.append(f'<span style="{_DYN}" title="dynamic axis">-1</span>')
+        elif d < -1:
+            parts.append(f'<span style="{_DYN}" title="unknown rank">{d}</span>')
+        else:
+            parts.append(str(d))
+    return f'<span style="{_CODE}white-space:nowrap;">[{", ".join(parts)}]</span>'
+
+
+def _html_io(title: str, tensors: Sequence[TensorDesc], detail: bool = False) -> str:
+    head = f'<div style="{_SUB}">{_e(title)} ({len(tensors)})</div>'
+    if not tensors:
+        return head + f'<div style="{_MUTED}">(none)</div>'
+    rows = []
+    for i, t in enumerate(tensors):
+        size = _html_bytes(t.size)
+        name = f'<span style="{_CODE}{_WRAP}">{_e(t.name)}</span>'
+        extra = _extra_cells(t, _extra_columns(tensors, detail))
+        rows.append([str(i), name, _html_dims(t.dims), t.dtype, t.format, *extra, size])
+    raw = (1, 2, len(rows[0]) - 1)
+    headers = _io_headers(tensors, detail)
+    return head + _html_table(headers, rows, right=(0, len(rows[0]) - 1), raw=raw, wrap=(1,))
+
+
+def _html_gears(dyn: DynamicInfo, inputs: Sequence[TensorDesc], outputs: Sequence[TensorDesc] = ()) -> str:
+    if not dyn.is_dynamic:
+        return f'<div style="{_MUTED}margin-top:6px;">Gears: none (static shapes)</div>'
+    n = len(dyn.gears)
+    if dyn.kind == "batch":
+        head = f"Dynamic batch, {_plural(n, 'gear')}"
+        rows = [[str(i), str(g[0]) if g else ""] for i, g in enumerate(dyn.gears)]
+        table = _html_table(["gear", "batch"], rows, right=(0, 1))
+    elif dyn.kind == "hw":
+        head = f"Dynamic image size, {_plural(n, 'gear')}"
+        rows = [[str(i)] + [str(v) for v in g[:2]] for i, g in enumerate(dyn.gears)]
+        table = _html_table(["gear", "height", "width"], rows, right=(0, 1, 2))
+    else:
+        order = ", ".join(dyn.shape_order) if dyn.shape_order else "input order"
+        head = f"Dynamic dims, {_plural(n, 'gear')} (shape order: {order})"
+        rows = []
+        for i, gear in enumerate(dyn.gears):
+            parts = _dims_gear_parts(gear, dyn.shape_order, inputs)
+            if parts is None:
+                cell = _html_dims(gear)
+            else:
+                cell = "<br>".join(
+                    f'<span style="{_CODE}{_WRAP}">{_e(nm)}</span> = {_html_dims(d)}' for nm, d in parts
+                )
+            rows.append([str(i), cell])
+        table = _html_table(["gear", "shapes"], rows, right=(0,), raw=(1,), wrap=(1,))
+    out = f'<div style="{_SUB}">{_e(head)}</div>{table}'
+    shapes = _output_shapes(dyn.output_shapes, outputs)
+    if shapes:
+        rows = [
+            [gear, "<br>".join(f'<span style="{_CODE}{_WRAP}">{_e(nm)}</span> = {_html_dims(d)}' for nm, d in outs)]
+            for gear, outs in shapes
+        ]
+        out += f'<div style="{_SUB}">Output shapes per gear</div>'
+        out += _html_table(["gear", "shapes"], rows, right=(0,), raw=(1,), wrap=(1,))
+    elif dyn.output_shapes:
+        raw = "".join(f'<div style="{_CODE}{_WRAP}">{_e(s)}</div>' for s in dyn.output_shapes)
+        out += f'<div style="{_SUB}">Output shapes per gear</div>{raw}'
+    return out
+
+
+def _html_io_sections(
+    inputs: Sequence[TensorDesc], outputs: Sequence[TensorDesc], dyn: DynamicInfo, detail: bool = False
+) -> str:
+    out = _html_io("Inputs", inputs, detail) + _html_io("Outputs", outputs, detail)
+    if _has_dynamic(inputs, outputs):
+        out += f'<div style="{_MUTED}font-size:0.9em;">{_e(_DYNAMIC_NOTE)}</div>'
+    return out + _html_gears(dyn, inputs, outputs)
+
+
+# ----------------------------------------------------------------------------------------
+# HTML views
+# ----------------------------------------------------------------------------------------
+def _html_model_info(info: ModelInfo) -> str:
+    title = (
+        f'<div style="{_TITLE}{_WRAP}">{_e(info.name or "(unnamed)")} '
+        f'<span style="{_MUTED}font-weight:normal;">{_e(_info_subtitle(info))}</span></div>'
+    )
+    versions = info.atc_version
+    if info.opp_version and info.opp_version != info.atc_version:
+        versions += f" (OPP {info.opp_version})"
+    fields = _html_fields(
+        [
+            ("SoC", _soc_text(info.soc_version)),
+            ("ATC version", versions or "-"),
+            ("Framework", info.framework or None),
+            ("Operators", f"{info.op_count} · streams {info.stream_num} · events {info.event_num}"),
+            ("Submodels", info.submodels if info.submodels != 1 else None),
+            ("Partitions", _partitions_items(info.partitions) or None),
+            ("Memory needs", _needs_items(info.memory)),
+        ]
+    )
+    return _root(title + fields + _html_io_sections(info.inputs, info.outputs, info.dynamic))
+
+
+def _html_model(model: Any) -> str:
+    info = getattr(model, "info", None)
+    needs = getattr(model, "needs", None)
+    state = _status(model)
+    style = _MUTED if getattr(model, "loaded", True) else _ERR
+    title = (
+        f'<div style="{_TITLE}{_WRAP}">Model #{_e(model.id)} {_e(model.name)} '
+        f'<span style="{style}font-weight:normal;">{_e(state)}</span></div>'
+    )
+    memory = _bytes_both(getattr(model, "memory", 0))
+    if needs is not None:
+        memory += f" charged (work {human_bytes(needs.work)} + weights {human_bytes(needs.weight)})"
+    loaded = _clock(getattr(model, "loaded_at", None), full=True)
+    fields = _html_fields(
+        [
+            ("Source", getattr(model, "source", "")),
+            ("Built for SoC", _soc_text(info.soc_version) if info is not None else None),
+            ("Device memory", memory),
+            ("Loaded", f"{loaded} in {_seconds(getattr(model, 'load_seconds', None))}"),
+        ]
+    )
+    return _root(title + fields + _html_io_sections(model.inputs, model.outputs, model.dynamic))
+
+
+def _html_model_list(models: Sequence[Any]) -> str:
+    if not models:
+        return _root(
+            f'<div style="{_MUTED}">No models loaded. Load one with <code>%acl_load PATH.om</code> '
+            "or <code>acl_notebook.load(...)</code>.</div>"
+        )
+    total = sum(m.memory for m in models if getattr(m, "loaded", True))
+    title = f'<div style="{_TITLE}">{_e(_plural(len(models), "model"))}, ' \
+        f"{_e(human_bytes(total))} of device memory charged</div>"
+    rows = _model_rows(models)
+    for row in rows:
+        row[7] = f'<span style="{_CODE}{_WRAP}font-size:0.9em;">{_e(row[7])}</span>'
+    return _root(title + _html_table(_MODEL_HEADERS, rows, right=(0, 2, 4), raw=(7,), wrap=(1, 7)))
+
+
+def _html_bar(report: Any) -> str:
+    total = max(int(report.total), 1)
+    segs = []
+    for i, share in enumerate(report.models):
+        color = PALETTE[i % len(PALETTE)]
+        tip = f"{share.name} (#{share.id}): {human_bytes(share.bytes)}"
+        segs.append((share.bytes, color, tip))
+    segs.append((max(report.other, 0), _OTHER_COLOR, f"other: {human_bytes(report.other)}"))
+    segs.append((max(report.free, 0), _FREE_COLOR, f"free: {human_bytes(report.free)}"))
+    divs = "".join(
+        f'<div title="{_e(tip)}" style="width:{100.0 * size / total:.3f}%;min-width:{2 if size else 0}px;'
+        f'background:{color};height:100%;"></div>'
+        for size, color, tip in segs
+    )
+    return (
+        f'<div style="display:flex;width:100%;max-width:40em;height:14px;border-radius:3px;overflow:hidden;'
+        f'border:1px solid {_BORDER};margin:4px 0;" role="img" '
+        f'aria-label="{_e(_percent(report.used, report.total))} used">{divs}</div>'
+    )
+
+
+def _swatch(color: str) -> str:
+    return (
+        f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:2px;'
+        f'background:{color};margin-right:4px;vertical-align:middle;"></span>'
+    )
+
+
+def _html_memory(report: Any) -> str:
+    soc = f" · {report.soc}" if getattr(report, "soc", "") else ""
+    title = (
+        f'<div style="{_TITLE}">Device {_e(report.device)} · {_e(report.kind)}{_e(soc)} '
+        f'<span style="{_MUTED}font-weight:normal;">'
+        f"({_e(report.backend)}, {_e(_clock(report.timestamp))})</span></div>"
+    )
+    summary = (
+        f"<div><b>{_e(_percent(report.used, report.total))}</b> used: {_e(human_bytes(report.used))} "
+        f"of {_e(human_bytes(report.total))} · free {_e(human_bytes(report.free))}</div>"
+    )
+    rows = []
+    for i, share in enumerate(report.models):
+        name = _swatch(PALETTE[i % len(PALETTE)]) + f'<span style="{_WRAP}">{_e(share.name)}</span>'
+        rows.append([name, str(share.id), _html_bytes(share.bytes), _percent(share.bytes, report.total)])
+    rows.append(
+        [_swatch(_OTHER_COLOR) + "other (runtime, other processes)", "", _html_bytes(report.other),
+         _percent(report.other, report.total)]
+    )
+    free = report.free
+    rows.append([_swatch(_FREE_COLOR) + "free", "", _html_bytes(free), _percent(free, report.total)])
+    table = _html_table(["model", "id", "bytes", "of total"], rows, right=(1, 2, 3), raw=(0, 2), wrap=(0,))
+    return _root(title + _html_bar(report) + summary + table)
+
+
+def _html_session(info: Any) -> str:
+    title = "acl-notebook session: " + ("simulated AscendCL" if info.simulated else "AscendCL")
+    return _root(f'<div style="{_TITLE}">{_e(title)}</div>' + _html_fields(_session_pairs(info)))
+
+
+def _html_memory_error(exc: BaseException) -> str:
+    title = f'<div style="{_TITLE}{_ERR}{_WRAP}">{_e(type(exc).__name__)}: {_e(_one_line(str(exc)))}</div>'
+    body = _html_fields(_memory_error_pairs(exc))
+    cands = _candidates(exc)
+    if cands:
+        rows = [[_e(name), _html_bytes(size)] for name, size in cands]
+        body += f'<div style="{_SUB}">Unloading any of these would make room</div>'
+        body += _html_table(["model", "charged"], rows, right=(1,), raw=(0, 1), wrap=(0,))
+    return _root(title + body)
+
+
+def _html_error(exc: BaseException) -> str:
+    return _root(f'<div style="{_ERR}{_WRAP}">{_e(error_line(exc))}</div>')
+
+
+def _html_descriptors(d: Descriptors) -> str:
+    title = f'<div style="{_TITLE}{_WRAP}">{_e(d.title)}</div>'
+    note = f'<div style="{_MUTED}{_WRAP}">{_e(d.note)}</div>' if d.note else ""
+    return _root(title + note + _html_io_sections(d.inputs, d.outputs, d.dynamic, detail=True))
+
+
+def _html_many(items: Sequence[Any]) -> str:
+    sep = f'<hr style="border:none;border-top:1px solid {_BORDER};margin:8px 0;">'
+    return sep.join(render_html(x) for x in items)
+
+
+# ----------------------------------------------------------------------------------------
+# the descriptor view %acl_desc returns
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Descriptors:
+    """I/O descriptors and gears of one model, with ACL enum codes and dims ranges.
+
+    `%acl_desc` returns this rather than the whole `Model`, so the cell shows exactly
+    what the library (or, for a file not loaded, our parse) says about the tensors.
+    """
+
+    title: str
+    inputs: tuple[TensorDesc, ...]
+    outputs: tuple[TensorDesc, ...]
+    dynamic: DynamicInfo = DynamicInfo()
+    note: str = ""
+
+    @classmethod
+    def of(cls, obj: Any, note: str = "") -> Descriptors:
+        """From a loaded `Model` (the backend's descriptors) or a `ModelInfo` (our parse)."""
+        if isinstance(obj, ModelInfo):
+            title = f"{obj.name or '(unnamed)'}: descriptors parsed from the file (not loaded)"
+        else:
+            title = f"Model #{obj.id} {obj.name!r}: descriptors from the {obj.backend} backend"
+        return cls(title, tuple(obj.inputs), tuple(obj.outputs), obj.dynamic, note)
+
+    def _repr_html_(self) -> str:
+        return render_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        repr_pretty(self, p, cycle)
+
+
+class Group(tuple):
+    """Several renderable objects shown one after another (e.g. `%acl_mem --all`)."""
+
+    def _repr_html_(self) -> str:
+        return render_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        repr_pretty(self, p, cycle)
+
+
+# ----------------------------------------------------------------------------------------
+# dispatch
+# ----------------------------------------------------------------------------------------
+# Session types, by class name (see the module docstring for why not by import).
+_TEXT_BY_NAME: dict[str, Callable[[Any, int], str]] = {
+    "ModelList": _text_model_list,
+    "Model": _text_model,
+    "MemoryReport": _text_memory,
+    "SessionInfo": _text_session,
+    "DeviceMemoryError": _text_memory_error,
+    "HostMemoryError": _text_memory_error,
+}
+_HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
+    "ModelList": _html_model_list,
+    "Model": _html_model,
+    "MemoryReport": _html_memory,
+    "SessionInfo": _html_session,
+    "DeviceMemoryError": _html_memory_error,
+    "HostMemoryError": _html_memory_error,
+}
+
+
+def _by_name(obj: Any, table: dict[str, Callable]) -> Optional[Callable]:
+    for klass in type(obj).__mro__:
+        fn = table.get(klass.__name__)
+        if fn is not None:
+            return fn
+    return None
+
+
+def _kind_of_sequence(obj: Any) -> Optional[str]:
+    """"io" for TensorDescs, "models" for Models, "many" for other renderables."""
+    if not isinstance(obj, (list, tuple)) or isinstance(obj, str):
+        return None
+    if obj and all(isinstance(x, TensorDesc) for x in obj):
+        return "io"
+    if obj and all(_by_name(x, {"Model": len}) for x in obj):
+        return "models"
+    if obj and all(_renderable(x) for x in obj):
+        return "many"
+    return None
+
+
+def _renderable(x: Any) -> bool:
+    return isinstance(x, (ModelInfo, Descriptors, BaseException)) or _by_name(x, _TEXT_BY_NAME) is not None
+
+
+def render_text(obj: Any, width: Optional[int] = None) -> str:
+    """Plain text for any object the package shows; unknown objects fall back to repr().
+
+    `width` defaults to the terminal width (100 columns inside a kernel).
+    """
+    w = _width(width)
+    if isinstance(obj, ModelInfo):
+        return _text_model_info(obj, w)
+    if isinstance(obj, Descriptors):
+        return _text_descriptors(obj, w)
+    if isinstance(obj, DynamicInfo):
+        return "\n".join(_gear_lines(obj, ()))
+    if isinstance(obj, MemoryNeeds):
+        return _needs_text(obj)
+    fn = _by_name(obj, _TEXT_BY_NAME)
+    if fn is not None:
+        return fn(obj, w)
+    if isinstance(obj, BaseException):
+        return error_line(obj)
+    kind = _kind_of_sequence(obj)
+    if kind == "io":
+        lines = _io_text("Tensors", obj, w)
+        if _has_dynamic(obj):
+            lines.append(f"  note: {_DYNAMIC_NOTE}")
+        return "\n".join(lines)
+    if kind == "models":
+        return _text_model_list(obj, w)
+    if kind == "many":
+        return "\n\n".join(render_text(x, w) for x in obj)
+    return repr(obj)
+
+
+def render_html(obj: Any) -> str:
+    """Self-contained HTML (inline styles, no scripts) for any object the package shows."""
+    if isinstance(obj, ModelInfo):
+        return _html_model_info(obj)
+    if isinstance(obj, Descriptors):
+        return _html_descriptors(obj)
+    if isinstance(obj, DynamicInfo):
+        return _root(_html_gears(obj, ()))
+    if isinstance(obj, MemoryNeeds):
+        return _root(_e(_needs_text(obj)))
+    fn = _by_name(obj, _HTML_BY_NAME)
+    if fn is not None:
+        return fn(obj)
+    if isinstance(obj, BaseException):
+        return _html_error(obj)
+    kind = _kind_of_sequence(obj)
+    if kind == "io":
+        note = f'<div style="{_MUTED}font-size:0.9em;">{_e(_DYNAMIC_NOTE)}</div>' if _has_dynamic(obj) else ""
+        return _root(_html_io("Tensors", obj) + note)
+    if kind == "models":
+        return _html_model_list(obj)
+    if kind == "many":
+        return _html_many(obj)
+    return f'<pre style="{_CODE}">{_e(repr(obj))}</pre>'
+
+
+def repr_pretty(obj: Any, p: Any, cycle: bool) -> None:
+    """Body of an object's ``_repr_pretty_(self, p, cycle)``: IPython's text display."""
+    if cycle:
+        p.text(f"<{type(obj).__name__} ...>")
+    else:
+        p.text(render_text(obj))
+
+
+# ----------------------------------------------------------------------------------------
+# one-line error messages
+# ----------------------------------------------------------------------------------------
+def error_line(exc: BaseException) -> str:
+    """The single line a magic shows for a failure: what went wrong and what to do.
+
+    ACL errors read "ACL_ERROR_X (code): meaning; what to do"; everything else is
+    "TypeName: message" on one line.
+    """
+    from .runtime.errors import AclError  # cheap: a table and some classes
+
+    if isinstance(exc, AclError):
+        text = f"{exc.name} ({exc.code}): {exc.meaning}"
+        if exc.call:
+            text += f" (in {exc.call})"
+        if exc.detail:
+            text += f" [{exc.detail}]"
+        text += "; " + (exc.hint or "see the CANN error-code reference for this code")
+        return _one_line(text)
+    kind = type(exc).__name__
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)) and exc.filename:
+        what = {
+            FileNotFoundError: "no such file",
+            IsADirectoryError: "is a directory, not an .om file",
+            PermissionError: "permission denied",
+        }
+        reason = next(v for k, v in what.items() if isinstance(exc, k))
+        where = "check the path"
+        if not os.path.isabs(str(exc.filename)):
+            where += f" (relative paths start at {os.getcwd()})"
+        return _one_line(f"{kind}: {exc.filename}: {reason}; {where}")
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        message = exc.args[0]  # str(KeyError) would add quotes
+    else:
+        message = str(exc)
+    return _one_line(f"{kind}: {message}" if message else kind)

@@ -1,0 +1,507 @@
+"""The ``%acl_*`` line magics: a thin, typed front door to `acl_notebook.api`.
+
+Each magic parses its line with ``parse_argstring`` and makes one or two public-API
+calls; it returns the API's rich object (a `Model`, `ModelList`, `MemoryReport`...), so a
+notebook shows HTML and a terminal shows text, and ``m = %acl_load x.om`` keeps the
+result. Anything the user can fix (a bad path, a refused load, an unknown model) becomes
+ONE ``UsageError`` line made by `usage_error`, never a traceback; we raise a plain
+``UsageError`` rather than a subclass because IPython hides the traceback only for that
+exact class (ipython/ipython#14024).
+
+Importing this module stays cheap (``%load_ext`` imports it): the session, numpy and the
+widgets are imported by the magics that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Enum, Int, Unicode, observe
+from traitlets.config import Configurable
+
+from . import display
+
+__all__ = ["AclMagics", "load_ipython_extension", "parse_size", "unload_ipython_extension", "usage_error"]
+
+# Traits that mirror `acl_notebook.configure` arguments.
+_SETTINGS = ("backend", "soc", "device", "library")
+
+
+def usage_error(message: str) -> UsageError:
+    """The one place user-facing magic errors are made (a plain UsageError, see above)."""
+    return UsageError(message)
+
+
+def _user_error_types(extra: tuple[type, ...] = ()) -> tuple[type, ...]:
+    """Exceptions that mean "the user can fix this"; imported only once one happened."""
+    from .om.errors import OMFormatError
+    from .runtime.errors import AclError, FunctionNotFoundError, LibraryNotFoundError
+
+    types: list[type] = [
+        OMFormatError, AclError, LibraryNotFoundError, FunctionNotFoundError,
+        FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+        KeyError, ValueError,
+    ]
+    session = sys.modules.get("acl_notebook.session")
+    for name in ("DeviceMemoryError", "HostMemoryError", "SessionBusyError"):
+        cls = getattr(session, name, None)
+        if isinstance(cls, type):
+            types.append(cls)
+    hostbuf = sys.modules.get("acl_notebook.hostbuf")
+    if hostbuf is not None and isinstance(getattr(hostbuf, "HostMemoryError", None), type):
+        types.append(hostbuf.HostMemoryError)
+    return tuple(types) + extra
+
+
+@contextmanager
+def _as_usage_errors(*extra: type) -> Iterator[None]:
+    """Turn user-fixable failures inside the block into one UsageError line."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, _user_error_types(tuple(extra))):
+            raise usage_error(display.error_line(exc)) from None
+        raise
+
+
+# ----------------------------------------------------------------------------------------
+# argument helpers
+# ----------------------------------------------------------------------------------------
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 2**10, "kib": 2**10, "kb": 10**3,
+    "m": 2**20, "mib": 2**20, "mb": 10**6,
+    "g": 2**30, "gib": 2**30, "gb": 10**9,
+    "t": 2**40, "tib": 2**40, "tb": 10**12,
+}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "8GiB", "512MiB", "1.5G", "64GB" or "1e9".
+
+    Units ending in "iB" and bare K/M/G/T are binary (powers of 1024); KB/MB/GB/TB are
+    decimal, as disk vendors write them.
+    """
+    match = _SIZE.match(str(text))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise ValueError(f"cannot read {text!r} as a size; write e.g. 8GiB, 512MiB, 64GB or 1e9")
+    value = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    if value <= 0:
+        raise ValueError(f"size must be positive, got {text!r}")
+    return value
+
+
+def _unquote(text: str) -> str:
+    """Drop one pair of matching outer quotes (IPython's splitter keeps them)."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _path_arg(tokens: list[str]) -> str:
+    """One path from the positional tokens: quoted, backslash-escaped or bare with spaces."""
+    text = " ".join(tokens)
+    unquoted = _unquote(text)
+    if unquoted != text:
+        return unquoted
+    return re.sub(r"\\([ '\"\\])", r"\1", text)
+
+
+_HELP = re.compile(r"(^|\s)(-h|--help)(\s|$)")
+
+
+def _parse(magic: Any, line: str) -> Any:
+    """``parse_argstring``, plus ``-h``/``--help``: print the magic's help, return None."""
+    if _HELP.search(line):
+        print(magic.__doc__)
+        return None
+    return parse_argstring(magic, line)
+
+
+def _loaded_match(models: Any, key: str) -> Any:
+    """The loaded model named `key`, else the one whose id is `key`, else None."""
+    for m in models:
+        if m.name == key:
+            return m
+    if key.strip().isdigit():
+        for m in models:
+            if m.id == int(key):
+                return m
+    return None
+
+
+def _known(models: Any) -> str:
+    return ", ".join(f"{m.name} (id {m.id})" for m in models) or "none"
+
+
+# ----------------------------------------------------------------------------------------
+# the magics
+# ----------------------------------------------------------------------------------------
+@magics_class
+class AclMagics(Magics, Configurable):
+    """Load Ascend offline models (.om) from memory and watch device memory.
+
+    Options (``%config AclMagics.<name> = value``, or ``c.AclMagics.<name>`` in
+    ``ipython_config.py`` / ``ipython_kernel_config.py``) are applied to the session
+    when the extension loads and again whenever ``%config`` changes one. ``%acl_config``
+    changes the live session without touching these defaults.
+    """
+
+    backend = Enum(
+        ("auto", "sim", "acl"),
+        default_value="auto",
+        help="Backend: 'acl' (real libascendcl.so), 'sim' (simulator) or 'auto' (acl if CANN is found).",
+    ).tag(config=True)
+    soc = Unicode("", help="SoC the simulator imitates, e.g. 'Ascend910B1', 'Ascend310B4'.").tag(config=True)
+    device = Int(0, help="Default device id for loads and memory reports.").tag(config=True)
+    library = Unicode("", help="Explicit path of libascendcl.so (empty: search the CANN install).").tag(
+        config=True
+    )
+
+    _live = False  # False while traitlets loads config in __init__
+    _reverting = False
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        section = self.config[type(self).__name__] if type(self).__name__ in self.config else {}
+        self._pending = {name: getattr(self, name) for name in _SETTINGS if name in section}
+        self._live = True
+
+    # -- options -> session ---------------------------------------------------------------
+    @staticmethod
+    def _settings(values: dict[str, Any]) -> dict[str, Any]:
+        """Trait values as `configure` keywords; empty strings mean "not set"."""
+        out = {}
+        for name, value in values.items():
+            if name in ("soc", "library") and not value:
+                continue
+            out[name] = os.path.expanduser(value) if name == "library" else value
+        return out
+
+    def apply_config(self) -> None:
+        """Apply options that came from a config file (called once, when the extension loads)."""
+        pending, self._pending = self._settings(self._pending), {}
+        if pending:
+            from . import api
+
+            with _as_usage_errors():
+                api.configure(**pending)
+
+    @observe(*_SETTINGS)
+    def _setting_changed(self, change: Any) -> None:
+        if not self._live or self._reverting:
+            return
+        settings = self._settings({change["name"]: change["new"]})
+        if not settings:
+            return
+        from . import api
+
+        try:
+            with _as_usage_errors():
+                api.configure(**settings)
+        except UsageError:
+            self._reverting = True  # keep the option equal to what the session runs with
+            try:
+                setattr(self, change["name"], change["old"])
+            finally:
+                self._reverting = False
+            raise
+
+    # -- %acl_load ------------------------------------------------------------------------
+    @magic_arguments()
+    @argument(
+        "source",
+        nargs="*",
+        help="Path of an .om file (quote it or backslash-escape spaces; ~ is expanded), or the name "
+        "of a variable holding the model bytes.",
+    )
+    @argument(
+        "-v", "--var", metavar="VAR",
+        help="Load from this variable (or expression) of the notebook: bytes, bytearray, memoryview, "
+        "mmap or a numpy uint8 array. Nothing is copied.",
+    )
+    @argument("-n", "--name", help="Name to register the model under (default: the name inside the file).")
+    @argument("-d", "--device", type=int, metavar="N", help="Device id (default: the session's device).")
+    @argument("-f", "--force", action="store_true", help="Skip the device-memory pre-check.")
+    @argument(
+        "-p", "--priority", type=int, metavar="N",
+        help="Load through aclmdlLoadWithConfig with this priority.",
+    )
+    @line_magic
+    def acl_load(self, line: str = "") -> Any:
+        """Load an offline model from memory onto the NPU and return it.
+
+        Examples::
+
+            %acl_load models/resnet50.om
+            m = %acl_load "~/my models/yolo v5.om" --name yolo --device 1
+            %acl_load -v blob              # blob = open(path, "rb").read()
+            %acl_load big.om --force       # skip the free-memory pre-check
+
+        The model is checked before the device is touched: a file that is not an .om, or
+        that needs more device memory than is free, is refused with one line saying why.
+        """
+        args = _parse(self.acl_load, line)
+        if args is None:
+            return None
+        source, label = self._source(args.source, args.var)
+        from . import api
+
+        name = _unquote(args.name) if args.name is not None else None
+        with _as_usage_errors(TypeError):
+            return api.load(
+                source, name=name, device=args.device, force=args.force, priority=args.priority, label=label
+            )
+
+    def _source(self, tokens: list[str], var: Optional[str]) -> tuple[Any, Optional[str]]:
+        """(what to pass to `load`/`inspect`, label to show) from a path or a variable."""
+        if var and tokens:
+            raise usage_error("give either a path or --var VAR, not both")
+        if var:
+            return self._variable(_unquote(var))
+        if not tokens:
+            raise usage_error("give the path of an .om file, or -v VAR for a variable holding its bytes")
+        text = _path_arg(tokens)
+        path = os.path.expanduser(text)
+        if not os.path.exists(path) and text.isidentifier() and text in self.shell.user_ns:
+            return self._variable(text)
+        return path, None
+
+    def _variable(self, expr: str) -> tuple[Any, str]:
+        ns = self.shell.user_ns
+        if expr in ns:
+            value = ns[expr]
+        else:
+            try:
+                value = self.shell.ev(expr)
+            except NameError:
+                raise usage_error(f"no variable named {expr!r} in the notebook; assign the model bytes first "
+                                  f"(e.g. {expr} = open(path, 'rb').read())") from None
+            except Exception as exc:
+                raise usage_error(f"could not evaluate {expr!r}: {type(exc).__name__}: {exc}") from None
+        if isinstance(value, (str, os.PathLike)):
+            return os.path.expanduser(os.fspath(value)), None
+        return value, f"<{type(value).__name__}> {expr}"
+
+    # -- %acl_unload ----------------------------------------------------------------------
+    @magic_arguments()
+    @argument("models", nargs="*", help="Names or ids of loaded models.")
+    @argument("-a", "--all", action="store_true", help="Unload every loaded model.")
+    @line_magic
+    def acl_unload(self, line: str = "") -> Any:
+        """Unload models by name or id (``%acl_unload resnet50``, ``%acl_unload 3``, ``--all``).
+
+        Returns the unloaded model (or a list of them). Unknown names unload nothing.
+        """
+        args = _parse(self.acl_unload, line)
+        if args is None:
+            return None
+        from . import api
+        from .session import ModelList
+
+        with _as_usage_errors():
+            loaded = api.models()
+            if args.all:
+                if args.models:
+                    raise usage_error("give model names/ids or --all, not both")
+                api.unload_all()
+                return ModelList(loaded)
+            if not args.models:
+                raise usage_error(f"say which model to unload (or --all); loaded: {_known(loaded)}")
+            targets = []
+            for key in (_unquote(k) for k in args.models):
+                model = _loaded_match(loaded, key)
+                if model is None:
+                    raise KeyError(f"no loaded model {key!r}; loaded: {_known(loaded)}")
+                if model not in targets:
+                    targets.append(model)
+            done = [api.unload(m) for m in targets]
+        return done[0] if len(done) == 1 else ModelList(done)
+
+    # -- %acl_models ----------------------------------------------------------------------
+    @magic_arguments()
+    @line_magic
+    def acl_models(self, line: str = "") -> Any:
+        """List the loaded models: id, name, device, I/O count, memory, load time, source."""
+        if _parse(self.acl_models, line) is None:
+            return None
+        from . import api
+
+        with _as_usage_errors():
+            return api.models()
+
+    # -- %acl_desc ------------------------------------------------------------------------
+    @magic_arguments()
+    @argument(
+        "model", nargs="*",
+        help="Name or id of a loaded model, or the path of an .om file (read, not loaded). "
+        "Optional when exactly one model is loaded.",
+    )
+    @argument("-v", "--var", metavar="VAR", help="Describe the model bytes held by this variable.")
+    @line_magic
+    def acl_desc(self, line: str = "") -> Any:
+        """Show input/output descriptors (names, dims, dtypes, formats, sizes) and gears.
+
+        For a loaded model these are what the runtime reports (``aclmdlGetDesc``); for a
+        file or a variable they come from reading the bytes, without touching a device.
+        """
+        args = _parse(self.acl_desc, line)
+        if args is None:
+            return None
+        from . import api
+
+        with _as_usage_errors(TypeError):
+            if args.var or args.model:
+                loaded = api.models()
+                key = _path_arg(args.model) if args.model else ""
+                found = _loaded_match(loaded, key) if key and not args.var else None
+                if found is not None:
+                    return display.Descriptors.of(found)
+                source, _ = self._source(args.model, args.var)
+                if isinstance(source, str) and not os.path.exists(source):
+                    raise KeyError(f"{key!r} is neither a loaded model nor a file; loaded: {_known(loaded)}")
+                import acl_notebook
+
+                return display.Descriptors.of(acl_notebook.inspect(source))
+            loaded = api.models()
+            if len(loaded) == 1:
+                return display.Descriptors.of(loaded[0])
+            if not loaded:
+                raise usage_error("no model is loaded; give a path (%acl_desc model.om) or load one first")
+            raise usage_error(f"several models are loaded; say which: {_known(loaded)}")
+
+    # -- %acl_mem -------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("-d", "--device", type=int, metavar="N", help="Device id (default: the session's device).")
+    @argument("-a", "--all", action="store_true", help="Report every device.")
+    @line_magic
+    def acl_mem(self, line: str = "") -> Any:
+        """Device memory: free / used / total, each loaded model's share and the rest."""
+        args = _parse(self.acl_mem, line)
+        if args is None:
+            return None
+        from . import api
+
+        with _as_usage_errors():
+            if args.all:
+                if args.device is not None:
+                    raise usage_error("give --device N or --all, not both")
+                count = api.info().device_count
+                return display.Group(api.memory(d) for d in range(count))
+            return api.memory(args.device)
+
+    # -- %acl_info ------------------------------------------------------------------------
+    @magic_arguments()
+    @line_magic
+    def acl_info(self, line: str = "") -> Any:
+        """Backend, library path, ACL/CANN versions, SoC, devices, run mode, memory kind."""
+        if _parse(self.acl_info, line) is None:
+            return None
+        from . import api
+
+        with _as_usage_errors():
+            return api.info()
+
+    # -- %acl_config ----------------------------------------------------------------------
+    @magic_arguments()
+    @argument("-b", "--backend", choices=("auto", "sim", "acl"), help="Which AscendCL to use.")
+    @argument("-s", "--soc", help="SoC the simulator imitates, e.g. Ascend910B1, Ascend310B4.")
+    @argument("-d", "--device", type=int, metavar="N", help="Default device id.")
+    @argument("-l", "--library", metavar="PATH", help="Explicit path of libascendcl.so.")
+    @argument("-m", "--memory", metavar="SIZE", help="Simulated device memory, e.g. 8GiB, 512MiB, 1e9.")
+    @argument("-n", "--devices", type=int, metavar="N", help="Number of simulated devices.")
+    @line_magic
+    def acl_config(self, line: str = "") -> Any:
+        """Show or change the session's settings; with no options, show the current session.
+
+        Changing the backend, SoC, memory, device count or library restarts the runtime,
+        so unload models first (``%acl_unload --all``).
+        """
+        args = _parse(self.acl_config, line)
+        if args is None:
+            return None
+        from . import api
+
+        changes: dict[str, Any] = {"backend": args.backend, "device": args.device, "devices": args.devices}
+        if args.soc is not None:
+            changes["soc"] = _unquote(args.soc)
+        if args.library is not None:
+            changes["library"] = os.path.expanduser(_unquote(args.library))
+        with _as_usage_errors():
+            if args.memory is not None:
+                changes["memory"] = parse_size(_unquote(args.memory))
+            return api.configure(**changes)
+
+    # -- %acl_panel -----------------------------------------------------------------------
+    @magic_arguments()
+    @argument("-d", "--device", type=int, metavar="N", help="Device the panel shows first.")
+    @line_magic
+    def acl_panel(self, line: str = "") -> Any:
+        """Open the live panel: upload .om files, inspect loaded models, watch device memory."""
+        args = _parse(self.acl_panel, line)
+        if args is None:
+            return None
+        from . import api
+
+        try:
+            with _as_usage_errors():
+                return api.panel(device=args.device)
+        except ModuleNotFoundError as exc:
+            if exc.name in ("ipywidgets", "matplotlib"):
+                raise usage_error(f"the panel needs {exc.name}: pip install 'acl-notebook[lab]' "
+                                  f"or pip install {exc.name}") from None
+            raise
+
+
+# ----------------------------------------------------------------------------------------
+# extension hooks
+# ----------------------------------------------------------------------------------------
+def _registered(ip: Any) -> Optional[AclMagics]:
+    registry = ip.magics_manager.registry
+    # `in` first: a miss through [] or .get() makes IPython look for a lazy declaration
+    found = registry[AclMagics.__name__] if AclMagics.__name__ in registry else None
+    return found if type(found).__name__ == AclMagics.__name__ else None
+
+
+def load_ipython_extension(ip: Any) -> AclMagics:
+    """Register the magics on `ip` (idempotent) and apply config-file options."""
+    magics = _registered(ip)
+    if magics is not None:
+        return magics
+    magics = AclMagics(shell=ip)
+    if magics not in ip.configurables:
+        ip.configurables.append(magics)
+    ip.register_magics(magics)
+    try:
+        magics.apply_config()
+    except UsageError as exc:
+        # Bad settings must not cost the user the magics; say what is wrong instead.
+        print(f"acl_notebook: could not apply AclMagics settings: {exc}", file=sys.stderr)
+    return magics
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    """Remove the magics and their options, then shut the session down (models unloaded)."""
+    magics = _registered(ip)
+    if magics is not None:
+        del ip.magics_manager.registry[AclMagics.__name__]
+        for kind, table in magics.magics.items():
+            live = ip.magics_manager.magics.get(kind, {})
+            for name, func in table.items():
+                if live.get(name) == func:
+                    del live[name]
+        ip.configurables[:] = [c for c in ip.configurables if c is not magics]
+    session = sys.modules.get("acl_notebook.session")
+    if session is not None:
+        session.get_session().shutdown()

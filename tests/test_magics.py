@@ -1,0 +1,547 @@
+"""The %acl_* magics, driven through a real InteractiveShell with the simulator backend.
+
+Every error case checks three things: the cell fails with a UsageError, the output is one
+line without a traceback, and the registry of loaded models is exactly what it was.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+import acl_notebook as acl
+from acl_notebook import display
+from acl_notebook.magics import AclMagics, parse_size
+from acl_notebook.session import MemoryReport, Model, ModelList, SessionInfo
+
+MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+PONG = MODELS / "a3c_pong_model_v2.om"  # no soc_version: loads on any SoC
+LANE = MODELS / "my_122_anenet.om"  # built for Ascend310B4
+MiB = 1024**2
+GiB = 1024**3
+
+
+def expect(path: Path) -> dict:
+    return json.loads(path.with_suffix(".expect.json").read_text())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_models():
+    # Fail loudly (never skip) when the shared models are missing: CI has them.
+    for path in (PONG, LANE):
+        assert path.is_file(), f"{path} is missing: the tests expect ../shared/models beside the repository"
+
+
+@pytest.fixture(scope="module")
+def shell(tmp_path_factory):
+    """One InteractiveShell for the module, with its IPYTHONDIR in a temp dir."""
+    if not InteractiveShell.initialized():
+        os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
+    ip = InteractiveShell.instance()
+    assert "ipython" in os.environ["IPYTHONDIR"] and Path(os.environ["IPYTHONDIR"]) != Path.home() / ".ipython"
+    return ip
+
+
+@pytest.fixture
+def ip(shell):
+    """The shell with the extension loaded and a fresh two-device Ascend910B1 simulator."""
+    shell.run_line_magic("load_ext", "acl_notebook")
+    acl.unload_all()
+    acl.configure(backend="sim", soc="Ascend910B1", memory=16 * GiB, devices=2, device=0)
+    yield shell
+    acl.unload_all()
+    shell.run_line_magic("unload_ext", "acl_notebook")
+    for name in ("m", "blob", "arr", "p"):
+        shell.user_ns.pop(name, None)
+    # %config writes into the shell's config too; start the next test without it
+    shell.config.pop("AclMagics", None)
+
+
+def registry() -> list[tuple]:
+    return [(m.id, m.name, m.device, m.loaded) for m in acl.models()]
+
+
+def fails_with_one_line(ip, capsys, cell: str) -> str:
+    """Run `cell`; assert a UsageError shown as one line and no traceback; return the line."""
+    capsys.readouterr()
+    result = ip.run_cell(cell)
+    out = capsys.readouterr()
+    assert result.success is False
+    assert type(result.error_in_exec) is UsageError
+    text = out.out + out.err
+    assert "Traceback" not in text
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("UsageError: "), text
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------------------
+# %acl_load
+# ------------------------------------------------------------------------------------------
+def test_load_by_path_assigns_the_model(ip):
+    result = ip.run_cell(f"m = %acl_load {PONG}")
+    assert result.success
+    m = ip.user_ns["m"]
+    assert isinstance(m, Model) and m.loaded and m.backend == "sim"
+    want = expect(PONG)
+    assert [t.name for t in m.inputs] == [t["name"] for t in want["inputs"]]
+    assert list(m.inputs[0].dims) == want["inputs"][0]["dims"]
+    assert m.outputs[0].dtype == want["outputs"][0]["dtype"]
+    assert m.needs.work == want["memory"]["work"] and m.needs.weight == want["memory"]["weight"]
+    assert m.source == str(PONG)
+    assert registry() == [(m.id, m.name, 0, True)]
+
+
+def test_load_lanenet_on_its_own_soc(ip):
+    acl.configure(soc="Ascend310B4")
+    m = ip.run_line_magic("acl_load", f"{LANE} --name lane")
+    want = expect(LANE)
+    assert m.name == "lane" and m.info.soc_version == want["soc_version"]
+    assert [t.name for t in m.outputs] == [t["name"] for t in want["outputs"]]
+    assert [t.size for t in m.outputs] == [t["size"] for t in want["outputs"]]
+
+
+def test_a_loaded_model_shows_richly_in_the_cell(ip):
+    m = ip.run_line_magic("acl_load", str(PONG))
+    data, _ = ip.display_formatter.format(m)
+    assert "out_a:0" in data["text/html"] and "<table" in data["text/html"]
+
+
+@pytest.mark.parametrize(
+    "make, label",
+    [
+        (lambda b: b, "<bytes>"),
+        (bytearray, "<bytearray>"),
+        (memoryview, "<memoryview>"),
+        (lambda b: np.frombuffer(b, dtype=np.uint8), "<ndarray>"),
+    ],
+)
+def test_load_from_a_variable(ip, make, label):
+    ip.user_ns["blob"] = make(PONG.read_bytes())
+    m = ip.run_line_magic("acl_load", "-v blob --name from_var")
+    assert m.name == "from_var" and m.source == f"{label} blob"
+    assert m.inputs[0].name == "s"
+
+
+def test_load_from_an_mmap_variable(ip):
+    with open(PONG, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        ip.user_ns["blob"] = mm
+        m = ip.run_line_magic("acl_load", "-v blob")
+        assert m.source == "<mmap> blob"
+        acl.unload(m)
+        ip.user_ns.pop("blob")
+
+
+def test_a_bare_variable_name_loads_that_variable(ip):
+    ip.user_ns["blob"] = PONG.read_bytes()
+    m = ip.run_line_magic("acl_load", "blob --device 1")
+    assert m.device == 1 and m.source == "<bytes> blob"
+
+
+def test_a_variable_holding_a_path_loads_the_file(ip):
+    ip.user_ns["p"] = str(PONG)
+    assert ip.run_line_magic("acl_load", "-v p").source == str(PONG)
+
+
+@pytest.fixture
+def odd_dir(tmp_path):
+    """A directory whose name has spaces and a quote, holding a symlink to the pong model."""
+    folder = tmp_path / "my model's dir"
+    folder.mkdir()
+    (folder / "pong v2.om").symlink_to(PONG)
+    return folder
+
+
+def test_paths_with_spaces_and_quotes(ip, odd_dir):
+    path = odd_dir / "pong v2.om"
+    first = ip.run_line_magic("acl_load", f'"{path}" --name quoted')
+    escaped = str(path).replace(" ", "\\ ").replace("'", "\\'")
+    second = ip.run_line_magic("acl_load", f"{escaped} --name escaped")
+    third = ip.run_line_magic("acl_load", f"{path} --name bare")
+    assert first.source == second.source == third.source == str(path)
+    assert [m.name for m in acl.models()] == ["quoted", "escaped", "bare"]
+
+
+def test_tilde_is_expanded(ip, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "pong.om").symlink_to(PONG)
+    m = ip.run_line_magic("acl_load", "~/pong.om")
+    assert m.source == str(tmp_path / "pong.om")
+
+
+def test_force_skips_the_pre_check(ip, capsys):
+    acl.configure(soc="Ascend310B4", memory=12 * MiB)
+    refused = fails_with_one_line(ip, capsys, f"%acl_load {LANE}")
+    assert "DeviceMemoryError" in refused and "12.9 MiB" in refused
+    # With --force the pre-check is skipped and the runtime's own refusal is shown.
+    forced = fails_with_one_line(ip, capsys, f"%acl_load {LANE} --force")
+    assert "ACL_ERROR_RT_MEMORY_ALLOCATION (207001)" in forced
+    assert registry() == []
+
+
+def test_priority_loads_through_the_config_path(ip):
+    m = ip.run_line_magic("acl_load", f"{PONG} --priority 1")
+    assert m.loaded and registry() == [(m.id, m.name, 0, True)]
+
+
+def test_load_help_prints_usage(ip, capsys):
+    capsys.readouterr()
+    assert ip.run_line_magic("acl_load", "--help") is None
+    out = capsys.readouterr().out
+    assert "%acl_load" in out and "--force" in out and "--var" in out
+    assert registry() == []
+
+
+def test_every_magic_has_help_text():
+    for name in ("acl_load", "acl_unload", "acl_models", "acl_desc", "acl_mem", "acl_info", "acl_config",
+                 "acl_panel"):
+        doc = getattr(AclMagics, name).__doc__
+        assert f"%{name}" in doc and len(doc.splitlines()) > 3, name
+
+
+# ------------------------------------------------------------------------------------------
+# errors: one line, registry untouched
+# ------------------------------------------------------------------------------------------
+@pytest.fixture
+def two_loaded(ip):
+    ip.run_line_magic("acl_load", f"{PONG} --name a")
+    ip.run_line_magic("acl_load", f"{PONG} --name b --device 1")
+    return registry()
+
+
+def test_missing_file(ip, capsys, two_loaded):
+    line = fails_with_one_line(ip, capsys, "%acl_load no/such/model.om")
+    assert "FileNotFoundError" in line and "no/such/model.om" in line
+    assert registry() == two_loaded
+
+
+def test_not_an_om_file(ip, capsys, two_loaded, tmp_path):
+    junk = tmp_path / "notes.om"
+    junk.write_bytes(b"PK\x03\x04 this is a zip, not a model" * 20)
+    line = fails_with_one_line(ip, capsys, f"%acl_load {junk}")
+    assert line.startswith("UsageError: OMFormatError: ") and "IMOD" in line
+    assert registry() == two_loaded
+
+
+def test_a_directory(ip, capsys, two_loaded, tmp_path):
+    line = fails_with_one_line(ip, capsys, f"%acl_load {tmp_path}")
+    assert "IsADirectoryError" in line
+    assert registry() == two_loaded
+
+
+def test_out_of_device_memory_names_what_to_unload(ip, capsys):
+    acl.configure(soc="Ascend310B4", memory=24 * MiB)
+    ip.run_line_magic("acl_load", f"{LANE} --name first")
+    before = registry()
+    line = fails_with_one_line(ip, capsys, f"%acl_load {LANE} --name second")
+    assert "DeviceMemoryError" in line and "12.9 MiB" in line and "unload first" in line
+    assert registry() == before
+
+
+def test_unknown_model(ip, capsys, two_loaded):
+    line = fails_with_one_line(ip, capsys, "%acl_unload nosuch")
+    assert "nosuch" in line and "a (id" in line and "b (id" in line
+    assert registry() == two_loaded
+
+
+def test_unloading_several_checks_them_all_first(ip, capsys, two_loaded):
+    fails_with_one_line(ip, capsys, "%acl_unload a nosuch")
+    assert registry() == two_loaded
+
+
+def test_wrong_device(ip, capsys, two_loaded):
+    line = fails_with_one_line(ip, capsys, f"%acl_load {PONG} --device 7")
+    assert "device 7" in line and "0..1" in line
+    assert registry() == two_loaded
+    fails_with_one_line(ip, capsys, "%acl_mem --device 9")
+
+
+def test_bad_arguments(ip, capsys, two_loaded):
+    fails_with_one_line(ip, capsys, f"%acl_load {PONG} --device one")
+    fails_with_one_line(ip, capsys, "%acl_load")
+    fails_with_one_line(ip, capsys, f"%acl_load {PONG} -v blob")
+    assert "nosuchvar" in fails_with_one_line(ip, capsys, "%acl_load -v nosuchvar")
+    ip.user_ns["blob"] = 42
+    assert "TypeError" in fails_with_one_line(ip, capsys, "%acl_load -v blob")
+    assert "already loaded" in fails_with_one_line(ip, capsys, f"%acl_load {PONG} --name a")
+    assert registry() == two_loaded
+
+
+def test_unexpected_internal_errors_are_not_hidden(ip, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal bug")
+
+    monkeypatch.setattr("acl_notebook.api.load", broken)
+    with pytest.raises(RuntimeError, match="internal bug"):
+        ip.run_line_magic("acl_load", str(PONG))
+
+
+# ------------------------------------------------------------------------------------------
+# %acl_unload, %acl_models, %acl_desc
+# ------------------------------------------------------------------------------------------
+def test_unload_by_name_and_by_id(ip, two_loaded):
+    (id_a, *_), (id_b, *_) = two_loaded
+    gone = ip.run_line_magic("acl_unload", "a")
+    assert isinstance(gone, Model) and gone.name == "a" and not gone.loaded
+    gone = ip.run_line_magic("acl_unload", str(id_b))
+    assert gone.name == "b" and registry() == []
+
+
+def test_unload_several_and_all(ip, two_loaded):
+    ip.run_line_magic("acl_load", f"{PONG} --name c")
+    both = ip.run_line_magic("acl_unload", "a c")
+    assert isinstance(both, ModelList) and [m.name for m in both] == ["a", "c"]
+    rest = ip.run_line_magic("acl_unload", "--all")
+    assert [m.name for m in rest] == ["b"] and all(not m.loaded for m in rest)
+    assert registry() == []
+    assert ip.run_line_magic("acl_unload", "--all") == ()
+
+
+def test_unload_needs_a_target(ip, capsys, two_loaded):
+    line = fails_with_one_line(ip, capsys, "%acl_unload")
+    assert "a (id" in line
+    fails_with_one_line(ip, capsys, "%acl_unload a --all")
+    assert registry() == two_loaded
+
+
+def test_models_lists_in_load_order(ip, two_loaded):
+    listed = ip.run_line_magic("acl_models", "")
+    assert isinstance(listed, ModelList)
+    assert [(m.id, m.name, m.device, m.loaded) for m in listed] == two_loaded
+    html = ip.display_formatter.format(listed)[0]["text/html"]
+    assert ">a<" in html and ">b<" in html
+
+
+def test_desc_of_a_loaded_model_by_name_id_or_alone(ip):
+    m = ip.run_line_magic("acl_load", f"{PONG} --name pong")
+    for key in ("pong", str(m.id), ""):
+        d = ip.run_line_magic("acl_desc", key)
+        assert isinstance(d, display.Descriptors)
+        assert d.inputs == m.inputs and d.outputs == m.outputs
+        assert "sim backend" in d.title
+    text = display.render_text(d)
+    assert "[1, 42, 42, 1]" in text and "out_a:0" in text and "Gears: none" in text
+
+
+def test_desc_of_a_file_or_variable_reads_without_loading(ip):
+    d = ip.run_line_magic("acl_desc", str(LANE))
+    assert "not loaded" in d.title
+    assert [t.name for t in d.outputs] == [t["name"] for t in expect(LANE)["outputs"]]
+    ip.user_ns["blob"] = PONG.read_bytes()
+    assert ip.run_line_magic("acl_desc", "-v blob").inputs[0].name == "s"
+    assert registry() == []
+
+
+def test_desc_errors(ip, capsys, two_loaded):
+    assert "several models" in fails_with_one_line(ip, capsys, "%acl_desc")
+    assert "neither a loaded model nor a file" in fails_with_one_line(ip, capsys, "%acl_desc zzz")
+    acl.unload_all()
+    assert "no model is loaded" in fails_with_one_line(ip, capsys, "%acl_desc")
+
+
+# ------------------------------------------------------------------------------------------
+# %acl_mem, %acl_info, %acl_config, %acl_panel
+# ------------------------------------------------------------------------------------------
+def test_mem_reports_the_default_or_a_chosen_device(ip, two_loaded):
+    report = ip.run_line_magic("acl_mem", "")
+    assert isinstance(report, MemoryReport) and report.device == 0
+    assert [s.name for s in report.models] == ["a"] and report.kind == "HBM"
+    report1 = ip.run_line_magic("acl_mem", "--device 1")
+    assert report1.device == 1 and [s.name for s in report1.models] == ["b"]
+    both = ip.run_line_magic("acl_mem", "--all")
+    assert [r.device for r in both] == [0, 1]
+    assert "Device 1" in display.render_text(both)
+
+
+def test_info(ip):
+    info = ip.run_line_magic("acl_info", "")
+    assert isinstance(info, SessionInfo)
+    assert info.backend == "sim" and info.soc == "Ascend910B1" and info.device_count == 2
+
+
+def test_config_shows_and_changes_the_session(ip):
+    assert ip.run_line_magic("acl_config", "").soc == "Ascend910B1"
+    info = ip.run_line_magic("acl_config", "--soc Ascend310B4 --memory 512MiB --devices 3 --device 2")
+    assert (info.soc, info.device_count, info.device, info.memory_kind) == ("Ascend310B4", 3, 2, "DDR")
+    assert acl.memory().total == 512 * MiB and acl.memory().device == 2
+    assert ip.run_line_magic("acl_config", "--backend sim --memory 1e9").backend == "sim"
+    assert acl.memory().total == 10**9
+
+
+def test_config_refusals(ip, capsys, two_loaded):
+    assert "unload" in fails_with_one_line(ip, capsys, "%acl_config --soc Ascend310B4")
+    assert "Ascend910B1" in fails_with_one_line(ip, capsys, "%acl_config --soc Ascend999")
+    assert "8GiB" in fails_with_one_line(ip, capsys, "%acl_config --memory lots")
+    fails_with_one_line(ip, capsys, "%acl_config --backend cuda")
+    assert registry() == two_loaded
+    assert acl.info().soc == "Ascend910B1"
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("8GiB", 8 * GiB), ("512MiB", 512 * MiB), ("1e9", 10**9), ("1.5G", int(1.5 * GiB)), ("64GB", 64 * 10**9),
+     ("4096", 4096), ("2 KiB", 2048)],
+)
+def test_parse_size(text, value):
+    assert parse_size(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "lots", "8 parsecs", "-1GiB", "0"])
+def test_parse_size_refuses(text):
+    with pytest.raises(ValueError, match="size"):
+        parse_size(text)
+
+
+def test_panel_returns_the_widget(ip):
+    panel = ip.run_line_magic("acl_panel", "")
+    assert type(panel).__name__ == "Panel" and type(panel).__module__ == "acl_notebook.widgets.panel"
+
+
+def test_every_result_shows_as_our_text_and_html(ip, two_loaded):
+    """What a terminal (text/plain) and a notebook (text/html) show for each magic's result."""
+    results = [ip.run_line_magic(name, args) for name, args in (
+        ("acl_models", ""), ("acl_mem", ""), ("acl_mem", "--all"), ("acl_info", ""), ("acl_config", ""),
+        ("acl_desc", "a"), ("acl_desc", str(LANE)),
+    )]
+    results.append(ip.run_line_magic("acl_load", f"{PONG} --name c"))
+    results.append(ip.run_line_magic("acl_unload", "c"))
+    results.append(acl.inspect(PONG))  # what `acl-notebook inspect` and acl.inspect() show
+    for obj in results:
+        data, _ = ip.display_formatter.format(obj)
+        assert data["text/plain"] == display.render_text(obj), type(obj).__name__
+        assert data["text/html"] == display.render_html(obj), type(obj).__name__
+
+
+# ------------------------------------------------------------------------------------------
+# traitlets options
+# ------------------------------------------------------------------------------------------
+def test_config_magic_sets_the_default_device(ip):
+    ip.run_line_magic("config", "AclMagics.device = 1")
+    try:
+        assert acl.info().device == 1
+        assert ip.run_line_magic("acl_load", str(PONG)).device == 1
+    finally:
+        ip.run_line_magic("config", "AclMagics.device = 0")
+    assert acl.info().device == 0
+
+
+def test_a_refused_option_is_reverted(ip, two_loaded):
+    magics = ip.magics_manager.registry["AclMagics"]
+    ip.run_line_magic("config", "AclMagics.device = 9")  # %config logs the error itself
+    assert magics.device == 0 and acl.info().device == 0
+    ip.run_line_magic("config", "AclMagics.soc = 'Ascend310B4'")  # busy: models are loaded
+    assert magics.soc == "" and acl.info().soc == "Ascend910B1"
+    assert registry() == two_loaded
+
+
+def test_a_bad_configured_option_warns_once_and_keeps_the_magics(ip, capsys):
+    # %config also stores the value in the shell's config, so a reload meets it again.
+    ip.run_line_magic("config", "AclMagics.device = 9")
+    capsys.readouterr()
+    ip.run_line_magic("reload_ext", "acl_notebook")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not apply AclMagics settings" in err and "device 9" in err
+    assert ip.run_line_magic("acl_models", "") == ()
+
+
+def test_options_set_with_config_survive_a_reload(ip):
+    ip.run_line_magic("config", "AclMagics.device = 1")
+    ip.run_line_magic("reload_ext", "acl_notebook")
+    assert ip.magics_manager.registry["AclMagics"].device == 1
+    assert acl.info().device == 1
+
+
+def test_config_magic_changes_the_simulated_soc(ip):
+    ip.run_line_magic("config", "AclMagics.soc = 'Ascend310B4'")
+    try:
+        assert acl.info().soc == "Ascend310B4"
+    finally:
+        ip.run_line_magic("config", "AclMagics.soc = ''")
+
+
+# ------------------------------------------------------------------------------------------
+# the extension
+# ------------------------------------------------------------------------------------------
+def test_loading_twice_registers_once(ip):
+    from acl_notebook.magics import load_ipython_extension
+
+    first = ip.magics_manager.registry["AclMagics"]
+    assert load_ipython_extension(ip) is first
+    assert sum(isinstance(c, AclMagics) for c in ip.configurables) == 1
+
+
+def test_unload_removes_magics_and_shuts_the_session_down(shell):
+    shell.run_line_magic("load_ext", "acl_notebook")
+    acl.configure(backend="sim", soc="Ascend910B1", memory=16 * GiB, devices=2, device=0)
+    m = shell.run_line_magic("acl_load", str(PONG))
+    shell.run_line_magic("unload_ext", "acl_notebook")
+    assert not m.loaded and not any(isinstance(c, AclMagics) for c in shell.configurables)
+    assert "acl_load" not in shell.magics_manager.magics["line"]
+    assert "AclMagics" not in shell.magics_manager.registry
+    with pytest.raises(UsageError):
+        shell.run_line_magic("acl_models", "")
+    # and it comes back
+    shell.run_line_magic("load_ext", "acl_notebook")
+    try:
+        acl.configure(backend="sim", soc="Ascend910B1", memory=16 * GiB, devices=2, device=0)
+        assert shell.run_line_magic("acl_models", "") == ()
+    finally:
+        shell.run_line_magic("unload_ext", "acl_notebook")
+
+
+def test_reload_ext(ip):
+    ip.run_line_magic("acl_load", str(PONG))
+    ip.run_line_magic("reload_ext", "acl_notebook")
+    acl.configure(backend="sim", soc="Ascend910B1", memory=16 * GiB, devices=2, device=0)
+    assert registry() == []  # the reload tore the session down
+    assert ip.run_line_magic("acl_load", str(PONG)).loaded
+
+
+def _run(code: str, ipythondir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, IPYTHONDIR=str(ipythondir))
+    env.pop("ACL_NOTEBOOK_BACKEND", None)
+    return subprocess.run([sys.executable, *args, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=str(ipythondir))
+
+
+def test_autoload_from_a_fresh_shell_config(tmp_path):
+    """c.InteractiveShellApp.extensions = ["acl_notebook"] plus AclMagics options in the file."""
+    profile = tmp_path / "profile_default"
+    profile.mkdir()
+    (profile / "ipython_config.py").write_text(textwrap.dedent("""
+        c.InteractiveShellApp.extensions = ["acl_notebook"]
+        c.AclMagics.backend = "sim"
+        c.AclMagics.soc = "Ascend310B4"
+    """))
+    code = (
+        f"m = %acl_load {LANE}\n"
+        "import acl_notebook\n"
+        "print('RESULT', acl_notebook.info().soc, m.loaded, m.info.soc_version)\n"
+    )
+    done = _run(code, tmp_path, "-m", "IPython", "--no-banner")
+    assert "RESULT Ascend310B4 True Ascend310B4" in done.stdout, done.stdout + done.stderr
+
+
+def test_load_ext_does_not_import_heavy_packages(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+        import acl_notebook
+        from IPython.core.interactiveshell import InteractiveShell
+        ip = InteractiveShell.instance()
+        ip.run_line_magic("load_ext", "acl_notebook")
+        assert "acl_load" in ip.magics_manager.magics["line"]
+        heavy = ("matplotlib", "ipywidgets", "numpy", "google.protobuf", "acl_notebook.session")
+        print("LOADED", [m for m in heavy if m in sys.modules])
+    """)
+    done = _run(code, tmp_path)
+    assert "LOADED []" in done.stdout, done.stdout + done.stderr
