@@ -65,6 +65,7 @@ def info() -> SessionInfo:
 
 def panel(device: Optional[int] = None) -> Any:
     """The interactive panel: upload models, see their I/O and device memory live."""
-    from .widgets.panel import Panel
+    from .widgets.panel import get_panel
 
-    return Panel(get_session(), device=device)
+    # One live panel per session: re-running a cell must not add another timer thread.
+    return get_panel(get_session(), device=device)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from shared_models import MODELS_DIR
 
 # Keep the user's IPython/Jupyter configuration out of every test run.
 _HOME = Path(tempfile.mkdtemp(prefix="acl-notebook-test-home-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ.setdefault("IPYTHONDIR", str(_HOME / "ipython"))
 os.environ.setdefault("MPLBACKEND", "agg")
 # Tests choose their backend explicitly; never let a developer's env pick one.
