@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from .om.enums import PARTITION_NAMES
 from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
+from .units import human_bytes
 
 __all__ = [
     "Descriptors",
@@ -36,30 +37,12 @@ __all__ = [
     "repr_pretty",
 ]
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 _DYNAMIC_NOTE = "-1 = dynamic axis (its size is set per gear or per call); -2 = unknown rank"
 
 
 # ----------------------------------------------------------------------------------------
 # numbers and small words
 # ----------------------------------------------------------------------------------------
-def human_bytes(n: float) -> str:
-    """Binary-unit size with one decimal ("1.5 MiB"); plain bytes below 1 KiB ("512 B").
-
-    The unit is chosen after rounding, so 1,048,575 bytes reads "1.0 MiB", not "1024.0 KiB".
-    """
-    value = float(n)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value < 1024:
-        return f"{sign}{int(value)} B"
-    unit = 0
-    while unit < len(_UNITS) - 1 and round(value, 1) >= 1024:
-        value /= 1024
-        unit += 1
-    return f"{sign}{value:.1f} {_UNITS[unit]}"
-
-
 def _exact(n: int) -> str:
     return f"{int(n):,} B"
 

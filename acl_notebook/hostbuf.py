@@ -18,7 +18,7 @@ class HostMemoryError(RuntimeError):
     """The model file is larger than the host memory available to hold it."""
 
     def __init__(self, path: str, size: int, available: int) -> None:
-        from .display import human_bytes
+        from .units import human_bytes
 
         self.path, self.size, self.available = path, size, available
         super().__init__(

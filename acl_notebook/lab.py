@@ -17,7 +17,6 @@ Stdlib only: the panel imports `upload_limit_in_force` from here inside the kern
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -32,6 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Callable, Mapping, Optional, Sequence, Union
 
+from .units import parse_size as _parse_size
+
 #: Environment variable carrying the websocket limit (bytes) to kernels and the panel.
 UPLOAD_LIMIT_ENV = "ACL_NOTEBOOK_UPLOAD_LIMIT"
 #: What `acl-notebook lab` configures unless the environment asks for another value.
@@ -42,22 +43,18 @@ JUPYTER_DEFAULT_LIMIT = 10 << 20  # 10 MiB
 SERVER_SETTINGS = {"websocket_max_message_size": DEFAULT_WEBSOCKET_LIMIT}
 
 _MARKER = "# written by acl_notebook.lab"
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 def parse_size(text: str) -> int:
-    """Parse ``"1073741824"``, ``"512M"``, ``"1GiB"`` or ``"1.5 G"`` (binary units) into bytes."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
-    if not match:
+    """Bytes from ``"1073741824"``, ``"512M"`` or ``"1GiB"``; errors name the variable."""
+    try:
+        return _parse_size(text)
+    except ValueError:
         raise ValueError(
             f"{UPLOAD_LIMIT_ENV} must be a byte count such as 1073741824, 512M or 1GiB; got {text!r}"
-        )
-    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-    if value <= 0:
-        raise ValueError(f"{UPLOAD_LIMIT_ENV} must be positive; got {text!r}")
-    return value
+        ) from None
 
 
 def websocket_limit(env: Optional[Mapping[str, str]] = None) -> int:

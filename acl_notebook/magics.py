@@ -27,6 +27,7 @@ from traitlets import Enum, Int, Unicode, observe
 from traitlets.config import Configurable
 
 from . import display
+from .units import parse_size
 
 __all__ = ["AclMagics", "load_ipython_extension", "parse_size", "unload_ipython_extension", "usage_error"]
 
@@ -76,32 +77,6 @@ def _as_usage_errors(*extra: type) -> Iterator[None]:
 # ----------------------------------------------------------------------------------------
 # argument helpers
 # ----------------------------------------------------------------------------------------
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
-_SIZE_UNITS = {
-    "": 1, "b": 1,
-    "k": 2**10, "kib": 2**10, "kb": 10**3,
-    "m": 2**20, "mib": 2**20, "mb": 10**6,
-    "g": 2**30, "gib": 2**30, "gb": 10**9,
-    "t": 2**40, "tib": 2**40, "tb": 10**12,
-}
-
-
-def parse_size(text: str) -> int:
-    """Bytes from "8GiB", "512MiB", "1.5G", "64GB" or "1e9".
-
-    Units ending in "iB" and bare K/M/G/T are binary (powers of 1024); KB/MB/GB/TB are
-    decimal, as disk vendors write them.
-    """
-    match = _SIZE.match(str(text))
-    unit = match.group(2).lower() if match else None
-    if match is None or unit not in _SIZE_UNITS:
-        raise ValueError(f"cannot read {text!r} as a size; write e.g. 8GiB, 512MiB, 64GB or 1e9")
-    value = int(float(match.group(1)) * _SIZE_UNITS[unit])
-    if value <= 0:
-        raise ValueError(f"size must be positive, got {text!r}")
-    return value
-
-
 def _unquote(text: str) -> str:
     """Drop one pair of matching outer quotes (IPython's splitter keeps them)."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":

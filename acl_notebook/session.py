@@ -54,7 +54,7 @@ class DeviceMemoryError(RuntimeError):
 
     def __init__(self, model_name: str, device: int, needed: int, free: int, total: int,
                  candidates: tuple[tuple[str, int], ...]) -> None:
-        from .display import human_bytes as hb
+        from .units import human_bytes as hb
 
         self.model_name, self.device = model_name, device
         self.needed, self.free, self.total = needed, free, total
