@@ -44,21 +44,12 @@ def _user_error_types(extra: tuple[type, ...] = ()) -> tuple[type, ...]:
     """Exceptions that mean "the user can fix this"; imported only once one happened."""
     from .om.errors import OMFormatError
     from .runtime.errors import AclError, FunctionNotFoundError, LibraryNotFoundError
+    from .session import DeviceMemoryError, HostMemoryError, SessionBusyError
 
-    types: list[type] = [
-        OMFormatError, AclError, LibraryNotFoundError, FunctionNotFoundError,
-        FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
-        KeyError, ValueError,
-    ]
-    session = sys.modules.get("acl_notebook.session")
-    for name in ("DeviceMemoryError", "HostMemoryError", "SessionBusyError"):
-        cls = getattr(session, name, None)
-        if isinstance(cls, type):
-            types.append(cls)
-    hostbuf = sys.modules.get("acl_notebook.hostbuf")
-    if hostbuf is not None and isinstance(getattr(hostbuf, "HostMemoryError", None), type):
-        types.append(hostbuf.HostMemoryError)
-    return tuple(types) + extra
+    return (
+        OMFormatError, AclError, LibraryNotFoundError, FunctionNotFoundError, DeviceMemoryError,
+        HostMemoryError, SessionBusyError, OSError, KeyError, ValueError, TypeError, *extra,
+    )
 
 
 @contextmanager
