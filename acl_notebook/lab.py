@@ -345,12 +345,21 @@ def launch_lab(
             # JupyterLab only opens files under its root; serve the notebook's folder
             root_dir = path.resolve().parent
             notebook = path.name
+    # Choose the port and token ourselves, so we can print a link that opens the notebook
+    # itself: Jupyter prints only /lab, which a remote or headless user would have to navigate.
+    port = port or free_port()
+    token = None if voila or any("token" in a for a in extra_args) else secrets.token_hex(24)
     config_dir = Path(tempfile.mkdtemp(prefix="acl-notebook-config-"))
     try:
         write_server_config(config_dir, limit)
-        argv = server_command(notebook, port=port, voila=voila, root_dir=root_dir, extra_args=extra_args)
+        argv = server_command(notebook, port=port, voila=voila, root_dir=root_dir, token=token,
+                              extra_args=extra_args)
         print(f"acl-notebook: websocket limit {limit} bytes ({limit / (1 << 20):.0f} MiB) for uploads",
               file=sys.stderr)
+        if token is not None:
+            # Jupyter serves a notebook given on the command line from that notebook's folder.
+            page = f"lab/tree/{Path(notebook).name}" if notebook else "lab"
+            print(f"acl-notebook: open http://localhost:{port}/{page}?token={token}", file=sys.stderr)
         process = subprocess.Popen(argv, env=server_env(config_dir, limit))
         restore = _forward_signals(process, (signal.SIGTERM, signal.SIGHUP))
         try:
