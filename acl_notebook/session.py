@@ -386,7 +386,7 @@ class Session:
                 self._use(dev)
                 work, weight = backend.query_size(buf.view)
                 needs = MemoryNeeds(work=work, weight=weight, zero_copy=info.memory.zero_copy)
-                free, total = backend.mem_info(MemAttr.HBM)
+                free, total = backend.mem_info(self._mem_attr())
                 if not force and needs.total > free:
                     raise DeviceMemoryError(model_name, dev, needs.total, free, total,
                                             self._candidates(dev, needs.total - free))
@@ -488,19 +488,23 @@ class Session:
             return profile.memory_kind
         return "DDR" if self._soc.startswith("Ascend310") else "HBM"
 
+    def _mem_attr(self) -> MemAttr:
+        """The memory kind this device really has: HBM on A2/A3, DDR on 310P/310B."""
+        return MemAttr.DDR if self.memory_kind() == "DDR" else MemAttr.HBM
+
     def memory(self, device: Optional[int] = None) -> MemoryReport:
         with self._lock:
             self.start()
             dev = self._check_device(self.config.device if device is None else device)
             self._use(dev)
-            free, total = self.backend.mem_info(MemAttr.HBM)
+            free, total = self.backend.mem_info(self._mem_attr())
             shares = tuple(ModelShare(m.name, m.id, m.memory) for m in self._models.values() if m.device == dev)
             used = total - free
             return MemoryReport(dev, self.memory_kind(), total, free, used, shares,
                                 used - sum(s.bytes for s in shares), self._soc, self.backend.kind, time.time())
 
     def _sample_locked(self, device: int) -> MemorySample:
-        free, total = self.backend.mem_info(MemAttr.HBM)
+        free, total = self.backend.mem_info(self._mem_attr())
         per_model = {m.name: m.memory for m in self._models.values() if m.device == device}
         sample = MemorySample(time.time(), device, total, free, total - free, per_model)
         self.history.add(sample)

@@ -222,7 +222,9 @@ def test_same_soc_family_is_accepted(rig):
     s = rig.session(soc="Ascend310B1")
     m = s.load(model_path("my_122_anenet"))
     assert m.info.soc_version == "Ascend310B4"
-    assert s.memory().kind == "DDR"
+    report = s.memory()
+    assert report.kind == "DDR"
+    assert (report.free, report.total) == s.backend.mem_info(MemAttr.DDR)
 
 
 def test_unknown_and_double_unload(rig):
