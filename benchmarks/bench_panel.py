@@ -20,22 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
+from memtools import peak_rss, rss_now
+
 MB = 1000 * 1000
-
-
-def _rss_now() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def make_model(path: str, size_mb: int) -> int:
@@ -68,7 +60,7 @@ def child_upload(path: str, trace: bool) -> dict:
     name = os.path.basename(path)
     entry = {"name": name, "type": "", "size": size, "content": memoryview(data), "last_modified": 0}
 
-    base_rss = max(_peak(), _rss_now())
+    base_rss = max(peak_rss(), rss_now())
     if trace:
         tracemalloc.start()
     t0 = time.perf_counter()
@@ -76,7 +68,7 @@ def child_upload(path: str, trace: bool) -> dict:
     seconds = time.perf_counter() - t0
     _, traced_peak = tracemalloc.get_traced_memory() if trace else (0, 0)
     tracemalloc.stop()
-    rss_growth = max(_peak() - base_rss, 0)
+    rss_growth = max(peak_rss() - base_rss, 0)
     shown = name[: -len(".om")] in panel.tabs.titles
     del entry
     try:

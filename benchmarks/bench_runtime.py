@@ -14,23 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
+from memtools import peak_rss, rss_now
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MiB = 1024**2
-
-
-def _rss_now() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def child_load(path: str, kind: str) -> dict:
@@ -52,11 +44,11 @@ def child_load(path: str, kind: str) -> dict:
                 f.readinto(memoryview(raw))
         source = {"bytes": lambda: raw, "bytearray": lambda: raw, "memoryview": lambda: memoryview(raw),
                   "numpy": lambda: np.frombuffer(raw, dtype=np.uint8)}[kind]()
-    base_peak = max(_peak(), _rss_now())
+    base_peak = max(peak_rss(), rss_now())
     t0 = time.perf_counter()
     model = acl.load(source)
     seconds = time.perf_counter() - t0
-    grown = max(_peak() - base_peak, 0)
+    grown = max(peak_rss() - base_peak, 0)
     acl.unload(model)
     return {"kind": kind, "size": size, "peak_growth": grown, "seconds": seconds}
 
@@ -74,12 +66,12 @@ def child_cycles(path: str, cycles: int) -> dict:
     history = get_session().history
     while len(history) < history._samples.maxlen:
         acl.unload(acl.load(blob))
-    rss0 = _rss_now()
+    rss0 = rss_now()
     t0 = time.perf_counter()
     for _ in range(cycles):
         acl.unload(acl.load(blob))
     seconds = time.perf_counter() - t0
-    rss1 = _rss_now()
+    rss1 = rss_now()
     after = acl.memory()
     backend = get_session().backend
     return {
