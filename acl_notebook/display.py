@@ -557,7 +557,7 @@ def _text_memory_error(exc: BaseException, width: int) -> str:
     lines += _fields(_memory_error_pairs(exc), width=width)
     cands = _candidates(exc)
     if cands:
-        lines.append("  Unloading any of these would make room:")
+        lines.append("  Unloading these together would make room:")
         lines += [f"    {name}  ({human_bytes(size)})" for name, size in cands]
     return "\n".join(lines)
 
@@ -870,7 +870,7 @@ def _html_memory_error(exc: BaseException) -> str:
     cands = _candidates(exc)
     if cands:
         rows = [[_e(name), _html_bytes(size)] for name, size in cands]
-        body += f'<div style="{_SUB}">Unloading any of these would make room</div>'
+        body += f'<div style="{_SUB}">Unloading these together would make room</div>'
         body += _html_table(["model", "charged"], rows, right=(1,), raw=(0, 1), wrap=(0,))
     return _root(title + body)
 
