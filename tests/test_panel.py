@@ -453,6 +453,33 @@ def test_render_png_shows_each_model_share(tmp_path):
     assert png_size(render_png([]))[0] > 0  # an empty history still draws
 
 
+def _pixels_of(png: bytes, rgb: tuple[int, int, int]) -> int:
+    import io
+
+    import numpy as np
+    from matplotlib.image import imread
+
+    image = (imread(io.BytesIO(png), format="png")[..., :3] * 255).round().astype(int)
+    # layers are drawn with a little transparency over white: allow for the blend
+    return int((np.abs(image - np.array(rgb)).max(axis=-1) <= 40).sum())
+
+
+def test_a_level_drawn_right_after_a_load_is_visible():
+    """Steps are drawn "post": without a sliver after the newest sample, a plot redrawn at
+    the moment of a load would show the level from before it."""
+    from acl_notebook.history import MemorySample
+
+    t = 1_700_000_000.0
+    total = 64 << 30
+    samples = [
+        MemorySample(t, 0, total, total - (3 << 30), 3 << 30, {}),
+        MemorySample(t + 30, 0, total, total - (6 << 30), 6 << 30, {"new": 3 << 30}),
+    ]
+    png = render_png(samples, now=t + 30, colours={"new": "#ff0000"})
+    drawn = _pixels_of(png, (255, 0, 0))
+    assert drawn > 500, f"the newest level is not drawn ({drawn} red pixels, a legend patch is ~160)"
+
+
 # ---------------------------------------------------------------------------------------
 # the size limit shown to the user, and the server configuration behind it
 # ---------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ TOTAL_COLOUR = "#4A4F57"
 MAX_POINTS = 600
 #: Shortest time axis drawn, in seconds.
 MIN_SPAN_S = 60
+#: The newest level is drawn at least this share of the axis wide.
+LAST_STEP_SHARE = 0.03
 
 _LABEL_CHARS = 20  # legend entries longer than this are cut with an ellipsis
 _LEGEND_ROWS = 9  # more would overflow the plot's height
@@ -90,12 +92,13 @@ def render_png(
         return _to_png(fig)
 
     times = [datetime.fromtimestamp(s.t) for s in points]
-    if now is not None and now > points[-1].t:
-        times.append(datetime.fromtimestamp(now))
-        points.append(points[-1])  # hold the last level until now
-    if len(times) == 1:  # a single sample: give the step a visible width
-        times.append(datetime.fromtimestamp(points[0].t + 1.0))
-        points.append(points[0])
+    # Hold the last level until now, and for at least a visible sliver: steps are drawn
+    # "post", so a plot redrawn right after a load would otherwise end exactly where the new
+    # level starts and show the level from before the load until the next change.
+    span = max(points[-1].t - points[0].t, MIN_SPAN_S)
+    end = max(now if now is not None else points[-1].t, points[-1].t + max(1.0, LAST_STEP_SHARE * span))
+    times.append(datetime.fromtimestamp(end))
+    points.append(points[-1])
 
     total = max(s.total for s in points)
     used_peak = max(s.used for s in points)
