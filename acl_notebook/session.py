@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Union
 
+from ._rich import _repr_html_, _repr_pretty_
 from .history import MemoryHistory, MemorySample
 from .hostbuf import HostMemoryError, open_source
 from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
@@ -28,22 +29,6 @@ from .runtime.errors import ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, AclError
 log = logging.getLogger("acl_notebook")
 
 BACKENDS = ("auto", "sim", "acl")
-
-
-def _repr_html_(self: Any) -> str:
-    from .display import render_html
-
-    return render_html(self)
-
-
-def _repr_pretty_(self: Any, p: Any, cycle: bool) -> None:
-    from .display import render_text
-
-    p.text(render_text(self))
-
-
-# IPython's pretty printer takes a class's own __repr__ (or tuple's printer) before an
-# inherited _repr_pretty_, so each rich class binds these two in its own body.
 
 
 # --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .._rich import _repr_html_, _repr_pretty_
 from .enums import ACL_DTYPE_NAMES, numpy_dtype_name
 
 
@@ -168,15 +169,8 @@ class ModelInfo:
     def output(self, name: str) -> TensorDesc:
         return _by_name(self.outputs, name, "output")
 
-    def _repr_html_(self) -> str:
-        from ..display import render_html
-
-        return render_html(self)
-
-    def _repr_pretty_(self, p, cycle: bool) -> None:
-        from ..display import render_text
-
-        p.text(render_text(self))
+    _repr_html_ = _repr_html_
+    _repr_pretty_ = _repr_pretty_
 
     def to_dict(self) -> dict:
         """The `--json` shape of `acl-notebook inspect`."""
