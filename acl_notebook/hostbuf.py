@@ -70,36 +70,31 @@ class HostBuffer:
         self.close()
 
 
-def _as_bytes_view(obj: Any) -> memoryview:
-    view = memoryview(obj)
+def _as_bytes_view(view: memoryview) -> memoryview:
+    """The same memory as a flat unsigned-byte view (a cast, never a copy)."""
     if not view.c_contiguous:
         raise ValueError("model buffer must be C-contiguous; pass bytes(buffer) or numpy.ascontiguousarray(a)")
-    if view.format not in ("B", "b", "c") or view.ndim != 1:
-        if view.itemsize != 1:
-            raise TypeError(
-                f"model buffer must hold bytes (uint8), got items of {view.itemsize} bytes "
-                f"(format {view.format!r}); use arr.view(numpy.uint8)"
-            )
-    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    if view.itemsize != 1:
+        raise TypeError(
+            f"model buffer must hold bytes (uint8), got items of {view.itemsize} bytes "
+            f"(format {view.format!r}); use arr.view(numpy.uint8)"
+        )
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
 
 def open_source(source: Any) -> HostBuffer:
     """A HostBuffer for a path (mapped read-only) or any bytes-like object (viewed)."""
     if isinstance(source, (str, os.PathLike)):
         return _open_path(Path(os.path.expanduser(os.fspath(source))))
-    kind = type(source).__name__
-    if isinstance(source, mmap.mmap):
-        kind = "mmap"
+    kind = "mmap" if isinstance(source, mmap.mmap) else type(source).__name__
     try:
-        view = _as_bytes_view(source)
-    except TypeError as exc:
-        if "model buffer" in str(exc):
-            raise
+        view = memoryview(source)
+    except TypeError:
         raise TypeError(
             f"cannot load a model from a {kind}: pass a path to a .om file or bytes, bytearray, "
             "memoryview, mmap or a numpy uint8 array"
         ) from None
-    return HostBuffer(view, f"<{kind}>", owner=source)
+    return HostBuffer(_as_bytes_view(view), f"<{kind}>", owner=source)
 
 
 def _open_path(path: Path) -> HostBuffer:
