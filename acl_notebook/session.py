@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 from ._rich import _repr_html_, _repr_pretty_
 from .history import MemoryHistory, MemorySample
@@ -401,10 +401,7 @@ class Session:
                 raise ValueError(f"a model named {name!r} is already loaded (id {taken[name]}); "
                                  "choose another name or unload it first")
             return name
-        candidate, n = default, 2
-        while candidate in taken:
-            candidate, n = f"{default}-{n}", n + 1
-        return candidate
+        return unique_name(default, taken)
 
     def _candidates(self, device: int, shortfall: int) -> tuple[tuple[str, int], ...]:
         """The fewest loaded models (largest first) whose unloading frees `shortfall` bytes."""
@@ -546,6 +543,16 @@ class Session:
                 callback(event, payload)
             except Exception:  # a broken view must not break a load
                 log.exception("acl_notebook subscriber failed on %s", event)
+
+
+def unique_name(base: str, taken: Iterable[str]) -> str:
+    """`base`, or `base-2`, `base-3`... whichever is not taken: how a second load of the
+    same model gets a distinct name."""
+    taken = set(taken)
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
 
 
 def _validated(changes: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from ..lab import JUPYTER_DEFAULT_LIMIT, upload_limit_in_force
+from ..session import unique_name
 
 OM_MAGIC = b"IMOD"
 OM_SUFFIX = ".om"
@@ -42,11 +43,7 @@ def model_name(filename: str, taken: Iterable[str] = ()) -> str:
     base = os.path.basename(filename.replace("\\", "/")) or "model"
     has_suffix = base.lower().endswith(OM_SUFFIX) and len(base) > len(OM_SUFFIX)
     stem = base[: -len(OM_SUFFIX)] if has_suffix else base
-    taken = set(taken)
-    name, n = stem, 2
-    while name in taken:
-        name, n = f"{stem}-{n}", n + 1
-    return name
+    return unique_name(stem, taken)
 
 
 def _field(entry: Any, key: str, default: Any = None) -> Any:
