@@ -262,7 +262,7 @@ class Session:
                 from .runtime.acl import AclBackend
 
                 try:
-                    backend = AclBackend(cfg.library or path)
+                    backend = AclBackend(path or cfg.library)  # found once, not searched again
                 except Exception as exc:
                     if cfg.backend == "acl":
                         raise
