@@ -17,8 +17,10 @@ def configure(backend: Optional[str] = None, soc: Optional[str] = None, device: 
     """Choose the backend and its settings; with no arguments, start the session and report it.
 
     backend: "auto" (real CANN if found, else the simulator), "sim" or "acl".
-    soc, memory, devices: the simulated SoC (e.g. "Ascend910B1", "Ascend310B4"), device memory
-    total in bytes and device count; ignored on real hardware. device: the default device.
+    soc, memory, devices: the simulated SoC (e.g. "Ascend910B1", "Ascend310B4", or "auto", the
+    default: while nothing is loaded, the first model that names a SoC makes the simulator that
+    SoC), device memory total in bytes and device count; ignored on real hardware. device: the
+    default device.
     library: an explicit path to libascendcl.so.
     """
     return get_session().configure(backend=backend, soc=soc, device=device, library=library,

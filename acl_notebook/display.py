@@ -412,6 +412,7 @@ def _text_model(model: Any, width: int) -> str:
         [
             ("Source", getattr(model, "source", "")),
             ("Built for SoC", _soc_text(info.soc_version) if info is not None else None),
+            ("Simulated SoC", getattr(model, "soc_note", "") or None),
             ("Device memory", memory),
             ("Loaded", f"{loaded} in {_seconds(getattr(model, 'load_seconds', None))}"),
         ],
@@ -506,7 +507,7 @@ def _session_pairs(info: Any) -> list[tuple[str, Any]]:
         ("Backend", f"{info.backend} ({'simulated' if info.simulated else 'real AscendCL'})"),
         ("Library", info.library),
         ("ACL version", versions),
-        ("SoC", info.soc or "-"),
+        ("SoC", (info.soc or "-") + (f" ({info.soc_source})" if getattr(info, "soc_source", "") else "")),
         ("Devices", f"{info.device_count} (default device {info.device})"),
         ("Run mode", info.run_mode),
         ("Memory kind", info.memory_kind),
@@ -784,6 +785,7 @@ def _html_model(model: Any) -> str:
         [
             ("Source", getattr(model, "source", "")),
             ("Built for SoC", _soc_text(info.soc_version) if info is not None else None),
+            ("Simulated SoC", getattr(model, "soc_note", "") or None),
             ("Device memory", memory),
             ("Loaded", f"{loaded} in {_seconds(getattr(model, 'load_seconds', None))}"),
         ]

@@ -129,7 +129,10 @@ class AclMagics(Magics, Configurable):
         default_value="auto",
         help="Backend: 'acl' (real libascendcl.so), 'sim' (simulator) or 'auto' (acl if CANN is found).",
     ).tag(config=True)
-    soc = Unicode("", help="SoC the simulator imitates, e.g. 'Ascend910B1', 'Ascend310B4'.").tag(config=True)
+    soc = Unicode(
+        "", help="SoC the simulator imitates, e.g. 'Ascend910B1', 'Ascend310B4'; 'auto' (the default) lets the "
+        "first loaded model choose it.",
+    ).tag(config=True)
     device = Int(0, help="Default device id for loads and memory reports.").tag(config=True)
     library = Unicode("", help="Explicit path of libascendcl.so (empty: search the CANN install).").tag(
         config=True
@@ -382,7 +385,8 @@ class AclMagics(Magics, Configurable):
     # -- %acl_config ----------------------------------------------------------------------
     @magic_arguments()
     @argument("-b", "--backend", choices=("auto", "sim", "acl"), help="Which AscendCL to use.")
-    @argument("-s", "--soc", help="SoC the simulator imitates, e.g. Ascend910B1, Ascend310B4.")
+    @argument("-s", "--soc", help="SoC the simulator imitates, e.g. Ascend910B1, Ascend310B4, or auto "
+              "(the default: the first loaded model chooses).")
     @argument("-d", "--device", type=int, metavar="N", help="Default device id.")
     @argument("-l", "--library", metavar="PATH", help="Explicit path of libascendcl.so.")
     @argument("-m", "--memory", metavar="SIZE", help="Simulated device memory, e.g. 8GiB, 512MiB, 1e9.")

@@ -24,7 +24,7 @@ from .history import MemoryHistory, MemorySample
 from .hostbuf import HostMemoryError, open_source
 from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
 from .runtime.base import Backend, MemAttr, RunMode
-from .runtime.errors import ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, AclError
+from .runtime.errors import ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, ACL_ERROR_RT_SOC_VERSION, AclError
 
 log = logging.getLogger("acl_notebook")
 
@@ -99,6 +99,8 @@ class Model:
         self.load_seconds = load_seconds
         self.backend = backend
         self.loaded = True
+        #: Set when loading this model decided the simulated SoC (``soc="auto"``): said once.
+        self.soc_note = ""
 
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
@@ -170,6 +172,7 @@ class SessionInfo:
     models_loaded: int
     buffers: str = ""
     note: str = ""
+    soc_source: str = ""  # how the simulated SoC was chosen (auto / configured); "" on hardware
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -190,7 +193,9 @@ class Config:
 
 def _default_config() -> Config:
     backend = os.environ.get("ACL_NOTEBOOK_BACKEND", "auto").strip().lower() or "auto"
-    soc = os.environ.get("ACL_NOTEBOOK_SOC") or None
+    soc = os.environ.get("ACL_NOTEBOOK_SOC", "").strip() or None
+    if soc is not None and soc.lower() == "auto":
+        soc = None
     return Config(backend=backend if backend in BACKENDS else "auto", soc=soc)
 
 
@@ -267,7 +272,7 @@ class Session:
                     if cfg.backend == "acl":
                         raise
                     return self._simulator(), f"found {path} but could not load it ({exc}); using the simulator"
-                ignored = [k for k in ("soc", "memory", "devices") if getattr(cfg, k) is not None]
+                ignored = [k for k in ("soc", "memory", "devices") if getattr(cfg, k) not in (None, "auto")]
                 note = f"simulator-only settings ignored on real hardware: {', '.join(ignored)}" if ignored else ""
                 return backend, note
             return self._simulator(), "no CANN installation found (set ASCEND_HOME_PATH to use a real NPU)"
@@ -376,10 +381,16 @@ class Session:
                     raise DeviceMemoryError(model_name, dev, needs.total, free, total,
                                             self._candidates(dev, needs.total - free))
                 t0 = time.perf_counter()
-                if priority is None:
-                    model_id = backend.load_from_mem(buf.view)
-                else:
-                    model_id = backend.load_with_config(buf.view, priority)
+                try:
+                    if priority is None:
+                        model_id = backend.load_from_mem(buf.view)
+                    else:
+                        model_id = backend.load_with_config(buf.view, priority)
+                except AclError as exc:
+                    if exc.code != ACL_ERROR_RT_SOC_VERSION or backend.kind != "sim":
+                        raise
+                    raise AclError(exc.code, exc.call, exc.detail,
+                                   self._soc_refusal_hint(info.soc_version)) from None
                 seconds = time.perf_counter() - t0
                 try:
                     desc = backend.get_desc(model_id)
@@ -389,6 +400,7 @@ class Session:
                 model = Model(self, model_id, model_name, dev, info, desc.inputs, desc.outputs,
                               _with_parsed_extras(desc.dynamic, info.dynamic), needs, label or buf.label,
                               seconds, backend.kind)
+                model.soc_note = self._soc_decided(model)
                 self._models[model_id] = model
                 self._sample_locked(dev)
         self._emit("load", model)
@@ -402,6 +414,49 @@ class Session:
                                  "choose another name or unload it first")
             return name
         return unique_name(default, taken)
+
+    # -- the simulated SoC (soc="auto") ----------------------------------------------------
+    def _soc_auto(self) -> bool:
+        return bool(getattr(self._backend, "auto", False))
+
+    def _soc_decided(self, model: Model) -> str:
+        """What to tell the user when this load decided the simulated SoC (else "")."""
+        before, self._soc = self._soc, self.backend.soc_name()
+        if not self._soc_auto():
+            return ""
+        if getattr(self._backend, "adopted_by", None) == model.id:  # happens once per decision
+            was = f" (it was {_an(before)})" if before != self._soc else ""
+            return (f"the simulator became {_an(self._soc)}{was}, the SoC this model was built for "
+                    "(soc auto); other SoC families are refused until it is unloaded")
+        if not self._models and not model.info.soc_version:
+            return (f"this model names no SoC: it runs on the simulated {self._soc}; the first model "
+                    "that names one still decides the device (soc auto)")
+        return ""
+
+    def _soc_source(self) -> str:
+        backend = self._backend
+        if backend is None or backend.kind != "sim":
+            return ""
+        if not self._soc_auto():
+            return "set by configuration"
+        owner = self._models.get(getattr(backend, "adopted_by", None) or -1)
+        if owner is not None:
+            return f"auto: adopted from model {owner.name!r}"
+        return "auto: the first model that names a SoC decides"
+
+    def _soc_refusal_hint(self, model_soc: str) -> str:
+        """The fix for a 507008 on the simulator: its setting, not ATC."""
+        soc = self._soc
+        fix = (f"%acl_config --soc {model_soc} (acl_notebook.configure(soc={model_soc!r}))"
+               if model_soc else "%acl_config --soc NAME")
+        if self._soc_auto():
+            owner = self._models.get(getattr(self._backend, "adopted_by", None) or -1)
+            why = f"adopted from model {owner.name!r}" if owner is not None else "soc auto"
+            names = ", ".join(m.name for m in self._models.values() if m.info.soc_version) or "the models"
+            return (f"the simulated device is {_an(soc)} ({why}); unload {names} so the next model "
+                    f"chooses the SoC, or choose it yourself after unloading: {fix}")
+        return (f"the simulator imitates {_an(soc)} (set by configuration); unload the models, then "
+                f"{fix}, or --soc auto to follow the models")
 
     def _candidates(self, device: int, shortfall: int) -> tuple[tuple[str, int], ...]:
         """The fewest loaded models (largest first) whose unloading frees `shortfall` bytes."""
@@ -519,7 +574,7 @@ class Session:
                 acl_version=versions.acl_api, cann_version=versions.cann, soc=self._soc,
                 device_count=self._device_count, device=self.config.device, run_mode=run_mode,
                 memory_kind=self.memory_kind(), models_loaded=len(self._models), buffers=buffers,
-                note=self._note,
+                note=self._note, soc_source=self._soc_source(),
             )
 
     # -- events ----------------------------------------------------------------------------
@@ -567,9 +622,13 @@ def _validated(changes: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {out['backend']!r}")
         out["backend"] = b
     if "soc" in out:
-        from .runtime.socs import get_profile
+        from .runtime.socs import AUTO, get_profile
 
-        get_profile(out["soc"])  # raises with the list of known SoCs
+        out["soc"] = str(out["soc"]).strip()
+        if out["soc"].lower() == AUTO:
+            out["soc"] = None  # the default: the first model decides
+        else:
+            get_profile(out["soc"])  # raises with the list of known SoCs
     for key in ("memory", "devices"):
         if key in out:
             value = out[key]
@@ -591,6 +650,11 @@ def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo) -> DynamicIn
         return reported
     return replace(reported, shape_order=reported.shape_order or parsed.shape_order,
                    output_shapes=reported.output_shapes or parsed.output_shapes)
+
+
+def _an(soc: str) -> str:
+    """ "an Ascend310B4": every SoC name starts with a vowel, but say it right anyway."""
+    return f"{'an' if soc[:1].lower() in 'aeiou' else 'a'} {soc}"
 
 
 def _quietly(fn: Callable, *args: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from acl_notebook.runtime.socs import DEFAULT_SOC
+from acl_notebook.runtime.socs import FALLBACK_SOC
 from acl_notebook.session import Config, Session
 
 
@@ -22,7 +22,7 @@ class Rig:
         self.root = root
         self.sessions: list[Session] = []
 
-    def session(self, soc: str = DEFAULT_SOC, memory: Optional[int] = None, devices: int = 1,
+    def session(self, soc: str = FALLBACK_SOC, memory: Optional[int] = None, devices: int = 1,
                 idle: Optional[int] = None) -> Session:
         if self.kind == "sim":
             s = Session(Config(backend="sim", soc=soc, memory=memory, devices=devices))

@@ -22,6 +22,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import acl_notebook as acl
 from acl_notebook import display
 from acl_notebook.magics import AclMagics, parse_size
+from acl_notebook.om.writer import ModelSpec, write_om
 from acl_notebook.session import MemoryReport, Model, ModelList, SessionInfo
 
 MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
@@ -367,6 +368,48 @@ def test_info(ip):
     info = ip.run_line_magic("acl_info", "")
     assert isinstance(info, SessionInfo)
     assert info.backend == "sim" and info.soc == "Ascend910B1" and info.device_count == 2
+
+
+def test_soc_auto_in_magics(ip, capsys):
+    """`--soc auto`: the first model picks the SoC, the load result and %acl_info say so,
+    and another family is refused with the simulator's fix, not ATC's."""
+    info = ip.run_line_magic("acl_config", "--soc auto")
+    assert "first model" in info.soc_source and "auto" in display.render_text(info)
+    lane = ip.run_line_magic("acl_load", f"{LANE} --name lane")
+    assert "became an Ascend310B4" in display.render_text(lane)
+    assert "became an Ascend310B4" in lane._repr_html_()
+    pong = ip.run_line_magic("acl_load", str(PONG))
+    assert "Simulated SoC" not in display.render_text(pong)  # said once
+    shown = display.render_text(ip.run_line_magic("acl_info", ""))
+    assert "Ascend310B4 (auto: adopted from model 'lane')" in shown
+    ip.user_ns["other"] = write_om(ModelSpec(name="a2net", soc_version="Ascend910B2"))
+    line = fails_with_one_line(ip, capsys, "%acl_load -v other")
+    assert "507008" in line and "ACL_ERROR_RT_SOC_VERSION" in line
+    assert "%acl_config --soc Ascend910B2" in line and "unload lane" in line and "ATC" not in line
+    assert [m.name for m in acl.models()] == ["lane", pong.name]
+    ip.user_ns.pop("other")
+
+
+def test_default_shell_session_loads_both_real_models_and_the_demo(tmp_path):
+    """A fresh IPython with nothing configured (the simulator found by default)."""
+    demo = tmp_path / "demo.om"
+    from acl_notebook.__main__ import main
+
+    assert main(["demo-model", str(demo), "--size-mb", "1"]) == 0
+    code = (
+        "%load_ext acl_notebook\n"
+        f"a = %acl_load {PONG}\n"
+        f"b = %acl_load {LANE}\n"
+        "import acl_notebook\n"
+        "print('RESULT', a.loaded, b.loaded, acl_notebook.info().soc)\n"
+        "acl_notebook.unload_all()\n"
+        f"c = %acl_load {demo}\n"
+        "print('DEMO', c.loaded, acl_notebook.info().soc, acl_notebook.memory().kind)\n"
+    )
+    done = _run(code, tmp_path, "-m", "IPython", "--no-banner")
+    out = done.stdout + done.stderr
+    assert "RESULT True True Ascend310B4" in out, out
+    assert "DEMO True Ascend310P3 DDR" in out, out
 
 
 def test_config_shows_and_changes_the_session(ip):

@@ -8,6 +8,10 @@ it copies from ACL (see shared/docs/acl-api.md §5-§6):
 - the current context is per thread; a thread without one gets RT_CONTEXT_NULL.
 - model bytes are validated like GE's ModelParserBase (size, magic, header length), then
   parsed for real; models built for another SoC family are refused (RT_SOC_VERSION).
+- real hardware has one SoC; the simulator may be created with ``soc="auto"``, and then
+  the first model that names a SoC, while no other model that names one is loaded, makes
+  the simulated device that SoC (a simulator convenience, said to the user by the
+  session). From then on the family rule above applies as on a real device.
 - each loaded model is charged its work + weight memory on its device; a load that does
   not fit fails with RT_MEMORY_ALLOCATION and changes nothing.
 - model ids start at 1, are process-wide and never reused; unloading an unknown id gives
@@ -27,7 +31,7 @@ from ..om.model import ModelInfo
 from . import errors as E
 from .base import Backend, MemAttr, ModelDesc, RunMode, Versions
 from .errors import AclError
-from .socs import DEFAULT_SOC, SocProfile, get_profile, soc_family
+from .socs import AUTO, DEFAULT_SOC, FALLBACK_SOC, SocProfile, get_profile, profile_for_model, soc_family
 
 _MAGIC = b"IMOD"
 _HEADER = 256
@@ -67,12 +71,17 @@ class SimulatorBackend(Backend):
     library = "(embedded simulator)"
 
     def __init__(self, soc: str = DEFAULT_SOC, memory: Optional[int] = None, devices: Optional[int] = None):
-        self.profile = get_profile(soc)
+        #: True while the SoC follows the models (``soc="auto"``); see `adopted_by`.
+        self.auto = soc == AUTO
+        self.profile = get_profile(FALLBACK_SOC if self.auto else soc)
+        #: The id of the loaded model whose SoC an `auto` simulator took, if any.
+        self.adopted_by: Optional[int] = None
         count = devices if devices is not None else self.profile.devices
         if count < 1:
             raise ValueError(f"devices must be at least 1, got {count}")
         if memory is not None and memory <= 0:
             raise ValueError(f"memory must be a positive number of bytes, got {memory}")
+        self._memory = memory
         self.devices = [SimulatedDevice(self.profile, memory) for _ in range(count)]
         self._lock = threading.RLock()
         self._local = threading.local()
@@ -241,22 +250,59 @@ class SimulatorBackend(Backend):
             self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)
             ctx = self._current(call)
             info = self._parse(model, call)
-            if info.soc_version and soc_family(info.soc_version) != soc_family(self.profile.name):
+            adopt = self._adoption(info.soc_version, call)
+            profile = adopt or self.profile
+            if info.soc_version and soc_family(info.soc_version) != soc_family(profile.name):
                 raise self._fail(
                     E.ACL_ERROR_RT_SOC_VERSION, call,
-                    f"model soc {info.soc_version} does not match device soc {self.profile.name}",
+                    f"model soc {info.soc_version} does not match device soc {profile.name}",
                 )
-            dev = self.devices[ctx.device]
+            devices = self._as(adopt) if adopt is not None else self.devices
+            dev = devices[ctx.device]
             charge = info.memory.total
             if charge > dev.free:
                 raise self._fail(
                     E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
                     f"device {ctx.device} out of memory: need {charge} bytes, {dev.free} free",
                 )
+            # Nothing changes before this point: a refused load leaves the device as it was.
+            self.profile, self.devices = profile, devices
             model_id = next(self._ids)
             dev.charged += charge
             self._models[model_id] = _Loaded(info, ctx.device, ctx.handle, charge)
+            if self.auto and self.adopted_by is None and info.soc_version:
+                self.adopted_by = model_id
             return model_id
+
+    def _adoption(self, soc: str, call: str) -> Optional[SocProfile]:
+        """The profile an `auto` simulator becomes for a model built for `soc`, or None
+        when it stays as it is (not auto, already decided, no SoC named, same SoC)."""
+        if not (self.auto and self.adopted_by is None and soc) or soc == self.profile.name:
+            return None
+        profile = profile_for_model(soc)
+        if profile is None:
+            raise self._fail(
+                E.ACL_ERROR_RT_SOC_VERSION, call,
+                f"model soc {soc} is not a SoC the simulator can imitate (device soc {self.profile.name})",
+            )
+        for index, dev in enumerate(self.devices):
+            after = SimulatedDevice(profile, self._memory)
+            if dev.charged > after.free:
+                raise self._fail(
+                    E.ACL_ERROR_RT_SOC_VERSION, call,
+                    f"model soc {soc}: the models already on device {index} would not fit a "
+                    f"{profile.name} ({after.total} bytes); device soc stays {self.profile.name}",
+                )
+        return profile
+
+    def _as(self, profile: SocProfile) -> list[SimulatedDevice]:
+        """The simulated devices turned into `profile`, with what each has charged."""
+        devices = []
+        for old in self.devices:
+            new = SimulatedDevice(profile, self._memory)
+            new.charged = old.charged
+            devices.append(new)
+        return devices
 
     def get_desc(self, model_id: int) -> ModelDesc:
         with self._lock:
@@ -281,6 +327,10 @@ class SimulatorBackend(Backend):
                 )
             del self._models[model_id]
             self.devices[loaded.device].charged -= loaded.charge
+            if model_id == self.adopted_by:
+                # The next model that names a SoC decides again, unless one still loaded
+                # names a SoC (it keeps the device what it is).
+                self.adopted_by = next((i for i, m in self._models.items() if m.info.soc_version), None)
 
     # -- introspection for tests and the panel -----------------------------------------
     def loaded_ids(self) -> list[int]:

@@ -1018,12 +1018,14 @@ static aclError parse_om(const uint8_t *p, size_t n, fa_info **out, char *why, s
     return ACL_SUCCESS;
 }
 
-/* SoC family: prefix through the letter after the digits, or "_" plus two digits. */
+/* SoC family (the "short SoC version"): prefix through the digits, plus a letter that a
+ * digit follows (910B1 -> 910B, 310P3 -> 310P) or "_" plus two digits (910_9391 -> 910_93).
+ * A letter without a digit after it is a first-generation variant (910A, 910ProB -> 910). */
 static void soc_family(const char *s, char *out, size_t outlen) {
     size_t i = 0, n = strlen(s);
     while (i < n && !isdigit((unsigned char)s[i])) i++;
     while (i < n && isdigit((unsigned char)s[i])) i++;
-    if (i < n && isalpha((unsigned char)s[i])) {
+    if (i + 1 < n && isalpha((unsigned char)s[i]) && isdigit((unsigned char)s[i + 1])) {
         i++;
     } else if (i < n && s[i] == '_') {
         size_t k = 0;
