@@ -398,7 +398,8 @@ class Session:
                     _quietly(backend.unload, model_id)
                     raise
                 model = Model(self, model_id, model_name, dev, info, desc.inputs, desc.outputs,
-                              _with_parsed_extras(desc.dynamic, info.dynamic), needs, label or buf.label,
+                              _with_parsed_extras(desc.dynamic, info.dynamic, desc.inputs), needs,
+                              label or buf.label,
                               seconds, backend.kind)
                 model.soc_note = self._soc_decided(model)
                 self._models[model_id] = model
@@ -643,9 +644,19 @@ def _validated(changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo) -> DynamicInfo:
+def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo,
+                        inputs: tuple[TensorDesc, ...] = ()) -> DynamicInfo:
     """The runtime's gears, plus what ACL has no getter for (shape order, dynamic output
-    shapes) taken from our own parse when both agree on the gears."""
+    shapes) taken from our own parse when both agree on the gears.
+
+    ACL reports a dims gear as every input's dims concatenated in shape order; we keep the
+    -1 positions only (one value per dynamic axis), reading the order from our parse."""
+    if reported.kind == "dims":
+        from .runtime.gears import gear_from_full
+
+        own = tuple(gear_from_full(inputs, parsed.shape_order, g) for g in reported.gears)
+        if all(g is not None for g in own):
+            reported = replace(reported, gears=own)  # type: ignore[arg-type]
     if reported.kind != parsed.kind or reported.gears != parsed.gears:
         return reported
     return replace(reported, shape_order=reported.shape_order or parsed.shape_order,

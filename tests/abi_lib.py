@@ -91,6 +91,13 @@ class FakeAclControl:
                 [c.c_uint32, c.POINTER(c.c_uint32), c.POINTER(c.c_uint32), c.c_char_p, c.c_size_t],
             ),
             ("fakeacl_sizeof", c.c_size_t, [c.c_char_p]),
+            ("fakeacl_calls", c.c_uint64, [c.c_char_p]),
+            ("fakeacl_memcpy_calls", c.c_uint64, [c.c_int32]),
+            ("fakeacl_last_memcpy", c.c_int32, [c.POINTER(c.c_void_p), c.POINTER(c.c_void_p), c.POINTER(c.c_size_t)]),
+            ("fakeacl_live_allocations", c.c_uint32, [c.c_int32]),
+            ("fakeacl_live_data_buffers", c.c_uint32, []),
+            ("fakeacl_live_datasets", c.c_uint32, []),
+            ("fakeacl_live_streams", c.c_uint32, []),
         ):
             fn = getattr(L, name)
             fn.restype = restype
@@ -160,3 +167,29 @@ class FakeAclControl:
 
     def sizeof(self, type_name: str) -> int:
         return self.lib.fakeacl_sizeof(type_name.encode())
+
+    # -- execution read-backs -------------------------------------------------------------------
+    def calls(self, func: str) -> int:
+        """How often `func` (an execution-family ACL function) was called since the last reset."""
+        return self.lib.fakeacl_calls(func.encode())
+
+    def memcpy_calls(self, kind: int) -> int:
+        """Successful aclrtMemcpy calls of `kind` (aclrtMemcpyKind) since the last reset."""
+        return self.lib.fakeacl_memcpy_calls(kind)
+
+    def last_memcpy(self) -> tuple[int, int, int, int]:
+        """(dst, src, count, kind) of the last aclrtMemcpy call (kind -1 when none)."""
+        dst, src, count = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
+        kind = self.lib.fakeacl_last_memcpy(ctypes.byref(dst), ctypes.byref(src), ctypes.byref(count))
+        return dst.value or 0, src.value or 0, count.value, kind
+
+    def live_objects(self) -> dict[str, int]:
+        """Live allocations and handles, keyed like `SimulatorBackend.live_objects`."""
+        return {
+            "device_allocations": self.lib.fakeacl_live_allocations(0),
+            "host_allocations": self.lib.fakeacl_live_allocations(1),
+            "data_buffers": self.lib.fakeacl_live_data_buffers(),
+            "datasets": self.lib.fakeacl_live_datasets(),
+            "streams": self.lib.fakeacl_live_streams(),
+            "descs": self.lib.fakeacl_live_descs(),
+        }

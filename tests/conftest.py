@@ -25,3 +25,20 @@ def models_dir() -> Path:
     if not MODELS_DIR.is_dir():
         pytest.fail(f"{MODELS_DIR} is missing: the tests expect ../shared/models beside the repository")
     return MODELS_DIR
+
+
+@pytest.fixture(params=["sim", "acl"])
+def rig(request, monkeypatch, tmp_path_factory):
+    """The shared behavioural suite's device: the simulator, or the ctypes binding over the
+    compiled C library with ACL's ABI (tests/abi)."""
+    from rig import Rig
+
+    if request.param == "acl":
+        from abi_lib import FakeAclControl, build_fake_acl
+
+        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
+        r = Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
+    else:
+        r = Rig("sim", monkeypatch)
+    yield r
+    r.close()

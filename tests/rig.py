@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from acl_notebook.runtime.socs import FALLBACK_SOC
+from acl_notebook.runtime.socs import FALLBACK_SOC, get_profile
 from acl_notebook.session import Config, Session
 
 
@@ -31,6 +31,7 @@ class Rig:
             c.reset()
             c.set_soc(soc)
             c.set_device_count(devices)
+            c.set_run_mode(int(get_profile(soc).run_mode))  # RC on the 310B boards, as the simulator
             if memory is not None:
                 c.set_memory(memory, idle if idle is not None else min(memory // 8, 2 * 1024**3))
             self.monkeypatch.setenv("ASCEND_HOME_PATH", str(self.root))
@@ -38,6 +39,18 @@ class Rig:
         s.start()
         self.sessions.append(s)
         return s
+
+    def live(self, session: Session) -> dict[str, int]:
+        """Live allocations, data buffers, datasets, streams and descs in the runtime."""
+        if self.kind == "sim":
+            return session.backend.live_objects()
+        return self.control.live_objects()
+
+    def calls(self, session: Session, func: str) -> int:
+        """How many times the runtime saw `func` called (since the session was made)."""
+        if self.kind == "sim":
+            return session.backend.calls.get(func, 0)
+        return self.control.calls(func)
 
     def close(self) -> None:
         for s in self.sessions:

@@ -7,7 +7,6 @@ import threading
 
 import numpy as np
 import pytest
-from rig import Rig
 from shared_models import REAL_MODEL_SOC, REAL_MODELS, expected, model_path
 
 import acl_notebook.hostbuf as hostbuf
@@ -18,19 +17,6 @@ from acl_notebook.runtime.errors import AclError, error_class
 from acl_notebook.session import DeviceMemoryError, HostMemoryError, ModelNotFoundError
 
 MiB = 1024**2
-
-
-@pytest.fixture(params=["sim", "acl"])
-def rig(request, monkeypatch, tmp_path_factory):
-    if request.param == "acl":
-        from abi_lib import FakeAclControl, build_fake_acl
-
-        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-        r = Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
-    else:
-        r = Rig("sim", monkeypatch)
-    yield r
-    r.close()
 
 
 def soc_for(name: str) -> str:

@@ -375,14 +375,15 @@ def _output_desc(t: TensorSpec) -> TensorDesc:
 
 
 def _output_shapes(spec: ModelSpec, gears: tuple[tuple[int, ...], ...]) -> tuple[str, ...]:
-    """`_dynamic_output_dims` strings: "gear,output,dims..." with -1 axes filled from the gear."""
+    """`_dynamic_output_dims` strings: "gear,output,dims..." with -1 axes filled from the gear
+    (every -1 from the batch; otherwise the gear's values in order, as far as they go)."""
     out = []
     for g, gear in enumerate(gears):
         for j, t in enumerate(spec.outputs):
             holes = t.dims.count(-1)
             if spec.dynamic_kind == "batch":
                 dims = [gear[0] if d == -1 else d for d in t.dims]
-            elif holes == len(gear):
+            elif 0 < holes <= len(gear):  # the gear's leading values (a dims gear's first input)
                 values = iter(gear)
                 dims = [next(values) if d == -1 else d for d in t.dims]
             else:

@@ -8,12 +8,16 @@ Each method is one or two ACL calls (see `base.Backend`). Three rules hold throu
   the buffer protocol (read-only ``bytes`` and writable ``bytearray``/numpy/mmap alike),
   pass ``view.buf`` and release the export only after the call returns;
 - every handle we create (model desc, config handle) is destroyed on every path.
+
+The execution calls (memory, streams, data buffers, datasets, execute, gears) are one C
+call each, taking and returning plain ints (0 = NULL), so the session and a pyACL-style
+layer can use ACL's own call sequence. A NULL that a C function returns becomes 0.
 """
 
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from ctypes import byref, c_int, c_int32, c_size_t, c_uint32, c_void_p
 from typing import Any, Optional
@@ -355,6 +359,136 @@ class AclBackend(Backend):
             self._call("aclmdlGetInputDynamicDims", desc, ACL_RESERVED_INDEX, table, gears.value)
             return DynamicInfo("dims", tuple(_dims(g) for g in table))
         return DynamicInfo()
+
+
+    # -- device and host memory ---------------------------------------------------------------
+    def malloc(self, size: int, policy: int = 0) -> int:
+        ptr = c_void_p()
+        self._call("aclrtMalloc", byref(ptr), int(size), int(policy))
+        return ptr.value or 0
+
+    def free(self, ptr: int) -> None:
+        self._call("aclrtFree", ptr or None)
+
+    def malloc_host(self, size: int) -> int:
+        ptr = c_void_p()
+        self._call("aclrtMallocHost", byref(ptr), int(size))
+        return ptr.value or 0
+
+    def free_host(self, ptr: int) -> None:
+        self._call("aclrtFreeHost", ptr or None)
+
+    def memcpy(self, dst: int, dest_max: int, src: int, count: int, kind: int) -> None:
+        self._call("aclrtMemcpy", dst or None, int(dest_max), src or None, int(count), int(kind))
+
+    def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
+        self._call("aclrtMemset", ptr or None, int(max_count), int(value), int(count))
+
+    # -- streams ------------------------------------------------------------------------------
+    def create_stream(self) -> int:
+        stream = c_void_p()
+        self._call("aclrtCreateStream", byref(stream))
+        return stream.value or 0
+
+    def destroy_stream(self, stream: int) -> None:
+        self._call("aclrtDestroyStream", stream or None)
+
+    def synchronize_stream(self, stream: int) -> None:
+        self._call("aclrtSynchronizeStream", stream or None)
+
+    # -- data buffers and datasets ---------------------------------------------------------------
+    def create_data_buffer(self, data: int, size: int) -> int:
+        handle = self._fn("aclCreateDataBuffer")(data or None, int(size))
+        if not handle:
+            raise AclError(_ACL_ERROR_BAD_ALLOC, "aclCreateDataBuffer", self.recent_error() or "returned NULL")
+        return handle
+
+    def destroy_data_buffer(self, buffer: int) -> None:
+        self._call("aclDestroyDataBuffer", buffer or None)
+
+    def data_buffer_addr(self, buffer: int) -> int:
+        return self._fn("aclGetDataBufferAddr")(buffer or None) or 0
+
+    def data_buffer_size(self, buffer: int) -> int:
+        return int(self._fn("aclGetDataBufferSizeV2")(buffer or None))
+
+    def update_data_buffer(self, buffer: int, data: int, size: int) -> None:
+        self._call("aclUpdateDataBuffer", buffer or None, data or None, int(size))
+
+    def create_dataset(self) -> int:
+        handle = self._fn("aclmdlCreateDataset")()
+        if not handle:
+            raise AclError(_ACL_ERROR_BAD_ALLOC, "aclmdlCreateDataset", self.recent_error() or "returned NULL")
+        return handle
+
+    def destroy_dataset(self, dataset: int) -> None:
+        self._call("aclmdlDestroyDataset", dataset or None)
+
+    def add_dataset_buffer(self, dataset: int, buffer: int) -> None:
+        self._call("aclmdlAddDatasetBuffer", dataset or None, buffer or None)
+
+    def dataset_num_buffers(self, dataset: int) -> int:
+        return int(self._fn("aclmdlGetDatasetNumBuffers")(dataset or None))
+
+    def dataset_buffer(self, dataset: int, index: int) -> int:
+        return self._fn("aclmdlGetDatasetBuffer")(dataset or None, int(index)) or 0
+
+    # -- execution ------------------------------------------------------------------------------
+    def execute(self, model_id: int, inputs: int, outputs: int) -> None:
+        mid = self._model_id(model_id, "aclmdlExecute")
+        self._call("aclmdlExecute", mid, inputs or None, outputs or None)
+
+    def execute_async(self, model_id: int, inputs: int, outputs: int, stream: int) -> None:
+        mid = self._model_id(model_id, "aclmdlExecuteAsync")
+        self._call("aclmdlExecuteAsync", mid, inputs or None, outputs or None, stream or None)
+
+    def set_dynamic_batch_size(self, model_id: int, dataset: int, index: int, batch: int) -> None:
+        mid = self._model_id(model_id, "aclmdlSetDynamicBatchSize")
+        self._call("aclmdlSetDynamicBatchSize", mid, dataset or None, int(index), int(batch))
+
+    def set_dynamic_hw_size(self, model_id: int, dataset: int, index: int, height: int, width: int) -> None:
+        mid = self._model_id(model_id, "aclmdlSetDynamicHWSize")
+        self._call("aclmdlSetDynamicHWSize", mid, dataset or None, int(index), int(height), int(width))
+
+    def set_input_dynamic_dims(self, model_id: int, dataset: int, index: int, dims: Sequence[int]) -> None:
+        mid = self._model_id(model_id, "aclmdlSetInputDynamicDims")
+        if dims is None:
+            self._call("aclmdlSetInputDynamicDims", mid, dataset or None, int(index), None)
+            return
+        if len(dims) > ACL_MAX_DIM_CNT:
+            raise AclError(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetInputDynamicDims",
+                           f"{len(dims)} dims do not fit aclmdlIODims ({ACL_MAX_DIM_CNT} at most)")
+        io = AclmdlIODims()
+        io.dimCount = len(dims)
+        for i, d in enumerate(dims):
+            io.dims[i] = int(d)
+        self._call("aclmdlSetInputDynamicDims", mid, dataset or None, int(index), byref(io))
+
+    # -- a live desc -----------------------------------------------------------------------------
+    def create_desc(self, model_id: int) -> int:
+        mid = self._model_id(model_id, "aclmdlGetDesc")
+        desc = self._fn("aclmdlCreateDesc")()
+        if not desc:
+            raise AclError(_ACL_ERROR_BAD_ALLOC, "aclmdlCreateDesc", self.recent_error() or "returned NULL")
+        try:
+            self._call("aclmdlGetDesc", desc, mid)
+        except BaseException:
+            self._fn("aclmdlDestroyDesc")(desc)
+            raise
+        return desc
+
+    def destroy_desc(self, desc: int) -> None:
+        self._call("aclmdlDestroyDesc", desc or None)
+
+    def cur_output_dims(self, desc: int, index: int) -> tuple[int, ...]:
+        dims = AclmdlIODims()
+        self._call("aclmdlGetCurOutputDims", desc or None, int(index), byref(dims))
+        return _dims(dims)
+
+    def input_index_by_name(self, desc: int, name: str) -> int:
+        index = c_size_t()
+        self._call("aclmdlGetInputIndexByName", desc or None, name.encode() if name else None, byref(index))
+        return index.value
 
 
 def _dims(dims: AclmdlIODims) -> tuple[int, ...]:

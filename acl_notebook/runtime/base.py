@@ -7,12 +7,18 @@ knowing which backend it drives. Failures are `AclError` with ACL's own codes.
 Model bytes arrive as a 1-D, C-contiguous ``memoryview`` of unsigned bytes (possibly
 read-only); a backend must not copy it (the `acl` backend passes its address to C, the
 simulator parses it in place).
+
+Execution speaks C's language on purpose: pointers, data buffers, datasets, streams and
+model descs are plain ``int`` handles (0 is NULL), so the session and a pyACL-style layer
+can drive either backend with ACL's own call sequence and get ACL's own codes back. The
+facts are in shared/docs/acl-execute.md.
 """
 
 from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -35,6 +41,60 @@ class MemAttr(enum.IntEnum):
     DDR_NORMAL = 3
     HBM_HUGE = 4
     HBM_NORMAL = 5
+
+
+class MemcpyKind(enum.IntEnum):
+    """aclrtMemcpyKind. aclrtMemcpy accepts 0-5; 6 and 7 belong to other copy APIs."""
+
+    HOST_TO_HOST = 0
+    HOST_TO_DEVICE = 1
+    DEVICE_TO_HOST = 2
+    DEVICE_TO_DEVICE = 3
+    DEFAULT = 4
+    HOST_TO_BUF_TO_DEVICE = 5
+    INNER_DEVICE_TO_DEVICE = 6
+    INTER_DEVICE_TO_DEVICE = 7
+
+
+class MallocPolicy(enum.IntEnum):
+    """aclrtMemMallocPolicy (flag bits 0x100, 0x1000, 0x100000 may be OR-ed in)."""
+
+    HUGE_FIRST = 0
+    HUGE_ONLY = 1
+    NORMAL_ONLY = 2
+    HUGE_FIRST_P2P = 3
+    HUGE_ONLY_P2P = 4
+    NORMAL_ONLY_P2P = 5
+    HUGE1G_ONLY = 6
+    HUGE1G_ONLY_P2P = 7
+
+
+#: The flag bits aclrtMalloc's policy may carry besides the policy itself.
+MALLOC_FLAG_BITS = 0x100 | 0x1000 | 0x100000
+
+
+def malloc_charge(size: int, policy: int = 0, padding: int = 32) -> int:
+    """Bytes aclrtMalloc really takes for `size`: rounded up to 32 plus a padding, except
+    for the two HUGE1G policies (32-byte rounding only). A policy outside 0-7 falls back to
+    the default, as the runtime does (acl-execute.md §2)."""
+    base = int(policy) & ~MALLOC_FLAG_BITS
+    if base in (MallocPolicy.HUGE1G_ONLY, MallocPolicy.HUGE1G_ONLY_P2P):
+        return (size + 31) // 32 * 32
+    return (size + 32 + padding - 1) // 32 * 32
+
+
+@dataclass(frozen=True)
+class ExecutionReport:
+    """How the simulator computed the outputs of its last aclmdlExecute.
+
+    `fidelity` is ``"placeholder"`` while the values are deterministic functions of the
+    inputs (not the model's arithmetic); a real interpreter reports something else.
+    """
+
+    fidelity: str
+    notes: tuple[str, ...] = ()
+    model_id: int = 0
+    gear: Optional[tuple[int, ...]] = None
 
 
 # aclmdlConfigAttr values we set, and the load type for "from memory".
@@ -144,3 +204,124 @@ class Backend(ABC):
     @abstractmethod
     def unload(self, model_id: int) -> None:
         """aclmdlUnload()."""
+
+    # -- device and host memory (acl-execute.md §2) ---------------------------------------
+    @abstractmethod
+    def malloc(self, size: int, policy: int = MallocPolicy.HUGE_FIRST) -> int:
+        """aclrtMalloc(): a device pointer; 32-byte rounding plus padding is charged."""
+
+    @abstractmethod
+    def free(self, ptr: int) -> None:
+        """aclrtFree()."""
+
+    @abstractmethod
+    def malloc_host(self, size: int) -> int:
+        """aclrtMallocHost(): page-locked host memory in EP, device memory in RC."""
+
+    @abstractmethod
+    def free_host(self, ptr: int) -> None:
+        """aclrtFreeHost()."""
+
+    @abstractmethod
+    def memcpy(self, dst: int, dest_max: int, src: int, count: int, kind: int) -> None:
+        """aclrtMemcpy() (synchronous), with ACL's order of checks."""
+
+    @abstractmethod
+    def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
+        """aclrtMemset()."""
+
+    # -- streams ---------------------------------------------------------------------------
+    @abstractmethod
+    def create_stream(self) -> int:
+        """aclrtCreateStream() in the current context."""
+
+    @abstractmethod
+    def destroy_stream(self, stream: int) -> None:
+        """aclrtDestroyStream()."""
+
+    @abstractmethod
+    def synchronize_stream(self, stream: int) -> None:
+        """aclrtSynchronizeStream(); 0 is the default stream."""
+
+    # -- data buffers and datasets ---------------------------------------------------------
+    @abstractmethod
+    def create_data_buffer(self, data: int, size: int) -> int:
+        """aclCreateDataBuffer(): validates nothing; 0 only when out of memory."""
+
+    @abstractmethod
+    def destroy_data_buffer(self, buffer: int) -> None:
+        """aclDestroyDataBuffer(): frees the descriptor, never the data."""
+
+    @abstractmethod
+    def data_buffer_addr(self, buffer: int) -> int:
+        """aclGetDataBufferAddr(); 0 for a NULL buffer."""
+
+    @abstractmethod
+    def data_buffer_size(self, buffer: int) -> int:
+        """aclGetDataBufferSizeV2(); 0 for a NULL buffer."""
+
+    @abstractmethod
+    def update_data_buffer(self, buffer: int, data: int, size: int) -> None:
+        """aclUpdateDataBuffer()."""
+
+    @abstractmethod
+    def create_dataset(self) -> int:
+        """aclmdlCreateDataset()."""
+
+    @abstractmethod
+    def destroy_dataset(self, dataset: int) -> None:
+        """aclmdlDestroyDataset(): frees the dataset, not its data buffers."""
+
+    @abstractmethod
+    def add_dataset_buffer(self, dataset: int, buffer: int) -> None:
+        """aclmdlAddDatasetBuffer() (appends)."""
+
+    @abstractmethod
+    def dataset_num_buffers(self, dataset: int) -> int:
+        """aclmdlGetDatasetNumBuffers(); 0 for NULL."""
+
+    @abstractmethod
+    def dataset_buffer(self, dataset: int, index: int) -> int:
+        """aclmdlGetDatasetBuffer(); 0 for NULL or an index past the end."""
+
+    # -- execution -------------------------------------------------------------------------
+    @abstractmethod
+    def execute(self, model_id: int, inputs: int, outputs: int) -> None:
+        """aclmdlExecute() (synchronous)."""
+
+    @abstractmethod
+    def execute_async(self, model_id: int, inputs: int, outputs: int, stream: int) -> None:
+        """aclmdlExecuteAsync(); the caller synchronizes `stream`."""
+
+    @abstractmethod
+    def set_dynamic_batch_size(self, model_id: int, dataset: int, index: int, batch: int) -> None:
+        """aclmdlSetDynamicBatchSize()."""
+
+    @abstractmethod
+    def set_dynamic_hw_size(self, model_id: int, dataset: int, index: int, height: int, width: int) -> None:
+        """aclmdlSetDynamicHWSize()."""
+
+    @abstractmethod
+    def set_input_dynamic_dims(self, model_id: int, dataset: int, index: int, dims: Sequence[int]) -> None:
+        """aclmdlSetInputDynamicDims(); `dims` is every input's dims concatenated in shape order."""
+
+    # -- a live model desc (the getters that need one while running) ----------------------
+    @abstractmethod
+    def create_desc(self, model_id: int) -> int:
+        """aclmdlCreateDesc + aclmdlGetDesc(model_id): a desc handle to keep while running."""
+
+    @abstractmethod
+    def destroy_desc(self, desc: int) -> None:
+        """aclmdlDestroyDesc()."""
+
+    @abstractmethod
+    def cur_output_dims(self, desc: int, index: int) -> tuple[int, ...]:
+        """aclmdlGetCurOutputDims(): output `index`'s dims at the model's current gear."""
+
+    @abstractmethod
+    def input_index_by_name(self, desc: int, name: str) -> int:
+        """aclmdlGetInputIndexByName(); a name the model lacks is 100000."""
+
+    def last_execution(self) -> Optional[ExecutionReport]:
+        """How the last execute computed its outputs; None on real hardware (`acl`)."""
+        return None

@@ -58,6 +58,9 @@ aclError = c_int
 aclrtContext = c_void_p
 aclmdlDesc_p = c_void_p
 aclmdlConfigHandle_p = c_void_p
+aclrtStream = c_void_p
+aclDataBuffer_p = c_void_p
+aclmdlDataset_p = c_void_p
 aclEnum = c_int
 
 
@@ -79,6 +82,16 @@ _desc = aclmdlDesc_p
 _cfg = aclmdlConfigHandle_p
 _DESC = "model descriptions"
 _CONFIG = "loading with a config handle (priority)"
+_vpp = POINTER(c_void_p)
+_buf = aclDataBuffer_p
+_ds = aclmdlDataset_p
+_MEM = "device memory for running models"
+_HOST = "page-locked host memory"
+_COPY = "copying to and from the device"
+_STREAM = "streams"
+_BUFS = "model input/output buffers"
+_RUN = "running models"
+_GEARS = "choosing a gear of a multi-gear model"
 
 PROTOTYPES: dict[str, Prototype] = {
     # -- process --------------------------------------------------------------------------
@@ -131,6 +144,36 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclmdlGetInputDimsRange": _P(
         aclError, (_desc, c_size_t, POINTER(AclmdlIODimsRange)), "input shape ranges", True
     ),
+    "aclmdlGetCurOutputDims": _P(aclError, (_desc, c_size_t, _dimsp), "output shapes of the current gear"),
+    "aclmdlGetInputIndexByName": _P(aclError, (_desc, c_char_p, _szp), "finding inputs by name"),
+    # -- memory (acl_rt.h) -------------------------------------------------------------------
+    "aclrtMalloc": _P(aclError, (_vpp, c_size_t, aclEnum), _MEM),
+    "aclrtFree": _P(aclError, (c_void_p,), _MEM),
+    "aclrtMallocHost": _P(aclError, (_vpp, c_size_t), _HOST),
+    "aclrtFreeHost": _P(aclError, (c_void_p,), _HOST),
+    "aclrtMemcpy": _P(aclError, (c_void_p, c_size_t, c_void_p, c_size_t, aclEnum), _COPY),
+    "aclrtMemset": _P(aclError, (c_void_p, c_size_t, c_int32, c_size_t), "filling device memory"),
+    # -- streams -------------------------------------------------------------------------------
+    "aclrtCreateStream": _P(aclError, (POINTER(aclrtStream),), _STREAM),
+    "aclrtDestroyStream": _P(aclError, (aclrtStream,), _STREAM),
+    "aclrtSynchronizeStream": _P(aclError, (aclrtStream,), _STREAM),
+    # -- data buffers and datasets (acl_base_rt.h, acl_mdl.h) -----------------------------------
+    "aclCreateDataBuffer": _P(_buf, (c_void_p, c_size_t), _BUFS),
+    "aclDestroyDataBuffer": _P(aclError, (_buf,), _BUFS),
+    "aclGetDataBufferAddr": _P(c_void_p, (_buf,), _BUFS),
+    "aclGetDataBufferSizeV2": _P(c_size_t, (_buf,), _BUFS),
+    "aclUpdateDataBuffer": _P(aclError, (_buf, c_void_p, c_size_t), _BUFS),
+    "aclmdlCreateDataset": _P(_ds, (), _BUFS),
+    "aclmdlDestroyDataset": _P(aclError, (_ds,), _BUFS),
+    "aclmdlAddDatasetBuffer": _P(aclError, (_ds, _buf), _BUFS),
+    "aclmdlGetDatasetNumBuffers": _P(c_size_t, (_ds,), _BUFS),
+    "aclmdlGetDatasetBuffer": _P(_buf, (_ds, c_size_t), _BUFS),
+    # -- execution --------------------------------------------------------------------------
+    "aclmdlExecute": _P(aclError, (c_uint32, _ds, _ds), _RUN),
+    "aclmdlExecuteAsync": _P(aclError, (c_uint32, _ds, _ds, aclrtStream), "running models asynchronously"),
+    "aclmdlSetDynamicBatchSize": _P(aclError, (c_uint32, _ds, c_size_t, c_uint64), _GEARS),
+    "aclmdlSetDynamicHWSize": _P(aclError, (c_uint32, _ds, c_size_t, c_uint64, c_uint64), _GEARS),
+    "aclmdlSetInputDynamicDims": _P(aclError, (c_uint32, _ds, c_size_t, _dimsp), _GEARS),
 }
 
 #: Expected struct sizes on LP64 (x86_64 and aarch64), from the headers.

@@ -16,6 +16,9 @@ it copies from ACL (see shared/docs/acl-api.md §5-§6):
   not fit fails with RT_MEMORY_ALLOCATION and changes nothing.
 - model ids start at 1, are process-wide and never reused; unloading an unknown id gives
   GE_EXEC_MODEL_ID_INVALID; unloading from another context gives RT_MODEL_CONTEXT.
+- memory, streams, data buffers, datasets and execution: see `sim_exec` (their checks and
+  codes) and `sim_memory` (the validated device address space); output values come from
+  `sim_outputs`, the one seam an interpreter replaces.
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ from __future__ import annotations
 import itertools
 import struct
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..om.errors import OMFormatError
 from ..om.model import ModelInfo
 from . import errors as E
+from . import gears as G
+from . import sim_outputs
 from .base import Backend, MemAttr, ModelDesc, RunMode, Versions
 from .errors import AclError
+from .sim_exec import ExecutionMixin
 from .socs import AUTO, DEFAULT_SOC, FALLBACK_SOC, SocProfile, get_profile, profile_for_model, soc_family
 
 _MAGIC = b"IMOD"
@@ -49,6 +55,8 @@ class _Loaded:
     device: int
     context: int
     charge: int
+    state: sim_outputs.ModelState
+    current_gear: Optional[tuple[int, ...]] = None  # model-wide, set by the gear set calls
 
 
 class SimulatedDevice:
@@ -64,7 +72,7 @@ class SimulatedDevice:
         return max(self.total - self.idle_used - self.charged, 0)
 
 
-class SimulatorBackend(Backend):
+class SimulatorBackend(ExecutionMixin, Backend):
     """The embedded default backend; see the module docstring for what it guarantees."""
 
     kind = "sim"
@@ -92,6 +100,7 @@ class SimulatorBackend(Backend):
         self._handles = itertools.count(0x5100)
         self._ids = itertools.count(1)
         self._models: dict[int, _Loaded] = {}
+        self._init_execution()
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:
@@ -265,11 +274,13 @@ class SimulatorBackend(Backend):
                     E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
                     f"device {ctx.device} out of memory: need {charge} bytes, {dev.free} free",
                 )
+            state = sim_outputs.ModelState(info, sim_outputs.prepare(info, model))
             # Nothing changes before this point: a refused load leaves the device as it was.
             self.profile, self.devices = profile, devices
+            self._profile_changed()
             model_id = next(self._ids)
             dev.charged += charge
-            self._models[model_id] = _Loaded(info, ctx.device, ctx.handle, charge)
+            self._models[model_id] = _Loaded(info, ctx.device, ctx.handle, charge, state)
             if self.auto and self.adopted_by is None and info.soc_version:
                 self.adopted_by = model_id
             return model_id
@@ -311,7 +322,7 @@ class SimulatorBackend(Backend):
             if loaded is None:
                 raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "aclmdlGetDesc", f"no model id {model_id}")
             info = loaded.info
-            return ModelDesc(info.inputs, info.outputs, info.dynamic)
+            return ModelDesc(info.inputs, info.outputs, _as_acl_reports(info))
 
     def unload(self, model_id: int) -> None:
         with self._lock:
@@ -336,3 +347,13 @@ class SimulatorBackend(Backend):
     def loaded_ids(self) -> list[int]:
         with self._lock:
             return sorted(self._models)
+
+
+def _as_acl_reports(info: ModelInfo):
+    """Our gears in ACL's vocabulary: a dims gear is every input's dims concatenated in shape
+    order (what aclmdlGetInputDynamicDims returns), not only the -1 positions."""
+    dyn = info.dynamic
+    if dyn.kind != "dims":
+        return dyn
+    full = tuple(G.full_dims(info.inputs, dyn.shape_order, g) or g for g in dyn.gears)
+    return replace(dyn, gears=full, shape_order=(), output_shapes=())

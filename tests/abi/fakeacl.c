@@ -36,7 +36,17 @@
  *  - A tensor of unknown rank (GE shape {-2}) reports dimCount = ACL_UNKNOWN_RANK.
  *  - aclmdlGetDynamicHW / aclmdlGetInputDynamicGearCount / aclmdlGetInputDynamicDims ignore
  *    their index argument (ACL documents it as reserved, -1). Each dims gear is reported as
- *    the gear's own values (dimCount = values in that gear).
+ *    real ACL reports it: every user input's dims, in shape order (MODEL_INOUT_INFO block 6,
+ *    else input order), concatenated, with the -1 axes filled in.
+ *  - Execution (acl-execute.md sections 2-7): aclrtMalloc charges (size + 63) / 32 * 32 bytes
+ *    (no padding for the HUGE1G policies) to the device; device pointers are checked against
+ *    the live blocks, and in EP (run mode 1) a device block is not host memory for
+ *    aclrtMemcpy's host side. aclmdlExecute computes every output in C from the bytes of the
+ *    user inputs it finds in device memory (the placeholder function of sim_outputs.py), so a
+ *    binding that skips a copy or passes the wrong buffer gets different outputs. Gears come
+ *    from the set calls (stored in the dataset and as the model's current shape) or, when
+ *    none was set, from the mbatch buffer's contents. Output shapes per gear come from
+ *    MODEL_INOUT_INFO block 5, else the -1 axes are filled from the gear.
  *
  * OM reading (GE's rules as om-format.md sections 2-5 and 8 describe them):
  *  - header 1.0 (no model_num, platform_version at 0x9C) and 2.0; model_length at 0xB8 wins
@@ -113,6 +123,8 @@ typedef struct {
     size_t ngears;
     size_t gear_len[MAX_GEARS];
     int64_t gear[MAX_GEARS][ACL_MAX_DIM_CNT];
+    size_t norder, nout_shapes; /* MODEL_INOUT_INFO blocks 6 (shape order) and 5 (output shapes) */
+    char **order, **out_shapes;
 } fa_info; /* shared, refcounted, by a loaded model and the descs filled from it */
 
 typedef struct fa_model {
@@ -121,11 +133,14 @@ typedef struct fa_model {
     int device;
     uint64_t charge;
     fa_info *info;
+    int has_gear; /* the model's current shape, set by the gear set calls and execute */
+    size_t cur_gear;
     struct fa_model *next;
 } fa_model;
 
 struct aclmdlDesc {
     fa_info *info;
+    uint32_t model_id; /* 0 when filled from memory */
     struct aclmdlDesc *next;
 };
 
@@ -273,8 +288,18 @@ static aclmdlConfigHandle *find_handle(const aclmdlConfigHandle *h) {
 }
 #endif
 
+static void free_strings(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+static size_t ordered_inputs(const fa_info *info, const fa_tensor **out);
+static void input_dims_at(const fa_info *info, const fa_tensor *t, const int64_t *gear, size_t glen, int64_t *out);
+
 static void info_unref(fa_info *info) {
     if (!info || --info->refs > 0) return;
+    free_strings(info->order, info->norder);
+    free_strings(info->out_shapes, info->nout_shapes);
     for (size_t i = 0; i < info->nin; i++) free(info->in[i].name);
     for (size_t i = 0; i < info->nout; i++) free(info->out[i].name);
     free(info->in);
@@ -507,6 +532,28 @@ static int parse_tensor_record(const uint8_t **cur, const uint8_t *end, fa_tenso
     return 0;
 }
 
+/* A strings block: u32 n, n x u32 lengths, then the strings (no NUL). */
+static int read_strings(const uint8_t *v, const uint8_t *vend, char ***out, size_t *count) {
+    if (vend - v < 4 || *out) return -1;
+    uint32_t n = rd32(v);
+    v += 4;
+    if (n > 65536 || (uint64_t)(vend - v) < 4ull * n) return -1;
+    const uint8_t *text = v + 4ull * n;
+    char **list = calloc(n ? n : 1, sizeof *list);
+    if (!list) return -1;
+    *out = list;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len = rd32(v + 4 * i);
+        if ((uint64_t)(vend - text) < len) return -1;
+        list[i] = dup_n(text, len);
+        if (!list[i]) return -1;
+        *count = i + 1;
+        text += len;
+    }
+    *count = n;
+    return 0;
+}
+
 /* MODEL_INOUT_INFO: u32 type, u32 length, value; until the partition ends. */
 static int parse_inout(const fa_part *part, fa_info *info) {
     const uint8_t *q = part->data, *end = part->data + part->size;
@@ -557,7 +604,11 @@ static int parse_inout(const fa_part *part, fa_info *info) {
                     vals += 8ull * k;
                 }
             }
-        } /* 5 and 6 (output shapes, shape order) are not exposed by the getters we serve */
+        } else if (type == 5 || type == 6) {
+            char ***dst = type == 5 ? &info->out_shapes : &info->order;
+            size_t *count = type == 5 ? &info->nout_shapes : &info->norder;
+            if (read_strings(v, vend, dst, count)) return -1;
+        }
     }
     return 0;
 }
@@ -1347,6 +1398,7 @@ FAKEACL_API aclError aclmdlGetDesc(aclmdlDesc *modelDesc, uint32_t modelId) {
     fa_model *m = find_model(modelId);
     if (!m) LEAVE(fail(ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "no model is loaded with id %u", modelId));
     desc_fill(modelDesc, m->info);
+    modelDesc->model_id = modelId;
     LEAVE(ACL_SUCCESS);
 }
 
@@ -1363,6 +1415,7 @@ FAKEACL_API aclError aclmdlGetDescFromMem(aclmdlDesc *modelDesc, const void *mod
     aclError rc = parse_om(model, modelSize, &info, why, sizeof why);
     if (rc) LEAVE(fail(rc, "%s", why));
     desc_fill(modelDesc, info);
+    modelDesc->model_id = 0;
     info_unref(info);
     LEAVE(ACL_SUCCESS);
 }
@@ -1598,12 +1651,870 @@ FAKEACL_API aclError aclmdlGetInputDynamicDims(const aclmdlDesc *modelDesc, size
     size_t have = info->dyn_kind == 4 ? info->ngears : 0;
     if (gearCount != have)
         LEAVE(fail(ACL_ERROR_INVALID_PARAM, "gearCount %zu does not match the model's %zu gears", gearCount, have));
+    /* Real ACL: each gear is every input's dims, in shape order, concatenated, -1s filled. */
+    const fa_tensor *ord[4096];
+    size_t nord = ordered_inputs(info, ord);
     for (size_t i = 0; i < have; i++) {
         memset(&dims[i], 0, sizeof dims[i]);
-        dims[i].dimCount = info->gear_len[i];
-        memcpy(dims[i].dims, info->gear[i], info->gear_len[i] * sizeof(int64_t));
+        size_t pos = 0;
+        for (size_t k = 0; k < nord; k++) {
+            int64_t d[ACL_MAX_DIM_CNT];
+            input_dims_at(info, ord[k], info->gear[i], info->gear_len[i], d);
+            for (size_t x = 0; x < ord[k]->ndims && pos < ACL_MAX_DIM_CNT; x++) dims[i].dims[pos++] = d[x];
+        }
+        dims[i].dimCount = pos;
     }
     LEAVE(ACL_SUCCESS);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* ACL: memory, streams, data buffers, datasets, execution (acl-execute.md)              */
+/* ------------------------------------------------------------------------------------- */
+
+#define ACL_ERROR_RT_PARAM_INVALID 107000
+#define ACL_ERROR_RT_STREAM_CONTEXT 107003
+#define ACL_ERROR_GE_FAILURE 500002
+#define ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID 145012
+#define ACL_ERROR_GE_DYNAMIC_BATCH_SIZE_INVALID 145013
+#define ACL_ERROR_RT_MODEL_EXECUTE 507011
+#define GE_SIZE_SLACK 64
+#define MBATCH_NAME "ascend_mbatch_shape_data"
+
+typedef struct fa_block {
+    uint8_t *ptr;
+    size_t size, charge;
+    int device, host, api; /* host: page-locked host memory (EP); api: 0 aclrtMalloc, 1 aclrtMallocHost */
+    struct fa_block *next;
+} fa_block;
+
+struct aclDataBuffer {
+    void *data;
+    size_t size;
+    struct aclDataBuffer *next;
+};
+
+struct aclmdlDataset {
+    size_t n, cap;
+    aclDataBuffer **bufs;
+    int has_gear;
+    size_t gear_len;
+    int64_t gear[ACL_MAX_DIM_CNT];
+    struct aclmdlDataset *next;
+};
+
+typedef struct fa_stream {
+    fa_ctx *ctx;
+    int live;
+    struct fa_stream *next;
+} fa_stream;
+
+typedef struct {
+    char name[48];
+    uint64_t count;
+} fa_counter;
+
+static fa_block *g_blocks;
+static aclDataBuffer *g_bufs;
+static aclmdlDataset *g_datasets;
+static fa_stream *g_streams;
+static fa_counter g_counters[128];
+static uint64_t g_memcpy_kind[8];
+static void *g_last_cpy_dst;
+static const void *g_last_cpy_src;
+static size_t g_last_cpy_count;
+static int g_last_cpy_kind = -1;
+
+/* Count a call of `func` (fakeacl_calls reads it back). Caller holds g_mu. */
+static void count_call(const char *func) {
+    for (size_t i = 0; i < sizeof g_counters / sizeof *g_counters; i++) {
+        if (!g_counters[i].name[0]) snprintf(g_counters[i].name, sizeof g_counters[i].name, "%s", func);
+        if (strcmp(g_counters[i].name, func) == 0) {
+            g_counters[i].count++;
+            return;
+        }
+    }
+}
+
+#define ENTER_COUNTED() \
+    ENTER();            \
+    count_call(__func__)
+
+static uint64_t malloc_charge(size_t size, int policy) {
+    int base = policy & ~(0x100 | 0x1000 | 0x100000);
+    if (base == 6 || base == 7) return (size + 31) / 32 * 32; /* HUGE1G: no padding */
+    return (size + 32 + 32 - 1) / 32 * 32;
+}
+
+static fa_block *find_block(const void *p, size_t count) {
+    const uint8_t *q = p;
+    for (fa_block *b = g_blocks; b; b = b->next)
+        if (q >= b->ptr && q < b->ptr + (b->size ? b->size : 1) && (size_t)(b->ptr + b->size - q) >= count) return b;
+    return NULL;
+}
+
+/* Caller holds g_mu and has checked size > 0 and the context. */
+static aclError alloc_block(int device, size_t size, int policy, int host, int api, void **out) {
+    uint64_t charge = host ? 0 : malloc_charge(size, policy);
+    if (charge > device_free(device))
+        return fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "device %d out of memory: %llu bytes asked, %llu free", device,
+                    (unsigned long long)charge, (unsigned long long)device_free(device));
+    fa_block *b = calloc(1, sizeof *b);
+    void *mem = NULL;
+    if (!b || posix_memalign(&mem, 64, charge > size ? charge : size)) {
+        free(b);
+        return fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+    }
+    b->ptr = mem;
+    b->size = size;
+    b->charge = charge;
+    b->device = device;
+    b->host = host;
+    b->api = api;
+    b->next = g_blocks;
+    g_blocks = b;
+    g_dev[device].charged += charge;
+    *out = mem;
+    return ACL_SUCCESS;
+}
+
+static aclError free_block(void *p, int api, const char *what) {
+    fa_block **pp = &g_blocks;
+    while (*pp && ((*pp)->ptr != p || (*pp)->api != api)) pp = &(*pp)->next;
+    if (!*pp) return fail(ACL_ERROR_RT_PARAM_INVALID, "%p is not a live %s pointer", p, what);
+    fa_block *b = *pp;
+    *pp = b->next;
+    g_dev[b->device].charged -= b->charge;
+    free(b->ptr);
+    free(b);
+    return ACL_SUCCESS;
+}
+
+#define NEED_CTX(call)                                                                   \
+    do {                                                                                 \
+        if (!current_ctx()) LEAVE(fail(ACL_ERROR_RT_CONTEXT_NULL, "%s: no current context on this thread", call)); \
+    } while (0)
+
+FAKEACL_API aclError aclrtMalloc(void **devPtr, size_t size, int policy) {
+    ENTER_COUNTED();
+    if (!devPtr || size == 0) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "devPtr is NULL or size is 0"));
+    NEED_CTX("aclrtMalloc");
+    LEAVE(alloc_block(current_ctx()->device, size, policy, 0, 0, devPtr));
+}
+
+FAKEACL_API aclError aclrtFree(void *devPtr) {
+    ENTER_COUNTED();
+    if (!devPtr) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "devPtr is NULL"));
+    LEAVE(free_block(devPtr, 0, "aclrtMalloc"));
+}
+
+FAKEACL_API aclError aclrtMallocHost(void **hostPtr, size_t size) {
+    ENTER_COUNTED();
+    if (!hostPtr || size == 0) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "hostPtr is NULL or size is 0"));
+    NEED_CTX("aclrtMallocHost");
+    /* RC: host and device are one, so this is device memory. */
+    LEAVE(alloc_block(current_ctx()->device, size, 0, g_run_mode != 0, 1, hostPtr));
+}
+
+FAKEACL_API aclError aclrtFreeHost(void *hostPtr) {
+    ENTER_COUNTED();
+    if (!hostPtr) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "hostPtr is NULL"));
+    LEAVE(free_block(hostPtr, 1, "aclrtMallocHost"));
+}
+
+/* Where a copy side may be: device memory is a live non-host block; host memory is anything
+ * else, except that in EP a device block is not host-addressable. */
+static int side_ok(const void *p, size_t count, int device) {
+    fa_block *b = find_block(p, count);
+    if (device) return b && !b->host;
+    return !b || b->host || g_run_mode == 0;
+}
+
+FAKEACL_API aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, int kind) {
+    ENTER_COUNTED();
+    g_last_cpy_dst = dst;
+    g_last_cpy_src = src;
+    g_last_cpy_count = count;
+    g_last_cpy_kind = kind;
+    if (count == 0) LEAVE(ACL_SUCCESS);
+    if (!dst || !src) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dst or src is NULL"));
+    if (kind < 0 || kind > 5) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "kind %d is not accepted by aclrtMemcpy", kind));
+    if (destMax == 0 || count > destMax)
+        LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "count %zu exceeds destMax %zu", count, destMax));
+    if (dst == src) LEAVE(ACL_SUCCESS);
+    NEED_CTX("aclrtMemcpy");
+    int src_dev, dst_dev;
+    switch (kind) {
+    case 0: src_dev = 0; dst_dev = 0; break;
+    case 2: src_dev = 1; dst_dev = 0; break;
+    case 3: src_dev = 1; dst_dev = 1; break;
+    case 4: {
+        fa_block *a = find_block(src, count), *b = find_block(dst, count);
+        src_dev = a && !a->host;
+        dst_dev = b && !b->host;
+        break;
+    }
+    default: src_dev = 0; dst_dev = 1; break; /* 1 and 5 */
+    }
+    if (!side_ok(src, count, src_dev) || !side_ok(dst, count, dst_dev))
+        LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "the pointers do not match copy kind %d (or are not live memory)", kind));
+    memmove(dst, src, count);
+    g_memcpy_kind[kind]++;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count) {
+    ENTER_COUNTED();
+    if (count == 0) LEAVE(ACL_SUCCESS);
+    if (!devPtr) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "devPtr is NULL"));
+    if (count > maxCount) LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "count %zu exceeds maxCount %zu", count, maxCount));
+    NEED_CTX("aclrtMemset");
+    memset(devPtr, value, count);
+    LEAVE(ACL_SUCCESS);
+}
+
+static fa_stream *find_stream(const void *s) {
+    for (fa_stream *x = g_streams; x; x = x->next)
+        if (x == s && x->live) return x;
+    return NULL;
+}
+
+FAKEACL_API aclError aclrtCreateStream(void **stream) {
+    ENTER_COUNTED();
+    if (!stream) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "stream is NULL"));
+    NEED_CTX("aclrtCreateStream");
+    fa_stream *x = calloc(1, sizeof *x);
+    if (!x) LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
+    x->ctx = current_ctx();
+    x->live = 1;
+    x->next = g_streams;
+    g_streams = x;
+    *stream = x;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtDestroyStream(void *stream) {
+    ENTER_COUNTED();
+    if (!stream) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "stream is NULL"));
+    fa_stream *x = find_stream(stream);
+    if (!x) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
+    x->live = 0; /* kept, so a stale handle stays safe to compare */
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtSynchronizeStream(void *stream) {
+    ENTER_COUNTED();
+    NEED_CTX("aclrtSynchronizeStream");
+    if (stream && !find_stream(stream)) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
+    LEAVE(ACL_SUCCESS);
+}
+
+static aclDataBuffer *find_buf(const aclDataBuffer *b) {
+    for (aclDataBuffer *x = g_bufs; x; x = x->next)
+        if (x == b) return x;
+    return NULL;
+}
+
+static aclmdlDataset *find_dataset(const aclmdlDataset *d) {
+    for (aclmdlDataset *x = g_datasets; x; x = x->next)
+        if (x == d) return x;
+    return NULL;
+}
+
+FAKEACL_API aclDataBuffer *aclCreateDataBuffer(void *data, size_t size) {
+    LOCK();
+    count_call(__func__);
+    aclDataBuffer *b = injected(__func__) ? NULL : calloc(1, sizeof *b);
+    if (b) {
+        b->data = data;
+        b->size = size;
+        b->next = g_bufs;
+        g_bufs = b;
+    }
+    UNLOCK();
+    return b;
+}
+
+FAKEACL_API aclError aclDestroyDataBuffer(const aclDataBuffer *dataBuffer) {
+    ENTER_COUNTED();
+    aclDataBuffer **pp = &g_bufs;
+    while (*pp && *pp != dataBuffer) pp = &(*pp)->next;
+    if (!dataBuffer || !*pp) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataBuffer is not a live aclDataBuffer"));
+    aclDataBuffer *b = *pp;
+    *pp = b->next;
+    free(b);
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API void *aclGetDataBufferAddr(const aclDataBuffer *dataBuffer) {
+    LOCK();
+    aclDataBuffer *b = dataBuffer ? find_buf(dataBuffer) : NULL;
+    void *p = b ? b->data : NULL;
+    UNLOCK();
+    return p;
+}
+
+FAKEACL_API size_t aclGetDataBufferSizeV2(const aclDataBuffer *dataBuffer) {
+    LOCK();
+    aclDataBuffer *b = dataBuffer ? find_buf(dataBuffer) : NULL;
+    size_t n = b ? b->size : 0;
+    UNLOCK();
+    return n;
+}
+
+FAKEACL_API aclError aclUpdateDataBuffer(aclDataBuffer *dataBuffer, void *data, size_t size) {
+    ENTER_COUNTED();
+    if (!dataBuffer || !find_buf(dataBuffer)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataBuffer is not a live aclDataBuffer"));
+    dataBuffer->data = data;
+    dataBuffer->size = size;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclmdlDataset *aclmdlCreateDataset(void) {
+    LOCK();
+    count_call(__func__);
+    aclmdlDataset *d = injected(__func__) ? NULL : calloc(1, sizeof *d);
+    if (d) {
+        d->next = g_datasets;
+        g_datasets = d;
+    }
+    UNLOCK();
+    return d;
+}
+
+FAKEACL_API aclError aclmdlDestroyDataset(const aclmdlDataset *dataset) {
+    ENTER_COUNTED();
+    aclmdlDataset **pp = &g_datasets;
+    while (*pp && *pp != dataset) pp = &(*pp)->next;
+    if (!dataset || !*pp) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataset is not a live aclmdlDataset"));
+    aclmdlDataset *d = *pp;
+    *pp = d->next;
+    free(d->bufs);
+    free(d);
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclmdlAddDatasetBuffer(aclmdlDataset *dataset, aclDataBuffer *dataBuffer) {
+    ENTER_COUNTED();
+    if (!dataset || !dataBuffer || !find_dataset(dataset))
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataset or dataBuffer is NULL"));
+    if (dataset->n == dataset->cap) {
+        size_t cap = dataset->cap ? 2 * dataset->cap : 8;
+        aclDataBuffer **more = realloc(dataset->bufs, cap * sizeof *more);
+        if (!more) LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
+        dataset->bufs = more;
+        dataset->cap = cap;
+    }
+    dataset->bufs[dataset->n++] = dataBuffer;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API size_t aclmdlGetDatasetNumBuffers(const aclmdlDataset *dataset) {
+    LOCK();
+    aclmdlDataset *d = dataset ? find_dataset(dataset) : NULL;
+    size_t n = d ? d->n : 0;
+    UNLOCK();
+    return n;
+}
+
+FAKEACL_API aclDataBuffer *aclmdlGetDatasetBuffer(const aclmdlDataset *dataset, size_t index) {
+    LOCK();
+    aclmdlDataset *d = dataset ? find_dataset(dataset) : NULL;
+    aclDataBuffer *b = d && index < d->n ? d->bufs[index] : NULL;
+    UNLOCK();
+    return b;
+}
+
+/* ---- gears ---------------------------------------------------------------------------- */
+
+static int is_mbatch(const fa_tensor *t) { return t->name && strcmp(t->name, MBATCH_NAME) == 0; }
+
+/* The user inputs in shape order (block 6 names, else input order); returns the count. */
+static size_t ordered_inputs(const fa_info *info, const fa_tensor **out) {
+    size_t n = 0;
+    for (size_t k = 0; k < info->norder; k++)
+        for (size_t i = 0; i < info->nin; i++)
+            if (!is_mbatch(&info->in[i]) && info->in[i].name && strcmp(info->in[i].name, info->order[k]) == 0)
+                out[n++] = &info->in[i];
+    if (n) return n;
+    for (size_t i = 0; i < info->nin; i++)
+        if (!is_mbatch(&info->in[i])) out[n++] = &info->in[i];
+    return n;
+}
+
+static size_t holes(const fa_tensor *t) {
+    size_t h = 0;
+    for (size_t d = 0; d < t->ndims; d++) h += t->dims[d] == -1;
+    return h;
+}
+
+/* Input `t`'s dims at gear g (its own dims when static). */
+static void input_dims_at(const fa_info *info, const fa_tensor *t, const int64_t *gear, size_t glen, int64_t *out) {
+    memcpy(out, t->dims, t->ndims * sizeof *out);
+    if (!info->dyn_kind || !gear) return;
+    size_t skip = 0;
+    if (info->dyn_kind == 4) {
+        const fa_tensor *ord[4096];
+        size_t n = ordered_inputs(info, ord);
+        for (size_t i = 0; i < n && ord[i] != t; i++) skip += holes(ord[i]);
+    }
+    size_t v = skip;
+    for (size_t d = 0; d < t->ndims; d++) {
+        if (t->dims[d] != -1) continue;
+        if (info->dyn_kind == 2) out[d] = gear[0];
+        else if (v < glen) out[d] = gear[v++];
+    }
+}
+
+static uint64_t nbytes(const int64_t *dims, size_t n, int dtype) {
+    uint64_t count = 1;
+    for (size_t i = 0; i < n; i++) count *= dims[i] > 0 ? (uint64_t)dims[i] : 0;
+    return (count * (uint64_t)dtype_bits(dtype) + 7) / 8;
+}
+
+static size_t largest_gear(const fa_info *info) {
+    size_t best = 0;
+    double size = -1;
+    for (size_t g = 0; g < info->ngears; g++) {
+        double p = 1;
+        for (size_t k = 0; k < info->gear_len[g]; k++) p *= (double)info->gear[g][k];
+        if (p > size) {
+            size = p;
+            best = g;
+        }
+    }
+    return best;
+}
+
+/* Output j's dims at gear g: block 5's "g,j,dims..." when recorded, else its -1 axes filled. */
+static size_t output_dims_at(const fa_info *info, size_t j, int has_gear, size_t g, int64_t *out) {
+    const fa_tensor *t = &info->out[j];
+    memcpy(out, t->dims, t->ndims * sizeof *out);
+    if (!info->dyn_kind || !has_gear) return t->ndims;
+    for (size_t i = 0; i < info->nout_shapes; i++) {
+        int64_t v[ACL_MAX_DIM_CNT + 2];
+        size_t n = 0;
+        int ok = 1;
+        char *s = info->out_shapes[i];
+        while (*s && n < ACL_MAX_DIM_CNT + 2) {
+            char *end;
+            long long x = strtoll(s, &end, 10);
+            if (end == s) {
+                ok = 0;
+                break;
+            }
+            v[n++] = x;
+            s = *end == ',' ? end + 1 : end;
+            if (*end && *end != ',') {
+                ok = 0;
+                break;
+            }
+        }
+        int neg = 0;
+        for (size_t k = 2; k < n; k++) neg |= v[k] == -1;
+        if (ok && n >= 2 && (size_t)v[0] == g && (size_t)v[1] == j && !neg) {
+            memcpy(out, v + 2, (n - 2) * sizeof *out);
+            return n - 2;
+        }
+    }
+    size_t h = holes(t), glen = info->gear_len[g];
+    if (!h) return t->ndims;
+    if (info->dyn_kind == 2) {
+        for (size_t d = 0; d < t->ndims; d++)
+            if (t->dims[d] == -1) out[d] = info->gear[g][0];
+        return t->ndims;
+    }
+    size_t v = 0;
+    for (size_t d = 0; d < t->ndims; d++)
+        if (t->dims[d] == -1) out[d] = v < glen ? info->gear[g][v++] : 0;
+    if (v < h)
+        for (size_t d = 0; d < t->ndims; d++) out[d] = t->dims[d] < 0 ? 0 : t->dims[d];
+    return t->ndims;
+}
+
+static int find_gear(const fa_info *info, const int64_t *vals, size_t n, size_t *g) {
+    for (size_t i = 0; i < info->ngears; i++) {
+        if (info->gear_len[i] != n) continue;
+        if (memcmp(info->gear[i], vals, n * sizeof *vals) == 0) {
+            *g = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void store_gear(fa_model *m, aclmdlDataset *ds, size_t g) {
+    ds->has_gear = 1;
+    ds->gear_len = m->info->gear_len[g];
+    memcpy(ds->gear, m->info->gear[g], ds->gear_len * sizeof *ds->gear);
+    m->has_gear = 1;
+    m->cur_gear = g;
+}
+
+/* Write the gear into the mbatch buffer as the set call's internal H2D copy does. */
+static aclError write_mbatch(aclDataBuffer *b, const int64_t *vals, size_t n) {
+    if (!current_ctx()) return fail(ACL_ERROR_RT_CONTEXT_NULL, "no current context on this thread");
+    int wide = b->size >= 8 * n;
+    fa_block *blk = find_block(b->data, n * (wide ? 8 : 4));
+    if (!blk || blk->host) return fail(ACL_ERROR_RT_PARAM_INVALID, "the mbatch buffer is not device memory");
+    for (size_t i = 0; i < n; i++) {
+        if (wide) {
+            int64_t v = vals[i];
+            memcpy((uint8_t *)b->data + 8 * i, &v, 8);
+        } else {
+            int32_t v = (int32_t)vals[i];
+            memcpy((uint8_t *)b->data + 4 * i, &v, 4);
+        }
+    }
+    return ACL_SUCCESS;
+}
+
+static aclDataBuffer *mbatch_buffer(aclmdlDataset *ds, size_t index) {
+    if (index >= ds->n || !find_buf(ds->bufs[index]) || !ds->bufs[index]->data) return NULL;
+    return ds->bufs[index];
+}
+
+FAKEACL_API aclError aclmdlSetDynamicBatchSize(uint32_t modelId, aclmdlDataset *dataset, size_t index, uint64_t batchSize) {
+    ENTER_COUNTED();
+    if (!dataset || !find_dataset(dataset)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataset is NULL"));
+    if (batchSize == 0) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "batchSize is 0"));
+    aclDataBuffer *b = mbatch_buffer(dataset, index);
+    if (!b) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "no data buffer with an address at index %zu", index));
+    if (b->size < 4) LEAVE(fail(ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID, "the mbatch buffer holds %zu bytes", b->size));
+    fa_model *m = find_model(modelId);
+    if (!m) LEAVE(fail(ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "no model is loaded with id %u", modelId));
+    int64_t v = (int64_t)batchSize;
+    size_t g;
+    if (m->info->dyn_kind != 2 || !find_gear(m->info, &v, 1, &g))
+        LEAVE(fail(ACL_ERROR_GE_DYNAMIC_BATCH_SIZE_INVALID, "batch %llu is not a gear", (unsigned long long)batchSize));
+    aclError rc = write_mbatch(b, &v, 1);
+    if (rc) LEAVE(rc);
+    store_gear(m, dataset, g);
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclmdlSetDynamicHWSize(uint32_t modelId, aclmdlDataset *dataset, size_t index, uint64_t height,
+                                            uint64_t width) {
+    ENTER_COUNTED();
+    if (!dataset || !find_dataset(dataset)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataset is NULL"));
+    if (height == 0 || width == 0) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "height or width is 0"));
+    aclDataBuffer *b = mbatch_buffer(dataset, index);
+    if (!b) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "no data buffer with an address at index %zu", index));
+    if (b->size < 8) LEAVE(fail(ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID, "the mbatch buffer holds %zu bytes", b->size));
+    fa_model *m = find_model(modelId);
+    if (!m) LEAVE(fail(ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "no model is loaded with id %u", modelId));
+    int64_t v[2] = {(int64_t)height, (int64_t)width};
+    size_t g;
+    if (m->info->dyn_kind != 3 || !find_gear(m->info, v, 2, &g))
+        LEAVE(fail(ACL_ERROR_GE_DYNAMIC_BATCH_SIZE_INVALID, "(%llu, %llu) is not a gear", (unsigned long long)height,
+                   (unsigned long long)width));
+    aclError rc = write_mbatch(b, v, 2);
+    if (rc) LEAVE(rc);
+    store_gear(m, dataset, g);
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclmdlSetInputDynamicDims(uint32_t modelId, aclmdlDataset *dataset, size_t index,
+                                               const aclmdlIODims *dims) {
+    ENTER_COUNTED();
+    if (!dataset || !find_dataset(dataset) || !dims) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataset or dims is NULL"));
+    if (dims->dimCount == 0) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dimCount is 0"));
+    aclDataBuffer *b = mbatch_buffer(dataset, index);
+    if (!b) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "no data buffer with an address at index %zu", index));
+    fa_model *m = find_model(modelId);
+    if (!m) LEAVE(fail(ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "no model is loaded with id %u", modelId));
+    const fa_tensor *ord[4096];
+    size_t n = ordered_inputs(m->info, ord), pos = 0, nv = 0;
+    int64_t vals[ACL_MAX_DIM_CNT];
+    for (size_t i = 0; i < n; i++) {
+        for (size_t d = 0; d < ord[i]->ndims; d++, pos++) {
+            if (pos >= dims->dimCount || pos >= ACL_MAX_DIM_CNT)
+                LEAVE(fail(ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID, "dims hold %zu values, fewer than the inputs' dims",
+                           dims->dimCount));
+            if (ord[i]->dims[d] == -1) {
+                if (nv < ACL_MAX_DIM_CNT) vals[nv++] = dims->dims[pos];
+            } else if (ord[i]->dims[d] != dims->dims[pos]) {
+                LEAVE(fail(ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID, "dim %zu is %lld, the model's static dim is %lld",
+                           pos, (long long)dims->dims[pos], (long long)ord[i]->dims[d]));
+            }
+        }
+    }
+    if (pos != dims->dimCount)
+        LEAVE(fail(ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID, "dims hold %zu values, the inputs have %zu", dims->dimCount, pos));
+    size_t g;
+    if (m->info->dyn_kind != 4 || !find_gear(m->info, vals, nv, &g))
+        LEAVE(fail(ACL_ERROR_GE_DYNAMIC_BATCH_SIZE_INVALID, "the dynamic dims are not a gear"));
+    if (b->size < 4 * nv) LEAVE(fail(ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID, "the mbatch buffer holds %zu bytes", b->size));
+    aclError rc = write_mbatch(b, vals, nv);
+    if (rc) LEAVE(rc);
+    store_gear(m, dataset, g);
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclmdlGetCurOutputDims(const aclmdlDesc *modelDesc, size_t index, aclmdlIODims *dims) {
+    ENTER_COUNTED();
+    if (!modelDesc || !find_desc(modelDesc) || !modelDesc->info || !dims)
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "modelDesc or dims is NULL"));
+    const fa_info *info = modelDesc->info;
+    if (index >= info->nout) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "output index %zu out of range", index));
+    fa_model *m = find_model(modelDesc->model_id);
+    if (!m) LEAVE(fail(ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "model %u is not loaded", modelDesc->model_id));
+    memset(dims, 0, sizeof *dims);
+    snprintf(dims->name, sizeof dims->name, "%s", info->out[index].name ? info->out[index].name : "");
+    size_t g = m->has_gear ? m->cur_gear : largest_gear(info);
+    dims->dimCount = output_dims_at(info, index, info->ngears > 0, g, dims->dims);
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclmdlGetInputIndexByName(const aclmdlDesc *modelDesc, const char *name, size_t *index) {
+    ENTER_COUNTED();
+    if (!modelDesc || !find_desc(modelDesc) || !modelDesc->info || !name || !index)
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "modelDesc, name or index is NULL"));
+    for (size_t i = 0; i < modelDesc->info->nin; i++)
+        if (modelDesc->info->in[i].name && strcmp(modelDesc->info->in[i].name, name) == 0) {
+            *index = i;
+            LEAVE(ACL_SUCCESS);
+        }
+    LEAVE(fail(ACL_ERROR_INVALID_PARAM, "the model has no input named %s", name));
+}
+
+/* ---- execute -------------------------------------------------------------------------- */
+
+/* The placeholder values (acl_notebook/runtime/sim_outputs.py has the same function):
+ * s = sum of all input bytes mod 256; c = the inputs' bytes concatenated (length L);
+ * output j, byte k = c[k mod L] ^ ((s + 31 j + 7 k) mod 256). */
+static void placeholder(const uint8_t **in, const size_t *len, size_t nin, uint8_t *out, size_t n, size_t j) {
+    uint64_t total = 0;
+    size_t L = 0;
+    for (size_t i = 0; i < nin; i++) {
+        for (size_t k = 0; k < len[i]; k++) total += in[i][k];
+        L += len[i];
+    }
+    uint8_t s = (uint8_t)(total & 0xFF);
+    size_t ii = 0, off = 0;
+    while (ii < nin && len[ii] == 0) ii++;
+    for (size_t k = 0; k < n; k++) {
+        uint8_t key = (uint8_t)((s + 31 * j + 7 * k) & 0xFF);
+        if (!L) {
+            out[k] = key;
+            continue;
+        }
+        out[k] = in[ii][off] ^ key;
+        if (++off == len[ii]) {
+            off = 0;
+            do {
+                ii = (ii + 1) % nin;
+            } while (len[ii] == 0);
+        }
+    }
+}
+
+static aclError execute_impl(uint32_t modelId, const aclmdlDataset *input, aclmdlDataset *output, void *stream, int async) {
+    if (!input || !output || !find_dataset(input) || !find_dataset(output))
+        return fail(ACL_ERROR_INVALID_PARAM, "input or output dataset is NULL");
+    for (size_t i = 0; i < input->n; i++)
+        if (!find_buf(input->bufs[i])) return fail(ACL_ERROR_INVALID_PARAM, "input entry %zu has no data buffer", i);
+    for (size_t i = 0; i < output->n; i++)
+        if (!find_buf(output->bufs[i])) return fail(ACL_ERROR_INVALID_PARAM, "output entry %zu has no data buffer", i);
+    if (!g_inited) return fail(ACL_ERROR_GE_EXEC_NOT_INIT, "aclInit has not been called");
+    fa_model *m = find_model(modelId);
+    if (!m) return fail(ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "no model is loaded with id %u", modelId);
+    fa_info *info = m->info;
+    if (input->n != info->nin || output->n != info->nout)
+        return fail(ACL_ERROR_GE_FAILURE, "%zu input / %zu output buffers given, the model has %zu / %zu", input->n,
+                    output->n, info->nin, info->nout);
+    if (!info->dyn_kind) {
+        for (size_t i = 0; i < info->nin; i++)
+            if (input->bufs[i]->data && input->bufs[i]->size + GE_SIZE_SLACK < info->in[i].size)
+                return fail(ACL_ERROR_GE_FAILURE, "input %zu buffer has %zu bytes, the model needs %llu", i,
+                            input->bufs[i]->size, (unsigned long long)info->in[i].size);
+        for (size_t i = 0; i < info->nout; i++)
+            if (output->bufs[i]->data && output->bufs[i]->size + GE_SIZE_SLACK < info->out[i].size)
+                return fail(ACL_ERROR_GE_FAILURE, "output %zu buffer has %zu bytes, the model needs %llu", i,
+                            output->bufs[i]->size, (unsigned long long)info->out[i].size);
+    }
+    fa_ctx *c = current_ctx();
+    if (!c) return fail(ACL_ERROR_RT_CONTEXT_NULL, "no current context on this thread");
+    if (m->ctx != c) return fail(ACL_ERROR_RT_MODEL_CONTEXT, "model %u was loaded in another context", modelId);
+    if (stream) {
+        fa_stream *st = find_stream(stream);
+        if (!st) return fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream);
+        if (st->ctx != c) return fail(ACL_ERROR_RT_STREAM_CONTEXT, "the stream belongs to another context");
+    }
+    /* The gear: the dataset's, else whatever the mbatch buffer holds. */
+    int has_gear = 0;
+    size_t g = 0;
+    if (info->dyn_kind) {
+        if (input->has_gear) {
+            has_gear = find_gear(info, input->gear, input->gear_len, &g);
+        } else {
+            size_t mb = info->nin, width = info->ngears ? info->gear_len[0] : 0;
+            for (size_t i = 0; i < info->nin; i++)
+                if (is_mbatch(&info->in[i])) mb = i;
+            aclDataBuffer *b = mb < info->nin ? input->bufs[mb] : NULL;
+            int64_t vals[ACL_MAX_DIM_CNT];
+            int wide = b && b->size >= 8 * width;
+            fa_block *blk = b && b->data ? find_block(b->data, width * (wide ? 8 : 4)) : NULL;
+            if (!blk || blk->host || !width)
+                return fail(ACL_ERROR_RT_MODEL_EXECUTE, "no gear is set and the mbatch input is not readable device memory");
+            for (size_t k = 0; k < width; k++) {
+                if (wide) {
+                    memcpy(&vals[k], (uint8_t *)b->data + 8 * k, 8);
+                } else {
+                    int32_t v;
+                    memcpy(&v, (uint8_t *)b->data + 4 * k, 4);
+                    vals[k] = v;
+                }
+            }
+            has_gear = find_gear(info, vals, width, &g);
+        }
+        if (!has_gear) return fail(ACL_ERROR_RT_MODEL_EXECUTE, "the mbatch input does not hold a gear of the model");
+    }
+    /* Inputs: each user input's bytes at this gear, read from device memory. */
+    const uint8_t *in[4096];
+    size_t len[4096], nin = 0;
+    for (size_t i = 0; i < info->nin && nin < 4096; i++) {
+        const fa_tensor *t = &info->in[i];
+        if (is_mbatch(t)) continue;
+        aclDataBuffer *b = input->bufs[i];
+        uint64_t need = t->size;
+        if (has_gear) {
+            int64_t d[ACL_MAX_DIM_CNT];
+            input_dims_at(info, t, info->gear[g], info->gear_len[g], d);
+            need = nbytes(d, t->ndims, t->dtype);
+        }
+        size_t n = b->size < need ? b->size : (size_t)need;
+        if (n) {
+            fa_block *blk = find_block(b->data, n);
+            if (!blk || blk->host) return fail(ACL_ERROR_RT_MODEL_EXECUTE, "input %zu is not in device memory", i);
+        }
+        in[nin] = b->data;
+        len[nin++] = n;
+    }
+    /* Outputs: allocate the ones left NULL (sync only), then fill at this gear's size. */
+    for (size_t j = 0; j < info->nout; j++) {
+        aclDataBuffer *b = output->bufs[j];
+        if (b->data) continue;
+        if (async) return fail(ACL_ERROR_INVALID_PARAM, "aclmdlExecuteAsync cannot allocate outputs left with NULL data");
+        size_t size = (size_t)info->out[j].size;
+        aclError rc = alloc_block(m->device, size ? size : 1, 0, 0, 0, &b->data);
+        if (rc) return rc;
+        b->size = size;
+    }
+    for (size_t j = 0; j < info->nout; j++) {
+        aclDataBuffer *b = output->bufs[j];
+        int64_t d[ACL_MAX_DIM_CNT + 2];
+        size_t nd = output_dims_at(info, j, has_gear, g, d);
+        uint64_t want = info->dyn_kind ? nbytes(d, nd, info->out[j].dtype) : info->out[j].size;
+        size_t n = b->size < want ? b->size : (size_t)want;
+        if (!n) continue;
+        fa_block *blk = find_block(b->data, n);
+        if (!blk || blk->host) return fail(ACL_ERROR_RT_MODEL_EXECUTE, "output %zu is not in device memory", j);
+        placeholder(in, len, nin, b->data, n, j);
+    }
+    if (has_gear) {
+        m->has_gear = 1;
+        m->cur_gear = g;
+    }
+    return ACL_SUCCESS;
+}
+
+FAKEACL_API aclError aclmdlExecute(uint32_t modelId, const aclmdlDataset *input, aclmdlDataset *output) {
+    ENTER_COUNTED();
+    LEAVE(execute_impl(modelId, input, output, NULL, 0));
+}
+
+FAKEACL_API aclError aclmdlExecuteAsync(uint32_t modelId, const aclmdlDataset *input, aclmdlDataset *output,
+                                        void *stream) {
+    ENTER_COUNTED();
+    LEAVE(execute_impl(modelId, input, output, stream, 1));
+}
+
+/* ---- control API for execution ---------------------------------------------------------- */
+
+FAKEACL_API uint64_t fakeacl_calls(const char *func) {
+    uint64_t n = 0;
+    LOCK();
+    for (size_t i = 0; i < sizeof g_counters / sizeof *g_counters && g_counters[i].name[0]; i++)
+        if (func && strcmp(g_counters[i].name, func) == 0) n = g_counters[i].count;
+    UNLOCK();
+    return n;
+}
+
+FAKEACL_API uint64_t fakeacl_memcpy_calls(int32_t kind) {
+    LOCK();
+    uint64_t n = kind >= 0 && kind < 8 ? g_memcpy_kind[kind] : 0;
+    UNLOCK();
+    return n;
+}
+
+FAKEACL_API int32_t fakeacl_last_memcpy(void **dst, const void **src, size_t *count) {
+    LOCK();
+    if (dst) *dst = g_last_cpy_dst;
+    if (src) *src = g_last_cpy_src;
+    if (count) *count = g_last_cpy_count;
+    int32_t kind = g_last_cpy_kind;
+    UNLOCK();
+    return kind;
+}
+
+FAKEACL_API uint32_t fakeacl_live_allocations(int32_t host) {
+    uint32_t n = 0;
+    LOCK();
+    for (fa_block *b = g_blocks; b; b = b->next) n += host < 0 || b->host == host;
+    UNLOCK();
+    return n;
+}
+
+FAKEACL_API uint32_t fakeacl_live_data_buffers(void) {
+    uint32_t n = 0;
+    LOCK();
+    for (aclDataBuffer *b = g_bufs; b; b = b->next) n++;
+    UNLOCK();
+    return n;
+}
+
+FAKEACL_API uint32_t fakeacl_live_datasets(void) {
+    uint32_t n = 0;
+    LOCK();
+    for (aclmdlDataset *d = g_datasets; d; d = d->next) n++;
+    UNLOCK();
+    return n;
+}
+
+FAKEACL_API uint32_t fakeacl_live_streams(void) {
+    uint32_t n = 0;
+    LOCK();
+    for (fa_stream *s = g_streams; s; s = s->next) n += s->live != 0;
+    UNLOCK();
+    return n;
+}
+
+/* Caller holds g_mu: drop every allocation, buffer, dataset and stream (fakeacl_reset). */
+static void reset_execution(void) {
+    while (g_blocks) {
+        fa_block *b = g_blocks;
+        g_blocks = b->next;
+        free(b->ptr);
+        free(b);
+    }
+    while (g_bufs) {
+        aclDataBuffer *b = g_bufs;
+        g_bufs = b->next;
+        free(b);
+    }
+    while (g_datasets) {
+        aclmdlDataset *d = g_datasets;
+        g_datasets = d->next;
+        free(d->bufs);
+        free(d);
+    }
+    for (fa_stream *s = g_streams; s; s = s->next) s->live = 0;
+    memset(g_counters, 0, sizeof g_counters);
+    memset(g_memcpy_kind, 0, sizeof g_memcpy_kind);
+    g_last_cpy_dst = NULL;
+    g_last_cpy_src = NULL;
+    g_last_cpy_count = 0;
+    g_last_cpy_kind = -1;
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -1630,6 +2541,7 @@ FAKEACL_API void fakeacl_reset(void) {
         free(h);
     }
     for (fa_ctx *c = g_ctxs; c; c = c->next) c->live = 0;
+    reset_execution();
     memset(g_dev, 0, sizeof g_dev);
     default_memory();
     memset(g_inj, 0, sizeof g_inj);

@@ -22,6 +22,8 @@ typedef int aclrtMemAttr;
 typedef int aclmdlConfigAttr;
 typedef struct aclmdlDesc aclmdlDesc;
 typedef struct aclmdlConfigHandle aclmdlConfigHandle;
+typedef struct aclDataBuffer aclDataBuffer;
+typedef struct aclmdlDataset aclmdlDataset;
 
 #define ACL_MAX_DIM_CNT 128
 #define ACL_MAX_TENSOR_NAME_LEN 128
@@ -92,5 +94,13 @@ FAKEACL_API uint32_t fakeacl_live_config_handles(void);
 FAKEACL_API int fakeacl_model_header(uint32_t model_id, uint32_t *version, uint32_t *model_num,
                                      char *platform_version, size_t platform_version_len);
 FAKEACL_API size_t fakeacl_sizeof(const char *type_name);
+/* execution: call counters (by ACL function name), copies by kind, the last copy, live objects */
+FAKEACL_API uint64_t fakeacl_calls(const char *func);
+FAKEACL_API uint64_t fakeacl_memcpy_calls(int32_t kind);
+FAKEACL_API int32_t fakeacl_last_memcpy(void **dst, const void **src, size_t *count);
+FAKEACL_API uint32_t fakeacl_live_allocations(int32_t host);
+FAKEACL_API uint32_t fakeacl_live_data_buffers(void);
+FAKEACL_API uint32_t fakeacl_live_datasets(void);
+FAKEACL_API uint32_t fakeacl_live_streams(void);
 
 #endif

@@ -1,0 +1,548 @@
+"""The simulator's execute path: memory, streams, data buffers, datasets, gears, aclmdlExecute.
+
+A mixin of `SimulatorBackend` (it uses the backend's lock, init flag, current-context
+lookup and loaded-model table), kept apart so that loading and running each stay one
+readable file. Check orders and codes follow shared/docs/acl-execute.md:
+
+- aclrtMalloc: NULL/0 size 100000, then context 107002, then out of memory 207001; the
+  device is charged `malloc_charge` (32-byte rounding plus a 32-byte padding).
+- aclrtMemcpy: count 0 is a no-op; NULL 100000; kind outside 0-5 100000; destMax 0 or
+  count > destMax 107000; dst == src is a no-op; context 107002; then a pointer that is
+  not where the kind says (a device side outside every live block, a device pointer used
+  as host memory in EP) is the driver's "invalid value", 107000.
+- aclmdlExecute: NULL datasets or entries 100000; init 145001; unknown model 145003;
+  wrong buffer counts, or a static input/output more than 64 bytes short, 500002; context
+  107002; another context 107004. A sync execute allocates outputs left with NULL data.
+- the three set calls check and write the mbatch buffer as §7's table says, store the gear
+  in the dataset and make it the model's current shape for aclmdlGetCurOutputDims.
+
+Output values come from `sim_outputs.compute` (the interpreter seam).
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..om.enums import tensor_size
+from ..om.model import TensorDesc
+from . import errors as E
+from . import gears as G
+from . import sim_outputs
+from .base import ExecutionReport, MemcpyKind, RunMode, malloc_charge
+from .errors import AclError
+from .sim_memory import AddressSpace, Block, HostAccessError, host_view
+
+_RT_PARAM_INVALID = 107000
+_RT_STREAM_CONTEXT = 107003
+_GE_FAILURE = 500002
+_DYNAMIC_INPUT_LENGTH_INVALID = 145012
+_DYNAMIC_BATCH_SIZE_INVALID = 145013
+_RT_MODEL_EXECUTE = 507011
+_GE_SIZE_SLACK = 64  # GE's kDataMemAlignSizeCompare
+
+
+@dataclass
+class _DataBuffer:
+    data: int
+    size: int
+
+
+@dataclass
+class _Dataset:
+    buffers: list[int] = field(default_factory=list)
+    gear: Optional[tuple[int, ...]] = None  # stored by the set calls
+
+
+@dataclass
+class _Desc:
+    model_id: int
+    inputs: tuple[TensorDesc, ...]
+    outputs: tuple[TensorDesc, ...]
+
+
+class ExecutionMixin:
+    """aclrt memory/stream calls and the aclmdl execute family for the simulator."""
+
+    # provided by SimulatorBackend
+    _lock: threading.RLock
+    _models: dict
+    devices: list
+    profile: Any
+
+    def _init_execution(self) -> None:
+        rc = self.profile.run_mode == RunMode.DEVICE
+        self.memory = AddressSpace(rc=rc)
+        self._objects = itertools.count(0x7A000010, 16)
+        self._buffers: dict[int, _DataBuffer] = {}
+        self._datasets: dict[int, _Dataset] = {}
+        self._streams: dict[int, int] = {}  # stream -> context
+        self._descs: dict[int, _Desc] = {}
+        self._last = threading.local()
+        #: calls made, by name, for tests that count copies and allocations
+        self.calls: dict[str, int] = {}
+        self.last_memcpy: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def _profile_changed(self) -> None:
+        """An `auto` simulator became another SoC: an RC board shares one memory."""
+        rc = self.profile.run_mode == RunMode.DEVICE
+        if rc != self.memory.rc and not self.memory.live():
+            self.memory.rc = rc
+
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    # -- memory ---------------------------------------------------------------------------
+    def malloc(self, size: int, policy: int = 0) -> int:
+        with self._lock:
+            self._count("aclrtMalloc")
+            if size <= 0:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtMalloc", "size is 0")
+            ctx = self._current("aclrtMalloc")
+            return self._allocate(ctx.device, size, policy, "aclrtMalloc").address
+
+    def _allocate(self, device: int, size: int, policy: int, call: str, host: bool = False) -> Block:
+        dev = self.devices[device]
+        charge = 0 if host else malloc_charge(size, policy)
+        if charge > dev.free:
+            raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
+                             f"device {device} out of memory: {charge} bytes asked, {dev.free} free")
+        block = self.memory.allocate(size, charge, device, host=host)
+        dev.charged += charge
+        return block
+
+    def free(self, ptr: int) -> None:
+        with self._lock:
+            self._count("aclrtFree")
+            if not ptr:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtFree", "devPtr is NULL")
+            block = self.memory.find(ptr)
+            if block is None or block.address != ptr or block.host:
+                raise self._fail(_RT_PARAM_INVALID, "aclrtFree", f"0x{ptr:x} is not a live aclrtMalloc pointer")
+            self.memory.release(ptr)
+            self.devices[block.device].charged -= block.charge
+
+    def malloc_host(self, size: int) -> int:
+        with self._lock:
+            self._count("aclrtMallocHost")
+            if size <= 0:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtMallocHost", "size is 0")
+            ctx = self._current("aclrtMallocHost")
+            if self.memory.rc:  # RC: host and device are one, so this is device memory
+                return self._allocate(ctx.device, size, 0, "aclrtMallocHost").address
+            return self._allocate(ctx.device, size, 0, "aclrtMallocHost", host=True).address
+
+    def free_host(self, ptr: int) -> None:
+        with self._lock:
+            self._count("aclrtFreeHost")
+            if not ptr:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtFreeHost", "hostPtr is NULL")
+            block = self.memory.find(ptr)
+            if block is None or block.address != ptr or (block.host == self.memory.rc):
+                raise self._fail(_RT_PARAM_INVALID, "aclrtFreeHost", f"0x{ptr:x} is not a live aclrtMallocHost pointer")
+            self.memory.release(ptr)
+            self.devices[block.device].charged -= block.charge
+
+    def _device_side(self, ptr: int, count: int, call: str) -> memoryview:
+        block = self.memory.find(ptr, count)
+        if block is None or block.host:
+            raise self._fail(_RT_PARAM_INVALID, call,
+                             f"0x{ptr:x} (+{count} bytes) is not inside live device memory")
+        offset = ptr - block.address
+        return block.view[offset: offset + count]
+
+    def _host_side(self, ptr: int, count: int, call: str) -> memoryview:
+        block = self.memory.find(ptr, count)
+        if block is not None and (block.host or self.memory.rc):
+            offset = ptr - block.address
+            return block.view[offset: offset + count]
+        if block is not None or self.memory.is_synthetic(ptr):
+            raise self._fail(_RT_PARAM_INVALID, call,
+                             f"0x{ptr:x} is device memory, which the host cannot address in EP mode")
+        try:
+            return host_view(ptr, count)
+        except HostAccessError as exc:
+            raise self._fail(_RT_PARAM_INVALID, call, str(exc)) from None
+
+    def _side(self, ptr: int, count: int, device: Optional[bool], call: str) -> memoryview:
+        if device is None:  # ACL_MEMCPY_DEFAULT: where the address lives decides
+            block = self.memory.find(ptr, count)
+            device = block is not None and not block.host
+        return self._device_side(ptr, count, call) if device else self._host_side(ptr, count, call)
+
+    _KIND_SIDES = {0: (False, False), 1: (False, True), 2: (True, False), 3: (True, True), 4: (None, None),
+                   5: (False, True)}
+
+    def memcpy(self, dst: int, dest_max: int, src: int, count: int, kind: int) -> None:
+        call = "aclrtMemcpy"
+        with self._lock:
+            self._count(call)
+            self.last_memcpy = (dst, src, count, int(kind))
+            if count == 0:
+                return
+            if not dst or not src:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dst or src is NULL")
+            if int(kind) not in self._KIND_SIDES:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, f"kind {kind} is not accepted by aclrtMemcpy")
+            if dest_max == 0 or count > dest_max:
+                raise self._fail(_RT_PARAM_INVALID, call, f"count {count} exceeds destMax {dest_max}")
+            if dst == src:
+                return
+            self._current(call)
+            src_device, dst_device = self._KIND_SIDES[int(kind)]
+            source = self._side(src, count, src_device, call)
+            target = self._side(dst, count, dst_device, call)
+            target[:] = source
+            self._count(f"aclrtMemcpy[{MemcpyKind(int(kind)).name}]")
+
+    def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
+        call = "aclrtMemset"
+        with self._lock:
+            self._count(call)
+            if count == 0:
+                return
+            if not ptr:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "devPtr is NULL")
+            if count > max_count:
+                raise self._fail(_RT_PARAM_INVALID, call, f"count {count} exceeds maxCount {max_count}")
+            self._current(call)
+            view = self._side(ptr, count, None, call)
+            view[:] = bytes([int(value) & 0xFF]) * count
+
+    # -- streams ----------------------------------------------------------------------------
+    def create_stream(self) -> int:
+        with self._lock:
+            ctx = self._current("aclrtCreateStream")
+            handle = next(self._objects)
+            self._streams[handle] = ctx.handle
+            return handle
+
+    def destroy_stream(self, stream: int) -> None:
+        with self._lock:
+            if not stream:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtDestroyStream", "stream is NULL")
+            if self._streams.pop(stream, None) is None:
+                raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtDestroyStream", "unknown stream")
+
+    def synchronize_stream(self, stream: int) -> None:
+        with self._lock:
+            self._current("aclrtSynchronizeStream")
+            if stream and stream not in self._streams:
+                raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtSynchronizeStream", "unknown stream")
+
+    # -- data buffers and datasets --------------------------------------------------------
+    def create_data_buffer(self, data: int, size: int) -> int:
+        with self._lock:
+            handle = next(self._objects)
+            self._buffers[handle] = _DataBuffer(int(data or 0), int(size))
+            return handle
+
+    def _buffer(self, buffer: int, call: str) -> _DataBuffer:
+        found = self._buffers.get(buffer) if buffer else None
+        if found is None:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dataBuffer is NULL or not a live aclDataBuffer")
+        return found
+
+    def destroy_data_buffer(self, buffer: int) -> None:
+        with self._lock:
+            self._buffer(buffer, "aclDestroyDataBuffer")
+            del self._buffers[buffer]
+
+    def data_buffer_addr(self, buffer: int) -> int:
+        found = self._buffers.get(buffer)
+        return found.data if found else 0
+
+    def data_buffer_size(self, buffer: int) -> int:
+        found = self._buffers.get(buffer)
+        return found.size if found else 0
+
+    def update_data_buffer(self, buffer: int, data: int, size: int) -> None:
+        with self._lock:
+            found = self._buffer(buffer, "aclUpdateDataBuffer")
+            found.data, found.size = int(data or 0), int(size)
+
+    def create_dataset(self) -> int:
+        with self._lock:
+            handle = next(self._objects)
+            self._datasets[handle] = _Dataset()
+            return handle
+
+    def _dataset(self, dataset: int, call: str) -> _Dataset:
+        found = self._datasets.get(dataset) if dataset else None
+        if found is None:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dataset is NULL or not a live aclmdlDataset")
+        return found
+
+    def destroy_dataset(self, dataset: int) -> None:
+        with self._lock:
+            self._dataset(dataset, "aclmdlDestroyDataset")
+            del self._datasets[dataset]
+
+    def add_dataset_buffer(self, dataset: int, buffer: int) -> None:
+        with self._lock:
+            ds = self._dataset(dataset, "aclmdlAddDatasetBuffer")
+            if not buffer:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlAddDatasetBuffer", "dataBuffer is NULL")
+            ds.buffers.append(buffer)
+
+    def dataset_num_buffers(self, dataset: int) -> int:
+        found = self._datasets.get(dataset)
+        return len(found.buffers) if found else 0
+
+    def dataset_buffer(self, dataset: int, index: int) -> int:
+        found = self._datasets.get(dataset)
+        if found is None or not 0 <= index < len(found.buffers):
+            return 0
+        return found.buffers[index]
+
+    # -- descs --------------------------------------------------------------------------------
+    def create_desc(self, model_id: int) -> int:
+        with self._lock:
+            loaded = self._models.get(model_id)
+            if loaded is None:
+                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "aclmdlGetDesc", f"no model id {model_id}")
+            handle = next(self._objects)
+            self._descs[handle] = _Desc(model_id, loaded.info.inputs, loaded.info.outputs)
+            return handle
+
+    def destroy_desc(self, desc: int) -> None:
+        with self._lock:
+            if self._descs.pop(desc, None) is None:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlDestroyDesc", "not a live aclmdlDesc")
+
+    def input_index_by_name(self, desc: int, name: str) -> int:
+        call = "aclmdlGetInputIndexByName"
+        found = self._descs.get(desc)
+        if found is None or not name:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "modelDesc or name is NULL")
+        for i, t in enumerate(found.inputs):
+            if t.name == name:
+                return i
+        raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, f"the model has no input named {name!r}")
+
+    def cur_output_dims(self, desc: int, index: int) -> tuple[int, ...]:
+        call = "aclmdlGetCurOutputDims"
+        with self._lock:
+            found = self._descs.get(desc)
+            if found is None:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "modelDesc is NULL")
+            if not 0 <= index < len(found.outputs):
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, f"output index {index} out of range")
+            loaded = self._models.get(found.model_id)
+            if loaded is None:
+                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, call, f"model {found.model_id} is not loaded")
+            dyn = loaded.info.dynamic
+            gear = loaded.current_gear or G.largest(dyn.gears)
+            return G.output_dims(dyn, loaded.info.outputs, index, gear)
+
+    # -- gears ---------------------------------------------------------------------------------
+    def _mbatch(self, model_id: int, dataset: int, index: int, call: str, need: int) -> tuple[_Dataset, _DataBuffer]:
+        ds = self._dataset(dataset, call)
+        buf = self._buffers.get(ds.buffers[index]) if 0 <= index < len(ds.buffers) else None
+        if buf is None or not buf.data:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, f"no data buffer with an address at index {index}")
+        if buf.size < need:
+            raise self._fail(_DYNAMIC_INPUT_LENGTH_INVALID, call,
+                             f"the mbatch buffer holds {buf.size} bytes, at least {need} are needed")
+        return ds, buf
+
+    def _loaded_for_set(self, model_id: int, call: str) -> Any:
+        loaded = self._models.get(model_id)
+        if loaded is None:
+            raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, call, f"no model id {model_id}")
+        return loaded
+
+    def _store_gear(self, loaded: Any, ds: _Dataset, buf: _DataBuffer, gear: tuple[int, ...], call: str) -> None:
+        width = 8 if buf.size >= 8 * len(gear) else 4
+        payload = struct.pack(f"<{len(gear)}{'q' if width == 8 else 'i'}", *gear)
+        self._current(call)  # the internal host-to-device aclrtMemcpy needs a context
+        self._device_side(buf.data, len(payload), call)[:] = payload
+        ds.gear = gear
+        loaded.current_gear = gear
+
+    def _not_a_gear(self, loaded: Any, gear: tuple[int, ...], call: str) -> AclError:
+        listed = ", ".join(str(g) for g in loaded.info.dynamic.gears) or "none"
+        return self._fail(_DYNAMIC_BATCH_SIZE_INVALID, call, f"{gear} is not a gear of the model (gears: {listed})")
+
+    def set_dynamic_batch_size(self, model_id: int, dataset: int, index: int, batch: int) -> None:
+        call = "aclmdlSetDynamicBatchSize"
+        with self._lock:
+            self._dataset(dataset, call)
+            if batch == 0:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "batchSize is 0")
+            ds, buf = self._mbatch(model_id, dataset, index, call, 4)
+            loaded = self._loaded_for_set(model_id, call)
+            dyn = loaded.info.dynamic
+            if dyn.kind != "batch" or (batch,) not in dyn.gears:
+                raise self._not_a_gear(loaded, (batch,), call)
+            self._store_gear(loaded, ds, buf, (int(batch),), call)
+
+    def set_dynamic_hw_size(self, model_id: int, dataset: int, index: int, height: int, width: int) -> None:
+        call = "aclmdlSetDynamicHWSize"
+        with self._lock:
+            self._dataset(dataset, call)
+            if height == 0 or width == 0:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "height or width is 0")
+            ds, buf = self._mbatch(model_id, dataset, index, call, 8)
+            loaded = self._loaded_for_set(model_id, call)
+            dyn = loaded.info.dynamic
+            if dyn.kind != "hw" or (height, width) not in dyn.gears:
+                raise self._not_a_gear(loaded, (height, width), call)
+            self._store_gear(loaded, ds, buf, (int(height), int(width)), call)
+
+    def set_input_dynamic_dims(self, model_id: int, dataset: int, index: int, dims: Sequence[int]) -> None:
+        call = "aclmdlSetInputDynamicDims"
+        with self._lock:
+            self._dataset(dataset, call)
+            if dims is None:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dims is NULL")
+            if len(dims) == 0:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dimCount is 0")
+            ds, buf = self._mbatch(model_id, dataset, index, call, 0)
+            loaded = self._loaded_for_set(model_id, call)
+            info = loaded.info
+            order = info.dynamic.shape_order
+            gear = G.gear_from_full(info.inputs, order, dims)
+            if gear is None:
+                want = " / ".join(",".join(map(str, t.dims)) for t in G.shape_order_inputs(info.inputs, order))
+                raise self._fail(_DYNAMIC_INPUT_LENGTH_INVALID, call,
+                                 f"dims {tuple(dims)} are not every input's dims in shape order ({want})")
+            if info.dynamic.kind != "dims" or gear not in info.dynamic.gears:
+                raise self._not_a_gear(loaded, gear, call)
+            if buf.size < 4 * len(gear):
+                raise self._fail(_DYNAMIC_INPUT_LENGTH_INVALID, call,
+                                 f"the mbatch buffer holds {buf.size} bytes, {4 * len(gear)} are needed")
+            self._store_gear(loaded, ds, buf, gear, call)
+
+    # -- execute -------------------------------------------------------------------------------
+    def execute(self, model_id: int, inputs: int, outputs: int) -> None:
+        self._execute(model_id, inputs, outputs, None, "aclmdlExecute")
+
+    def execute_async(self, model_id: int, inputs: int, outputs: int, stream: int) -> None:
+        self._execute(model_id, inputs, outputs, stream, "aclmdlExecuteAsync")
+
+    def _entries(self, dataset: int, call: str) -> list[_DataBuffer]:
+        ds = self._datasets.get(dataset) if dataset else None
+        if ds is None:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "input or output dataset is NULL")
+        entries = [self._buffers.get(b) for b in ds.buffers]
+        if any(e is None for e in entries):
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "a dataset entry has no data buffer")
+        return entries  # type: ignore[return-value]
+
+    def _execute(self, model_id: int, inputs: int, outputs: int, stream: Optional[int], call: str) -> None:
+        with self._lock:
+            self._count(call)
+            ins, outs = self._entries(inputs, call), self._entries(outputs, call)
+            self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)
+            loaded = self._models.get(model_id)
+            if loaded is None:
+                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, call, f"no model id {model_id}")
+            info = loaded.info
+            if len(ins) != len(info.inputs) or len(outs) != len(info.outputs):
+                raise self._fail(_GE_FAILURE, call,
+                                 f"{len(ins)} input / {len(outs)} output buffers given, the model has "
+                                 f"{len(info.inputs)} / {len(info.outputs)}")
+            dyn = info.dynamic
+            if not dyn.is_dynamic:
+                for side, bufs, descs in (("input", ins, info.inputs), ("output", outs, info.outputs)):
+                    for i, (b, t) in enumerate(zip(bufs, descs)):
+                        if b.data and b.size + _GE_SIZE_SLACK < t.size:
+                            raise self._fail(_GE_FAILURE, call,
+                                             f"{side} {i} buffer has {b.size} bytes, the model needs {t.size}")
+            ctx = self._current(call)
+            if loaded.context != ctx.handle:
+                raise self._fail(E.ACL_ERROR_RT_MODEL_CONTEXT, call, "the model was loaded in another context")
+            if stream:
+                owner = self._streams.get(stream)
+                if owner is None:
+                    raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
+                if owner != ctx.handle:
+                    raise self._fail(_RT_STREAM_CONTEXT, call, "the stream belongs to another context")
+            gear = self._gear_for_run(loaded, ins, inputs, call)
+            in_views = self._input_views(info, ins, gear, call)
+            sizes, missing = [], []
+            for j, t in enumerate(info.outputs):
+                if dyn.is_dynamic:
+                    dims = G.output_dims(dyn, info.outputs, j, gear)
+                    sizes.append(tensor_size(tuple(max(d, 0) for d in dims), t.acl_dtype))
+                else:
+                    sizes.append(t.size)
+                if not outs[j].data:
+                    missing.append(j)
+            if missing and stream is not None:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call,
+                                 "aclmdlExecuteAsync cannot allocate outputs left with NULL data")
+            for j in missing:  # ACL allocates them; the caller frees them with aclrtFree
+                outs[j].data = self._allocate(ctx.device, info.outputs[j].size, 0, call).address
+                outs[j].size = info.outputs[j].size
+            out_views = []
+            for j, b in enumerate(outs):
+                n = min(sizes[j], b.size)
+                out_views.append(self._device_side(b.data, n, call) if n else memoryview(b""))
+            if gear is not None:
+                loaded.current_gear = gear
+            state = loaded.state
+        # The values are computed outside the lock: an interpreter may take a while, and the
+        # views keep their blocks' storage alive even if another thread frees them meanwhile.
+        result = sim_outputs.compute(state, in_views, gear, sizes)
+        for view, data in zip(out_views, result.outputs):
+            if len(view):
+                view[:] = memoryview(data).cast("B")[: len(view)]
+        self._last.report = ExecutionReport(result.fidelity, tuple(result.notes), model_id, gear)
+
+    def _gear_for_run(self, loaded: Any, ins: list[_DataBuffer], dataset: int, call: str) -> Optional[tuple[int, ...]]:
+        """The gear set on this dataset, else whatever the mbatch buffer holds."""
+        dyn = loaded.info.dynamic
+        if not dyn.is_dynamic:
+            return None
+        stored = self._datasets[dataset].gear
+        if stored is not None:
+            return stored
+        index = next((i for i, t in enumerate(loaded.info.inputs) if t.name == G.MBATCH_INPUT), None)
+        width = len(dyn.gears[0]) if dyn.gears else 0
+        if index is None or not width or not ins[index].data:
+            raise self._fail(_RT_MODEL_EXECUTE, call, "no gear is set and the model has no readable mbatch input")
+        buf = ins[index]
+        step = 8 if buf.size >= 8 * width else 4
+        raw = bytes(self._device_side(buf.data, step * width, call))
+        gear = struct.unpack(f"<{width}{'q' if step == 8 else 'i'}", raw)
+        if gear not in dyn.gears:  # [inf] no batch label matches: the task fails on the device
+            raise self._fail(_RT_MODEL_EXECUTE, call, f"the mbatch buffer holds {gear}, which is not a gear")
+        return tuple(gear)
+
+    def _input_views(self, info: Any, ins: list[_DataBuffer], gear: Optional[tuple[int, ...]],
+                     call: str) -> list[memoryview]:
+        views = []
+        for t, b in zip(info.inputs, ins):
+            if t.name == G.MBATCH_INPUT:
+                continue
+            if gear is not None:
+                dims = G.input_dims(info.dynamic.kind, t, gear, info.inputs, info.dynamic.shape_order)
+                need = tensor_size(dims, t.acl_dtype)
+            else:
+                need = t.size
+            n = min(need, b.size)
+            views.append(self._device_side(b.data, n, call) if n else memoryview(b""))
+        return views
+
+    def last_execution(self) -> Optional[ExecutionReport]:
+        return getattr(self._last, "report", None)
+
+    # -- introspection for tests ---------------------------------------------------------------
+    def live_objects(self) -> dict[str, int]:
+        """Live allocations and handles (what must be zero after unload and shutdown)."""
+        with self._lock:
+            blocks = self.memory.live()
+            return {
+                "device_allocations": sum(1 for b in blocks if not b.host),
+                "host_allocations": sum(1 for b in blocks if b.host),
+                "data_buffers": len(self._buffers),
+                "datasets": len(self._datasets),
+                "streams": len(self._streams),
+                "descs": len(self._descs),
+            }
