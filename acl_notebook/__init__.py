@@ -30,7 +30,10 @@ _EXPORTS = {
     "memory": "acl_notebook.api",
     "info": "acl_notebook.api",
     "panel": "acl_notebook.api",
+    "cluster": "acl_notebook.cluster",
     "Model": "acl_notebook.session",
+    "ModelGroup": "acl_notebook.group",
+    "GroupLoadError": "acl_notebook.group",
     "DeviceMemoryError": "acl_notebook.session",
     "HostMemoryError": "acl_notebook.session",
 }

@@ -6,9 +6,13 @@ with `%acl_load` is the same object `acl_notebook.models()` lists and the panel 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .session import MemoryReport, Model, ModelList, SessionInfo, get_session
+
+if TYPE_CHECKING:
+    from .grid import MemoryGrid
+    from .group import ModelGroup
 
 
 def configure(backend: Optional[str] = None, soc: Optional[str] = None, device: Optional[int] = None,
@@ -27,8 +31,8 @@ def configure(backend: Optional[str] = None, soc: Optional[str] = None, device: 
                                    memory=memory, devices=devices)
 
 
-def load(source: Any, *, name: Optional[str] = None, device: Optional[int] = None, force: bool = False,
-         priority: Optional[int] = None, label: Optional[str] = None) -> Model:
+def load(source: Any, *, name: Optional[str] = None, device: Any = None, force: bool = False,
+         priority: Optional[int] = None, label: Optional[str] = None) -> Union[Model, ModelGroup]:
     """Load an offline model from memory into the kernel's context.
 
     source: a path to a .om file (memory-mapped, not copied) or bytes, bytearray,
@@ -36,8 +40,18 @@ def load(source: Any, *, name: Optional[str] = None, device: Optional[int] = Non
     The device memory the model needs is checked first; force=True skips that check.
     priority: load through aclmdlLoadWithConfig with this priority. label: how the source
     is shown (defaults to the path or the buffer's type).
+    device: one id (a `Model`), or several: "all", "0-3", "0,2" or [0, 2] (a `ModelGroup`,
+    one copy per device; every device is pre-checked before any loads).
     """
-    return get_session().load(source, name=name, device=device, force=force, priority=priority, label=label)
+    from .devices import is_single
+
+    session = get_session()
+    if device is None or is_single(device):
+        dev = int(device) if isinstance(device, str) else device
+        return session.load(source, name=name, device=dev, force=force, priority=priority, label=label)
+    from .group import load_group
+
+    return load_group(session, source, device, name=name, force=force, priority=priority, label=label)
 
 
 def models() -> ModelList:
@@ -45,9 +59,19 @@ def models() -> ModelList:
     return get_session().models()
 
 
-def unload(model: Union[Model, str, int]) -> Model:
-    """Unload a model given as a Model, its name or its id."""
-    return get_session().unload(model)
+def unload(model: Union[Model, ModelGroup, str, int]) -> Union[Model, ModelGroup]:
+    """Unload a model given as a Model, its name or its id, or every copy of a group
+    (a ModelGroup or its name)."""
+    from .group import ModelGroup, find_group
+
+    session = get_session()
+    if isinstance(model, ModelGroup):
+        return model.unload()
+    if isinstance(model, str):
+        group = find_group(session, model)
+        if group is not None:
+            return group.unload()
+    return session.unload(model)
 
 
 def unload_all() -> int:
@@ -55,9 +79,21 @@ def unload_all() -> int:
     return get_session().unload_all()
 
 
-def memory(device: Optional[int] = None) -> MemoryReport:
-    """Free / used / total device memory and each loaded model's share."""
-    return get_session().memory(device)
+def memory(device: Any = None) -> Union[MemoryReport, MemoryGrid]:
+    """Free / used / total device memory and each loaded model's share.
+
+    device: one id (a `MemoryReport`), or several ("all", "0-3", [0, 2]): a `MemoryGrid`,
+    one cell per device, where a model group keeps one colour across its devices.
+    """
+    from .devices import is_single
+
+    session = get_session()
+    if device is None or is_single(device):
+        return session.memory(int(device) if isinstance(device, str) else device)
+    from .devices import parse_devices
+    from .grid import local_grid
+
+    return local_grid(session, parse_devices(device, session.device_count))
 
 
 def info() -> SessionInfo:

@@ -31,6 +31,7 @@ __all__ = [
     "Group",
     "PALETTE",
     "error_line",
+    "grid_colors",
     "human_bytes",
     "render_html",
     "render_text",
@@ -936,6 +937,226 @@ class Group(tuple):
 
 
 # ----------------------------------------------------------------------------------------
+# many devices: model groups and memory grids (one host or a cluster)
+# ----------------------------------------------------------------------------------------
+def _group_cell(model: Any) -> str:
+    if not getattr(model, "loaded", True):
+        return "unloaded"
+    return f"#{model.id} {human_bytes(model.memory)}"
+
+
+def _group_row(group: Any) -> tuple[list[str], list[str]]:
+    headers = ["name", "in/out"] + [f"device {m.device}" for m in group.models] + ["source"]
+    source = str(getattr(group.models[0], "source", "")) if group.models else ""
+    row = [group.name, f"{len(group.inputs)}/{len(group.outputs)}"]
+    row += [_group_cell(m) for m in group.models] + [source]
+    return headers, row
+
+
+def _group_title(group: Any) -> str:
+    devices = ", ".join(str(d) for d in group.devices) or "none"
+    copies = "1 copy" if len(group.models) == 1 else f"{len(group.models)} copies"
+    return f"Model group {group.name!r}: {copies} on devices {devices}, {human_bytes(group.memory)} charged in all"
+
+
+def _text_model_group(group: Any, width: int) -> str:
+    if not group.models:
+        return f"Model group {group.name!r}: no copy loaded"
+    headers, row = _group_row(group)
+    n = len(headers)
+    return "\n".join([_group_title(group)] + _table(headers, [row], width=width, wrap=(0, n - 1)))
+
+
+def _html_model_group(group: Any) -> str:
+    title = f'<div style="{_TITLE}{_WRAP}">{_e(_group_title(group))}</div>'
+    if not group.models:
+        return _root(title)
+    headers, row = _group_row(group)
+    n = len(headers)
+    row[-1] = f'<span style="{_CODE}{_WRAP}font-size:0.9em;">{_e(row[-1])}</span>'
+    return _root(title + _html_table(headers, [row], right=tuple(range(2, n - 1)), raw=(n - 1,), wrap=(0, n - 1)))
+
+
+def grid_colors(grid: Any) -> dict[str, str]:
+    """One colour per model key (group), the same on every device and every refresh order."""
+    return {key: PALETTE[i % len(PALETTE)] for i, key in enumerate(grid.keys)}
+
+
+def _grid_title(grid: Any) -> str:
+    live = [c for c in grid.cells if c.state == "ok"]
+    lost = len(grid.cells) - len(live)
+    hosts = len(grid.hosts)
+    where = f" on {_plural(hosts, 'host')}" if hosts > 1 else ""
+    text = (f"{grid.title}: {_plural(len(grid.cells), 'device')}{where}, {human_bytes(grid.used)} used of "
+            f"{human_bytes(grid.total)}")
+    return text + (f", {lost} lost" if lost else "")
+
+
+def _cell_models_text(cell: Any) -> str:
+    parts = [f"{s.name} {human_bytes(s.bytes)}" + (" (lost)" if s.state != "loaded" else "") for s in cell.models]
+    return ", ".join(parts) or "-"
+
+
+def _text_memory_grid(grid: Any, width: int) -> str:
+    if not grid.cells:
+        return f"{grid.title}: no devices"
+    rows = []
+    for c in grid.cells:
+        if c.state != "ok":
+            rows.append([c.host, str(c.device), c.state, "", "", f"{c.state}: {c.reason}", _cell_models_text(c)])
+            continue
+        rows.append([c.host, str(c.device), human_bytes(c.used), human_bytes(c.free), human_bytes(c.total),
+                     _percent(c.used, c.total), _cell_models_text(c)])
+    headers = ["host", "device", "used", "free", "total", "use", "models"]
+    table = _table(headers, rows, width=width, right=(1, 2, 3, 4), wrap=(6, 0, 5))
+    return "\n".join([_grid_title(grid)] + table)
+
+
+def _html_cell_bar(cell: Any, colors: dict[str, str]) -> str:
+    total = max(int(cell.total), 1)
+    segs = [(s.bytes, colors.get(s.key, PALETTE[0]), f"{s.name}: {human_bytes(s.bytes)}")
+            for s in cell.models if s.state == "loaded"]
+    segs.append((cell.other, _OTHER_COLOR, f"other: {human_bytes(cell.other)}"))
+    segs.append((max(cell.free, 0), _FREE_COLOR, f"free: {human_bytes(cell.free)}"))
+    divs = "".join(
+        f'<div title="{_e(tip)}" style="width:{100.0 * size / total:.3f}%;min-width:{2 if size else 0}px;'
+        f'background:{color};height:100%;"></div>'
+        for size, color, tip in segs
+    )
+    return (f'<div style="display:flex;width:100%;height:12px;border-radius:3px;overflow:hidden;'
+            f'border:1px solid {_BORDER};margin:3px 0;" role="img" '
+            f'aria-label="{_e(_percent(cell.used, cell.total))} used">{divs}</div>')
+
+
+_CARD = (f"border:1px solid {_BORDER};border-radius:4px;padding:4px 8px;margin:0 6px 6px 0;"
+         "width:13em;box-sizing:border-box;")
+
+
+def _html_cell(cell: Any, colors: dict[str, str]) -> str:
+    head = f'<div style="font-weight:600;">device {_e(cell.device)} <span style="{_MUTED}font-weight:normal;">' \
+        f'{_e(cell.kind)}</span></div>'
+    if cell.state != "ok":
+        models = ", ".join(_e(s.name) for s in cell.models) or "none"
+        return (f'<div class="acl-cell acl-lost" style="{_CARD}border-color:var(--jp-error-color1, #d32f2f);">{head}'
+                f'<div style="{_ERR}{_WRAP}">{_e(cell.state)}: {_e(cell.reason)}</div>'
+                f'<div style="{_MUTED}{_WRAP}font-size:0.9em;">models lost: {models}</div></div>')
+    names = "".join(
+        f'<div style="{_WRAP}font-size:0.9em;">{_swatch(colors.get(s.key, PALETTE[0]))}{_e(s.name)} '
+        f'<span style="{_MUTED}">{_e(human_bytes(s.bytes))}</span></div>'
+        for s in cell.models
+    )
+    usage = (f'<div style="font-size:0.9em;">{_e(_percent(cell.used, cell.total))} · {_e(human_bytes(cell.used))} '
+             f'of {_e(human_bytes(cell.total))}</div>')
+    return f'<div class="acl-cell" style="{_CARD}">{head}{_html_cell_bar(cell, colors)}{usage}{names}</div>'
+
+
+def _html_memory_grid(grid: Any) -> str:
+    colors = grid_colors(grid)
+    title = f'<div style="{_TITLE}{_WRAP}">{_e(_grid_title(grid))}</div>'
+    legend = " ".join(
+        f'<span style="white-space:nowrap;margin-right:10px;">{_swatch(c)}{_e(k)}</span>' for k, c in colors.items()
+    )
+    legend_div = f'<div style="margin:2px 0 6px 0;">{legend}</div>' if legend else ""
+    rows = []
+    for host in grid.hosts:
+        cards = "".join(_html_cell(c, colors) for c in grid.cells if c.host == host)
+        label = f'<div style="{_SUB}{_WRAP}">{_e(host)}</div>' if len(grid.hosts) > 1 or host else ""
+        rows.append(f'{label}<div style="display:flex;flex-wrap:wrap;">{cards}</div>')
+    return _root(title + legend_div + "".join(rows))
+
+
+# ----------------------------------------------------------------------------------------
+# the cluster: its models and its workers
+# ----------------------------------------------------------------------------------------
+def _cluster_model_title(model: Any) -> str:
+    n, lost = len(model.copies), len(model.lost)
+    loaded = len(model.loaded)
+    text = f"Cluster model {model.name!r}: loaded on {loaded} of {_plural(n, 'device')}"
+    if lost:
+        text += f" ({lost} lost)"
+    return text + f", {human_bytes(model.memory)} in all"
+
+
+def _cluster_copy_rows(model: Any) -> list[list[str]]:
+    return [[c.host, str(c.device), str(c.id), human_bytes(c.memory), _seconds(c.load_seconds), c.state]
+            for c in model.copies]
+
+
+_COPY_HEADERS = ["host", "device", "id", "memory", "took", "state"]
+
+
+def _text_cluster_model(model: Any, width: int) -> str:
+    return "\n".join([_cluster_model_title(model)]
+                     + _table(_COPY_HEADERS, _cluster_copy_rows(model), width=width, right=(1, 2, 3), wrap=(0,)))
+
+
+def _html_cluster_model(model: Any) -> str:
+    rows = _cluster_copy_rows(model)
+    for row in rows:
+        if row[5] != "loaded":
+            row[5] = f'<span style="{_ERR}">{_e(row[5])}</span>' if row[5] == "lost" else _e(row[5])
+        else:
+            row[5] = _e(row[5])
+    title = f'<div style="{_TITLE}{_WRAP}">{_e(_cluster_model_title(model))}</div>'
+    return _root(title + _html_table(_COPY_HEADERS, rows, right=(1, 2, 3), raw=(5,), wrap=(0,)))
+
+
+def _cluster_models_rows(models: Sequence[Any]) -> list[list[str]]:
+    rows = []
+    for m in models:
+        hosts = sorted({c.host for c in m.copies})
+        each = human_bytes(m.copies[0].memory) if m.copies else "-"
+        rows.append([m.name, f"{len(m.loaded)}/{len(m.copies)}", str(len(m.lost)), each, human_bytes(m.memory),
+                     ", ".join(hosts)])
+    return rows
+
+
+_CLUSTER_MODELS_HEADERS = ["name", "devices", "lost", "each", "in all", "hosts"]
+
+
+def _text_cluster_models(models: Sequence[Any], width: int) -> str:
+    if not models:
+        return "No models on the cluster. Load one with acl.cluster.load(PATH) or %acl_load --cluster PATH."
+    return "\n".join([f"{_plural(len(models), 'model')} on the cluster"]
+                     + _table(_CLUSTER_MODELS_HEADERS, _cluster_models_rows(models), width=width, right=(1, 2, 3, 4),
+                              wrap=(0, 5)))
+
+
+def _html_cluster_models(models: Sequence[Any]) -> str:
+    if not models:
+        return _root(f'<div style="{_MUTED}">{_e(_text_cluster_models(models, 100))}</div>')
+    title = f'<div style="{_TITLE}">{_e(_plural(len(models), "model"))} on the cluster</div>'
+    return _root(title + _html_table(_CLUSTER_MODELS_HEADERS, _cluster_models_rows(models), right=(1, 2, 3, 4),
+                                     wrap=(0, 5)))
+
+
+def _status_rows(status: Sequence[Any]) -> list[list[str]]:
+    return [[w.host, str(w.device), w.state, str(w.pid), f"{w.backend} {w.soc}".strip(), ", ".join(w.models) or "-",
+             w.reason] for w in status]
+
+
+_STATUS_HEADERS = ["host", "device", "state", "pid", "backend", "models", "reason"]
+
+
+def _status_title(status: Sequence[Any]) -> str:
+    lost = sum(1 for w in status if w.state != "ok")
+    return f"Cluster: {_plural(len(status), 'NPU worker')}" + (f", {lost} lost" if lost else ", all up")
+
+
+def _text_cluster_status(status: Sequence[Any], width: int) -> str:
+    return "\n".join([_status_title(status)]
+                     + _table(_STATUS_HEADERS, _status_rows(status), width=width, right=(1, 3), wrap=(6, 5, 0)))
+
+
+def _html_cluster_status(status: Sequence[Any]) -> str:
+    rows = _status_rows(status)
+    for row in rows:
+        row[2] = f'<span style="{_ERR}font-weight:600;">{_e(row[2])}</span>' if row[2] != "ok" else _e(row[2])
+    title = f'<div style="{_TITLE}">{_e(_status_title(status))}</div>'
+    return _root(title + _html_table(_STATUS_HEADERS, rows, right=(1, 3), raw=(2,), wrap=(6, 5, 0)))
+
+
+# ----------------------------------------------------------------------------------------
 # dispatch
 # ----------------------------------------------------------------------------------------
 # Session types, by class name (see the module docstring for why not by import).
@@ -946,6 +1167,11 @@ _TEXT_BY_NAME: dict[str, Callable[[Any, int], str]] = {
     "SessionInfo": _text_session,
     "DeviceMemoryError": _text_memory_error,
     "HostMemoryError": _text_memory_error,
+    "ModelGroup": _text_model_group,
+    "MemoryGrid": _text_memory_grid,
+    "ClusterModel": _text_cluster_model,
+    "ClusterModels": _text_cluster_models,
+    "ClusterStatus": _text_cluster_status,
 }
 _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "ModelList": _html_model_list,
@@ -954,6 +1180,11 @@ _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "SessionInfo": _html_session,
     "DeviceMemoryError": _html_memory_error,
     "HostMemoryError": _html_memory_error,
+    "ModelGroup": _html_model_group,
+    "MemoryGrid": _html_memory_grid,
+    "ClusterModel": _html_cluster_model,
+    "ClusterModels": _html_cluster_models,
+    "ClusterStatus": _html_cluster_status,
 }
 
 

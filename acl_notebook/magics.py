@@ -201,7 +201,13 @@ class AclMagics(Magics, Configurable):
         "mmap or a numpy uint8 array. Nothing is copied.",
     )
     @argument("-n", "--name", help="Name to register the model under (default: the name inside the file).")
-    @argument("-d", "--device", type=int, metavar="N", help="Device id (default: the session's device).")
+    @argument(
+        "-d", "--device", metavar="N|all|0-3|0,2",
+        help="Device id (default: the session's device), or several: all, a range 0-3 or a list 0,2 "
+        "(one copy per device, returned as a ModelGroup).",
+    )
+    @argument("-c", "--cluster", action="store_true",
+              help="Load on every NPU of the cluster (acl.cluster.local() or connect() first).")
     @argument("-f", "--force", action="store_true", help="Skip the device-memory pre-check.")
     @argument(
         "-p", "--priority", type=int, metavar="N",
@@ -217,6 +223,8 @@ class AclMagics(Magics, Configurable):
             m = %acl_load "~/my models/yolo v5.om" --name yolo --device 1
             %acl_load -v blob              # blob = open(path, "rb").read()
             %acl_load big.om --force       # skip the free-memory pre-check
+            g = %acl_load net.om --device all    # one copy per device: a ModelGroup
+            %acl_load net.om --cluster     # every NPU of the cluster, bytes sent once
 
         The model is checked before the device is touched: a file that is not an .om, or
         that needs more device memory than is free, is refused with one line saying why.
@@ -228,9 +236,19 @@ class AclMagics(Magics, Configurable):
         from . import api
 
         name = _unquote(args.name) if args.name is not None else None
-        with _as_usage_errors(TypeError):
+        from .cluster.results import ClusterError
+        from .group import GroupLoadError
+
+        with _as_usage_errors(TypeError, GroupLoadError, ClusterError):
+            if args.cluster:
+                if args.device is not None:
+                    raise usage_error("give --device or --cluster, not both (a cluster load uses every NPU)")
+                from . import cluster
+
+                return cluster.load(source, name=name, force=args.force, priority=args.priority, label=label)
+            device = _unquote(args.device) if args.device is not None else None
             return api.load(
-                source, name=name, device=args.device, force=args.force, priority=args.priority, label=label
+                source, name=name, device=device, force=args.force, priority=args.priority, label=label
             )
 
     def _source(self, tokens: list[str], var: Optional[str]) -> tuple[Any, Optional[str]]:
@@ -292,6 +310,10 @@ class AclMagics(Magics, Configurable):
             for key in (_unquote(k) for k in args.models):
                 model = _loaded_match(loaded, key)
                 if model is None:
+                    copies = [m for m in loaded if getattr(m, "group", None) == key]
+                    targets += [m for m in copies if m not in targets]
+                    if copies:
+                        continue
                     raise KeyError(f"no loaded model {key!r}; loaded: {_known(loaded)}")
                 if model not in targets:
                     targets.append(model)
@@ -352,23 +374,38 @@ class AclMagics(Magics, Configurable):
 
     # -- %acl_mem -------------------------------------------------------------------------
     @magic_arguments()
-    @argument("-d", "--device", type=int, metavar="N", help="Device id (default: the session's device).")
+    @argument(
+        "-d", "--device", metavar="N|all|0-3|0,2",
+        help="Device id (default: the session's device), or several as a grid: all, 0-3, 0,2.",
+    )
     @argument("-a", "--all", action="store_true", help="Report every device.")
+    @argument("-c", "--cluster", action="store_true", help="Every device of every host of the cluster.")
     @line_magic
     def acl_mem(self, line: str = "") -> Any:
-        """Device memory: free / used / total, each loaded model's share and the rest."""
+        """Device memory: free / used / total, each loaded model's share and the rest.
+
+        ``--device all`` (or 0-3, 0,2) shows a grid with a model group in one colour across
+        its devices; ``--cluster`` the same for every NPU of the cluster, lost ones marked.
+        """
         args = _parse(self.acl_mem, line)
         if args is None:
             return None
         from . import api
+        from .cluster.results import ClusterError
 
-        with _as_usage_errors():
+        with _as_usage_errors(ClusterError):
+            if args.cluster:
+                if args.device is not None or args.all:
+                    raise usage_error("give --cluster alone (it reports every device of every host)")
+                from . import cluster
+
+                return cluster.memory()
             if args.all:
                 if args.device is not None:
                     raise usage_error("give --device N or --all, not both")
                 count = api.info().device_count
                 return display.Group(api.memory(d) for d in range(count))
-            return api.memory(args.device)
+            return api.memory(_unquote(args.device) if args.device is not None else None)
 
     # -- %acl_info ------------------------------------------------------------------------
     @magic_arguments()

@@ -38,10 +38,10 @@ class DeviceMemoryError(RuntimeError):
     """The pre-check refused a load: the model needs more device memory than is free."""
 
     def __init__(self, model_name: str, device: int, needed: int, free: int, total: int,
-                 candidates: tuple[tuple[str, int], ...]) -> None:
+                 candidates: tuple[tuple[str, int], ...], host: str = "") -> None:
         from .units import human_bytes as hb
 
-        self.model_name, self.device = model_name, device
+        self.model_name, self.device, self.host = model_name, device, host
         self.needed, self.free, self.total = needed, free, total
         self.candidates = candidates
         if candidates:
@@ -51,9 +51,15 @@ class DeviceMemoryError(RuntimeError):
             todo = (f"unloading every model would not make room (device total {hb(total)}); "
                     "use a device with more memory or a smaller model")
         super().__init__(
-            f"{model_name} needs {hb(needed)} of device memory but device {device} has "
+            f"{model_name} needs {hb(needed)} of device memory but device {device}"
+            f"{f' on host {host}' if host else ''} has "
             f"{hb(free)} free of {hb(total)}; {todo}"
         )
+
+    def __reduce__(self) -> tuple:
+        # Crosses process boundaries intact (a cluster worker's refusal reaches the kernel).
+        return (type(self), (self.model_name, self.device, self.needed, self.free, self.total,
+                             self.candidates, self.host))
 
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
@@ -101,6 +107,7 @@ class Model:
         self.loaded = True
         #: Set when loading this model decided the simulated SoC (``soc="auto"``): said once.
         self.soc_note = ""
+        self.group: Optional[str] = None  # the ModelGroup this copy belongs to (a multi-device load)
 
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
@@ -220,6 +227,12 @@ class Session:
         self._atexit = False
 
     # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def device_count(self) -> int:
+        """How many devices the runtime reports (starts the session)."""
+        self.start()
+        return self._device_count
+
     @property
     def started(self) -> bool:
         return self._backend is not None
@@ -358,8 +371,11 @@ class Session:
 
     # -- models ------------------------------------------------------------------------
     def load(self, source: Any, *, name: Optional[str] = None, device: Optional[int] = None,
-             force: bool = False, priority: Optional[int] = None, label: Optional[str] = None) -> Model:
-        """Load a model from memory (path -> mmap, buffers as they are) after the memory pre-check."""
+             force: bool = False, priority: Optional[int] = None, label: Optional[str] = None,
+             group: Optional[str] = None) -> Model:
+        """Load a model from memory (path -> mmap, buffers as they are) after the memory pre-check.
+
+        group: the name of the multi-device load this copy belongs to (see `group.py`)."""
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
@@ -373,13 +389,7 @@ class Session:
                 dev = self._check_device(self.config.device if device is None else device)
                 model_name = self._unique_name(name, info.name or "model")
                 backend = self.backend
-                self._use(dev)
-                work, weight = backend.query_size(buf.view)
-                needs = MemoryNeeds(work=work, weight=weight, zero_copy=info.memory.zero_copy)
-                free, total = backend.mem_info(self._mem_attr())
-                if not force and needs.total > free:
-                    raise DeviceMemoryError(model_name, dev, needs.total, free, total,
-                                            self._candidates(dev, needs.total - free))
+                needs = self._precheck(buf.view, info, dev, model_name, force)
                 t0 = time.perf_counter()
                 try:
                     if priority is None:
@@ -402,13 +412,38 @@ class Session:
                               label or buf.label,
                               seconds, backend.kind)
                 model.soc_note = self._soc_decided(model)
+                model.group = group
                 self._models[model_id] = model
                 self._sample_locked(dev)
         self._emit("load", model)
         return model
 
+    def _precheck(self, view: memoryview, info: ModelInfo, device: int, model_name: str, force: bool) -> MemoryNeeds:
+        """aclmdlQuerySizeFromMem + aclrtGetMemInfo in `device`'s context; refuse what does not fit."""
+        self._use(device)
+        work, weight = self.backend.query_size(view)
+        needs = MemoryNeeds(work=work, weight=weight, zero_copy=info.memory.zero_copy)
+        free, total = self.backend.mem_info(self._mem_attr())
+        if not force and needs.total > free:
+            raise DeviceMemoryError(model_name, device, needs.total, free, total,
+                                    self._candidates(device, needs.total - free))
+        return needs
+
+    def check_fits(self, source: Any, device: int, name: str = "model") -> MemoryNeeds:
+        """The load pre-check alone (nothing is loaded): what a multi-device load runs on
+        every device first, so a refusal on one device loads nothing anywhere."""
+        from .om.reader import parse
+
+        with open_source(source) as buf:
+            info = parse(buf.view)
+            with self._lock:
+                self.start()
+                return self._precheck(buf.view, info, self._check_device(device), name, False)
+
     def _unique_name(self, name: Optional[str], default: str) -> str:
         taken = {m.name: m.id for m in self._models.values()}
+        # a group's name stands for all its copies, so no single model may take it
+        taken.update({m.group: m.id for m in self._models.values() if m.group})
         if name is not None:
             if name in taken:
                 raise ValueError(f"a model named {name!r} is already loaded (id {taken[name]}); "
