@@ -127,7 +127,7 @@ class Cluster:
 
     def _get(self, ray: Any, w: Worker, ref: Any, method: str, limit: float, deadline: float) -> Any:
         try:
-            return ray.get(ref, timeout=max(deadline - time.monotonic(), 0.01))
+            return ray.get(ref, timeout=max(deadline - time.monotonic(), 0.0))
         except ray.exceptions.GetTimeoutError:
             return Failure(ClusterTimeoutError(
                 f"{w.where} did not answer {method} within {limit:g} s; it may be busy or its node unreachable "

@@ -1,0 +1,175 @@
+"""The Ray cluster on a real local Ray instance with simulated NPUs: load on every device
+through the object store, memory of every device, refusals that name host and device, a
+worker killed while the others work, and a teardown that leaves nothing behind.
+
+One cluster serves the whole module (Ray takes seconds to start on a small machine);
+tests that kill a worker run last and the module fixture shuts everything down.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+import acl_notebook as acl
+from acl_notebook import display
+from acl_notebook.cluster.results import ClusterError, ClusterTimeoutError
+from acl_notebook.om.writer import ModelSpec, write_om
+from acl_notebook.session import DeviceMemoryError
+
+MiB = 1024**2
+DEVICES = 3
+
+
+def model(name: str, work: int, weight: int) -> bytes:
+    return write_om(ModelSpec(name=name, soc_version="Ascend910B1", work_size=work, weight_size=weight))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_until(predicate, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = acl.cluster.local(devices=DEVICES, memory=1024 * MiB, timeout=60)
+    pids = [w.info.pid for w in c.workers]
+    yield c
+    acl.cluster.shutdown()
+    import ray
+
+    # Teardown leaves nothing behind: no worker process, no Ray.
+    assert not ray.is_initialized()
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids)), "a worker process outlived the shutdown"
+
+
+@pytest.fixture
+def clean(cluster):
+    yield cluster
+    for m in list(acl.cluster.models()):
+        acl.cluster.unload(m.name)
+
+
+def test_no_cluster_is_one_clear_error():
+    acl.cluster.shutdown()  # nothing to shut: still fine
+    with pytest.raises(ClusterError, match=r"acl.cluster.local\(devices=4\)"):
+        acl.cluster.models()
+
+
+def test_one_worker_per_npu_each_its_own_process_and_device(cluster):
+    infos = [w.info for w in cluster.workers]
+    assert sorted(i.device for i in infos) == list(range(DEVICES))
+    assert len({i.pid for i in infos}) == DEVICES and os.getpid() not in {i.pid for i in infos}
+    assert {i.backend for i in infos} == {"sim"} and {i.total for i in infos} == {1024 * MiB}
+    status = acl.cluster.status()
+    assert [w.state for w in status] == ["ok"] * DEVICES and not status.lost
+    assert "all up" in display.render_text(status)
+
+
+def test_load_puts_a_copy_on_every_device_and_memory_adds_up(clean):
+    before = acl.cluster.memory()
+    m = acl.cluster.load(model("net", 60 * MiB, 40 * MiB))
+    assert m.name == "net" and len(m.loaded) == DEVICES and not m.lost
+    assert sorted(c.device for c in m.copies) == list(range(DEVICES))
+    after = acl.cluster.memory()
+    assert after.total == before.total == DEVICES * 1024 * MiB
+    assert after.used - before.used == DEVICES * 100 * MiB
+    for cell in after.cells:
+        assert [(s.name, s.key, s.bytes) for s in cell.models] == [("net", "net", 100 * MiB)]
+    assert [x.name for x in acl.cluster.models()] == ["net"]
+    second = acl.cluster.load(model("net", MiB, MiB))
+    assert second.name == "net-2"
+    with pytest.raises(ValueError, match="already on the cluster"):
+        acl.cluster.load(model("x", MiB, MiB), name="net")
+    text = display.render_text(acl.cluster.memory())
+    assert "Cluster memory: 3 devices" in text and "net 100.0 MiB" in text
+    gone = acl.cluster.unload("net")
+    assert {c.state for c in gone.copies} == {"unloaded"}
+    assert acl.cluster.memory().used - before.used == DEVICES * 2 * MiB
+
+
+def test_load_from_a_path_and_bad_bytes_never_reach_the_cluster(clean, tmp_path):
+    path = tmp_path / "net.om"
+    path.write_bytes(model("net", MiB, MiB))
+    m = acl.cluster.load(str(path))
+    assert len(m.loaded) == DEVICES
+    # bad bytes never reach the cluster
+    with pytest.raises(acl.OMFormatError):
+        acl.cluster.load(b"not a model at all" * 20)
+    assert [x.name for x in acl.cluster.models()] == ["net"]
+
+
+def test_a_refusal_is_the_device_memory_error_naming_host_and_device(clean):
+    base = acl.cluster.memory().used
+    with pytest.raises(DeviceMemoryError) as err:
+        acl.cluster.load(model("huge", 900 * MiB, 200 * MiB))
+    e = err.value
+    assert e.host and e.device in range(DEVICES)
+    assert f"device {e.device} on host {e.host}" in str(e) and e.needed == 1100 * MiB
+    assert acl.cluster.memory().used == base and not acl.cluster.models()  # nothing loaded anywhere
+
+
+def test_magics_load_and_show_the_cluster(clean):
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "acl_notebook")
+    try:
+        ip.user_ns["blob"] = model("det", 2 * MiB, MiB)
+        m = ip.run_line_magic("acl_load", "-v blob --cluster")
+        assert m.name == "det" and len(m.loaded) == DEVICES
+        grid = ip.run_line_magic("acl_mem", "--cluster")
+        assert all(c.models and c.models[0].name == "det" for c in grid.cells)
+        with pytest.raises(UsageError, match="not both"):
+            ip.run_line_magic("acl_load", "-v blob --cluster --device 0")
+        with pytest.raises(UsageError, match="DeviceMemoryError: .* on host"):
+            ip.user_ns["blob"] = model("huge", 2000 * MiB, 0)
+            ip.run_line_magic("acl_load", "-v blob --cluster")
+    finally:
+        ip.user_ns.pop("blob", None)
+        ip.run_line_magic("unload_ext", "acl_notebook")
+
+
+def test_a_call_that_takes_too_long_gives_up_with_a_clear_error(clean):
+    # a pre-check answers in well under a second; a zero budget cannot be met
+    with pytest.raises(ClusterTimeoutError, match="did not answer precheck within"):
+        acl.cluster.load(model("slow", MiB, MiB), timeout=0.0)
+    assert all(w.alive for w in clean.workers)  # a late answer is not a death
+
+
+# -- faults (these run last: they kill a worker) -------------------------------------------
+def test_a_killed_worker_is_lost_with_its_reason_and_the_others_keep_working(clean):
+    import ray
+
+    acl.cluster.load(model("net", 10 * MiB, 10 * MiB))
+    victim = clean.workers[1]
+    ray.kill(victim.actor, no_restart=True)
+    assert wait_until(lambda: not pid_alive(victim.info.pid))
+    status = acl.cluster.status()
+    lost = status.lost
+    assert [(w.host, w.device) for w in lost] == [(victim.info.host, victim.info.device)]
+    assert "ray.kill" in lost[0].reason and lost[0].models == ("net",)
+    net = next(m for m in acl.cluster.models() if m.name == "net")
+    assert len(net.lost) == 1 and net.lost[0].device == victim.info.device and len(net.loaded) == DEVICES - 1
+    grid = acl.cluster.memory()
+    cell = grid.cell(victim.info.device)
+    assert cell.state == "lost" and "ray.kill" in cell.reason and cell.models[0].state == "lost"
+    assert "lost" in display.render_text(grid) and "acl-lost" in display.render_html(grid)
+    # the others keep working: a new load lands on every live device
+    more = acl.cluster.load(model("more", MiB, MiB))
+    assert sorted(c.device for c in more.loaded) == sorted(w.info.device for w in clean.workers if w.alive)
