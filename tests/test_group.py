@@ -9,7 +9,6 @@ from rig import Rig
 import acl_notebook as acl
 from acl_notebook import display
 from acl_notebook.devices import is_single, parse_devices
-from acl_notebook.grid import local_grid
 from acl_notebook.group import GroupLoadError, ModelGroup, find_group, load_group
 from acl_notebook.om.writer import ModelSpec, write_om
 from acl_notebook.session import DeviceMemoryError
