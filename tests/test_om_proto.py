@@ -38,11 +38,12 @@ def _fields(message: str) -> dict[str, int]:
     ("ModelDef", {"name": 1, "version": 2, "custom_version": 3, "graph": 7, "attr": 11}),
     ("GraphDef", {"name": 1, "input": 4, "output": 5, "op": 6, "attr": 11}),
     ("OpDef", {"name": 1, "type": 2, "input": 5, "attr": 10, "id": 21, "stream_id": 22, "src_name": 24,
-               "src_index": 25, "input_desc": 33, "output_desc": 34, "subgraph_name": 35}),
+               "src_index": 25, "is_input_const": 32, "input_desc": 33, "output_desc": 34, "subgraph_name": 35}),
     ("TensorDescriptor", {"name": 1, "dtype": 2, "shape": 3, "layout": 4, "attr": 5, "size": 10,
                           "weight_size": 11, "device_type": 14, "real_dim_cnt": 16, "data_offset": 18}),
     ("ShapeDef", {"dim": 1}),
-    ("AttrDef", {"list": 1, "s": 2, "i": 3, "f": 4, "b": 5, "bt": 7, "list_list_int": 14, "dt": 15}),
+    ("AttrDef", {"list": 1, "s": 2, "i": 3, "f": 4, "b": 5, "bt": 7, "t": 12, "list_list_int": 14, "dt": 15}),
+    ("TensorDef", {"desc": 1, "data": 2}),
     ("ListValue", {"s": 2, "i": 3, "f": 4, "b": 5, "bt": 7, "dt": 12, "val_type": 20}),
     ("AttrEntry", {"key": 1, "value": 2}),  # the wire shape of a map<string, AttrDef> entry
 ])

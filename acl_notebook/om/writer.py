@@ -17,7 +17,9 @@ Conventions worth knowing:
 * An output name without ``":"`` reads back as ``"name:0"``, exactly as ATC models name
   their outputs (``node:index`` or ``node:index:tensor``).
 * A 4-D FRACTAL_Z output reads back as HWCN with reordered dims, as GE reports it.
-* The weights partition is `weight_size` zero bytes.
+* The weights partition is `weight_size` zero bytes, unless the spec has ``consts`` / ``ops``:
+  then the graph is a real computation (see `opgraph`) and WEIGHTS_DATA holds its weights,
+  packed as ATC packs them, so the CPU reference computes the model's true answer.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class ModelSpec:
     submodels: int = 1  # model_num > 1: extra sub-model tables
     atc_version: str = "7.6.0.1.220"
     framework: str = "Onnx"
+    ops: list = field(default_factory=list)  # opgraph.OpSpec, in an order where inputs come first
+    consts: list = field(default_factory=list)  # opgraph.ConstSpec: the weights (WEIGHTS_DATA)
 
 
 def write_om(spec: ModelSpec) -> bytes:
@@ -118,7 +122,8 @@ def _chunks(spec: ModelSpec, stream: bool) -> Iterator[bytes]:
     if spec.inout_info:
         root.append((8, inout.encode(plan.acl_inputs, plan.acl_outputs, plan.kind, plan.gears,
                                      plan.shape_order, plan.output_shapes)))
-    root += [(0, plan.modeldef()), (1, spec.weight_size), (3, b""), (2, b"")]
+    weights: Union[bytes, int] = plan.weights if plan.weights is not None else spec.weight_size
+    root += [(0, plan.modeldef()), (1, weights), (3, b""), (2, b"")]
     models = [root] + [[(0, plan.submodel(i)), (2, b"")] for i in range(1, spec.submodels)]
     tables = [pack_table([(ptype, _length(body)) for ptype, body in parts], plan.wide) for parts in models]
     payload = sum(len(t) for t in tables) + sum(_length(body) for parts in models for _, body in parts)
@@ -179,6 +184,14 @@ class _Plan:
         self.output_shapes = _output_shapes(spec, self.gears) if self.kind else ()
         self.unknown_shape = int(spec.submodels > 1 or (
             not self.kind and any(d < 0 for t in spec.inputs + spec.outputs for d in t.dims)))
+        self.weights: Optional[bytes] = None
+        self.where: dict[str, tuple[int, int]] = {}
+        if spec.ops or spec.consts:
+            if self.kind:
+                raise ValueError("a model with ops cannot have dynamic gears yet; write one model per gear")
+            from .opgraph import build_weights
+
+            self.weights, self.where = build_weights(spec.consts)
 
     def _input_desc(self, t: TensorSpec) -> TensorDesc:
         dtype = ACL_DTYPE_VALUES[t.dtype]
@@ -197,22 +210,26 @@ class _Plan:
         graph.name = f"{spec.name}_0".encode()
         for index, (tspec, desc) in enumerate(zip(self._input_specs(), self.acl_inputs)):
             self._data_op(graph, attrs, index, tspec, desc)
-        producers = _producers(spec.outputs)
-        fixed = len(self.acl_inputs) + len(producers) + 1 + (1 if self.kind else 0)  # + NetOutput, Case
-        _const_ops(graph, attrs, max(spec.op_count - fixed, 0), spec.weight_size)
-        if self.kind:
-            self._case_op(graph, attrs)
-        for node in producers:
-            op = graph.op.add()
-            op.name, op.type = node.encode(), b"Cast"
-            attrs.put(op.attr, "_lxfusion_engine_name", "AIcoreEngine")
-        self._netoutput(graph, attrs, producers)
+        if self.weights is not None:
+            self._compute_graph(graph, attrs)
+        else:
+            producers = _producers(spec.outputs)
+            fixed = len(self.acl_inputs) + len(producers) + 1 + (1 if self.kind else 0)  # + NetOutput, Case
+            _const_ops(graph, attrs, max(spec.op_count - fixed, 0), spec.weight_size)
+            if self.kind:
+                self._case_op(graph, attrs)
+            for node in producers:
+                op = graph.op.add()
+                op.name, op.type = node.encode(), b"Cast"
+                attrs.put(op.attr, "_lxfusion_engine_name", "AIcoreEngine")
+            self._netoutput(graph, attrs, producers)
         for i, op in enumerate(graph.op):
             op.id = i
         memory = _aligned_io(self.acl_inputs + self.acl_outputs)
         work = spec.work_size or memory
+        weight_size = len(self.weights) if self.weights is not None else spec.weight_size
         plain = [
-            ("memory_size", work), ("weight_size", spec.weight_size),
+            ("memory_size", work), ("weight_size", weight_size),
             ("zero_copy_memory_size", min(memory, work)), ("stream_num", 1), ("event_num", 0),
             ("label_num", 0), ("soc_version", spec.soc_version), ("atc_version", spec.atc_version),
             ("opp_version", spec.atc_version), ("framework_type", spec.framework), ("target_type", "MINI"),
@@ -223,6 +240,32 @@ class _Plan:
             _fill(model.attr.add(), name, value)
         attrs.finish(model)
         return model.SerializeToString()
+
+    def _compute_graph(self, graph: Any, attrs: _AttrWriter) -> None:
+        """Consts, the spec's ops and a NetOutput wired to them (the Data ops are already there)."""
+        from .opgraph import GraphEmitter, Tensor
+
+        emitter = GraphEmitter(graph, attrs, self.spec.consts, self.where)
+        for t in self.spec.inputs:
+            emitter.data_output(t.name, Tensor(t.dims, t.dtype, t.format, t.format))
+        emitter.emit_consts()
+        for op in self.spec.ops:
+            emitter.emit_op(op)
+        out = graph.op.add()
+        out.name, out.type = b"Node_Output", b"NetOutput"
+        attrs.put(out.attr, "_lxfusion_engine_name", "DNN_VM_RTS")
+        for t in self.spec.outputs:
+            node, idx = _node_and_index(t.name)
+            tensor = emitter.output(f"{node}:{idx}")
+            if tuple(tensor.physical_shape) != t.dims or tensor.dtype != t.dtype or tensor.layout != t.format:
+                raise ValueError(
+                    f"output {t.name!r} is declared {t.dtype} {t.format} {list(t.dims)} but op {node!r} writes "
+                    f"{tensor.dtype} {tensor.layout} {list(tensor.physical_shape)}"
+                )
+            out.input.append(f"{node}:{idx}".encode())
+            out.src_name.append(node.encode())
+            out.src_index.append(idx)
+            emitter.describe(out.input_desc.add(), tensor, 0, 0)
 
     def _input_specs(self) -> list[TensorSpec]:
         specs = list(self.spec.inputs)
@@ -488,6 +531,9 @@ def _set_value(attr: Any, value: Any) -> None:
         elif all(isinstance(v, int) for v in value):
             lst.i.extend(value)
             lst.val_type = 2
+        elif all(isinstance(v, (int, float)) for v in value):
+            lst.f.extend(value)
+            lst.val_type = 3
         else:
             lst.s.extend(v.encode() for v in value)
             lst.val_type = 1

@@ -1,0 +1,313 @@
+"""Run an offline model's graph on the CPU with numpy, honestly labelled.
+
+Execution follows om-execution.md: one pass in stored order; every edge carries the
+producer's logical array plus its output descriptor, and a consumer whose input descriptor
+describes the bytes differently (an erased Reshape, a layout change) gets exactly what the
+device would read: the producer's bytes re-read with the consumer's descriptor. Kernels
+compute in float32; each output is stored in its descriptor's dtype (fp16 rounding where
+the device stores fp16). An array is dropped as soon as its last consumer has run.
+
+Only ops that feed the outputs run (and none behind an ``override``). Each op's planner says
+whether it is computed from the file, approximate (something guessed, with a note), or a
+placeholder (zeros, with the reason); the result's fidelity is the worst of those, so a
+value that is not the model's is never labelled "computed". Kernel failures at run time
+also become placeholders with a note, never an exception out of `run`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from ..om import layouts
+from ..om.errors import OMFormatError
+from ..om.reader import parse
+from .graph import Desc, Graph, Node, load_graph
+from .registry import OpView, Unsupported, planner_for
+from .result import APPROXIMATE, COMPUTED, PLACEHOLDER, Coverage, Result
+
+_SOURCES = frozenset({"Data", "AippData", "AnnData", "Const", "Constant", "NetOutput"})
+
+
+class OverrideError(ValueError):
+    """An ``override`` names no tensor of the model, or gives the wrong shape or dtype."""
+
+
+@dataclass
+class Step:
+    """The plan of one op: its kernel (None for a placeholder), status and notes."""
+
+    kernel: Any
+    status: str
+    notes: list[str]
+    label: str  # "Type" or "FrameworkOp RandomStandardNormal", for the coverage line
+
+
+class Interpreter:
+    """The model in `data` (any bytes-like object; kept alive, never copied), ready to run many times."""
+
+    def __init__(self, data: Any) -> None:
+        self._data = data
+        try:
+            self.info = parse(data)
+            self.graph: Graph = load_graph(data)
+        except OMFormatError:
+            raise
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            raise OMFormatError(f"the model's graph could not be read ({type(exc).__name__}: {exc})") from None
+        self._steps: dict[str, Step] = {}
+
+    # ------------------------------------------------------------------ planning
+    def step(self, node: Node) -> Step:
+        hit = self._steps.get(node.name)
+        if hit is None:
+            hit = self._steps[node.name] = self._plan(node)
+        return hit
+
+    def _plan(self, node: Node) -> Step:
+        label = node.type
+        if node.type == "FrameworkOp":
+            label = f"FrameworkOp {node.attrs.get('original_type') or '(unknown)'}"
+        planner = planner_for(node.type)
+        if planner is None:
+            return Step(None, PLACEHOLDER, [f"{node.type} '{node.name}': no CPU implementation of this op type; "
+                                            "its outputs are zeros"], label)
+        view = OpView(node, self.graph.framework)
+        try:
+            kernel = planner(view)
+        except Unsupported as exc:
+            return Step(None, PLACEHOLDER, view.notes + [f"{node.type} '{node.name}': {exc}; its outputs are zeros"],
+                        label)
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
+            return Step(None, PLACEHOLDER, view.notes + [f"{node.type} '{node.name}': could not be planned "
+                                                         f"({exc}); its outputs are zeros"], label)
+        return Step(kernel, APPROXIMATE if view.notes else COMPUTED, view.notes, label)
+
+    def _needed(self, overridden: set[tuple[str, int]]) -> list[Node]:
+        """Nodes whose values reach the outputs, in graph order, not looking behind overrides."""
+        graph = self.graph
+        need = {graph.netoutput.name}
+        stack = [graph.netoutput]
+        while stack:
+            node = stack.pop()
+            for ref in node.inputs:
+                if ref is None or ref in overridden or ref[0] in need:
+                    continue
+                producer = graph.by_name[ref[0]]
+                outs = len(producer.output_descs)
+                if outs and all((producer.name, k) in overridden for k in range(outs)):
+                    continue
+                need.add(ref[0])
+                stack.append(producer)
+        return [n for n in graph.nodes if n.name in need]
+
+    def coverage(self) -> Coverage:
+        """What a run would compute, guess or leave as placeholder, without running anything."""
+        statuses, notes, blocked = [], [], []
+        for node in self._needed(set()):
+            if node.type in _SOURCES:
+                continue
+            step = self.step(node)
+            statuses.append(step.status)
+            notes.extend(step.notes)
+            if step.status == PLACEHOLDER:
+                blocked.append(step.label)
+        return Coverage(
+            fidelity=_worst(statuses),
+            notes=tuple(notes),
+            ops=len(statuses),
+            guessed=sum(s == APPROXIMATE for s in statuses),
+            placeholders=tuple(dict.fromkeys(blocked)),
+        )
+
+    # ------------------------------------------------------------------ running
+    def run(self, inputs: Sequence[Any], override: Optional[dict[str, Any]] = None) -> Result:
+        """Outputs for `inputs` (one array per model input, in order, already validated)."""
+        graph = self.graph
+        given = self._overrides(override or {})
+        order = self._needed(set(given))
+        refs: dict[tuple[str, int], int] = {}
+        for node in order:
+            for ref in node.inputs:
+                if ref is not None:
+                    refs[ref] = refs.get(ref, 0) + 1
+        env: dict[tuple[str, int], tuple[Any, Desc]] = {}
+        for key, (value, desc) in given.items():
+            env[key] = (value, desc)
+        statuses: list[str] = []
+        notes: list[str] = [f"'{k[0]}:{k[1]}' was given by the caller (override=)" for k in given]
+        data_nodes = {n.name: i for i, n in enumerate(graph.inputs)}
+        outputs: list[np.ndarray] = []
+        with np.errstate(all="ignore"):
+            for node in order:
+                if node.type in ("Data", "AippData", "AnnData"):
+                    env[(node.name, 0)] = self._data_value(node, inputs[data_nodes[node.name]])
+                    continue
+                if node.type in ("Const", "Constant"):
+                    env[(node.name, 0)] = (None, node.output_descs[0] if node.output_descs else node.const)
+                    continue
+                try:
+                    xs = [self._read(env, ref, desc) if ref is not None else None
+                          for ref, desc in zip(node.inputs, node.input_descs)]
+                except (ValueError, Unsupported) as exc:
+                    if node.type == "NetOutput":
+                        raise OMFormatError(f"the model's outputs cannot be read: {exc}") from None
+                    xs = None
+                    statuses.append(PLACEHOLDER)
+                    notes.append(f"{node.type} '{node.name}': its inputs cannot be read ({exc}); outputs are zeros")
+                if xs is None:
+                    produced = [_zeros(d) for d in node.output_descs]
+                elif node.type == "NetOutput":
+                    outputs = [self._final(x, d, t.dims) for x, d, t in zip(xs, node.input_descs, self.info.outputs)]
+                    break
+                else:
+                    status, produced, extra = self._execute(node, xs)
+                    statuses.append(status)
+                    notes.extend(extra)
+                del xs
+                for k, value in enumerate(produced):
+                    if (node.name, k) not in given:
+                        env[(node.name, k)] = (value, node.output_descs[k])
+                del produced
+                for ref in node.inputs:  # free what no later op reads
+                    if ref is not None:
+                        refs[ref] -= 1
+                        if refs[ref] == 0:
+                            env.pop(ref, None)
+        return Result(tuple(outputs), tuple(t.name for t in self.info.outputs), _worst(statuses), tuple(notes))
+
+    def _execute(self, node: Node, xs: list) -> tuple[str, list, list[str]]:
+        step = self.step(node)
+        if step.kernel is not None:
+            try:
+                ys = step.kernel(xs)
+                ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
+                return step.status, [_store(y, d) for y, d in zip(ys, node.output_descs)], list(step.notes)
+            except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, MemoryError) as exc:
+                failure = (f"{node.type} '{node.name}': failed on the CPU ({type(exc).__name__}: {exc}); "
+                           "outputs are zeros")
+                return PLACEHOLDER, [_zeros(d) for d in node.output_descs], list(step.notes) + [failure]
+        return PLACEHOLDER, [_zeros(d) for d in node.output_descs], list(step.notes)
+
+    def _data_value(self, node: Node, array: Any) -> tuple[Any, Desc]:
+        desc = node.output_descs[0] if node.output_descs else node.input_descs[0]
+        x = np.asarray(array)
+        if desc.dtype:
+            x = x.astype(desc.dtype, copy=False)
+        return x.reshape(desc.logical_shape if desc.packed else desc.shape), desc
+
+    def _const_value(self, node: Node) -> Any:
+        desc = node.const
+        if desc is None or desc.dtype is None:
+            raise Unsupported(f"Const '{node.name}' has a dtype numpy cannot hold")
+        if node.const_data:
+            raw = np.frombuffer(node.const_data, dtype=desc.dtype, count=desc.count)
+        else:
+            raw = np.frombuffer(self.graph.weights, dtype=desc.dtype, count=desc.count, offset=desc.data_offset)
+        return _decode(raw, desc)
+
+    def _read(self, env: dict, ref: tuple[str, int], desc: Desc) -> Any:
+        value, pdesc = env[ref]
+        if value is None:  # a Const, decoded when first read
+            value = self._const_value(self.graph.by_name[ref[0]])
+            env[ref] = (value, pdesc)
+        if not desc.present or desc is pdesc:
+            return value
+        return reinterpret(value, pdesc, desc)
+
+    def _final(self, value: Any, desc: Desc, dims: tuple[int, ...]) -> np.ndarray:
+        """A model output as ACL hands it over: the physical bytes in the reported dims."""
+        physical = _encode(value, desc)
+        shape = tuple(d for d in dims) if dims and all(d >= 0 for d in dims) else desc.shape
+        out = np.ascontiguousarray(physical).reshape(shape) if physical.size == int(np.prod(shape)) else physical
+        return out if out.flags.writeable and out.base is None else out.copy()
+
+    def _overrides(self, override: dict[str, Any]) -> dict[tuple[str, int], tuple[Any, Desc]]:
+        out: dict[tuple[str, int], tuple[Any, Desc]] = {}
+        for key, value in override.items():
+            if not isinstance(key, str):
+                raise OverrideError(f"override keys are tensor names like 'op_name:0', not {type(key).__name__}")
+            name, index = _split(key)
+            node = self.graph.by_name.get(name)
+            if node is None or node.type == "NetOutput":
+                near = difflib.get_close_matches(name, list(self.graph.by_name), n=3)
+                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                raise OverrideError(f"override {key!r}: the model has no op named {name!r}{hint}")
+            if index >= len(node.output_descs):
+                raise OverrideError(f"override {key!r}: op {name!r} has {len(node.output_descs)} output(s)")
+            desc = node.output_descs[index]
+            array = np.asarray(value)
+            want = desc.logical_shape
+            if desc.dtype and not np.can_cast(array.dtype, desc.dtype, "same_kind"):
+                raise OverrideError(f"override {key!r}: expected {desc.dtype} values, got {array.dtype}")
+            if tuple(array.shape) == tuple(want):
+                logical = array
+            elif desc.packed and tuple(array.shape) == desc.shape:
+                logical = _decode(array, desc)
+            else:
+                raise OverrideError(f"override {key!r}: expected shape {list(want)}, got {list(array.shape)}")
+            out[(name, index)] = (np.asarray(logical, dtype=desc.dtype or logical.dtype), desc)
+        return out
+
+
+def _split(key: str) -> tuple[str, int]:
+    name, sep, idx = key.rpartition(":")
+    if sep and idx.isdigit():
+        return name, int(idx)
+    return key, 0
+
+
+def _worst(statuses: list[str]) -> str:
+    if PLACEHOLDER in statuses:
+        return PLACEHOLDER
+    return APPROXIMATE if APPROXIMATE in statuses else COMPUTED
+
+
+def _store(y: Any, desc: Desc) -> np.ndarray:
+    """A kernel's output in its descriptor's logical shape and dtype (fp16 rounding happens here)."""
+    arr = np.asarray(y)
+    want = desc.logical_shape
+    if arr.shape != tuple(want):
+        if arr.size != int(np.prod(want)):
+            raise ValueError(f"the kernel made {list(arr.shape)}, the file declares {list(want)}")
+        arr = arr.reshape(want)
+    return arr.astype(desc.dtype, copy=False) if desc.dtype else arr
+
+
+def _zeros(desc: Desc) -> np.ndarray:
+    return np.zeros(desc.logical_shape, dtype=desc.dtype or np.float32)
+
+
+def _decode(raw: np.ndarray, desc: Desc) -> np.ndarray:
+    raw = raw.reshape(desc.shape)
+    if desc.packed:
+        return layouts.to_logical(raw, desc.layout, desc.logical_shape, desc.logical_format, desc.c0)
+    return raw
+
+
+def _encode(value: Any, desc: Desc) -> np.ndarray:
+    x = np.asarray(value)
+    if desc.dtype:
+        x = x.astype(desc.dtype, copy=False)
+    if desc.packed:
+        return layouts.to_physical(x, desc.layout, desc.logical_format, desc.c0)
+    return x
+
+
+def reinterpret(value: Any, produced: Desc, wanted: Desc) -> Any:
+    """What a consumer with descriptor `wanted` reads from bytes written as `produced`."""
+    plain = not produced.packed and not wanted.packed
+    if plain and produced.dtype == wanted.dtype and np.asarray(value).size == wanted.count:
+        return np.asarray(value).reshape(wanted.shape)
+    if produced.packed and wanted.packed and (produced.dtype, produced.layout, produced.shape, produced.logical_shape,
+                                              produced.logical_format, produced.c0) == (
+            wanted.dtype, wanted.layout, wanted.shape, wanted.logical_shape, wanted.logical_format, wanted.c0):
+        return value
+    raw = np.ascontiguousarray(_encode(value, produced)).reshape(-1).view(np.uint8)
+    if wanted.dtype is None or raw.size < wanted.nbytes:
+        raise ValueError(f"an input described as {wanted.text()} reads {raw.size} bytes written as {produced.text()}")
+    return _decode(raw[: wanted.nbytes].view(wanted.dtype), wanted)
