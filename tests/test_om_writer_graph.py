@@ -38,7 +38,7 @@ def test_weights_are_packed_aligned_and_described(compress):
     graph = load_graph(blob)
     assert info.memory.weight == len(graph.weights)
     spans = []
-    for name, (value, layout, origin) in values.items():
+    for name, (value, layout, _origin) in values.items():
         d = graph.by_name[name].const
         assert d.data_offset % 512 == 0 and d.data_offset >= 512
         assert d.layout == layout and d.logical_shape == value.shape
