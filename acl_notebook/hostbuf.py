@@ -1,21 +1,37 @@
-"""Turn what a user hands us (a path or a buffer) into model bytes without copying them.
+"""Turn what a user hands us (a path or a buffer) into model bytes, without copying them.
 
-`aclmdlLoadFromMem` wants the model in host memory; Python buffers already are, so the
-only job here is to avoid a second copy: paths are memory-mapped, buffers are viewed
-through `memoryview`. A file larger than the host's available memory is refused before a
-byte is read, so a big model cannot get the kernel killed.
+`aclmdlLoadFromMem` wants the model in host memory; Python buffers already are, so the job
+here is to avoid a second copy: paths are memory-mapped, buffers are viewed through
+`memoryview`. Both entry points (`inspect` and `load`) come through here, so they accept
+and refuse exactly the same things (the error contract is in the README):
+
+- a path that is not a regular file (FIFO, socket, device, ``/proc`` or ``/sys`` entry) is
+  refused from `os.stat` before anything opens it, so nothing can block in ``open()``;
+- every path problem is an `OSError` subclass whose message names the path and what to do;
+- a buffer that is not bytes (``float16`` items) is a `TypeError`; a bytes buffer in a
+  state we cannot use (not C-contiguous, a closed mmap, a released memoryview) a `ValueError`.
+
+Reading a file-backed mapping can raise SIGBUS, which kills the process, when the file
+shrinks under it. `HostBuffer.read` is the SIGBUS-safe way to read the small parts the
+reader parses: ``pread`` on the file for paths, and for buffers that may be mapped (an
+mmap, or any exporter we cannot prove lives on the heap) a copy made by the kernel, which
+reports a vanished page as EFAULT instead of a signal.
 """
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
-from pathlib import Path
+import stat
 from typing import Any, Optional
+
+_PSEUDO_FS = ("/proc", "/sys")
+_HEAP_TYPES = (bytes, bytearray)
 
 
 class HostMemoryError(RuntimeError):
-    """The model file is larger than the host memory available to hold it."""
+    """The model (or its ModelDef) is larger than the host memory available to hold it."""
 
     def __init__(self, path: str, size: int, available: int) -> None:
         from .units import human_bytes
@@ -40,20 +56,50 @@ def host_available_memory() -> Optional[int]:
 
 
 class HostBuffer:
-    """A read-only, 1-D unsigned-byte view of model bytes plus what keeps them alive."""
+    """A read-only, 1-D unsigned-byte view of model bytes, what keeps them alive, and a safe reader.
 
-    def __init__(self, view: memoryview, label: str, owner: Any = None, mapped: Optional[mmap.mmap] = None):
+    `view` is what a backend receives (the runtime reads it in place). `read` is what our
+    own parser uses: it never touches a page that could raise SIGBUS.
+    """
+
+    def __init__(self, view: memoryview, label: str, owner: Any = None, mapped: Optional[mmap.mmap] = None,
+                 fd: Optional[int] = None, heap: bool = False) -> None:
         self.view = view
         self.label = label  # shown as the model's source
         self._owner = owner
         self._mapped = mapped
+        self._fd = fd  # open while the buffer lives, for pread and the size recheck
+        self._heap = heap
 
     @property
     def size(self) -> int:
         return self.view.nbytes
 
+    def read(self, offset: int, size: int) -> Any:
+        """Up to `size` bytes at `offset`; fewer only when the backing file shrank meanwhile."""
+        if self._fd is not None:
+            return _pread(self._fd, offset, size)
+        return read_view(self.view, offset, size, heap=self._heap)
+
+    def changed(self) -> str:
+        """Why the bytes can no longer be read whole ("" while they can): the file behind the
+        mapping is now shorter than the mapping."""
+        if self._fd is not None:
+            now = os.fstat(self._fd).st_size
+        else:
+            mapped = _mmap_behind(self.view)
+            if mapped is None:
+                return ""
+            try:
+                now = mapped.size()
+            except (OSError, ValueError):
+                return "the mmap was closed"
+        if now < self.size:
+            return f"the file behind the mapping shrank from {self.size} to {now} bytes"
+        return ""
+
     def close(self) -> None:
-        """Release the view and unmap a mapped file (a no-op for caller-owned buffers)."""
+        """Release the view, unmap a mapped file, close its descriptor (caller buffers stay as they are)."""
         self.view.release()
         if self._mapped is not None:
             try:
@@ -61,6 +107,9 @@ class HostBuffer:
             except BufferError:
                 pass  # something still holds a view; the map goes with it
             self._mapped = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self._owner = None
 
     def __enter__(self) -> HostBuffer:
@@ -70,44 +119,246 @@ class HostBuffer:
         self.close()
 
 
-def _as_bytes_view(view: memoryview) -> memoryview:
-    """The same memory as a flat unsigned-byte view (a cast, never a copy)."""
-    if not view.c_contiguous:
-        raise ValueError("model buffer must be C-contiguous; pass bytes(buffer) or numpy.ascontiguousarray(a)")
-    if view.itemsize != 1:
-        raise TypeError(
-            f"model buffer must hold bytes (uint8), got items of {view.itemsize} bytes "
-            f"(format {view.format!r}); use arr.view(numpy.uint8)"
-        )
-    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+# ----------------------------------------------------------------------------- buffers
+def open_source(source: Any, check_memory: bool = True) -> HostBuffer:
+    """A HostBuffer for a path (mapped read-only) or any bytes-like object (viewed).
 
-
-def open_source(source: Any) -> HostBuffer:
-    """A HostBuffer for a path (mapped read-only) or any bytes-like object (viewed)."""
+    `check_memory` refuses a file larger than the host's available memory (a load needs
+    it resident; an inspect, which reads a few pages, passes False).
+    """
     if isinstance(source, (str, os.PathLike)):
-        return _open_path(Path(os.path.expanduser(os.fspath(source))))
+        return open_path(source, check_memory)
+    return open_buffer(source)
+
+
+def open_buffer(source: Any) -> HostBuffer:
+    """A HostBuffer viewing a bytes-like object in place (the contract's buffer rows)."""
     kind = "mmap" if isinstance(source, mmap.mmap) else type(source).__name__
+    if isinstance(source, mmap.mmap) and source.closed:
+        raise ValueError("the mmap is closed; map the model file again (or pass its path)")
     try:
         view = memoryview(source)
     except TypeError:
         raise TypeError(
-            f"cannot load a model from a {kind}: pass a path to a .om file or bytes, bytearray, "
+            f"cannot read a model from a {kind}: pass a path to a .om file or bytes, bytearray, "
             "memoryview, mmap or a numpy uint8 array"
         ) from None
-    return HostBuffer(_as_bytes_view(view), f"<{kind}>", owner=source)
+    except ValueError as exc:  # a released memoryview, a closed mmap
+        raise ValueError(f"the {kind} cannot be read any more ({exc}); pass the model's bytes again") from None
+    flat = _as_bytes_view(view, kind)
+    buf = HostBuffer(flat, f"<{kind}>", owner=source, heap=_on_heap(flat))
+    problem = buf.changed()
+    if problem:
+        buf.close()
+        raise ValueError(f"{problem}; the mapping can no longer be read, map the file again")
+    return buf
 
 
-def _open_path(path: Path) -> HostBuffer:
-    if not path.exists():
-        raise FileNotFoundError(f"no such model file: {path}")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory; give the path of a .om file inside it")
-    size = path.stat().st_size
-    available = host_available_memory()
-    if available is not None and size > available:
-        raise HostMemoryError(str(path), size, available)
-    with open(path, "rb") as f:
+def _as_bytes_view(view: memoryview, kind: str) -> memoryview:
+    """The same memory as a flat unsigned-byte view (a cast, never a copy)."""
+    try:
+        if view.itemsize != 1:
+            raise TypeError(
+                f"model buffer must hold bytes (uint8), got items of {view.itemsize} bytes "
+                f"(format {view.format!r}); pass arr.view(numpy.uint8) or bytes(buffer)"
+            )
+        if not view.c_contiguous:
+            raise ValueError(
+                f"the {kind} is not C-contiguous (a strided or Fortran-order array); "
+                "pass numpy.ascontiguousarray(a) or bytes(buffer)"
+            )
+        return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+    except BaseException:
+        view.release()
+        raise
+
+
+def _on_heap(view: memoryview) -> bool:
+    """True when the bytes provably live in ordinary heap memory (no file page behind them).
+
+    Follows the exporter chain (memoryview -> numpy base -> ...) to bytes/bytearray; an mmap
+    or anything we do not recognise counts as possibly mapped.
+    """
+    obj: Any = view.obj
+    for _ in range(32):
+        if isinstance(obj, _HEAP_TYPES):
+            return True
+        if isinstance(obj, mmap.mmap):
+            return False
+        if isinstance(obj, memoryview):
+            obj = obj.obj
+            continue
+        if hasattr(obj, "__array_interface__"):  # numpy: base is None when it owns its data
+            base = getattr(obj, "base", None)
+            if base is None:
+                return type(obj).__name__ == "ndarray"
+            obj = base
+            continue
+        return False
+    return False
+
+
+def _mmap_behind(view: memoryview) -> Optional[mmap.mmap]:
+    obj: Any = view.obj
+    for _ in range(32):
+        if isinstance(obj, mmap.mmap):
+            return obj
+        if isinstance(obj, memoryview):
+            obj = obj.obj
+        elif getattr(obj, "base", None) is not None:
+            obj = obj.base
+        else:
+            return None
+    return None
+
+
+def read_view(view: memoryview, offset: int, size: int, heap: Optional[bool] = None) -> Any:
+    """`view[offset:offset+size]`, read so that a vanished file page cannot raise SIGBUS.
+
+    Heap memory is sliced in place; anything else is copied by the kernel (a memfd write,
+    which reports a page past the end of a shrunk file as EFAULT), so the copy can come
+    back short instead of killing the process.
+    """
+    part = view[offset : offset + size]
+    if heap if heap is not None else _on_heap(view):
+        return part
+    return _kernel_copy(part)
+
+
+def same_bytes(view: memoryview, offset: int, expected: bytes) -> bool:
+    """Whether `view` holds `expected` at `offset` (SIGBUS-safe, like `read_view`)."""
+    if offset + len(expected) > view.nbytes:
+        return False
+    return read_view(view, offset, len(expected)) == expected
+
+
+def _kernel_copy(part: memoryview) -> bytes:
+    create = getattr(os, "memfd_create", None)
+    if create is None:  # pragma: no cover - not Linux: no safe copy available, plain read
+        return bytes(part)
+    fd = create("acl-notebook-read", getattr(os, "MFD_CLOEXEC", 0))
+    try:
+        done = 0
+        while done < part.nbytes:
+            try:
+                n = os.write(fd, part[done:])
+            except OSError as exc:
+                if exc.errno == errno.EFAULT:
+                    break  # the rest of the mapping is gone
+                raise
+            if n <= 0:
+                break
+            done += n
+        return os.pread(fd, done, 0) if done else b""
+    finally:
+        os.close(fd)
+
+
+def _pread(fd: int, offset: int, size: int) -> bytes:
+    chunks, got = [], 0
+    while got < size:
+        chunk = os.pread(fd, size - got, offset + got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+# ----------------------------------------------------------------------------- paths
+def _path_error(cls: type, code: int, message: str) -> OSError:
+    exc = cls(message)
+    exc.errno = code  # str() stays the message alone; callers can still test .errno
+    return exc
+
+
+def _pseudo_devices() -> set[int]:
+    out = set()
+    for root in _PSEUDO_FS:
+        try:
+            out.add(os.stat(root).st_dev)
+        except OSError:
+            pass
+    return out
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _stat_path(text: str) -> os.stat_result:
+    """os.stat with every failure turned into one OSError that says what to do."""
+    try:
+        return os.stat(text)
+    except FileNotFoundError:
+        if os.path.lexists(text):
+            message = f"{text} is a symbolic link to a file that does not exist; fix or remove the link"
+            raise _path_error(FileNotFoundError, errno.ENOENT, message) from None
+        raise _path_error(FileNotFoundError, errno.ENOENT,
+                          f"no such model file: {text} (working directory: {os.getcwd()})") from None
+    except NotADirectoryError:
+        raise _path_error(NotADirectoryError, errno.ENOTDIR,
+                          f"{text}: a part of the path before the last '/' is a file, not a directory; "
+                          "give the path of the .om file itself") from None
+    except PermissionError:
+        raise _path_error(PermissionError, errno.EACCES,
+                          f"permission denied reading {text}; check the file's permissions") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            message = f"{text} is a symbolic link loop (too many levels of links); fix the links"
+        elif exc.errno == errno.ENAMETOOLONG:
+            message = f"the path is too long ({len(text)} characters): {text[:60]}...; shorten it"
+        else:
+            message = f"cannot open {text}: {exc.strerror or exc}"
+        raise _path_error(OSError, exc.errno or errno.EINVAL, message) from None
+
+
+def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
+    """Map a model file read-only, after refusing anything that is not a regular file."""
+    text = os.path.expanduser(os.fspath(source))
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if text == "":
+        raise _path_error(FileNotFoundError, errno.ENOENT, "the path is empty; give the path of a .om file")
+    if "\0" in text:
+        raise _path_error(OSError, errno.EINVAL,
+                          f"the path {text!r} contains a NUL byte, so no file can have it; check how it was built")
+    st = _stat_path(text)
+    if stat.S_ISDIR(st.st_mode):
+        raise _path_error(IsADirectoryError, errno.EISDIR,
+                          f"{text} is a directory; give the path of a .om file inside it")
+    if not stat.S_ISREG(st.st_mode):
+        raise _path_error(OSError, errno.EINVAL,
+                          f"{text} is {_kind(st.st_mode)}, not a model file; copy the .om into a regular file")
+    if st.st_dev in _pseudo_devices():
+        raise _path_error(OSError, errno.EINVAL,
+                          f"{text} is a file of the kernel's /proc or /sys, not a model; pass a .om file")
+    if check_memory:
+        available = host_available_memory()
+        if available is not None and st.st_size > available:
+            raise HostMemoryError(text, st.st_size, available)
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(text, flags)  # O_NONBLOCK: if the path was swapped for a FIFO meanwhile, no hang
+    except OSError:
+        _stat_path(text)  # the same words as above for whatever it has become
+        raise
+    try:
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(now.st_mode):
+            raise _path_error(OSError, errno.EAGAIN, f"{text} was replaced while it was being opened; try again")
+        size = now.st_size
         if size == 0:
-            return HostBuffer(memoryview(b""), str(path))
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    return HostBuffer(memoryview(mapped), str(path), mapped=mapped)
+            return HostBuffer(memoryview(b""), text, fd=fd)
+        try:
+            mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+        except ValueError:  # the file shrank between fstat and mmap
+            raise _path_error(OSError, errno.EAGAIN, f"{text} changed while it was being opened; try again") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return HostBuffer(memoryview(mapped), text, mapped=mapped, fd=fd)

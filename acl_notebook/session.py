@@ -22,9 +22,15 @@ from typing import Any, Callable, Iterable, Optional, Union
 from ._rich import _repr_html_, _repr_pretty_
 from .history import MemoryHistory, MemorySample
 from .hostbuf import HostMemoryError, open_source
-from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
+from .om.errors import OMFormatError
+from .om.model import MAX_BYTES, DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
 from .runtime.base import Backend, MemAttr, RunMode
-from .runtime.errors import ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, ACL_ERROR_RT_SOC_VERSION, AclError
+from .runtime.errors import (
+    ACL_ERROR_GE_EXEC_MODEL_ID_INVALID,
+    ACL_ERROR_INVALID_PARAM,
+    ACL_ERROR_RT_SOC_VERSION,
+    AclError,
+)
 
 log = logging.getLogger("acl_notebook")
 
@@ -380,16 +386,21 @@ class Session:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
             raise TypeError(f"priority must be an int, got {priority!r}")
-        from .om.reader import parse
+        from .om.reader import read
 
         with open_source(source) as buf:
-            info = parse(buf.view)  # bad bytes are refused before the device is touched
+            parsed = read(buf, keep=True)  # bad bytes are refused before the device is touched
+            info = parsed.info
             with self._lock:
                 self.start()
                 dev = self._check_device(self.config.device if device is None else device)
                 model_name = self._unique_name(name, info.name or "model")
                 backend = self.backend
+                backend.adopt_parse(parsed)  # parse once per load: the simulator reuses it
                 needs = self._precheck(buf.view, info, dev, model_name, force)
+                changed = buf.changed()
+                if changed:  # the runtime would read past the end of the file: SIGBUS
+                    raise OMFormatError(f"{buf.label}: {changed} before it was loaded; load it again")
                 t0 = time.perf_counter()
                 try:
                     if priority is None:
@@ -421,9 +432,9 @@ class Session:
     def _precheck(self, view: memoryview, info: ModelInfo, device: int, model_name: str, force: bool) -> MemoryNeeds:
         """aclmdlQuerySizeFromMem + aclrtGetMemInfo in `device`'s context; refuse what does not fit."""
         self._use(device)
-        work, weight = self.backend.query_size(view)
+        work, weight = _sizes("aclmdlQuerySizeFromMem", "work size", "weight size", *self.backend.query_size(view))
         needs = MemoryNeeds(work=work, weight=weight, zero_copy=info.memory.zero_copy)
-        free, total = self.backend.mem_info(self._mem_attr())
+        free, total = self._mem_info()
         if not force and needs.total > free:
             raise DeviceMemoryError(model_name, device, needs.total, free, total,
                                     self._candidates(device, needs.total - free))
@@ -432,12 +443,14 @@ class Session:
     def check_fits(self, source: Any, device: int, name: str = "model") -> MemoryNeeds:
         """The load pre-check alone (nothing is loaded): what a multi-device load runs on
         every device first, so a refusal on one device loads nothing anywhere."""
-        from .om.reader import parse
+        from .om.reader import read
 
         with open_source(source) as buf:
-            info = parse(buf.view)
+            parsed = read(buf, keep=True)
+            info = parsed.info
             with self._lock:
                 self.start()
+                self.backend.adopt_parse(parsed)
                 return self._precheck(buf.view, info, self._check_device(device), name, False)
 
     def _unique_name(self, name: Optional[str], default: str) -> str:
@@ -570,14 +583,23 @@ class Session:
             self.start()
             dev = self._check_device(self.config.device if device is None else device)
             self._use(dev)
-            free, total = self.backend.mem_info(self._mem_attr())
+            free, total = self._mem_info()
             shares = tuple(ModelShare(m.name, m.id, m.memory) for m in self._models.values() if m.device == dev)
             used = total - free
             return MemoryReport(dev, self.memory_kind(), total, free, used, shares,
-                                used - sum(s.bytes for s in shares), self._soc, self.backend.kind, time.time())
+                                max(used - sum(s.bytes for s in shares), 0), self._soc, self.backend.kind,
+                                time.time())
+
+    def _mem_info(self) -> tuple[int, int]:
+        """aclrtGetMemInfo for the current device, refused when the sizes cannot be true."""
+        free, total = _sizes("aclrtGetMemInfo", "free", "total", *self.backend.mem_info(self._mem_attr()))
+        if free > total:
+            raise AclError(ACL_ERROR_INVALID_PARAM, "aclrtGetMemInfo",
+                           f"the runtime reports {free} bytes free of {total}: more free than exists")
+        return free, total
 
     def _sample_locked(self, device: int) -> MemorySample:
-        free, total = self.backend.mem_info(self._mem_attr())
+        free, total = self._mem_info()
         per_model = {m.name: m.memory for m in self._models.values() if m.device == device}
         sample = MemorySample(time.time(), device, total, free, total - free, per_model)
         self.history.add(sample)
@@ -701,6 +723,15 @@ def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo,
 def _an(soc: str) -> str:
     """ "an Ascend310B4": every SoC name starts with a vowel, but say it right anyway."""
     return f"{'an' if soc[:1].lower() in 'aeiou' else 'a'} {soc}"
+def _sizes(call: str, first: str, second: str, *values: Any) -> tuple[int, int]:
+    """Two byte counts a runtime reported, refused when they cannot be true: negative, or
+    beyond any device (a C size_t of -1 reads as 2**64-1), so accounting never goes wrong."""
+    for what, value in zip((first, second), values):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BYTES:
+            raise AclError(ACL_ERROR_INVALID_PARAM, call,
+                           f"the runtime reported a {what} of {value!r} bytes, which no device has "
+                           f"(at most {MAX_BYTES}); the model or the runtime is broken")
+    return values[0], values[1]
 
 
 def _quietly(fn: Callable, *args: Any) -> None:

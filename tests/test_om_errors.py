@@ -147,9 +147,9 @@ def test_parse_rejects_non_buffers_with_type_error():
         parse("model.om")
 
 
-def test_non_contiguous_array_is_a_type_error(anenet):
+def test_non_contiguous_array_is_a_value_error(anenet):
     arr = np.frombuffer(anenet[: len(anenet) // 2 * 2], dtype=np.uint8)[::2]
-    with pytest.raises(TypeError, match="contiguous"):
+    with pytest.raises(ValueError, match="contiguous"):
         parse(arr)
 
 
@@ -160,7 +160,7 @@ def test_missing_file(tmp_path):
 
 
 def test_directory(tmp_path):
-    with pytest.raises(OMFormatError, match="directory"):
+    with pytest.raises(IsADirectoryError, match="directory"):
         inspect(tmp_path)
 
 

@@ -89,10 +89,12 @@ def test_outputs_of_old_model_use_shape_times_dtype_not_planned_size():
     assert (out.dims, out.dtype, out.acl_dtype, out.size) == ((1,), "int32", 3, 4)
 
 
-def test_numpy_array_of_another_dtype_is_read_as_raw_bytes():
+def test_numpy_array_of_another_dtype_is_refused_and_its_byte_view_read():
     data = model_path("my_122_anenet").read_bytes()  # even length
-    info = parse(np.frombuffer(data, dtype=np.uint16))
-    _check_expected(info, "my_122_anenet")
+    wide = np.frombuffer(data, dtype=np.uint16)
+    with pytest.raises(TypeError, match=r"uint8.*view\(numpy.uint8\)"):
+        parse(wide)  # the error contract: items that are not bytes are refused, as load refuses them
+    _check_expected(parse(wide.view(np.uint8)), "my_122_anenet")
 
 
 def test_lazy_package_export_is_the_reader():

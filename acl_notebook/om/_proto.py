@@ -17,6 +17,7 @@ PACKAGE = "acl_notebook.ge"
 DESCRIPTOR_FILE = "ge_ir.desc"
 
 _lock = threading.Lock()
+_pool: Any = None
 _classes: dict[str, Any] = {}
 
 
@@ -26,31 +27,60 @@ def descriptor_set_bytes() -> bytes:
 
 
 def message_class(name: str) -> Any:
-    """The message class for ``acl_notebook.ge.<name>``, e.g. ``message_class("ModelDef")``."""
+    """The message class for ``acl_notebook.ge.<name>``, e.g. ``message_class("ModelDef")``.
+
+    Classes are built one at a time, when first asked for: a cold ``inspect`` builds the
+    slim ModelDef and the attr messages, never the op and tensor classes it does not read.
+    """
     cls = _classes.get(name)
     if cls is None:
         with _lock:
-            if not _classes:
-                _classes.update(_build_classes())
-        cls = _classes[name]
+            cls = _classes.get(name)
+            if cls is None:
+                descriptor = _descriptor_pool().FindMessageTypeByName(f"{PACKAGE}.{name}")
+                cls = _classes[name] = _class_maker()(descriptor)
     return cls
 
 
-def _build_classes() -> dict[str, Any]:
-    from google.protobuf import descriptor_pb2, descriptor_pool
+def _descriptor_pool() -> Any:
+    """A private pool holding our files (caller holds `_lock`)."""
+    global _pool
+    if _pool is None:
+        from google.protobuf import descriptor_pool
 
-    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set_bytes())
-    pool = descriptor_pool.DescriptorPool()
-    for file_proto in files.file:
-        pool.Add(file_proto)
-    make = _class_maker()
-    out = {}
-    for file_proto in files.file:
-        if file_proto.package != PACKAGE:
-            continue
-        for msg in file_proto.message_type:
-            out[msg.name] = make(pool.FindMessageTypeByName(f"{PACKAGE}.{msg.name}"))
+        pool = descriptor_pool.DescriptorPool()
+        for file_proto in _set_members(descriptor_set_bytes()):
+            pool.AddSerializedFile(file_proto)  # no descriptor_pb2 classes needed for this
+        _pool = pool
+    return _pool
+
+
+def _set_members(raw: bytes) -> list[bytes]:
+    """The serialized FileDescriptorProtos of a FileDescriptorSet (its field 1, repeated).
+
+    A five-line wire walk instead of ``descriptor_pb2``, whose import alone costs more
+    than the rest of a cold ``inspect``. protoc writes only field 1 here, dependencies first.
+    """
+    out, pos = [], 0
+    while pos < len(raw):
+        key, pos = _varint(raw, pos)
+        length, pos = _varint(raw, pos)
+        if key != 0x0A:
+            raise ValueError(f"unexpected field key {key:#x} in {DESCRIPTOR_FILE}")
+        out.append(raw[pos : pos + length])
+        pos += length
     return out
+
+
+def _varint(raw: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = raw[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
 
 
 def _class_maker():

@@ -34,7 +34,16 @@ def encode_index(index: int) -> bytes:
 
 
 def decode_index(key: bytes) -> int:
-    """Inverse of `encode_index`: Σ (byte_k − 1)·127^k over the bytes after the NUL."""
+    """Inverse of `encode_index`: Σ (byte_k − 1)·127^k over the bytes after the NUL.
+
+    Every digit is stored +1, so a 0x00 digit (which would count −1 and could land on
+    another attribute's name) or a key with no digits at all is damage, not a name.
+    """
+    if len(key) < 2 or 0 in key[1:]:
+        raise OMFormatError(
+            f"a compressed attribute name ({key!r}) has {'no digits' if len(key) < 2 else 'a 0x00 digit'}, "
+            "which no ATC writes; the ModelDef is damaged, export it again"
+        )
     index, scale = 0, 1
     for byte in key[1:]:
         index += (byte - 1) * scale

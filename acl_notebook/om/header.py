@@ -42,9 +42,11 @@ def hex_preview(view: memoryview, count: int = 16) -> str:
     return " ".join(f"{b:02x}" for b in head) or "(empty)"
 
 
-def check_container(view: memoryview) -> None:
-    """Reject anything that is not a classic IMOD offline model, saying what it is instead."""
-    size = len(view)
+def check_container(view: memoryview, size: int) -> None:
+    """Reject anything that is not a classic IMOD offline model, saying what it is instead.
+
+    `view` holds the first bytes (up to the header); `size` is the whole model's length.
+    """
     head = bytes(view[:4])
     if head == MAGIC:
         if size < HEADER_SIZE:
@@ -70,8 +72,9 @@ def check_container(view: memoryview) -> None:
     )
 
 
-def read_header(view: memoryview) -> OMHeader:
-    """Parse and validate the header of a buffer that passed `check_container`.
+def read_header(view: memoryview, size: int) -> OMHeader:
+    """Parse and validate the 256-byte header (`view`) of a `size`-byte model that passed
+    `check_container`.
 
     Validation follows GE's ModelParserBase: header size, encryption, and
     ``len - 256 == (model_length or length)``.
@@ -116,7 +119,7 @@ def read_header(view: memoryview) -> OMHeader:
         need_check_os_cpu_info=check_cpu,
         is_unknow_model=unknown,
     )
-    _check_length(header, len(view))
+    _check_length(header, size)
     _check_modeltype(header)
     return header
 

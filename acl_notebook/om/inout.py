@@ -14,7 +14,7 @@ from typing import Optional
 
 from .enums import dtype_name, format_name
 from .errors import OMFormatError
-from .model import Partition, TensorDesc
+from .model import MAX_BYTES, Partition, TensorDesc
 
 INPUT_DESC = 0
 OUTPUT_DESC = 1
@@ -51,8 +51,10 @@ def _corrupt(detail: str) -> OMFormatError:
 
 
 def decode(view: memoryview, part: Partition) -> InoutInfo:
-    """Read every block of the partition; unknown block types are skipped like GE does."""
-    pos, end = part.offset, part.offset + part.size
+    """Read every block of the partition (`view` holds exactly its bytes; offsets in messages
+    are relative to its start). Unknown block types are skipped like GE does; a second input
+    or output block is refused, as the runtime refuses it (545002)."""
+    pos, end = 0, part.size
     found: dict[str, object] = {}
     while pos < end:
         if pos + _BLOCK.size > end:
@@ -61,10 +63,12 @@ def decode(view: memoryview, part: Partition) -> InoutInfo:
         start, stop = pos + _BLOCK.size, pos + _BLOCK.size + length
         if stop > end:
             raise _corrupt(f"block type {btype} at offset {pos} claims {length} bytes, past the end ({end})")
-        if btype == INPUT_DESC:
-            found["inputs"] = _tensors(view, start, stop)
-        elif btype == OUTPUT_DESC:
-            found["outputs"] = _tensors(view, start, stop)
+        if btype in (INPUT_DESC, OUTPUT_DESC):
+            key = "inputs" if btype == INPUT_DESC else "outputs"
+            if key in found:
+                raise _corrupt(f"it has a second {key[:-1]} block (type {btype}) at offset {pos}; the runtime "
+                               "refuses such a model (545002) because it cannot tell which block is right")
+            found[key] = _tensors(view, start, stop)
         elif btype == DYNAMIC_BATCH:
             found["kind"] = "batch"
             found["gears"] = tuple((v,) for v in _u64_list(view, start, stop))
@@ -108,6 +112,8 @@ def _tensors(view: memoryview, start: int, stop: int) -> tuple[TensorDesc, ...]:
         pos += dims_len + dims2_len  # dimsV2 is the AIPP view; ACL's default getters use dims
         flat = struct.unpack_from(f"<{range_len // 8}q", view, pos)
         pos += range_len
+        if size > MAX_BYTES:
+            raise _corrupt(f"tensor record {k} claims {size} bytes, more than any device holds")
         acl_dtype = -1 if dt == _GE_DT_UNDEFINED else dt
         primary = fmt & 0xFF if fmt >= 0 else fmt
         out.append(

@@ -13,6 +13,10 @@ from typing import Optional
 from .._rich import _repr_html_, _repr_pretty_
 from .enums import ACL_DTYPE_NAMES, numpy_dtype_name
 
+#: The largest byte count we believe from a file or a runtime (1 PiB): far above any
+#: device's memory, far below where int64/size_t arithmetic wraps (2**63).
+MAX_BYTES = 2**50
+
 
 @dataclass(frozen=True)
 class TensorDesc:
@@ -199,6 +203,7 @@ def _by_name(tensors: tuple[TensorDesc, ...], name: str, what: str) -> TensorDes
 
 __all__ = [
     "ACL_DTYPE_NAMES",
+    "MAX_BYTES",
     "DynamicInfo",
     "MemoryNeeds",
     "ModelInfo",

@@ -1,9 +1,10 @@
 """MODEL_DEF (partition type 0): decode the protobuf once and pick out what ACL would report.
 
-The ModelDef is parsed with protobuf (upb in practice) from our own ge_ir.proto. After that
-we touch as little as possible: the model attrs, ``len(graph.op)``, and only when no
-MODEL_INOUT_INFO partition answers the question, one pass over graph[0] reading each op's
-``type`` to find the Data / NetOutput / Case ops. Their I/O rules are GE's DavinciModel
+The ModelDef is parsed with protobuf (upb in practice) from our own ge_ir.proto. When a
+MODEL_INOUT_INFO partition answers the I/O question we parse the slim schema, where each op
+is one undecoded ``bytes`` value: the model attrs and ``len(graph.op)`` are all we read.
+Only otherwise (older files) is the full ModelDef decoded, for one pass over graph[0]
+reading each op's ``type`` to find the Data / NetOutput / Case ops. Their I/O rules are GE's DavinciModel
 rules (om-format.md §4.3, §4.4).
 """
 
@@ -25,7 +26,7 @@ from .enums import (
     tensor_size,
 )
 from .errors import OMFormatError
-from .model import DynamicInfo, TensorDesc
+from .model import MAX_BYTES, DynamicInfo, TensorDesc
 
 INPUT_OP_TYPES = frozenset({b"Data", b"AippData", b"AnnData"})
 NETOUTPUT = b"NetOutput"
@@ -62,9 +63,27 @@ class ModelDefInfo:
     dynamic: DynamicInfo = field(default_factory=DynamicInfo)
 
 
-def load(blob: bytes) -> Any:
-    """Parse a MODEL_DEF payload; protobuf's DecodeError becomes an OMFormatError."""
-    model = _proto.message_class("ModelDef")()
+#: protobuf cannot parse a message of 2 GiB or more, and GE reads ModelDefs with that limit too.
+MAX_MODELDEF_BYTES = 2**31 - 1
+
+
+def check_size(size: int) -> None:
+    """Refuse a ModelDef too large for any protobuf parser, before a byte of it is read."""
+    if size > MAX_MODELDEF_BYTES:
+        raise OMFormatError(
+            f"the MODEL_DEF partition claims {size} bytes, but a ModelDef cannot exceed 2 GiB "
+            "(protobuf's limit, which GE's loader shares); the partition table is damaged"
+        )
+
+
+def load(blob: Any, full: bool = True) -> Any:
+    """Parse a MODEL_DEF payload (bytes or a memoryview); DecodeError becomes OMFormatError.
+
+    ``full=False`` parses the slim schema: model attrs and graphs whose ops stay undecoded
+    bytes, which is all `describe(..., scan_ops=False)` reads.
+    """
+    check_size(len(blob))
+    model = _proto.message_class("ModelDef" if full else "SlimModelDef")()
     try:
         model.ParseFromString(blob)
     except _proto.decode_error() as exc:
@@ -75,8 +94,18 @@ def load(blob: bytes) -> Any:
     return model
 
 
+def op_type_counts(model: Any) -> dict[str, int]:
+    """How many ops of each type graph 0 of a fully decoded ModelDef holds, most frequent first."""
+    counts: dict[bytes, int] = {}
+    if model.graph:
+        for op in model.graph[0].op:
+            counts[op.type] = counts.get(op.type, 0) + 1
+    return {text(k): v for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
 def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
-    """Model-level facts always; inputs/outputs/gears from the ops when `scan_ops`."""
+    """Model-level facts always; inputs/outputs/gears from the ops when `scan_ops` (which
+    needs a full ModelDef; the slim one is enough otherwise)."""
     raw = entries_dict(model.attr)
     names = AttrNames(raw)
     info = ModelDefInfo(
@@ -87,9 +116,9 @@ def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
         atc_version=_str_attr(raw, b"atc_version"),
         opp_version=_str_attr(raw, b"opp_version"),
         framework=_framework(raw.get(b"framework_type")),
-        memory_size=_int_attr(raw, b"memory_size") or 0,
-        weight_size=_int_attr(raw, b"weight_size"),
-        zero_copy_memory_size=_int_attr(raw, b"zero_copy_memory_size") or 0,
+        memory_size=_size_attr(raw, b"memory_size") or 0,
+        weight_size=_size_attr(raw, b"weight_size"),
+        zero_copy_memory_size=_size_attr(raw, b"zero_copy_memory_size") or 0,
         stream_num=_int_attr(raw, b"stream_num") or 0,
         event_num=_int_attr(raw, b"event_num") or 0,
     )
@@ -98,6 +127,17 @@ def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
         out_names = names.value(out_attr) if out_attr is not None else []
         _scan_graph(model, names, out_names if isinstance(out_names, list) else [], info)
     return info
+
+
+def _size_attr(raw: dict[bytes, Any], key: bytes) -> Optional[int]:
+    """A byte-count attr, refused when negative or beyond any device (it would be charged as is)."""
+    value = _int_attr(raw, key)
+    if value is not None and not 0 <= value <= MAX_BYTES:
+        raise OMFormatError(
+            f"the model attribute {key.decode()} is {value} bytes, which no device can hold "
+            f"(a size must be 0 to {MAX_BYTES}); the ModelDef is damaged, export it again"
+        )
+    return value
 
 
 def _int_attr(raw: dict[bytes, Any], key: bytes) -> Optional[int]:

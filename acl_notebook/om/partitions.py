@@ -10,7 +10,7 @@ the other width before giving up, so a header with a wrong length field still re
 from __future__ import annotations
 
 import struct
-from typing import Union
+from typing import Any, Union
 
 from .enums import PARTITION_NAMES
 from .errors import OMFormatError
@@ -29,9 +29,12 @@ def partition_name(ptype: int) -> str:
     return PARTITION_NAMES.get(ptype, f"TYPE_{ptype}")
 
 
-def read_partitions(view: memoryview, header: OMHeader) -> tuple[tuple[Partition, ...], bool]:
-    """All partitions of all ``model_num`` tables, and whether the tables were wide."""
-    end = len(view)
+def read_partitions(blob: Any, header: OMHeader) -> tuple[tuple[Partition, ...], bool]:
+    """All partitions of all ``model_num`` tables, and whether the tables were wide.
+
+    `blob` has ``size`` and ``read(offset, n)``; only the tables themselves are read.
+    """
+    end = blob.size
     if header.model_num * _SMALLEST_TABLE > end - HEADER_SIZE:
         raise OMFormatError(
             f"corrupt OM header: it claims {header.model_num} sub-models, more partition tables than "
@@ -40,7 +43,7 @@ def read_partitions(view: memoryview, header: OMHeader) -> tuple[tuple[Partition
     prefer_wide = header.model_length != 0
     first_problem = ""
     for wide in (prefer_wide, not prefer_wide):
-        result = _walk(view, end, header.model_num, wide)
+        result = _walk(blob, end, header.model_num, wide)
         if isinstance(result, str):
             first_problem = first_problem or result
             continue
@@ -48,12 +51,12 @@ def read_partitions(view: memoryview, header: OMHeader) -> tuple[tuple[Partition
     raise OMFormatError(f"unreadable partition table: {first_problem}; the file is damaged or truncated")
 
 
-def _walk(view: memoryview, end: int, model_num: int, wide: bool) -> Union[tuple[Partition, ...], str]:
+def _walk(blob: Any, end: int, model_num: int, wide: bool) -> Union[tuple[Partition, ...], str]:
     """Partitions of all tables back to back, or a description of the first problem."""
     out: list[Partition] = []
     pos = HEADER_SIZE
     for model in range(model_num):
-        result = _read_table(view, pos, end, wide, model)
+        result = _read_table(blob, pos, end, wide, model)
         if isinstance(result, str):
             return result
         parts, pos = result
@@ -64,22 +67,23 @@ def _walk(view: memoryview, end: int, model_num: int, wide: bool) -> Union[tuple
 
 
 def _read_table(
-    view: memoryview, pos: int, end: int, wide: bool, model: int
+    blob: Any, pos: int, end: int, wide: bool, model: int
 ) -> Union[tuple[list[Partition], int], str]:
     head, entry = (_WIDE_HEAD, _WIDE_ENTRY) if wide else (_NARROW_HEAD, _NARROW_ENTRY)
     where = f"table {model} at offset {pos} ({'24' if wide else '12'}-byte entries)"
     if pos + head.size > end:
         return f"{where} starts past the end of the file ({end} bytes)"
-    (num,) = head.unpack_from(view, pos)
+    (num,) = head.unpack_from(blob.read(pos, head.size))
     if not 1 <= num <= _MAX_TYPE:
         return f"{where} claims {num} partitions"
     cursor = pos + head.size + num * entry.size
     if cursor > end:
         return f"{where} with {num} entries runs past the end of the file ({end} bytes)"
+    table = blob.read(pos + head.size, num * entry.size)
     parts: list[Partition] = []
     seen: set[int] = set()
     for k in range(num):
-        ptype, _mem_offset, size = entry.unpack_from(view, pos + head.size + k * entry.size)
+        ptype, _mem_offset, size = entry.unpack_from(table, k * entry.size)
         if ptype >= _MAX_TYPE:
             return f"{where}: entry {k} has an unknown partition type {ptype}"
         if ptype in seen:

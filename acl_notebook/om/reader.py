@@ -1,9 +1,9 @@
 """Read an offline model (.om) into a `ModelInfo`, from bytes in memory or from a file.
 
-`parse` never copies the model: it reads through one ``memoryview`` with
-``struct.unpack_from`` and slices only the small pieces it needs (the ModelDef partition,
-which protobuf must own, and a few names). `inspect` maps a file read-only with ``mmap``,
-so looking at a 1 GiB model costs a few page faults, not a gigabyte of RAM.
+`parse` never copies the model: it reads only the small pieces it needs (header, partition
+tables, MODEL_INOUT_INFO, ModelDef) through `hostbuf.HostBuffer.read`, which slices heap
+buffers in place and reads files and mappings so that a file shrinking underneath cannot
+raise SIGBUS. `inspect` does the same from a path: a 1 GiB model costs a few reads.
 
 Where the facts come from: inputs, outputs and gears from MODEL_INOUT_INFO when the file
 has one (ATC 7.x and later), else from the ModelDef's Data / NetOutput / Case ops; memory
@@ -19,15 +19,15 @@ never leak a ``struct.error`` or ``IndexError`` instead.
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
-from pathlib import Path
-from typing import Any, Union
+from dataclasses import dataclass
+from typing import Any, Optional, Union
 
+from ..hostbuf import HostBuffer, HostMemoryError, host_available_memory, open_buffer, open_source, same_bytes
 from . import inout, modeldef
 from .errors import OMFormatError
-from .header import check_container, read_header
+from .header import HEADER_SIZE, check_container, read_header
 from .model import DynamicInfo, MemoryNeeds, ModelInfo
 from .partitions import read_partitions
 
@@ -38,103 +38,144 @@ MODEL_INOUT_INFO = 8
 # What a damaged file could still provoke despite the explicit checks; reported as OMFormatError.
 _DAMAGE = (struct.error, IndexError, KeyError, ValueError, UnicodeError, OverflowError, RecursionError)
 
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, mmap.mmap, Any]
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Any]
+
+
+@dataclass(frozen=True)
+class ParsedModel:
+    """A parse plus the exact bytes it was made from, so a backend can reuse it safely.
+
+    The parse is a function of `size` and of the `regions` it read (header, partition
+    tables, MODEL_INOUT_INFO, MODEL_DEF), never of the weights. So a buffer of the same
+    size holding the same bytes in those regions has this parse, and any change there
+    (a mutated bytearray, a rewritten file) fails `matches`: a stale parse cannot be reused.
+    Checking costs one comparison of those bytes (memcmp speed), not a parse.
+    """
+
+    info: ModelInfo
+    size: int
+    regions: tuple[tuple[int, bytes], ...]
+
+    def matches(self, view: memoryview) -> bool:
+        return view.nbytes == self.size and all(same_bytes(view, off, data) for off, data in self.regions)
+
+
+class _Blob:
+    """The model as the parser sees it: `size`, and `read` of exact ranges (SIGBUS-safe)."""
+
+    def __init__(self, buf: HostBuffer, keep: bool) -> None:
+        self.buf = buf
+        self.size = buf.size
+        self.regions: Optional[list[tuple[int, bytes]]] = [] if keep else None
+
+    def read(self, offset: int, size: int) -> Any:
+        data = self.buf.read(offset, size)
+        if len(data) != size:
+            why = self.buf.changed() or f"only {len(data)} of {size} bytes at offset {offset} could be read"
+            raise OMFormatError(f"the model changed while it was being read ({why}); read or load it again")
+        if self.regions is not None:
+            data = bytes(data)
+            self.regions.append((offset, data))
+        return data
 
 
 def parse(data: Any) -> ModelInfo:
     """Describe the model held in `data` (bytes, bytearray, memoryview, mmap or numpy uint8 array).
 
-    Raises OMFormatError when the bytes are not a readable offline model, TypeError when
-    `data` is not a bytes-like object at all.
+    Raises OMFormatError when the bytes are not a readable offline model, TypeError or
+    ValueError when `data` is not a usable bytes buffer (the README's error contract).
     """
-    view = _byte_view(data)
-    try:
-        return _parse_view(view)
-    except OMFormatError:
-        raise
-    except _DAMAGE as exc:
-        raise OMFormatError(
-            f"the model is damaged and could not be read ({type(exc).__name__}: {exc}); "
-            "export it again with ATC"
-        ) from exc
-    finally:
-        view.release()
+    if isinstance(data, (str, os.PathLike)):
+        raise TypeError("parse() takes the model's bytes; for a file path use acl_notebook.inspect(path)")
+    with open_buffer(data) as buf:
+        return read(buf).info
 
 
 def inspect(source: Source) -> ModelInfo:
     """Describe a model given as a path (str / os.PathLike) or as bytes-like data.
 
-    A path is memory-mapped read-only rather than read, so only the pages the reader
-    touches are loaded. A missing file raises FileNotFoundError; a directory or an empty
-    or malformed file raises OMFormatError.
+    A path is memory-mapped read-only, and only the parts the reader parses are read (with
+    ``pread``), so looking at a 1 GiB model costs a few reads, not a gigabyte of RAM. Path
+    problems are OSError subclasses; bad bytes are OMFormatError naming the file.
     """
-    if isinstance(source, (str, os.PathLike)):
-        return _inspect_path(Path(os.fspath(source)))
-    return parse(source)
+    with open_source(source, check_memory=False) as buf:
+        try:
+            return read(buf).info
+        except OMFormatError as exc:
+            if isinstance(source, (str, os.PathLike)):
+                raise OMFormatError(f"{buf.label}: {exc}") from None
+            raise
 
 
-def _inspect_path(path: Path) -> ModelInfo:
+def read(buf: HostBuffer, keep: bool = False) -> ParsedModel:
+    """Parse a HostBuffer; with `keep`, remember the bytes read so the parse can be handed on."""
+    blob = _Blob(buf, keep)
     try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no such model file: {path} (working directory: {os.getcwd()})") from None
-    except IsADirectoryError:
-        raise OMFormatError(f"{path} is a directory, not a model; pass the .om file itself") from None
-    with handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            raise OMFormatError(f"{path} is empty (0 bytes); it is not a model, copy the .om file again")
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        return parse(mapped)
-    except OMFormatError as exc:
-        raise OMFormatError(f"{path}: {exc}") from None
-    finally:
-        mapped.close()
+        info = _parse_blob(blob)
+    except OMFormatError:
+        raise
+    except MemoryError:
+        raise HostMemoryError(f"{buf.label} (while decoding its ModelDef)", buf.size,
+                              host_available_memory() or 0) from None
+    except _DAMAGE as exc:
+        raise OMFormatError(
+            f"the model is damaged and could not be read ({type(exc).__name__}: {exc}); "
+            "export it again with ATC"
+        ) from exc
+    return ParsedModel(info, blob.size, tuple(blob.regions or ()))
 
 
-def _byte_view(data: Any) -> memoryview:
-    """A flat unsigned-byte view of `data`, without copying it."""
-    if isinstance(data, (str, os.PathLike)):
-        raise TypeError("parse() takes the model's bytes; for a file path use acl_notebook.inspect(path)")
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(
-            f"expected the model as bytes, bytearray, memoryview, mmap or a numpy uint8 array, "
-            f"not {type(data).__name__}"
-        ) from None
-    if view.format == "B" and view.ndim == 1 and view.c_contiguous:
-        return view
-    try:
-        if not view.c_contiguous:
-            raise TypeError(
-                "the model buffer is not C-contiguous; pass a contiguous copy (numpy.ascontiguousarray)"
-            )
-        return view.cast("B")
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"cannot read the model buffer as plain bytes: {exc}") from None
-    finally:
-        view.release()  # the cast view (if any) keeps the underlying buffer alive on its own
+def model_def(source: Source) -> Any:
+    """The fully decoded ModelDef protobuf message (``acl_notebook.ge.ModelDef``) of a model.
+
+    For code that needs the ops themselves: the CPU reference interpreter, op counts by
+    type. `inspect` does not decode ops when MODEL_INOUT_INFO describes the I/O; this
+    always does. Same sources and errors as `inspect`.
+    """
+    with open_source(source, check_memory=False) as buf:
+        blob = _Blob(buf, keep=False)
+        try:
+            part = _root_partitions(blob)[1][MODEL_DEF]
+            return modeldef.load(blob.read(part.offset, part.size), full=True)
+        except OMFormatError:
+            raise
+        except _DAMAGE as exc:
+            raise OMFormatError(f"the model is damaged and could not be read ({type(exc).__name__}: {exc})") from exc
 
 
-def _parse_view(view: memoryview) -> ModelInfo:
-    if len(view) == 0:
+def op_types(source: Source) -> dict[str, int]:
+    """How many ops of each type the root graph has (``{"Conv2D": 53, ...}``), from a full decode."""
+    return modeldef.op_type_counts(model_def(source))
+
+
+def _root_partitions(blob: _Blob) -> tuple[Any, dict[int, Any], tuple[Any, ...]]:
+    if blob.size == 0:
         raise OMFormatError("the model is empty (0 bytes); pass the contents of a .om file")
-    check_container(view)
-    header = read_header(view)
-    partitions, _wide = read_partitions(view, header)
+    head = blob.read(0, min(blob.size, HEADER_SIZE))
+    check_container(head, blob.size)
+    header = read_header(head, blob.size)
+    partitions, _wide = read_partitions(blob, header)
     root = {p.type: p for p in partitions if p.model == 0}
-    mdef_part = root.get(MODEL_DEF)
-    if mdef_part is None:
+    if MODEL_DEF not in root:
         found = ", ".join(p.name for p in partitions) or "none"
         raise OMFormatError(
             f"the model has no MODEL_DEF partition (found: {found}), so its graph cannot be read; "
             "this is not a loadable ATC model"
         )
-    io = inout.decode(view, root[MODEL_INOUT_INFO]) if MODEL_INOUT_INFO in root else None
+    modeldef.check_size(root[MODEL_DEF].size)  # before a byte of it is copied
+    return header, root, partitions
+
+
+def _parse_blob(blob: _Blob) -> ModelInfo:
+    header, root, partitions = _root_partitions(blob)
+    mdef_part = root[MODEL_DEF]
+    io = None
+    if MODEL_INOUT_INFO in root:
+        part = root[MODEL_INOUT_INFO]
+        io = inout.decode(blob.read(part.offset, part.size), part)
     io_complete = io is not None and io.inputs is not None and io.outputs is not None
-    model = modeldef.load(bytes(view[mdef_part.offset : mdef_part.offset + mdef_part.size]))
+    # With the I/O known, ops are never decoded (slim schema); older files need the full one.
+    model = modeldef.load(blob.read(mdef_part.offset, mdef_part.size), full=not io_complete)
     desc = modeldef.describe(model, scan_ops=not io_complete)
     inputs = io.inputs if io_complete else desc.inputs
     outputs = io.outputs if io_complete else desc.outputs
@@ -157,7 +198,7 @@ def _parse_view(view: memoryview) -> ModelInfo:
         memory=MemoryNeeds(work=desc.memory_size, weight=weight, zero_copy=desc.zero_copy_memory_size),
         header=header,
         partitions=partitions,
-        file_size=len(view),
+        file_size=blob.size,
         framework=desc.framework,
         opp_version=desc.opp_version,
         stream_num=desc.stream_num,

@@ -20,7 +20,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from ..om.model import DynamicInfo, TensorDesc
 
@@ -184,6 +184,12 @@ class Backend(ABC):
         """aclrtGetMemInfo(attr) for the current context's device: (free, total) bytes."""
 
     # -- models ---------------------------------------------------------------------------
+    def adopt_parse(self, parsed: Any) -> None:
+        """Offer the session's parse (`om.reader.ParsedModel`) of a buffer it is about to
+        query and load, so a backend that parses in Python need not parse again. A backend
+        may use it only for a buffer it `matches`. The real runtime parses in C: no-op."""
+        del parsed
+
     @abstractmethod
     def query_size(self, model: memoryview) -> tuple[int, int]:
         """aclmdlQuerySizeFromMem(): (work size, weight size) in bytes."""

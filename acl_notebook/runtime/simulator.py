@@ -7,7 +7,8 @@ it copies from ACL (see shared/docs/acl-api.md §5-§6):
   REPEAT_FINALIZE); model calls before aclInit fail with GE_EXEC_NOT_INIT.
 - the current context is per thread; a thread without one gets RT_CONTEXT_NULL.
 - model bytes are validated like GE's ModelParserBase (size, magic, header length), then
-  parsed for real; models built for another SoC family are refused (RT_SOC_VERSION).
+  parsed for real (once per load: the session's parse is reused while the buffer still
+  holds the bytes it was made from); models built for another SoC family are refused (RT_SOC_VERSION).
 - real hardware has one SoC; the simulator may be created with ``soc="auto"``, and then
   the first model that names a SoC, while no other model that names one is loaded, makes
   the simulated device that SoC (a simulator convenience, said to the user by the
@@ -27,8 +28,9 @@ import itertools
 import struct
 import threading
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
+from ..hostbuf import read_view
 from ..om.errors import OMFormatError
 from ..om.model import ModelInfo
 from . import errors as E
@@ -38,6 +40,9 @@ from .base import Backend, MemAttr, ModelDesc, RunMode, Versions
 from .errors import AclError
 from .sim_exec import ExecutionMixin
 from .socs import AUTO, DEFAULT_SOC, FALLBACK_SOC, SocProfile, get_profile, profile_for_model, soc_family
+
+if TYPE_CHECKING:
+    from ..om.reader import ParsedModel
 
 _MAGIC = b"IMOD"
 _HEADER = 256
@@ -101,6 +106,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
         self._ids = itertools.count(1)
         self._models: dict[int, _Loaded] = {}
         self._init_execution()
+        self._handed: list[ParsedModel] = []
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:
@@ -124,21 +130,32 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 f"device {device} does not exist (valid: 0..{len(self.devices) - 1})",
             )
 
+    def adopt_parse(self, parsed: ParsedModel) -> None:
+        with self._lock:  # the newest two: a query and its load, maybe one more in flight
+            self._handed = [parsed, *(p for p in self._handed if p is not parsed)][:2]
+
     def _parse(self, model: memoryview, call: str) -> ModelInfo:
-        """Validate like GE's ModelParserBase, then parse with our reader."""
+        """Validate like GE's ModelParserBase, then parse with our reader (or reuse the parse
+        the session handed over, when the buffer still holds the bytes it was made from)."""
         size = model.nbytes
         if size == 0:
             raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "model buffer is empty")
-        if size < _HEADER or bytes(model[:4]) != _MAGIC:
+        head = read_view(model, 0, _HEADER)  # never a SIGBUS, even from a shrunk file's mapping
+        if size < _HEADER or len(head) < _HEADER or bytes(head[:4]) != _MAGIC:
             raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call, "not an OM model buffer")
         # GE prefers the 64-bit model_length when set; in the oldest layout that area is
         # reserved and zero, so reading it for every header version is what GE does too.
-        length, model_length = struct.unpack_from("<I", model, 0x4C)[0], struct.unpack_from("<Q", model, 0xB8)[0]
+        length, model_length = struct.unpack_from("<I", head, 0x4C)[0], struct.unpack_from("<Q", head, 0xB8)[0]
         if (model_length or length) != size - _HEADER:
             raise self._fail(
                 E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call,
                 f"header says {model_length or length} payload bytes, buffer has {size - _HEADER}",
             )
+        with self._lock:
+            handed = list(self._handed)
+        for parsed in handed:
+            if parsed.matches(model):
+                return parsed.info
         from ..om.reader import parse
 
         try:
