@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Callable, Optional, Sequence
 
+from .hostbuf import HostMemoryError
 from .om.errors import OMFormatError
 
 PROG = "acl-notebook"
@@ -119,7 +120,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         return args.run(args)
-    except (OMFormatError, OSError, ValueError) as exc:
+    except (OMFormatError, OSError, ValueError, HostMemoryError) as exc:
         message = " ".join(str(exc).split())  # always one line
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ rules (om-format.md §4.3, §4.4).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import _proto
 from .attrs import AttrNames, entries_dict, plain_model_attrs, text
@@ -74,6 +74,63 @@ def check_size(size: int) -> None:
             f"the MODEL_DEF partition claims {size} bytes, but a ModelDef cannot exceed 2 GiB "
             "(protobuf's limit, which GE's loader shares); the partition table is damaged"
         )
+
+
+_WIRE_TYPES = frozenset({0, 1, 2, 5})  # varint, fixed64, length-delimited, fixed32 (no groups)
+
+
+_MAX_FRAMING_FIELDS = 4096  # real ModelDefs have a few dozen top-level fields (attrs, graphs)
+
+
+def check_framing(peek: Callable[[int, int], Any], size: int) -> None:
+    """Refuse a MODEL_DEF whose top-level fields do not tile it, before it is copied.
+
+    Walks the message's top-level field headers only (a key, then a length or a fixed
+    width) through `peek(pos, n)`, a few bytes at a time: each key must name a field with a
+    wire type proto3 writes, and each field must end inside the partition. A partition of
+    zeros or noise, or one sized to a whole file it does not fill, fails within the first
+    fields. After `_MAX_FRAMING_FIELDS` fields the rest is left to protobuf.
+    """
+    pos = 0
+    for _ in range(_MAX_FRAMING_FIELDS):
+        if pos >= size:
+            return
+        head = peek(pos, min(20, size - pos))
+        key, used = _varint(head, 0)
+        wire = key & 7
+        if used is None or key >> 3 == 0 or wire not in _WIRE_TYPES:
+            break
+        if wire == 0:
+            _value, end = _varint(head, used)
+            if end is None:
+                break
+            pos += end
+        elif wire == 2:
+            length, end = _varint(head, used)
+            if end is None:
+                break
+            pos += end + length
+        else:
+            pos += used + (8 if wire == 1 else 4)
+        if pos > size:
+            break
+    else:
+        return
+    raise OMFormatError(
+        f"the MODEL_DEF partition ({size} bytes) is not framed like a ModelDef protobuf (a field at "
+        f"byte {pos} does not parse or runs past the partition end); the file is damaged, export it again"
+    )
+
+
+def _varint(head: Any, pos: int) -> tuple[int, Optional[int]]:
+    value = shift = 0
+    while pos < len(head) and shift < 64:
+        byte = head[pos]
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if byte < 0x80:
+            return value, pos
+    return value, None
 
 
 def load(blob: Any, full: bool = True) -> Any:

@@ -34,6 +34,7 @@ from .partitions import read_partitions
 MODEL_DEF = 0
 WEIGHTS_DATA = 1
 MODEL_INOUT_INFO = 8
+_BIG_MODELDEF = 64 << 20  # above this, check the host can hold the decoded ModelDef first
 
 # What a damaged file could still provoke despite the explicit checks; reported as OMFormatError.
 _DAMAGE = (struct.error, IndexError, KeyError, ValueError, UnicodeError, OverflowError, RecursionError)
@@ -68,14 +69,22 @@ class _Blob:
         self.size = buf.size
         self.regions: Optional[list[tuple[int, bytes]]] = [] if keep else None
 
+    def peek(self, offset: int, size: int) -> Any:
+        """Like `read`, but not remembered: for checks of bytes `read` will cover anyway."""
+        return self._exact(offset, size)
+
     def read(self, offset: int, size: int) -> Any:
+        data = self._exact(offset, size)
+        if self.regions is not None:
+            data = bytes(data)
+            self.regions.append((offset, data))
+        return data
+
+    def _exact(self, offset: int, size: int) -> Any:
         data = self.buf.read(offset, size)
         if len(data) != size:
             why = self.buf.changed() or f"only {len(data)} of {size} bytes at offset {offset} could be read"
             raise OMFormatError(f"the model changed while it was being read ({why}); read or load it again")
-        if self.regions is not None:
-            data = bytes(data)
-            self.regions.append((offset, data))
         return data
 
 
@@ -162,7 +171,12 @@ def _root_partitions(blob: _Blob) -> tuple[Any, dict[int, Any], tuple[Any, ...]]
             f"the model has no MODEL_DEF partition (found: {found}), so its graph cannot be read; "
             "this is not a loadable ATC model"
         )
-    modeldef.check_size(root[MODEL_DEF].size)  # before a byte of it is copied
+    part = root[MODEL_DEF]
+    modeldef.check_size(part.size)  # before a byte of it is copied
+    modeldef.check_framing(lambda pos, n: blob.peek(part.offset + pos, n), part.size)
+    available = host_available_memory() if part.size > _BIG_MODELDEF else None
+    if available is not None and part.size > available:
+        raise HostMemoryError(f"the ModelDef of {blob.buf.label}", part.size, available)
     return header, root, partitions
 
 

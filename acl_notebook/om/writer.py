@@ -92,6 +92,11 @@ class ModelSpec:
     framework: str = "Onnx"
     ops: list = field(default_factory=list)  # opgraph.OpSpec, in an order where inputs come first
     consts: list = field(default_factory=list)  # opgraph.ConstSpec: the weights (WEIGHTS_DATA)
+    # For test files, hostile ones included: model attrs that replace or add to the computed
+    # ones (any value, e.g. memory_size=-2**40), and raw MODEL_INOUT_INFO bytes to write
+    # instead of the computed partition.
+    model_attrs: dict[str, Any] = field(default_factory=dict)
+    inout_payload: Optional[bytes] = None
 
 
 def write_om(spec: ModelSpec) -> bytes:
@@ -119,7 +124,9 @@ def _chunks(spec: ModelSpec, stream: bool) -> Iterator[bytes]:
     """Header, then each table followed by its payloads; an int payload means that many zeros."""
     plan = _Plan(spec)
     root: list[tuple[int, Union[bytes, int]]] = []
-    if spec.inout_info:
+    if spec.inout_payload is not None:
+        root.append((8, spec.inout_payload))
+    elif spec.inout_info:
         root.append((8, inout.encode(plan.acl_inputs, plan.acl_outputs, plan.kind, plan.gears,
                                      plan.shape_order, plan.output_shapes)))
     weights: Union[bytes, int] = plan.weights if plan.weights is not None else spec.weight_size
@@ -236,7 +243,9 @@ class _Plan:
             ("attr_model_out_nodes_name", [t.name for t in spec.outputs]),
             ("atc_cmdline", _cmdline(spec)),
         ]
-        for name, value in plain:
+        chosen = dict(plain)
+        chosen.update(spec.model_attrs)
+        for name, value in chosen.items():
             _fill(model.attr.add(), name, value)
         attrs.finish(model)
         return model.SerializeToString()

@@ -162,6 +162,8 @@ class SimulatorBackend(ExecutionMixin, Backend):
             return parse(model)
         except OMFormatError as exc:
             raise self._fail(E.ACL_ERROR_GE_EXEC_LOAD_MODEL_PARTITION_FAILED, call, str(exc)) from None
+        except ValueError as exc:  # the buffer itself is unreadable (a mapping whose file shrank)
+            raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call, str(exc)) from None
 
     # -- process ----------------------------------------------------------------------
     def init(self) -> bool:
