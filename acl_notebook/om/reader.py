@@ -28,7 +28,7 @@ from ..hostbuf import HostBuffer, HostMemoryError, host_available_memory, open_b
 from . import inout, modeldef
 from .errors import OMFormatError
 from .header import HEADER_SIZE, check_container, read_header
-from .model import DynamicInfo, MemoryNeeds, ModelInfo
+from .model import DynamicInfo, MemoryNeeds, ModelInfo, Partition
 from .partitions import read_partitions
 
 MODEL_DEF = 0
@@ -142,14 +142,26 @@ def model_def(source: Source) -> Any:
     always does. Same sources and errors as `inspect`.
     """
     with open_source(source, check_memory=False) as buf:
-        blob = _Blob(buf, keep=False)
-        try:
-            part = _root_partitions(blob)[1][MODEL_DEF]
-            return modeldef.load(blob.read(part.offset, part.size), full=True)
-        except OMFormatError:
-            raise
-        except _DAMAGE as exc:
-            raise OMFormatError(f"the model is damaged and could not be read ({type(exc).__name__}: {exc})") from exc
+        return _decode_full(buf)[0]
+
+
+def decode_full(data: Any) -> tuple[Any, tuple[Partition, ...]]:
+    """The fully decoded ModelDef and every partition (absolute offsets into `data`) of model
+    bytes, for code that walks the graph and reads the weights in place (`reference`)."""
+    with open_buffer(data) as buf:
+        return _decode_full(buf)
+
+
+def _decode_full(buf: HostBuffer) -> tuple[Any, tuple[Partition, ...]]:
+    blob = _Blob(buf, keep=False)
+    try:
+        _header, root, partitions = _root_partitions(blob)
+        part = root[MODEL_DEF]
+        return modeldef.load(blob.read(part.offset, part.size), full=True), partitions
+    except OMFormatError:
+        raise
+    except _DAMAGE as exc:
+        raise OMFormatError(f"the model is damaged and could not be read ({type(exc).__name__}: {exc})") from exc
 
 
 def op_types(source: Source) -> dict[str, int]:

@@ -19,9 +19,8 @@ from ..om import modeldef
 from ..om.attrs import AttrNames, entries_dict, text
 from ..om.enums import FORMAT_NAMES, PROTO_TO_ACL_DTYPE, numpy_dtype_name
 from ..om.errors import OMFormatError
-from ..om.header import check_container, read_header
 from ..om.layouts import PACKED, c0_for
-from ..om.partitions import read_partitions
+from ..om.reader import decode_full
 
 MODEL_DEF, WEIGHTS_DATA = 0, 1
 _DESC_ATTRS = frozenset({b"origin_format", b"origin_shape", b"format_for_int"})
@@ -125,14 +124,8 @@ def load_graph(data: Any) -> Graph:
     view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data
     if view.format != "B" or view.ndim != 1:
         view = view.cast("B")
-    check_container(view)
-    header = read_header(view)
-    partitions, _wide = read_partitions(view, header)
+    model, partitions = decode_full(view)  # refuses a model without a MODEL_DEF partition
     root = {p.type: p for p in partitions if p.model == 0}
-    if MODEL_DEF not in root:
-        raise OMFormatError("the model has no MODEL_DEF partition, so there is no graph to compute")
-    mdef = root[MODEL_DEF]
-    model = modeldef.load(bytes(view[mdef.offset: mdef.offset + mdef.size]))
     weights = root.get(WEIGHTS_DATA)
     blob = view[weights.offset: weights.offset + weights.size] if weights else view[0:0]
     raw = entries_dict(model.attr)
