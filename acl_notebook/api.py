@@ -101,9 +101,22 @@ def info() -> SessionInfo:
     return get_session().info()
 
 
-def panel(device: Optional[int] = None) -> Any:
-    """The interactive panel: upload models, see their I/O and device memory live."""
+def panel(device: Any = None) -> Any:
+    """The interactive panel: upload models, see their I/O and device memory live.
+
+    device="all" (or "0-3", [0, 2]... any several devices) gives the device grid instead:
+    one live memory bar per device, a model group in one colour across them.
+    """
+    from .devices import is_single
+
+    if device is not None and not is_single(device):
+        from .devices import parse_devices
+        from .widgets.device_grid import GridView
+
+        session = get_session()
+        ids = parse_devices(device, session.device_count)
+        return GridView(lambda: memory(device=list(ids)))
     from .widgets.panel import get_panel
 
     # One live panel per session: re-running a cell must not add another timer thread.
-    return get_panel(get_session(), device=device)
+    return get_panel(get_session(), device=int(device) if isinstance(device, str) else device)

@@ -1029,7 +1029,7 @@ def _html_cell_bar(cell: Any, colors: dict[str, str]) -> str:
 
 
 _CARD = (f"border:1px solid {_BORDER};border-radius:4px;padding:4px 8px;margin:0 6px 6px 0;"
-         "width:13em;box-sizing:border-box;")
+         "width:14em;box-sizing:border-box;")
 
 
 def _html_cell(cell: Any, colors: dict[str, str]) -> str:
@@ -1045,8 +1045,8 @@ def _html_cell(cell: Any, colors: dict[str, str]) -> str:
         f'<span style="{_MUTED}">{_e(human_bytes(s.bytes))}</span></div>'
         for s in cell.models
     )
-    usage = (f'<div style="font-size:0.9em;">{_e(_percent(cell.used, cell.total))} · {_e(human_bytes(cell.used))} '
-             f'of {_e(human_bytes(cell.total))}</div>')
+    usage = (f'<div style="font-size:0.9em;"><b>{_e(_percent(cell.used, cell.total))}</b> · '
+             f'<span style="{_NOWRAP}">{_e(human_bytes(cell.used))} of {_e(human_bytes(cell.total))}</span></div>')
     return f'<div class="acl-cell" style="{_CARD}">{head}{_html_cell_bar(cell, colors)}{usage}{names}</div>'
 
 

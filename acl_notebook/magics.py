@@ -452,7 +452,9 @@ class AclMagics(Magics, Configurable):
 
     # -- %acl_panel -----------------------------------------------------------------------
     @magic_arguments()
-    @argument("-d", "--device", type=int, metavar="N", help="Device the panel shows first.")
+    @argument("-d", "--device", metavar="N|all|0-3",
+              help="Device the panel shows first; several (all, 0-3, 0,2) give the live device grid.")
+    @argument("-c", "--cluster", action="store_true", help="The cluster view: hosts x devices, live.")
     @line_magic
     def acl_panel(self, line: str = "") -> Any:
         """Open the live panel: upload .om files, inspect loaded models, watch device memory."""
@@ -460,10 +462,15 @@ class AclMagics(Magics, Configurable):
         if args is None:
             return None
         from . import api
+        from .cluster.results import ClusterError
 
         try:
-            with _as_usage_errors():
-                return api.panel(device=args.device)
+            with _as_usage_errors(ClusterError):
+                if args.cluster:
+                    from . import cluster
+
+                    return cluster.panel()
+                return api.panel(device=_unquote(args.device) if args.device is not None else None)
         except ModuleNotFoundError as exc:
             if exc.name in ("ipywidgets", "matplotlib"):
                 raise usage_error(f"the panel needs {exc.name}: pip install 'acl-notebook[lab]' "

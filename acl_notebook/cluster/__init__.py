@@ -20,6 +20,7 @@ _EXPORTS = {
     "status": ".api",
     "shutdown": ".api",
     "current": ".api",
+    "panel": ".api",
     "ClusterError": ".results",
     "ClusterTimeoutError": ".results",
 }

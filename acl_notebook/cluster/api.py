@@ -143,6 +143,14 @@ def status() -> ClusterStatus:
     return current().status()
 
 
+def panel(interval: float = 2.0) -> Any:
+    """The cluster view: hosts x devices, memory and models per device, lost devices marked; live."""
+    from ..widgets.device_grid import cluster_view
+
+    current()  # no cluster: the same clear error as every other call
+    return cluster_view(interval=interval)
+
+
 def shutdown() -> None:
     """Unload everything, end every worker, and stop Ray if `local()` started it."""
     global _current
@@ -152,4 +160,4 @@ def shutdown() -> None:
         cluster.shutdown()
 
 
-__all__ = ["connect", "current", "load", "local", "memory", "models", "shutdown", "status", "unload"]
+__all__ = ["connect", "current", "load", "local", "memory", "models", "panel", "shutdown", "status", "unload"]

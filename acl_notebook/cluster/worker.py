@@ -69,6 +69,15 @@ class NpuWorker:
     def ping(self) -> int:
         return os.getpid()
 
+    def host_memory(self) -> dict[str, int]:
+        """This worker's resident memory now and at its peak (bytes): what a model load costs
+        the host, which stays small because the bytes are read from the shared object store."""
+        import resource
+
+        with open("/proc/self/statm") as f:
+            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        return {"rss": rss, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
     # -- models -------------------------------------------------------------------------
     def _summary(self, model: Any, state: str = "loaded") -> RemoteModel:
         return RemoteModel(name=model.name, id=model.id, host=self.host, device=self.device, memory=model.memory,
