@@ -209,6 +209,38 @@ def test_real_box_quick_start_cleans_up():
     assert "back to the start: True" in text_of("04-real-atlas-box", "memory-restored")
 
 
+# ------------------------------------------------------------------------------ 07 many devices
+def test_many_devices_loads_a_group_on_every_device():
+    out = text_of("07-many-devices", "members")
+    assert "classifier: devices [0, 1, 2, 3], 4 models in the registry" in out
+    assert "the copy on device 2: classifier@2" in out
+    grid = nbutil.tagged(executed("07-many-devices"), "grid")
+    html = "".join(o.get("data", {}).get("text/html", "") for o in grid.outputs)
+    assert html.count("acl-cell") == 4 and "classifier@3" in html
+
+
+def test_many_devices_refusal_names_the_device_and_loads_nothing():
+    out = text_of("07-many-devices", "refusal")
+    assert "refused on device 2: detector needs 2.0 GiB" in out and "nothing new loaded: True" in out
+    assert "left on this host: 0 models" in text_of("07-many-devices", "host-cleanup")
+
+
+def test_many_devices_cluster_loads_refuses_and_survives_a_lost_worker():
+    assert "Cluster: 4 NPU workers, all up" in text_of("07-many-devices", "cluster-up")
+    assert "loaded on 4 of 4 devices" in text_of("07-many-devices", "cluster-load")
+    assert "Cluster memory: 4 devices" in text_of("07-many-devices", "cluster-memory")
+    assert re.search(r"refused on host \S+ device \d", text_of("07-many-devices", "cluster-refusal"))
+    lost = text_of("07-many-devices", "lost")
+    assert "device 1 (The actor is dead because it was killed by `ray.kill`.); its models: ['classifier']" in lost
+    assert "the others keep working: [0, 2, 3]" in text_of("07-many-devices", "survivors")
+
+
+def test_many_devices_shows_the_live_cluster_view_and_leaves_nothing_running():
+    panel = nbutil.tagged(executed("07-many-devices"), "cluster-panel")
+    assert nbutil.WIDGET_MIME in {m for out in panel.outputs for m in out.get("data", {})}
+    assert "workers left: 0 · Ray running: False" in text_of("07-many-devices", "teardown")
+
+
 def test_error_outputs_catches_errors_and_stderr_tracebacks():
     # The run check is only worth something if it can fail.
     failing = new_code_cell("1/0")

@@ -90,7 +90,7 @@ class Cluster:
     def _lose(self, worker: Worker, exc: BaseException) -> None:
         if worker.alive:
             worker.state, worker.reason = "lost", first_line(exc)
-            log.warning("%s lost: %s", worker.where, worker.reason)
+            log.info("%s lost: %s", worker.where, worker.reason)
         key = (worker.info.host, worker.info.device)
         for copies in self._models.values():
             if key in copies and copies[key].state == "loaded":
