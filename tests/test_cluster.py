@@ -152,6 +152,17 @@ def test_a_call_that_takes_too_long_gives_up_with_a_clear_error(clean):
     assert all(w.alive for w in clean.workers)  # a late answer is not a death
 
 
+def test_the_cluster_view_is_live_and_bounded(clean):
+    view = acl.cluster.panel(interval=60)  # ticks by hand below
+    try:
+        assert view.grid_html.value.count("acl-cell") == DEVICES and "No models on the cluster" in view.extra_html.value
+        acl.cluster.load(model("net", 3 * MiB, MiB))
+        assert view.refresh() is True and "net" in view.extra_html.value
+        assert view.refresh() is False
+    finally:
+        view.close()
+
+
 # -- faults (these run last: they kill a worker) -------------------------------------------
 def test_a_killed_worker_is_lost_with_its_reason_and_the_others_keep_working(clean):
     import ray

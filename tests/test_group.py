@@ -198,3 +198,19 @@ def test_magics_load_list_and_unload_groups(four):
     assert [m.device for m in acl.models()] == [3]
     ip.user_ns.pop("blob")
     ip.run_line_magic("unload_ext", "acl_notebook")
+
+
+def test_device_grid_widget_redraws_only_when_a_device_changes(four):
+    view = acl.panel(device="all")
+    try:
+        assert view.timer.alive and view.grid.cells and len(view.grid.cells) == 4
+        assert view.grid_html.value.count("acl-cell") == 4
+        assert view.refresh() is False  # nothing changed: no redraw
+        g = acl.load(model("net", 5 * MiB, 0), device="1-2")
+        assert view.refresh() is True
+        assert "net@1" in view.grid_html.value and "net@2" in view.grid_html.value
+        g.unload()
+        assert view.refresh() is True and "net@1" not in view.grid_html.value
+    finally:
+        view.close()
+    assert not view.timer.alive and view.refresh() is False
