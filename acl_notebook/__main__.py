@@ -1,4 +1,4 @@
-"""Command line: ``acl-notebook inspect MODEL.om [--json]``, ``demo-model OUT.om``, ``lab``, ``voila``.
+"""Command line: ``acl-notebook inspect MODEL.om [--json]``, ``demo-model [--kind digits] OUT.om``, ``lab``, ``voila``.
 
 Each subcommand is one entry in `COMMANDS` (a name, a function adding its arguments, a
 function running it), so new ones slot in without touching `main`. Problems the user can
@@ -38,17 +38,54 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="where to write the .om file")
-    p.add_argument("--size-mb", type=float, default=49.0, metavar="N",
-                   help="MiB of (zero) weights, the bulk of the file (default: 49, like ResNet-50 fp16)")
-    p.add_argument("--name", default="resnet50_demo", help="model name (default: resnet50_demo)")
+    p.add_argument("--kind", choices=("resnet50", "digits"), default="resnet50",
+                   help="resnet50: ResNet-50-sized I/O and zero weights (default); digits: a small CNN "
+                        "trained now on generated digits, whose answers are real")
+    p.add_argument("--size-mb", type=float, default=None, metavar="N",
+                   help="resnet50 only: MiB of (zero) weights, the bulk of the file (default: 49, like ResNet-50 fp16)")
+    p.add_argument("--gears", default=None, metavar="B,B,...",
+                   help="digits only: batch gears (default: 1,4,8); 'none' for a static batch-1 model")
+    p.add_argument("--name", default=None, help="model name (default: resnet50_demo / digits_cnn)")
     p.add_argument("--soc", default="Ascend310P3", help="soc_version recorded in the model")
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    if args.kind == "digits":
+        return _run_digits(args)
+    if args.gears is not None:
+        raise ValueError("--gears applies to --kind digits; the resnet50 demo has gears 1/2/4/8")
     from .om.writer import demo_spec, write_om_file
 
-    size = write_om_file(demo_spec(args.size_mb, name=args.name, soc_version=args.soc), args.out)
-    print(f"wrote {args.out} ({size:,} bytes): {args.name}, dynamic batch 1/2/4/8, for {args.soc}")
+    name = args.name or "resnet50_demo"
+    size_mb = 49.0 if args.size_mb is None else args.size_mb
+    size = write_om_file(demo_spec(size_mb, name=name, soc_version=args.soc), args.out)
+    print(f"wrote {args.out} ({size:,} bytes): {name}, dynamic batch 1/2/4/8, for {args.soc}")
+    return 0
+
+
+def _run_digits(args: argparse.Namespace) -> int:
+    if args.size_mb is not None:
+        raise ValueError("--size-mb applies to --kind resnet50; the digits model's size follows from its weights")
+    gears: tuple[int, ...] = ()
+    if args.gears is None:
+        from .demo.digits import DEFAULT_GEARS
+
+        gears = DEFAULT_GEARS
+    elif args.gears.strip().lower() not in ("none", ""):
+        try:
+            gears = tuple(int(g) for g in args.gears.split(","))
+        except ValueError:
+            raise ValueError(f"--gears takes batch sizes like 1,4,8 (or none), not {args.gears!r}") from None
+    from pathlib import Path
+
+    from .demo.digits import NAME, build
+
+    model = build(gears=gears, soc=args.soc, name=args.name or NAME)
+    Path(args.out).write_bytes(model.om)
+    run = model.trained
+    shape = "batch gears " + "/".join(map(str, gears)) if gears else "static batch 1"
+    print(f"trained in {run.seconds:.1f} s; held-back accuracy {model.accuracy:.1%} on {len(model.labels)} samples")
+    print(f"wrote {args.out} ({len(model.om):,} bytes): {model.name}, {shape}, for {args.soc}")
     return 0
 
 

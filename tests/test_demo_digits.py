@@ -1,0 +1,140 @@
+"""The digits demo: generated data, the numpy-trained CNN, and its .om as ATC would write it.
+
+The forward pass here is the test's own, written the plain way (a loop over the nine kernel
+taps, NCHW throughout), so a slip in the package's im2col or flatten order cannot hide.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import acl_notebook as acl
+from acl_notebook.__main__ import main
+from acl_notebook.demo import digits
+from acl_notebook.demo.data import make_digits
+
+HELD_BACK_MIN = 200
+
+
+@pytest.fixture(scope="module")
+def run() -> digits.Trained:
+    return digits.trained(0)
+
+
+def _conv_relu(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    n, _, h, wd = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    out = np.zeros((n, w.shape[0], h, wd), np.float32)
+    for i in range(3):
+        for j in range(3):
+            out += np.einsum("nchw,oc->nohw", padded[:, :, i:i + h, j:j + wd], w[:, :, i, j])
+    return np.maximum(out + b[None, :, None, None], 0)
+
+
+def _maxpool(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+def reference_probabilities(weights, images: np.ndarray) -> np.ndarray:
+    x = _maxpool(_conv_relu(images.astype(np.float32), weights.conv1_w, weights.conv1_b))
+    x = _maxpool(_conv_relu(x, weights.conv2_w, weights.conv2_b))
+    logits = x.reshape(len(x), -1) @ weights.fc_w + weights.fc_b
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- data
+def test_data_is_deterministic_balanced_and_in_range():
+    x1, y1 = make_digits(300, seed=7)
+    x2, y2 = make_digits(300, seed=7)
+    x3, _ = make_digits(300, seed=8)
+    assert x1.shape == (300, 1, 28, 28) and x1.dtype == np.float32 and y1.dtype == np.int64
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert not np.array_equal(x1, x3)
+    assert np.bincount(y1, minlength=10).tolist() == [30] * 10
+    assert 0.0 <= x1.min() and x1.max() <= 1.0
+    # every image holds a digit: bright ink on a dark background, away from the border
+    ink = (x1[:, 0] > 0.5).sum(axis=(1, 2))
+    assert ink.min() > 15
+    assert x1[:, 0, 4:24, 4:24].mean() > 2 * x1[:, 0, :2, :].mean()
+
+
+def test_batches_do_not_change_the_samples():
+    a, _ = make_digits(50, seed=3, batch=7)
+    b, _ = make_digits(50, seed=3, batch=1024)
+    assert np.array_equal(a, b)
+
+
+def test_negative_count_is_refused():
+    with pytest.raises(ValueError, match="n must be"):
+        make_digits(-1)
+
+
+# ----------------------------------------------------------------------------- training
+def test_held_back_accuracy(run):
+    assert len(run.test_labels) >= HELD_BACK_MIN
+    assert run.accuracy >= 0.95, run.accuracy
+    assert run.losses[-1] < run.losses[0] / 5
+
+
+def test_package_forward_matches_a_plain_one(run):
+    ours = digits.DigitsModel(b"", "x", "s", (), run.accuracy, run).probabilities(run.test_images[:64])
+    plain = reference_probabilities(run.weights, run.test_images[:64])
+    np.testing.assert_allclose(ours, plain, atol=1e-5)
+    predicted = reference_probabilities(run.weights, run.test_images).argmax(axis=1)
+    assert (predicted == run.test_labels).mean() == pytest.approx(run.accuracy)
+
+
+def test_training_is_deterministic(run):
+    again = digits.trained.__wrapped__(0)
+    for name, value in run.weights.arrays().items():
+        assert np.array_equal(value, again.weights.arrays()[name]), name
+
+
+# ----------------------------------------------------------------------------- the .om
+def test_static_model_describes_itself():
+    model = digits.build(gears=None)
+    info = acl.inspect(model.om)
+    assert info.soc_version == digits.DEFAULT_SOC
+    assert [(t.name, t.dims, t.dtype, t.format) for t in info.inputs] == [
+        ("images", (1, 1, 28, 28), "float16", "NCHW")]
+    assert [(t.name, t.dims, t.dtype) for t in info.outputs] == [("output_cast:0:probabilities", (1, 10), "float32")]
+    assert not info.dynamic.kind
+    # fp16 weights: 2 bytes per parameter at least (plus ATC's packing and 512-byte alignment)
+    params = sum(v.size for v in model.trained.weights.arrays().values())
+    assert info.memory.weight >= 2 * params
+
+
+def test_gears_are_validated():
+    for bad in ((0, 4), (4, 4)):
+        with pytest.raises(ValueError, match="gears"):
+            digits.build(gears=bad)
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_writes_the_digits_model(tmp_path, capsys):
+    out = tmp_path / "digits.om"
+    assert main(["demo-model", "--kind", "digits", "--gears", "none", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "held-back accuracy" in printed and "static batch 1" in printed
+    assert acl.inspect(out).name == digits.NAME
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--kind", "digits", "--gears", "1,x"], "--gears takes"),
+    (["--kind", "digits", "--size-mb", "3"], "--size-mb applies"),
+    (["--gears", "1,4"], "--gears applies"),
+])
+def test_cli_refuses_options_of_the_other_kind(tmp_path, capsys, argv, message):
+    assert main(["demo-model", *argv, str(tmp_path / "x.om")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.om").exists()
+
+
+def test_cli_default_kind_is_unchanged(tmp_path, capsys):
+    out = tmp_path / "r.om"
+    assert main(["demo-model", "--size-mb", "1", str(out)]) == 0
+    info = acl.inspect(out)
+    assert info.name == "resnet50_demo" and info.dynamic.kind == "batch"
