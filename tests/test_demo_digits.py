@@ -107,6 +107,47 @@ def test_static_model_describes_itself():
     assert info.memory.weight >= 2 * params
 
 
+@pytest.fixture(scope="module")
+def dynamic() -> digits.DigitsModel:
+    return digits.build()
+
+
+def test_dynamic_model_has_the_gears_and_records_its_accuracy(dynamic):
+    info = acl.inspect(dynamic.om)
+    assert info.dynamic.kind == "batch" and info.dynamic.gears == ((1,), (4,), (8,))
+    assert info.inputs[0].dims == (-1, 1, 28, 28) and info.outputs[0].dims == (8, 10)
+    assert info.attrs["demo_heldback_accuracy"] == pytest.approx(dynamic.accuracy, abs=1e-6)
+    assert info.attrs["demo_heldback_samples"] == len(dynamic.labels) >= HELD_BACK_MIN
+
+
+def _agree(got: np.ndarray, want: np.ndarray) -> None:
+    """Same class wherever the float32 answer is not a near tie that fp16 rounding could flip."""
+    top2 = np.sort(want, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 0.01
+    assert clear.mean() > 0.98
+    assert np.array_equal(got.argmax(axis=1)[clear], want.argmax(axis=1)[clear])
+    np.testing.assert_allclose(got, want, atol=0.02)
+
+
+def test_cpu_reference_computes_the_trained_network(dynamic):
+    from acl_notebook.reference import coverage, open_model, reference
+
+    assert coverage(dynamic.om).summary == "computed"
+    model = open_model(dynamic.om)
+    images = dynamic.images.astype(np.float16)
+    got = []
+    for start in range(0, len(images), 8):
+        result = reference(model, images[start:start + 8])
+        assert result.fidelity == "computed" and result.notes == ()
+        got.append(result.outputs[0])
+    probs = np.concatenate(got)
+    want = reference_probabilities(dynamic.trained.weights, images.astype(np.float32))
+    _agree(probs, want)
+    assert (probs.argmax(axis=1) == dynamic.labels).mean() == pytest.approx(dynamic.accuracy, abs=0.003)
+    for batch in (1, 4):  # the smaller gears' branches compute the same answers
+        np.testing.assert_allclose(reference(model, images[:batch]).outputs[0], probs[:batch], atol=2e-3)
+
+
 def test_gears_are_validated():
     for bad in ((0, 4), (4, 4)):
         with pytest.raises(ValueError, match="gears"):

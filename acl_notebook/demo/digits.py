@@ -98,20 +98,31 @@ def build(*, gears: Optional[Sequence[int]] = DEFAULT_GEARS, soc: str = DEFAULT_
 
 
 def spec(run: Trained, *, gears: tuple[int, ...] = (), soc: str = DEFAULT_SOC, name: str = NAME) -> ModelSpec:
-    """The writer's spec: a static batch-1 graph, or one graph per batch gear behind a Case op."""
-    batch = -1 if gears else 1
+    """The writer's spec: a static batch-1 graph, or one graph per batch gear behind a Case op.
+
+    The held-back accuracy goes into the model's attributes (`ModelInfo.attrs`), so a model
+    file says how good it is wherever it is inspected.
+    """
     largest = max(gears) if gears else 1
-    ops = graph.ops(largest)
+    branches = [graph.ops(g) for g in gears]
+    ops = [] if gears else graph.ops(1)
     return ModelSpec(
         name=name,
         soc_version=soc,
-        inputs=[TensorSpec(graph.INPUT, (batch, 1, SIZE, SIZE), "float16", "NCHW")],
+        inputs=[TensorSpec(graph.INPUT, (-1 if gears else 1, 1, SIZE, SIZE), "float16", "NCHW")],
         outputs=[TensorSpec(graph.OUTPUT, (largest, CLASSES), "float32", "ND")],
         dynamic_kind="batch" if gears else None,
         gears=[(g,) for g in gears],
         consts=graph.consts(run.weights),
         ops=ops,
-        work_size=_work_size(ops),
+        branches=branches,
+        work_size=_work_size(branches[-1] if gears else ops),
+        model_attrs={
+            "demo_heldback_accuracy": run.accuracy,
+            "demo_heldback_samples": len(run.test_labels),
+            "demo_dataset": "digits rendered from matplotlib's fonts with random warps and noise (28x28)",
+            "demo_training": f"numpy CNN, Adam, {TRAIN_SAMPLES} samples x {len(run.losses)} epochs",
+        },
     )
 
 

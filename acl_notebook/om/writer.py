@@ -97,6 +97,9 @@ class ModelSpec:
     # instead of the computed partition.
     model_attrs: dict[str, Any] = field(default_factory=dict)
     inout_payload: Optional[bytes] = None
+    # gear models with a computation: one op list per gear, each for that gear's static shapes
+    # (ATC clones the graph per gear behind the Case op); the weights are stored once
+    branches: list = field(default_factory=list)
 
 
 def write_om(spec: ModelSpec) -> bytes:
@@ -193,12 +196,17 @@ class _Plan:
             not self.kind and any(d < 0 for t in spec.inputs + spec.outputs for d in t.dims)))
         self.weights: Optional[bytes] = None
         self.where: dict[str, tuple[int, int]] = {}
-        if spec.ops or spec.consts:
-            if self.kind:
-                raise ValueError("a model with ops cannot have dynamic gears yet; write one model per gear")
+        if spec.ops or spec.consts or spec.branches:
+            if self.kind and (spec.ops or len(spec.branches) != len(self.gears)):
+                raise ValueError("a multi-gear model with a computation takes `branches`, one op list per gear "
+                                 f"({len(self.gears)} here), instead of `ops`")
+            if spec.branches and not self.kind:
+                raise ValueError("`branches` are for multi-gear models; a static model takes `ops`")
             from .opgraph import build_weights
 
             self.weights, self.where = build_weights(spec.consts)
+            if spec.branches:
+                self.output_shapes = _branch_output_shapes(spec)
 
     def _input_desc(self, t: TensorSpec) -> TensorDesc:
         dtype = ACL_DTYPE_VALUES[t.dtype]
@@ -217,8 +225,11 @@ class _Plan:
         graph.name = f"{spec.name}_0".encode()
         for index, (tspec, desc) in enumerate(zip(self._input_specs(), self.acl_inputs)):
             self._data_op(graph, attrs, index, tspec, desc)
-        if self.weights is not None:
-            self._compute_graph(graph, attrs)
+        if self.weights is not None and self.kind:
+            self._gear_graphs(model, graph, attrs)
+        elif self.weights is not None:
+            self._compute_graph(graph, attrs, self.spec.ops, {t.name: t.dims for t in self.spec.inputs},
+                                [t.dims for t in self.spec.outputs])
         else:
             producers = _producers(spec.outputs)
             fixed = len(self.acl_inputs) + len(producers) + 1 + (1 if self.kind else 0)  # + NetOutput, Case
@@ -250,31 +261,72 @@ class _Plan:
         attrs.finish(model)
         return model.SerializeToString()
 
-    def _compute_graph(self, graph: Any, attrs: _AttrWriter) -> None:
-        """Consts, the spec's ops and a NetOutput wired to them (the Data ops are already there)."""
+    def _compute_graph(self, graph: Any, attrs: _AttrWriter, ops: list, input_dims: dict[str, tuple[int, ...]],
+                       output_dims: list[tuple[int, ...]]) -> None:
+        """Consts, `ops` and a NetOutput wired to them (the Data ops are already there)."""
         from .opgraph import GraphEmitter, Tensor
 
         emitter = GraphEmitter(graph, attrs, self.spec.consts, self.where)
         for t in self.spec.inputs:
-            emitter.data_output(t.name, Tensor(t.dims, t.dtype, t.format, t.format))
+            emitter.data_output(t.name, Tensor(input_dims[t.name], t.dtype, t.format, t.format))
         emitter.emit_consts()
-        for op in self.spec.ops:
+        for op in ops:
             emitter.emit_op(op)
         out = graph.op.add()
         out.name, out.type = b"Node_Output", b"NetOutput"
         attrs.put(out.attr, "_lxfusion_engine_name", "DNN_VM_RTS")
-        for t in self.spec.outputs:
+        for t, dims in zip(self.spec.outputs, output_dims):
             node, idx = _node_and_index(t.name)
             tensor = emitter.output(f"{node}:{idx}")
-            if tuple(tensor.physical_shape) != t.dims or tensor.dtype != t.dtype or tensor.layout != t.format:
+            if tuple(tensor.physical_shape) != tuple(dims) or tensor.dtype != t.dtype or tensor.layout != t.format:
                 raise ValueError(
-                    f"output {t.name!r} is declared {t.dtype} {t.format} {list(t.dims)} but op {node!r} writes "
+                    f"output {t.name!r} is declared {t.dtype} {t.format} {list(dims)} but op {node!r} writes "
                     f"{tensor.dtype} {tensor.layout} {list(tensor.physical_shape)}"
                 )
             out.input.append(f"{node}:{idx}".encode())
             out.src_name.append(node.encode())
             out.src_index.append(idx)
             emitter.describe(out.input_desc.add(), tensor, 0, 0)
+
+    def _gear_graphs(self, model: Any, graph: Any, attrs: _AttrWriter) -> None:
+        """A Case op in the root graph and one sub-graph per gear, as ATC's multi-batch pass leaves them.
+
+        The root holds the Data ops (with the mbatch input), the Case op with the gear attrs,
+        fed by the user inputs, and a NetOutput of the Case's outputs (the largest gear's
+        shapes). Each ``<name>_batch_<i>`` sub-graph (a further ``ModelDef.graph``) is the
+        whole computation at that gear's static shapes: Data ops with ``_parent_node_index``
+        (the Case input they receive), the Consts (pointing at the same weight bytes), the
+        gear's ops and a NetOutput.
+        """
+        self._case_op(graph, attrs)
+        case = graph.op[len(graph.op) - 1]
+        users = [(t, d) for t, d in zip(self._input_specs(), self.acl_inputs) if t.name != MBATCH_INPUT]
+        for t, desc in users:
+            case.input.append(f"{t.name}:0".encode())
+            _tensor(case.input_desc.add(), attrs, t, _largest(self.gear_dims.get(t.name), t.dims, desc), desc.size)
+        case.input.append(f"{MBATCH_INPUT}:-1".encode())  # the gear is chosen by the mbatch data
+        for t, desc in zip(self.spec.outputs, self.acl_outputs):
+            _tensor(case.output_desc.add(), attrs, t, t.dims, _padded(desc.size))
+        attrs.put(case.attr, "_lxfusion_engine_name", "DNN_VM_RTS")
+        self._netoutput(graph, attrs, [], source=case.name.decode())
+        per_output = _gear_output_dims(self.output_shapes, len(self.spec.outputs))
+        for i, ops in enumerate(self.spec.branches):
+            sub = model.graph.add()
+            sub.name = case.subgraph_name[i]
+            dims = {t.name: (self.gear_dims[t.name][i] if t.name in self.gear_dims else t.dims)
+                    for t in self.spec.inputs}
+            for index, t in enumerate(self.spec.inputs):
+                op = sub.op.add()
+                op.name, op.type = t.name.encode(), b"Data"
+                op.input.append(b"")
+                attrs.put(op.attr, "index", index)
+                attrs.put(op.attr, "_parent_node_index", index)
+                size = tensor_size(dims[t.name], ACL_DTYPE_VALUES[t.dtype])
+                for out in (op.input_desc.add(), op.output_desc.add()):
+                    _tensor(out, attrs, t, dims[t.name], _padded(size))
+            self._compute_graph(sub, attrs, ops, dims, per_output[i])
+            for k, op in enumerate(sub.op):
+                op.id = k
 
     def _input_specs(self) -> list[TensorSpec]:
         specs = list(self.spec.inputs)
@@ -309,11 +361,12 @@ class _Plan:
             attrs.put(op.attr, "user_designate_shape_order", list(self.shape_order))
         attrs.put(op.attr, "_insert_by_mbatch", True)
 
-    def _netoutput(self, graph: Any, attrs: _AttrWriter, producers: list[str]) -> None:
+    def _netoutput(self, graph: Any, attrs: _AttrWriter, producers: list[str], source: str = "") -> None:
+        """NetOutput of the named outputs, or of output j of op `source` for each output j."""
         op = graph.op.add()
         op.name, op.type = b"Node_Output", b"NetOutput"
-        for t, desc in zip(self.spec.outputs, self.acl_outputs):
-            node, idx = _node_and_index(t.name)
+        for j, (t, desc) in enumerate(zip(self.spec.outputs, self.acl_outputs)):
+            node, idx = (source, j) if source else _node_and_index(t.name)
             op.input.append(f"{node}:{idx}".encode())
             op.src_name.append(node.encode())
             op.src_index.append(idx)
@@ -414,6 +467,32 @@ def _gear_dims(spec: ModelSpec, gears: tuple[tuple[int, ...], ...]) -> dict[str,
                 values = iter(gear)
             out[t.name].append(tuple(next(values) if d == -1 else d for d in t.dims))
     return out
+
+
+def _largest(per_gear: Optional[list[tuple[int, ...]]], dims: tuple[int, ...], desc: TensorDesc) -> tuple[int, ...]:
+    return max(per_gear, key=lambda d: tensor_size(d, desc.acl_dtype)) if per_gear else dims
+
+
+def _branch_output_shapes(spec: ModelSpec) -> tuple[str, ...]:
+    """`_dynamic_output_dims` of a model with branches: what each gear's ops really write."""
+    out = []
+    for g, ops in enumerate(spec.branches):
+        written = {(op.name, k): t for op in ops for k, t in enumerate(op.outputs)}
+        for j, t in enumerate(spec.outputs):
+            tensor = written.get(_node_and_index(t.name))
+            if tensor is None:
+                raise ValueError(f"output {t.name!r} names no op output of gear {g}'s branch")
+            out.append(",".join(str(v) for v in [g, j, *tensor.physical_shape]))
+    return tuple(out)
+
+
+def _gear_output_dims(shapes: tuple[str, ...], outputs: int) -> list[list[tuple[int, ...]]]:
+    """`_dynamic_output_dims` strings ("gear,output,dims...") back to dims per gear and output."""
+    out: dict[int, list[tuple[int, ...]]] = {}
+    for text in shapes:
+        values = [int(v) for v in text.split(",")]
+        out.setdefault(values[0], []).append(tuple(values[2:]))
+    return [out[g][:outputs] for g in sorted(out)]
 
 
 def _output_desc(t: TensorSpec) -> TensorDesc:

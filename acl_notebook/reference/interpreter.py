@@ -26,9 +26,10 @@ import numpy as np
 from ..om import layouts
 from ..om.errors import OMFormatError
 from ..om.reader import parse
+from .branches import gear_case, pick_branch
 from .graph import Desc, Graph, Node, load_graph
 from .registry import OpView, Unsupported, planner_for
-from .result import APPROXIMATE, COMPUTED, PLACEHOLDER, Coverage, Result
+from .result import APPROXIMATE, COMPUTED, FIDELITIES, PLACEHOLDER, Coverage, Result
 
 _SOURCES = frozenset({"Data", "AippData", "AnnData", "Const", "Constant", "NetOutput"})
 
@@ -60,6 +61,18 @@ class Interpreter:
         except (ValueError, IndexError, KeyError, TypeError) as exc:
             raise OMFormatError(f"the model's graph could not be read ({type(exc).__name__}: {exc})") from None
         self._steps: dict[str, Step] = {}
+        self._case = gear_case(self.graph)
+        self._branches: dict[str, Interpreter] = {}
+
+    def _branch(self, name: str) -> Interpreter:
+        """The interpreter of one gear's sub-graph (same bytes and model info, its own plans)."""
+        hit = self._branches.get(name)
+        if hit is None:
+            hit = object.__new__(Interpreter)
+            hit._data, hit.info, hit.graph = self._data, self.info, self.graph.subgraphs[name]
+            hit._steps, hit._case, hit._branches = {}, None, {}
+            self._branches[name] = hit
+        return hit
 
     # ------------------------------------------------------------------ planning
     def step(self, node: Node) -> Step:
@@ -107,6 +120,11 @@ class Interpreter:
 
     def coverage(self) -> Coverage:
         """What a run would compute, guess or leave as placeholder, without running anything."""
+        if self._case is not None:  # a multi-gear shell: the worst of its branches
+            parts = [self._branch(name).coverage() for name in self._case.subgraphs]
+            worst = max(parts, key=lambda c: FIDELITIES.index(c.fidelity))
+            return Coverage(worst.fidelity, tuple(dict.fromkeys(n for c in parts for n in c.notes)), worst.ops,
+                            worst.guessed, tuple(dict.fromkeys(p for c in parts for p in c.placeholders)))
         statuses, notes, blocked = [], [], []
         for node in self._needed(set()):
             if node.type in _SOURCES:
@@ -127,6 +145,9 @@ class Interpreter:
     # ------------------------------------------------------------------ running
     def run(self, inputs: Sequence[Any], override: Optional[dict[str, Any]] = None) -> Result:
         """Outputs for `inputs` (one array per model input, in order, already validated)."""
+        if self._case is not None:  # a multi-gear model: the branch for these shapes computes it
+            _, branch = pick_branch(self.graph, self._case, inputs)
+            return self._branch(branch.name).run(inputs, override)
         graph = self.graph
         given = self._overrides(override or {})
         order = self._needed(set(given))
