@@ -179,3 +179,57 @@ def test_cli_default_kind_is_unchanged(tmp_path, capsys):
     assert main(["demo-model", "--size-mb", "1", str(out)]) == 0
     info = acl.inspect(out)
     assert info.name == "resnet50_demo" and info.dynamic.kind == "batch"
+
+
+# ----------------------------------------------------------------------------- picture and button
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_prediction_grid_is_a_png_sized_by_its_grid(run):
+    from acl_notebook.demo.plot import prediction_png
+
+    probs = reference_probabilities(run.weights, run.test_images[:12])
+    png = prediction_png(run.test_images[:12], run.test_labels[:12], probs, columns=6, dpi=50)
+    assert png.startswith(PNG_MAGIC)
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (round(1.05 * 6 * 50), round(1.3 * 2 * 50))
+    with pytest.raises(ValueError, match="one of each per sample"):
+        prediction_png(run.test_images[:3], run.test_labels[:2], probs[:3])
+
+
+@pytest.fixture()
+def kernel_session(monkeypatch):
+    """A fresh simulated session standing in for the kernel's (what the public API uses)."""
+    import acl_notebook.session as session_mod
+
+    s = session_mod.Session(session_mod.Config(backend="sim"))
+    monkeypatch.setattr(session_mod, "_session", s)
+    yield s
+    s.shutdown()
+
+
+def test_button_builds_and_loads_the_model_once(kernel_session):
+    from acl_notebook.widgets.demo_button import DigitsButton
+
+    button = DigitsButton()
+    button.button.click()
+    button.wait(120)
+    assert not button.button.disabled
+    assert [m.name for m in kernel_session.models()] == ["digits"]
+    loaded = kernel_session.models()[0]
+    assert loaded.info.dynamic.gears == ((1,), (4,), (8,))
+    assert loaded.info.soc_version == kernel_session.info().soc
+    assert button.status.value.startswith("Loaded digits: 99") and button.status.style.text_color is None
+    button.button.click()
+    button.wait(120)
+    assert len(kernel_session.models()) == 1 and "already loaded" in button.status.value
+
+
+def test_button_failure_is_one_red_line_and_changes_nothing(kernel_session):
+    from acl_notebook.widgets.demo_button import DigitsButton
+
+    button = DigitsButton(gears=(4, 4), background=False)
+    button.button.click()
+    assert kernel_session.models() == ()
+    assert button.status.value.startswith("ValueError: gears must be distinct")
+    assert button.status.style.text_color == "#c62828" and not button.button.disabled
