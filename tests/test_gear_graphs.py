@@ -8,8 +8,8 @@ import pytest
 
 import acl_notebook as acl
 from acl_notebook.om import ModelSpec, TensorSpec, write_om
-from acl_notebook.om import modeldef as md
 from acl_notebook.om.opgraph import ConstSpec, OpSpec, Tensor
+from acl_notebook.om.reader import model_def
 from acl_notebook.reference import coverage, reference
 
 GEARS = (1, 2, 4)
@@ -51,7 +51,7 @@ def test_layout_is_a_case_shell_with_one_branch_per_gear():
     # what each gear really writes, so aclmdlGetCurOutputDims trims outputs per gear
     assert info.dynamic.output_shapes == tuple(f"{i},0,{g},4" for i, g in enumerate(GEARS))
     assert info.attrs["note_for_readers"] == "hello" and info.attrs["score"] == pytest.approx(0.5)
-    model = md.load(_modeldef_bytes(blob))
+    model = model_def(blob)
     root, *subs = model.graph
     case = [op for op in root.op if op.type == b"Case"]
     assert len(case) == 1 and list(case[0].subgraph_name) == [s.name for s in subs]
@@ -62,16 +62,6 @@ def test_layout_is_a_case_shell_with_one_branch_per_gear():
     # weights are stored once: the same offsets in every branch
     offsets = {tuple(sorted(op.output_desc[0].data_offset for op in sub.op if op.type == b"Const")) for sub in subs}
     assert len(offsets) == 1
-
-
-def _modeldef_bytes(blob: bytes) -> bytes:
-    from acl_notebook.om.header import read_header
-    from acl_notebook.om.partitions import read_partitions
-
-    view = memoryview(blob)
-    parts, _ = read_partitions(view, read_header(view))
-    mdef = next(p for p in parts if p.type == 0 and p.model == 0)
-    return bytes(view[mdef.offset:mdef.offset + mdef.size])
 
 
 def test_reference_runs_the_branch_of_the_input_shape():
