@@ -198,7 +198,7 @@ class _Plan:
         self.where: dict[str, tuple[int, int]] = {}
         if spec.ops or spec.consts or spec.branches:
             if self.kind and (spec.ops or len(spec.branches) != len(self.gears)):
-                raise ValueError("a multi-gear model with a computation takes `branches`, one op list per gear "
+                raise ValueError("a model with ops and dynamic gears takes `branches`, one op list per gear "
                                  f"({len(self.gears)} here), instead of `ops`")
             if spec.branches and not self.kind:
                 raise ValueError("`branches` are for multi-gear models; a static model takes `ops`")
