@@ -459,7 +459,8 @@ def _bar_segments(report: Any, cells: int) -> list[tuple[str, int]]:
     """(kind, cell count) for models / other / free; boundaries are rounded cumulatively so
     the parts add up to `cells`, and a non-zero part always gets at least one cell."""
     total = max(int(report.total), 1)
-    model_bytes = sum(s.bytes for s in report.models)
+    # program buffers (pyACL) count with the models: memory a user's code holds, not the runtime's
+    model_bytes = sum(s.bytes for s in report.models) + getattr(report, "programs", 0)
     other = max(report.used - model_bytes, 0)
     free = max(report.free, 0)
     m = round(cells * model_bytes / total)
@@ -494,6 +495,9 @@ def _text_memory(report: Any, width: int) -> str:
         f"   ({_BAR_CHARS['models']} models, {_BAR_CHARS['other']} other, {_BAR_CHARS['free']} free)"
     )
     rows = [[s.name, str(s.id), _bytes_both(s.bytes), _percent(s.bytes, report.total)] for s in report.models]
+    programs = getattr(report, "programs", 0)
+    if programs:
+        rows.append([_PROGRAMS_ROW, "", _bytes_both(programs), _percent(programs, report.total)])
     other = report.other
     rows.append(["other (runtime, other processes)", "", _bytes_both(other), _percent(other, report.total)])
     lines += _table(["model", "id", "bytes", "of total"], rows, width=width, right=(1, 2, 3), wrap=(0,))
@@ -605,6 +609,9 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
 # "other" is striped so it never looks like "free", whatever the theme's greys are.
 _OTHER_COLOR = "repeating-linear-gradient(45deg, rgba(128,128,128,0.85) 0 3px, rgba(128,128,128,0.4) 3px 6px)"
 _FREE_COLOR = "var(--jp-layout-color3, rgba(128,128,128,0.18))"
+# device memory a pyACL program allocated that no model has run with yet (or any more)
+_PROGRAMS_COLOR = "repeating-linear-gradient(-45deg, #bab0ac 0 3px, #8c8c8c 3px 6px)"
+_PROGRAMS_ROW = "pyACL buffers (no model)"
 
 
 def _root(inner: str) -> str:
@@ -816,6 +823,9 @@ def _html_bar(report: Any) -> str:
         color = PALETTE[i % len(PALETTE)]
         tip = f"{share.name} (#{share.id}): {human_bytes(share.bytes)}"
         segs.append((share.bytes, color, tip))
+    programs = getattr(report, "programs", 0)
+    if programs:
+        segs.append((programs, _PROGRAMS_COLOR, f"{_PROGRAMS_ROW}: {human_bytes(programs)}"))
     segs.append((max(report.other, 0), _OTHER_COLOR, f"other: {human_bytes(report.other)}"))
     segs.append((max(report.free, 0), _FREE_COLOR, f"free: {human_bytes(report.free)}"))
     divs = "".join(
@@ -852,6 +862,10 @@ def _html_memory(report: Any) -> str:
     for i, share in enumerate(report.models):
         name = _swatch(PALETTE[i % len(PALETTE)]) + f'<span style="{_WRAP}">{_e(share.name)}</span>'
         rows.append([name, str(share.id), _html_bytes(share.bytes), _percent(share.bytes, report.total)])
+    programs = getattr(report, "programs", 0)
+    if programs:
+        rows.append([_swatch(_PROGRAMS_COLOR) + _e(_PROGRAMS_ROW), "", _html_bytes(programs),
+                     _percent(programs, report.total)])
     rows.append(
         [_swatch(_OTHER_COLOR) + "other (runtime, other processes)", "", _html_bytes(report.other),
          _percent(report.other, report.total)]

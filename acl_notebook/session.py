@@ -11,6 +11,7 @@ said yes, so a failed call leaves every loaded model loaded and the registry as 
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -35,6 +36,9 @@ from .runtime.errors import (
 log = logging.getLogger("acl_notebook")
 
 BACKENDS = ("auto", "sim", "acl")
+
+#: The memory plot's name for device memory programs allocated that no model has run with.
+PROGRAM_BUFFERS = "pyACL buffers"
 
 
 # --------------------------------------------------------------------------------------
@@ -95,7 +99,8 @@ class Model:
 
     def __init__(self, session: Session, model_id: int, name: str, device: int, info: ModelInfo,
                  inputs: tuple[TensorDesc, ...], outputs: tuple[TensorDesc, ...], dynamic: DynamicInfo,
-                 needs: MemoryNeeds, source: str, load_seconds: float, backend: str) -> None:
+                 needs: MemoryNeeds, source: str, load_seconds: float, backend: str,
+                 origin: str = "", context: Optional[int] = None) -> None:
         self._session = session
         self.id = model_id
         self.name = name
@@ -114,6 +119,15 @@ class Model:
         #: Set when loading this model decided the simulated SoC (``soc="auto"``): said once.
         self.soc_note = ""
         self.group: Optional[str] = None  # the ModelGroup this copy belongs to (a multi-device load)
+        #: who loaded it: "" for the session itself, "pyACL" for a program using the pyACL image
+        self.origin = origin
+        #: the context it was loaded in, when that is not the session's (a program's own)
+        self.context = context
+        #: device memory the program allocated and ran this model with (part of `memory`)
+        self.program_io = 0
+        #: what the runtime itself charged for the model (work + weight, less memory the
+        #: program supplied to a load_*_with_mem)
+        self.runtime_charge = needs.total
 
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
@@ -161,6 +175,8 @@ class MemoryReport:
     soc: str
     backend: str
     timestamp: float
+    #: device memory pyACL programs allocated that no loaded model has run with (yet)
+    programs: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -215,6 +231,31 @@ def _default_config() -> Config:
 # --------------------------------------------------------------------------------------
 # The session
 # --------------------------------------------------------------------------------------
+def _keeps_caller_context(method: Callable) -> Callable:
+    """Session calls make the session's context current on the calling thread (`_use`).
+    A program on that thread that manages its own contexts (pyACL) expects its context
+    back afterwards, as ACL would keep it; this restores it when the method returns."""
+    @functools.wraps(method)
+    def wrapper(self: Session, *args: Any, **kwargs: Any) -> Any:
+        backend = self._backend
+        before = _current_or_none(backend)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            if before is not None and self._backend is backend and before not in self._contexts.values():
+                _quietly(backend.set_current_context, before)
+    return wrapper
+
+
+def _current_or_none(backend: Optional[Backend]) -> Optional[int]:
+    if backend is None:
+        return None
+    try:
+        return backend.get_current_context()
+    except Exception:
+        return None
+
+
 class Session:
     """Owns the runtime for this process (a notebook kernel). Use `get_session()`."""
 
@@ -231,6 +272,8 @@ class Session:
         self._soc = ""
         self._device_count = 0
         self._atexit = False
+        self._program_allocs: dict[int, Any] = {}  # ptr -> programs.ProgramAlloc
+        self._bridge: Any = None
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -312,10 +355,11 @@ class Session:
                 return
             unloaded = list(self._models.values())
             for model in unloaded:
-                _quietly(self._use, model.device)
+                _quietly(self._enter_model_context, model)
                 _quietly(backend.unload, model.id)
                 model.loaded = False
             self._models.clear()
+            self._program_allocs.clear()  # the runtime that held them is going away
             for device, ctx in self._contexts.items():
                 _quietly(backend.destroy_context, ctx)
                 _quietly(backend.reset_device, device)
@@ -375,7 +419,16 @@ class Session:
             backend.set_current_context(ctx)
         return ctx
 
+    def _enter_model_context(self, model: Model) -> None:
+        """Make the context `model` lives in current: the session's, or the program's own
+        for a model a program loaded (ACL unloads only from the loading context)."""
+        if model.context is None:
+            self._use(model.device)
+        else:
+            self.backend.set_current_context(model.context)
+
     # -- models ------------------------------------------------------------------------
+    @_keeps_caller_context
     def load(self, source: Any, *, name: Optional[str] = None, device: Optional[int] = None,
              force: bool = False, priority: Optional[int] = None, label: Optional[str] = None,
              group: Optional[str] = None) -> Model:
@@ -539,10 +592,11 @@ class Session:
             label = target.name if isinstance(target, Model) else target
             raise ModelNotFoundError(f"no loaded model {label!r}; loaded: {known}")
 
+    @_keeps_caller_context
     def unload(self, target: Union[Model, str, int]) -> Model:
         with self._lock:
             model = self.find(target)
-            self._use(model.device)
+            self._enter_model_context(model)
             try:
                 self.backend.unload(model.id)
             except AclError as exc:
@@ -567,6 +621,58 @@ class Session:
         with self._lock:
             return ModelList(self._models.values())
 
+    # -- programs that drive ACL themselves (see programs.py) -------------------------------
+    def programs(self) -> Any:
+        """The `ProgramBridge`: pass-through and registry hooks for pyACL programs."""
+        with self._lock:
+            if self._bridge is None:
+                from .programs import ProgramBridge
+
+                self._bridge = ProgramBridge(self)
+            return self._bridge
+
+    def _adopt(self, model_id: int, view: memoryview, source: str, context: Optional[int], device: int,
+               origin: str, user_memory: int = 0) -> Model:
+        """Register a model a program loaded itself (its load already succeeded)."""
+        from .om.reader import parse
+
+        info = parse(view)
+        with self._lock:
+            backend = self.backend
+            desc = backend.get_desc(model_id)
+            needs = MemoryNeeds(work=info.memory.work, weight=info.memory.weight, zero_copy=info.memory.zero_copy)
+            name = self._unique_name(None, info.name or "model")
+            model = Model(self, model_id, name, device, info, desc.inputs, desc.outputs,
+                          _with_parsed_extras(desc.dynamic, info.dynamic), needs, source, 0.0, backend.kind,
+                          origin=origin, context=context)
+            model.runtime_charge = max(needs.total - user_memory, 0)
+            self._models[model_id] = model
+            self._refresh_program_model(model_id)
+            _quietly(self._sample_locked, device)
+        self._emit("load", model)
+        return model
+
+    def _forget(self, model_id: int) -> None:
+        """A program unloaded `model_id` itself: the registry follows the runtime."""
+        with self._lock:
+            model = self._models.pop(model_id, None)
+            if model is None:
+                return
+            model.loaded = False
+            for alloc in self._program_allocs.values():
+                if alloc.model_id == model_id:
+                    alloc.model_id = None  # still allocated: the program's buffers again
+            _quietly(self._sample_locked, model.device)
+        self._emit("unload", model)
+
+    def _refresh_program_model(self, model_id: int) -> None:
+        """Recompute what a model is charged: work + weight + the program buffers it ran with."""
+        model = self._models.get(model_id)
+        if model is None:
+            return
+        model.program_io = sum(a.charge for a in self._program_allocs.values() if a.model_id == model_id)
+        model.memory = model.runtime_charge + model.program_io
+
     # -- memory ------------------------------------------------------------------------
     def memory_kind(self) -> str:
         profile = getattr(self._backend, "profile", None)
@@ -578,6 +684,7 @@ class Session:
         """The memory kind this device really has: HBM on A2/A3, DDR on 310P/310B."""
         return MemAttr.DDR if self.memory_kind() == "DDR" else MemAttr.HBM
 
+    @_keeps_caller_context
     def memory(self, device: Optional[int] = None) -> MemoryReport:
         with self._lock:
             self.start()
@@ -585,10 +692,11 @@ class Session:
             self._use(dev)
             free, total = self._mem_info()
             shares = tuple(ModelShare(m.name, m.id, m.memory) for m in self._models.values() if m.device == dev)
+            programs = self._loose_program_bytes(dev)
             used = total - free
             return MemoryReport(dev, self.memory_kind(), total, free, used, shares,
-                                max(used - sum(s.bytes for s in shares), 0), self._soc, self.backend.kind,
-                                time.time())
+                                max(used - sum(s.bytes for s in shares) - programs, 0), self._soc,
+                                self.backend.kind, time.time(), programs=programs)
 
     def _mem_info(self) -> tuple[int, int]:
         """aclrtGetMemInfo for the current device, refused when the sizes cannot be true."""
@@ -598,13 +706,22 @@ class Session:
                            f"the runtime reports {free} bytes free of {total}: more free than exists")
         return free, total
 
+    def _loose_program_bytes(self, device: int) -> int:
+        """Device memory programs allocated that no loaded model has run with."""
+        return sum(a.charge for a in self._program_allocs.values()
+                   if a.device == device and (a.model_id is None or a.model_id not in self._models))
+
     def _sample_locked(self, device: int) -> MemorySample:
         free, total = self._mem_info()
         per_model = {m.name: m.memory for m in self._models.values() if m.device == device}
+        loose = self._loose_program_bytes(device)
+        if loose:
+            per_model[PROGRAM_BUFFERS] = loose
         sample = MemorySample(time.time(), device, total, free, total - free, per_model)
         self.history.add(sample)
         return sample
 
+    @_keeps_caller_context
     def sample(self, device: Optional[int] = None) -> MemorySample:
         """Record one memory sample (the panel's timer calls this from its own thread)."""
         with self._lock:

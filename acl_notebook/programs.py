@@ -1,0 +1,183 @@
+"""The session's door for programs that drive ACL themselves (the pyACL image, `acl_notebook.pyacl`).
+
+A pyACL program manages its own contexts and expects ACL's semantics in them: a model
+loaded in the program's context, a buffer it allocated, an unload from the wrong context
+giving 107004. So its calls must reach the runtime *as they are*, in the calling thread's
+current context, not through the session's `_use(device)` discipline. At the same time
+the notebook must keep one truth: a model the program loads appears in `%acl_models`,
+`acl.memory()` and the panel, marked as the program's, and disappears when the program
+unloads it; device memory the program allocates is visible, attributed to the model whose
+I/O it carries once it has been executed with it.
+
+`ProgramBridge` is that surface, and the only one. It offers:
+
+- `call(name, *args)`: one backend call from `PASS_THROUGH` (the ACL calls of the
+  backend interface), made as is: no context is switched, no session lock is held (the
+  runtime locks itself, and a long execute must not stall the panel's timer). ACL errors
+  come back as `AclError`. The session is started on first use in a helper thread, so its
+  own context never becomes current on the program's thread.
+- registry hooks, each taking the session lock briefly: `adopt_model` / `forget_model`
+  after the runtime said yes to a load / unload, `note_alloc` / `note_free` for device
+  memory, and `attribute` after an execute.
+
+The bridge never hands out the backend itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+if TYPE_CHECKING:
+    from .session import Model, Session
+
+log = logging.getLogger("acl_notebook")
+
+#: How models and memory a program owns are labelled in the registry.
+ORIGIN = "pyACL"
+
+#: The backend calls a program may make through the bridge (the ACL calls of runtime/base.py).
+PASS_THROUGH = frozenset({
+    "init", "finalize", "run_mode", "soc_name", "device_count", "set_device", "reset_device",
+    "create_context", "destroy_context", "set_current_context", "get_current_context", "mem_info",
+    "query_size", "load_from_mem", "load_with_mem", "get_desc", "unload",
+    "malloc", "free", "malloc_host", "free_host", "memcpy", "memset",
+    "create_stream", "destroy_stream", "synchronize_stream",
+    "create_data_buffer", "destroy_data_buffer", "data_buffer_addr", "data_buffer_size", "update_data_buffer",
+    "create_dataset", "destroy_dataset", "add_dataset_buffer", "dataset_num_buffers", "dataset_buffer",
+    "execute", "execute_async", "set_dynamic_batch_size", "set_dynamic_hw_size", "set_input_dynamic_dims",
+    "create_desc", "destroy_desc", "cur_output_dims", "input_index_by_name",
+})
+
+
+@dataclass
+class ProgramAlloc:
+    """One live allocation a program made (device memory, or ACL host memory in RC)."""
+
+    ptr: int
+    size: int
+    charge: int  # bytes it takes from the device (0 for page-locked host memory in EP)
+    device: int
+    host: bool
+    model_id: Optional[int] = None  # the model whose I/O it carried, once executed with it
+
+
+class ProgramBridge:
+    """Pass-through and registry hooks for one kind of program (see the module docstring)."""
+
+    def __init__(self, session: Session, origin: str = ORIGIN) -> None:
+        self._session = session
+        self.origin = origin
+        self._start_lock = threading.Lock()
+
+    # -- runtime ---------------------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    def start(self) -> int:
+        """Start the session if it is not running (aclInit, its device and context), off the
+        calling thread so the caller's thread keeps no context of ours. Returns a token that
+        changes whenever the runtime is replaced (a reconfigure), so a program can tell its
+        handles went stale."""
+        session = self._session
+        if not session.started:
+            with self._start_lock:
+                if not session.started:
+                    failure: list[BaseException] = []
+
+                    def run() -> None:
+                        try:
+                            session.start()
+                        except BaseException as exc:  # re-raised on the caller's thread
+                            failure.append(exc)
+
+                    t = threading.Thread(target=run, name="acl-notebook-start", daemon=True)
+                    t.start()
+                    t.join()
+                    if failure:
+                        raise failure[0]
+        return id(session.backend)
+
+    @property
+    def started(self) -> bool:
+        return self._session.started
+
+    def runtime_token(self) -> Optional[int]:
+        """The current runtime's token (see `start`), or None when the session is stopped."""
+        return id(self._session.backend) if self._session.started else None
+
+    def call(self, name: str, *args: Any) -> Any:
+        """One ACL call, made as is in the calling thread's current context."""
+        if name not in PASS_THROUGH:
+            raise AttributeError(f"{name!r} is not an ACL call the bridge passes through")
+        self.start()
+        return getattr(self._session.backend, name)(*args)
+
+    def has(self, name: str) -> bool:
+        """True when the running backend implements `name` (older backends may lack some)."""
+        self.start()
+        return name in PASS_THROUGH and callable(getattr(self._session.backend, name, None))
+
+    def is_session_context(self, context: int) -> bool:
+        """True for a context the session owns (a program must not destroy it)."""
+        return context in self._session._contexts.values()
+
+    def memory_kind(self) -> str:
+        return self._session.memory_kind()
+
+    # -- registry hooks --------------------------------------------------------------------
+    def adopt_model(self, model_id: int, model: memoryview, source: str, context: Optional[int],
+                    device: int, user_memory: int = 0) -> Optional[Model]:
+        """Register a model the program just loaded (the runtime already said yes).
+
+        `user_memory`: bytes of its work / weight memory the program supplied itself
+        (``load_*_with_mem``), which the runtime did not charge to the model.
+        Never fails the program: if our own reading of the bytes or the descriptor query
+        fails, the model is still loaded and the failure is logged.
+        """
+        try:
+            return self._session._adopt(model_id, model, source, context, device, self.origin, user_memory)
+        except Exception:
+            log.exception("could not register model %s loaded by %s", model_id, self.origin)
+            return None
+
+    def forget_model(self, model_id: int) -> None:
+        """The program unloaded `model_id`: drop it from the registry (whoever loaded it)."""
+        self._session._forget(model_id)
+
+    def note_alloc(self, ptr: int, size: int, charge: int, device: int, host: bool = False) -> None:
+        with self._session._lock:
+            self._session._program_allocs[ptr] = ProgramAlloc(ptr, size, charge, device, host)
+
+    def note_free(self, ptr: int) -> None:
+        session = self._session
+        with session._lock:
+            alloc = session._program_allocs.pop(ptr, None)
+            if alloc is not None and alloc.model_id is not None:
+                session._refresh_program_model(alloc.model_id)
+
+    def attribute(self, model_id: int, pointers: Iterable[int]) -> None:
+        """After an execute of `model_id`: the allocations holding these pointers are its I/O."""
+        session = self._session
+        with session._lock:
+            changed = False
+            for alloc in session._program_allocs.values():
+                if alloc.model_id is None and any(alloc.ptr <= p < alloc.ptr + max(alloc.size, 1) for p in pointers):
+                    alloc.model_id = model_id
+                    changed = True
+            if changed:
+                session._refresh_program_model(model_id)
+
+    def allocations(self) -> list[ProgramAlloc]:
+        with self._session._lock:
+            return list(self._session._program_allocs.values())
+
+    def models(self) -> list[Model]:
+        """Models in the registry that this kind of program loaded."""
+        return [m for m in self._session.models() if m.origin == self.origin]
+
+
+__all__ = ["ORIGIN", "PASS_THROUGH", "ProgramAlloc", "ProgramBridge"]

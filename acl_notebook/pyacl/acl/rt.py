@@ -1,0 +1,282 @@
+"""``acl.rt``: devices, contexts, streams and memory, with pyACL's signatures and returns.
+
+Every pointer the program hands back is looked up in the ledger first. One ACL would not
+know (made up, freed, or from an object the program dropped) gets the code the runtime
+gives for an invalid value, 107000, never a crash; the checks ACL makes before it touches
+memory (NULL, count 0, the copy kind, destMax, the context) keep their order and codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...runtime import errors as E
+from ...runtime.errors import AclError
+from ..core import PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, signed, unsigned
+from ..ledger import ACL_HOST, DEVICE, PYTHON
+
+_P = PROGRAM
+_UNINITIALIZE = E.ACL_ERROR_UNINITIALIZE
+_CONTEXT_NULL = E.ACL_ERROR_RT_CONTEXT_NULL
+_COPY_KINDS = range(6)  # aclrtMemcpy accepts HOST_TO_HOST .. HOST_TO_BUF_TO_DEVICE
+
+
+def _gate(call: str) -> int:
+    """ACL's answer before acl.init (or after acl.finalize), 0 once initialised."""
+    return 0 if _P.initialised else _P.fail(_UNINITIALIZE, call, "acl.init has not been called")
+
+
+# -- devices and contexts -----------------------------------------------------------------------
+def set_device(device_id: Any) -> int:
+    call = "aclrtSetDevice"
+    device = signed(device_id, "acl.rt.set_device")
+    if _gate(call):
+        return _UNINITIALIZE
+    ret = _P.ret(call, "set_device", device)
+    if not ret:
+        ctx = _P.current_context()
+        if ctx is not None:
+            with _P.ledger.lock:
+                _P.ledger.contexts[ctx] = device
+                _P.ledger.defaults[device] = ctx
+    return ret
+
+
+def reset_device(device_id: Any) -> int:
+    device = signed(device_id, "acl.rt.reset_device")
+    ret = _P.ret("aclrtResetDevice", "reset_device", device)
+    if not ret:
+        with _P.ledger.lock:
+            ctx = _P.ledger.defaults.pop(device, None)
+            _P.ledger.contexts.pop(ctx, None)
+    return ret
+
+
+def get_device_count() -> tuple[int, int]:
+    call = "aclrtGetDeviceCount"
+    if _gate(call):
+        return 0, _UNINITIALIZE
+    return _P.out(call, lambda: _P.call("device_count"), 0)
+
+
+def create_context(device_id: Any) -> tuple[int, int]:
+    call = "aclrtCreateContext"
+    device = signed(device_id, "acl.rt.create_context")
+    if _gate(call):
+        return 0, _UNINITIALIZE
+    ctx, ret = _P.out(call, lambda: _P.call("create_context", device), 0)
+    if not ret:
+        _P.ledger.contexts[ctx] = device
+    return ctx, ret
+
+
+def _known_context(ctx: int) -> bool:
+    return ctx in _P.ledger.contexts or _P.bridge.is_session_context(ctx)
+
+
+def destroy_context(context: Any) -> int:
+    call = "aclrtDestroyContext"
+    ctx = unsigned(context, "acl.rt.destroy_context")
+    if ctx and _P.bridge.is_session_context(ctx):
+        return _P.fail(RT_INVALID_HANDLE, call, "that context belongs to the notebook session, not to the program")
+    if ctx and ctx not in _P.ledger.contexts:
+        return _P.fail(RT_INVALID_HANDLE, call, f"0x{ctx:x} is not a live context of this program")
+    ret = _P.ret(call, "destroy_context", ctx)
+    if not ret:
+        with _P.ledger.lock:
+            _P.ledger.contexts.pop(ctx, None)
+            for dev, default in list(_P.ledger.defaults.items()):
+                if default == ctx:
+                    del _P.ledger.defaults[dev]
+    return ret
+
+
+def set_context(context: Any) -> int:
+    call = "aclrtSetCurrentContext"
+    ctx = unsigned(context, "acl.rt.set_context")
+    if ctx and not _known_context(ctx):
+        return _P.fail(RT_INVALID_HANDLE, call, f"0x{ctx:x} is not a live context")
+    return _P.ret(call, "set_current_context", ctx)
+
+
+def get_context() -> tuple[int, int]:
+    call = "aclrtGetCurrentContext"
+    try:
+        ctx = _P.call("get_current_context")
+    except AclError as exc:
+        return 0, _P.failed(exc, call)
+    if ctx is None:
+        return 0, _P.fail(_CONTEXT_NULL, call, "no current context on this thread")
+    _P.ledger.contexts.setdefault(ctx, _device_of(ctx))
+    return ctx, 0
+
+
+def _device_of(ctx: Any) -> int:
+    return _P.ledger.contexts.get(ctx, 0) if ctx is not None else 0
+
+
+def get_run_mode() -> tuple[int, int]:
+    call = "aclrtGetRunMode"
+    if _gate(call):
+        return 0, _UNINITIALIZE
+    return _P.out(call, lambda: int(_P.call("run_mode")), 0)
+
+
+def get_mem_info(attr: Any) -> tuple[int, int, int]:
+    kind = signed(attr, "acl.rt.get_mem_info")
+    try:
+        free, total = _P.call("mem_info", kind)
+        return free, total, 0
+    except (AclError, ValueError) as exc:  # ValueError: an attr the enum does not know
+        if isinstance(exc, AclError):
+            return 0, 0, _P.failed(exc, "aclrtGetMemInfo")
+        return 0, 0, _P.fail(E.ACL_ERROR_INVALID_PARAM, "aclrtGetMemInfo", f"unknown memory attribute {kind}")
+
+
+# -- streams ---------------------------------------------------------------------------------------
+def create_stream() -> tuple[int, int]:
+    call = "aclrtCreateStream"
+    stream, ret = _P.out(call, lambda: _P.call("create_stream"), 0)
+    if not ret:
+        _P.ledger.streams[stream] = _P.current_context() or 0
+    return stream, ret
+
+
+def destroy_stream(stream: Any) -> int:
+    call = "aclrtDestroyStream"
+    s = unsigned(stream, "acl.rt.destroy_stream")
+    if s and s not in _P.ledger.streams:
+        return _P.fail(RT_INVALID_HANDLE, call, f"0x{s:x} is not a live stream")
+    ret = _P.ret(call, "destroy_stream", s)
+    if not ret:
+        _P.ledger.streams.pop(s, None)
+    return ret
+
+
+def synchronize_stream(stream: Any) -> int:
+    call = "aclrtSynchronizeStream"
+    s = unsigned(stream, "acl.rt.synchronize_stream")
+    if s and s not in _P.ledger.streams and _P.current_context() is not None:
+        return _P.fail(RT_INVALID_HANDLE, call, f"0x{s:x} is not a live stream")
+    return _P.ret(call, "synchronize_stream", s)
+
+
+def synchronize_device() -> int:
+    """aclrtSynchronizeDevice: waits for every stream of the current context's device."""
+    call = "aclrtSynchronizeDevice"
+    ctx = _P.current_context()
+    if ctx is None:
+        return _P.fail(_CONTEXT_NULL, call, "no current context on this thread")
+    device = _device_of(ctx)
+    for s, owner in list(_P.ledger.streams.items()):
+        if _device_of(owner) == device and owner == ctx:
+            ret = _P.ret(call, "synchronize_stream", s)
+            if ret:
+                return ret
+    return _P.ret(call, "synchronize_stream", 0)
+
+
+# -- memory ----------------------------------------------------------------------------------------
+def malloc(size: Any, policy: Any) -> tuple[int, int]:
+    call = "aclrtMalloc"
+    n, pol = unsigned(size, "acl.rt.malloc"), signed(policy, "acl.rt.malloc")
+    ptr, ret = _P.out(call, lambda: _P.call("malloc", n, pol), 0)
+    if not ret:
+        _track(ptr, n, DEVICE, _charge(n, pol))
+    return ptr, ret
+
+
+def malloc_host(size: Any) -> tuple[int, int]:
+    call = "aclrtMallocHost"
+    n = unsigned(size, "acl.rt.malloc_host")
+    ptr, ret = _P.out(call, lambda: _P.call("malloc_host", n), 0)
+    if not ret:
+        rc = _rc()
+        # in RC aclrtMallocHost returns device memory; in EP it is page-locked host memory
+        _track(ptr, n, ACL_HOST, _charge(n, 0) if rc else 0)
+    return ptr, ret
+
+
+def _charge(size: int, policy: int) -> int:
+    from ...runtime.base import malloc_charge
+
+    return malloc_charge(size, policy)
+
+
+def _track(ptr: int, size: int, kind: str, charge: int) -> None:
+    device = _device_of(_P.current_context())
+    _P.ledger.add_region(ptr, size, kind, device)
+    if charge:
+        _P.bridge.note_alloc(ptr, size, charge, device, host=kind == ACL_HOST)
+
+
+def _rc() -> bool:
+    try:
+        return int(_P.call("run_mode")) == 0
+    except AclError:
+        return False
+
+
+def free(dev_ptr: Any) -> int:
+    return _release(dev_ptr, DEVICE, "aclrtFree", "free", "acl.rt.free")
+
+
+def free_host(host_ptr: Any) -> int:
+    return _release(host_ptr, ACL_HOST, "aclrtFreeHost", "free_host", "acl.rt.free_host")
+
+
+def _release(pointer: Any, kind: str, call: str, name: str, py: str) -> int:
+    ptr = unsigned(pointer, py)
+    region = _P.ledger.regions.get(ptr) if ptr else None
+    if ptr and (region is None or region.kind != kind):
+        what = "acl.rt.malloc" if kind == DEVICE else "acl.rt.malloc_host"
+        return _P.fail(RT_PARAM_INVALID, call, f"0x{ptr:x} is not a live {what} pointer (freed twice, "
+                                                "an interior pointer, or never allocated)")
+    ret = _P.ret(call, name, ptr)
+    if not ret:
+        _P.ledger.drop_region(ptr)
+        _P.bridge.note_free(ptr)
+    return ret
+
+
+def _unknown(ptr: int, count: int) -> bool:
+    return _P.ledger.find(ptr, count) is None
+
+
+def memcpy(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any) -> int:
+    call = "aclrtMemcpy"
+    d, dmax = unsigned(dst, "acl.rt.memcpy"), unsigned(dest_max, "acl.rt.memcpy")
+    s, n = unsigned(src, "acl.rt.memcpy"), unsigned(count, "acl.rt.memcpy")
+    k = signed(kind, "acl.rt.memcpy")
+    # ACL's checks that come before any memory is touched are the runtime's to answer
+    touches = n and d and s and k in _COPY_KINDS and dmax and n <= dmax and d != s
+    if touches and _P.current_context() is not None:
+        for side, ptr in (("dst", d), ("src", s)):
+            if _unknown(ptr, n):
+                return _P.fail(RT_PARAM_INVALID, call, _unknown_text(side, ptr, n))
+    return _P.ret(call, "memcpy", d, dmax, s, n, k)
+
+
+def memset(dev_ptr: Any, max_count: Any, value: Any, count: Any) -> int:
+    call = "aclrtMemset"
+    p, mx = unsigned(dev_ptr, "acl.rt.memset"), unsigned(max_count, "acl.rt.memset")
+    v, n = signed(value, "acl.rt.memset"), unsigned(count, "acl.rt.memset")
+    if n and p and n <= mx and _P.current_context() is not None and _unknown(p, n):
+        return _P.fail(RT_PARAM_INVALID, call, _unknown_text("devPtr", p, n))
+    return _P.ret(call, "memset", p, mx, v, n)
+
+
+def _unknown_text(side: str, ptr: int, count: int) -> str:
+    near = _P.ledger.find(ptr)
+    if near is not None:
+        return (f"{side} 0x{ptr:x} + {count} bytes runs past the end of its {near.size}-byte "
+                f"{'buffer' if near.kind != PYTHON else 'object'}")
+    return (f"{side} 0x{ptr:x} is not live memory of this program (freed, dropped, or made up); "
+            "use acl.rt.malloc / acl.rt.malloc_host or acl.util.bytes_to_ptr on an object you keep")
+
+
+__all__ = [
+    "create_context", "create_stream", "destroy_context", "destroy_stream", "free", "free_host", "get_context",
+    "get_device_count", "get_mem_info", "get_run_mode", "malloc", "malloc_host", "memcpy", "memset",
+    "reset_device", "set_context", "set_device", "synchronize_device", "synchronize_stream",
+]

@@ -1,0 +1,117 @@
+"""``acl.util``: pointers to and from Python objects, as pyACL converts them.
+
+``bytes_to_ptr`` points into the bytes object itself (programs copy device outputs into it
+with ``acl.rt.memcpy`` and then read the bytes), and ``numpy_to_ptr`` at the array's data.
+The pointer lives as long as the object: once the program drops it the ledger forgets it,
+and a later use is refused instead of writing into freed memory.
+
+Reading memory back (``ptr_to_bytes``, ``ptr_to_numpy``) works for host memory, and for
+device memory only in RC mode, where host and device share one DDR. In EP mode the host
+cannot address device memory, and real pyACL would crash; here it is a ``ValueError`` that
+says to copy with ``acl.rt.memcpy(..., ACL_MEMCPY_DEVICE_TO_HOST)`` first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import warnings
+from typing import Any
+
+from ...runtime.errors import AclError
+from ..core import PROGRAM, unsigned
+from ..ledger import DEVICE, PYTHON, Region
+
+_P = PROGRAM
+
+
+def bytes_to_ptr(data: Any) -> int:
+    if not isinstance(data, bytes):
+        raise ValueError("needs an byte as argument")
+    address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value or 0
+    _P.ledger.add_python(data, address, len(data))
+    return address
+
+
+def numpy_to_ptr(data: Any) -> int:
+    warnings.warn("acl.util.numpy_to_ptr will be deprecated. Please use acl.util.bytes_to_ptr instead.",
+                  Warning, stacklevel=2)
+    return _array_ptr(data, contiguous=False)
+
+
+def numpy_contiguous_to_ptr(data: Any) -> int:
+    return _array_ptr(data, contiguous=True)
+
+
+def _array_ptr(data: Any, contiguous: bool) -> int:
+    import numpy as np
+
+    if not isinstance(data, np.ndarray):
+        raise ValueError("needs an ndarray as argument")
+    if not data.flags["C_CONTIGUOUS"]:
+        if contiguous:
+            raise ValueError("the ndarray is not C-contiguous; pass numpy.ascontiguousarray(a)")
+        print("Warning:The input ndarray is discontiguous. Please use acl.util.numpy_contiguous_to_ptr instead.")
+    address = int(data.ctypes.data)
+    _P.ledger.add_python(data, address, int(data.nbytes))
+    return address
+
+
+def _readable(ptr: int, size: int, call: str) -> Region:
+    """The live region the host may read ``[ptr, ptr + size)`` from, or a clear ValueError."""
+    region = _P.ledger.find(ptr, size)
+    if region is None:
+        raise ValueError(f"{call}: 0x{ptr:x} + {size} bytes is not live memory of this program (freed, dropped, "
+                         "or made up); a real pyACL would crash here")
+    if region.kind == DEVICE and not _rc():
+        raise ValueError(f"{call}: 0x{ptr:x} is device memory, which the host cannot read in EP mode (a PCIe "
+                         "card); copy it to host memory first with acl.rt.memcpy(host_ptr, size, dev_ptr, "
+                         "size, ACL_MEMCPY_DEVICE_TO_HOST)")
+    return region
+
+
+def _rc() -> bool:
+    try:
+        return int(_P.call("run_mode")) == 0
+    except AclError:
+        return False
+
+
+def ptr_to_bytes(ptr: Any, size: Any) -> bytes:
+    p, n = unsigned(ptr, "acl.util.ptr_to_bytes"), unsigned(size, "acl.util.ptr_to_bytes")
+    if n == 0:
+        return b""
+    _readable(p, n, "acl.util.ptr_to_bytes")
+    return ctypes.string_at(p, n)
+
+
+def ptr_to_numpy(ptr: Any, shape: Any, type: Any) -> Any:  # noqa: A002 (pyACL's own name)
+    import numpy as np
+
+    p = unsigned(ptr, "acl.util.ptr_to_numpy")
+    dtype = _npy_type(type)
+    dims = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    n = count * dtype.itemsize
+    region = _readable(p, max(n, 1), "acl.util.ptr_to_numpy")
+    raw = (ctypes.c_char * max(n, 1)).from_address(p)
+    if region.kind == PYTHON:
+        raw._owner = region.owner  # the array keeps the object it views alive
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(dims)
+
+
+def _npy_type(number: Any) -> Any:
+    """The numpy dtype for a NumPy C-API type number (NPY_FLOAT32 = 11, NPY_HALF = 23...)."""
+    import numpy as np
+
+    num = unsigned(number, "acl.util.ptr_to_numpy")
+    for code in np.typecodes["All"]:
+        try:
+            dt = np.dtype(code)
+        except TypeError:
+            continue
+        if dt.num == num and dt.kind not in "OVSUMm":
+            return dt
+    raise TypeError(f"acl.util.ptr_to_numpy: {num} is not a numpy type number for numbers")
+
+
+__all__ = ["bytes_to_ptr", "numpy_contiguous_to_ptr", "numpy_to_ptr", "ptr_to_bytes", "ptr_to_numpy"]

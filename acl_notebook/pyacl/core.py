@@ -1,0 +1,159 @@
+"""What every pyACL call shares: the program's state, pyACL's return conventions, its errors.
+
+pyACL's conventions (shared/docs/acl-api.md §7, and the pyACL sources): a C call with out
+parameters returns ``(out..., ret)``; one returning only ``aclError`` returns ``ret``; a C
+getter returns its value (0, -1 or None on failure). ACL failures are never exceptions,
+only codes, and ``acl.get_recent_err_msg()`` gives this thread's last message once.
+Arguments C cannot parse (a str where an int goes) raise ``TypeError`` as pyACL does.
+
+`Program` is the one program per process. Its view of ACL's lifecycle is its own: the
+process's ACL may already be initialised by the notebook session (which keeps running
+for the panel and the magics), so ``acl.init`` / ``acl.finalize`` start the session if
+needed and keep per-program flags with ACL's codes (a second init is 100002, a second
+finalize 100037), without ever finalising the session's runtime.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+from typing import Any, Callable, Optional
+
+from ..runtime import errors as E
+from ..runtime.errors import AclError, error_name
+from .ledger import Ledger
+
+U64 = (1 << 64) - 1
+RT_PARAM_INVALID = 107000  # the runtime's / driver's "invalid value"
+RT_INVALID_HANDLE = E.ACL_ERROR_RT_INVALID_HANDLE
+INVALID_PARAM = E.ACL_ERROR_INVALID_PARAM
+
+
+class Program:
+    """The process's pyACL program: its session, its handles, its lifecycle flags."""
+
+    def __init__(self) -> None:
+        self.ledger = Ledger()
+        self._session: Any = None
+        self._tls = threading.local()
+        self.initialised = False
+        self.finalized = False
+
+    # -- session --------------------------------------------------------------------------
+    def bind(self, session: Any) -> None:
+        """Use `session` (default: the kernel's); the ledger starts empty."""
+        self._session = session
+        self.ledger.clear(None)
+        self.initialised = self.finalized = False
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            from ..session import get_session
+
+            self._session = get_session()
+        return self._session
+
+    @property
+    def bridge(self) -> Any:
+        return self.session.programs()
+
+    def runtime(self) -> Any:
+        """The bridge, with the session started and the ledger tied to the running runtime."""
+        bridge = self.bridge
+        token = bridge.start()
+        if token != self.ledger.token:
+            self.ledger.clear(token)  # a reconfigure replaced the runtime: old handles are stale
+        return bridge
+
+    def call(self, name: str, *args: Any) -> Any:
+        """One backend call through the bridge (raises AclError)."""
+        return self.runtime().call(name, *args)
+
+    def current_context(self) -> Optional[int]:
+        try:
+            return self.call("get_current_context")
+        except AclError:
+            return None
+
+    # -- errors ---------------------------------------------------------------------------
+    def fail(self, code: int, call: str, detail: str = "") -> int:
+        """Record this thread's error message for `call` and return `code`."""
+        meaning = E.ERROR_CODES.get(code, ("", ""))[1]
+        text = f"{call} failed: {error_name(code)} ({code})"
+        if meaning:
+            text += f": {meaning}"
+        if detail:
+            text += f" [{detail}]"
+        self._tls.message = text
+        return code
+
+    def failed(self, exc: AclError, call: str = "") -> int:
+        return self.fail(exc.code, exc.call or call, exc.detail)
+
+    def take_message(self) -> Optional[str]:
+        message = getattr(self._tls, "message", None)
+        self._tls.message = None
+        return message
+
+    def ret(self, call: str, name: str, *args: Any) -> int:
+        """A call whose C function returns only aclError: 0 or the code."""
+        try:
+            self.call(name, *args)
+            return 0
+        except AclError as exc:
+            return self.failed(exc, call)
+
+    def out(self, call: str, fn: Callable[[], Any], failure: Any) -> tuple[Any, int]:
+        """A call with one out parameter: ``(value, 0)`` or ``(failure, code)``."""
+        try:
+            return fn(), 0
+        except AclError as exc:
+            return failure, self.failed(exc, call)
+
+
+PROGRAM = Program()
+
+
+# -- argument parsing as PyArg_ParseTuple does it ---------------------------------------------
+def unsigned(value: Any, call: str) -> int:
+    """A ``k`` / ``K`` argument (pointer, size_t, uint64): any int, wrapped to 64 bits."""
+    try:
+        return operator.index(value) & U64
+    except TypeError:
+        raise TypeError(f"{call} args parse failed") from None
+
+
+def signed(value: Any, call: str, bits: int = 32) -> int:
+    """An ``i`` argument (int32 / an enum)."""
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{call} args parse failed") from None
+    if not -(1 << (bits - 1)) <= v < (1 << (bits - 1)):
+        raise TypeError(f"{call} args parse failed")
+    return v
+
+
+def uint32(value: Any, call: str) -> int:
+    """An ``I`` argument (a model id)."""
+    try:
+        return operator.index(value) & 0xFFFFFFFF
+    except TypeError:
+        raise TypeError(f"{call} args parse failed") from None
+
+
+def text(value: Any, call: str) -> str:
+    """An ``s`` argument."""
+    if not isinstance(value, str):
+        raise TypeError(f"{call} args parse failed")
+    return value
+
+
+def as_signed64(value: int) -> int:
+    """A size_t index read back as the C caller meant it (-1 for SIZE_MAX)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+__all__ = ["INVALID_PARAM", "PROGRAM", "Program", "RT_INVALID_HANDLE", "RT_PARAM_INVALID", "as_signed64",
+           "signed", "text", "uint32", "unsigned"]

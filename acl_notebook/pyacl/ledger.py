@@ -1,0 +1,166 @@
+"""Every handle and pointer a pyACL program got from us, so each one it hands back can be checked.
+
+Real pyACL passes ints straight to C: a stale or made-up pointer is a segfault, or worse,
+a silent write somewhere. Here each handle is looked up first and an unknown one gets
+ACL's code for it, on either backend (on the ctypes backend the check is what keeps the
+kernel alive). The ledger knows:
+
+- device memory from ``acl.rt.malloc`` (and outputs ACL allocated during an execute), and
+  ACL host memory from ``acl.rt.malloc_host``; interior pointers are fine, as in C;
+- Python memory converted with ``acl.util.bytes_to_ptr`` / ``numpy_to_ptr``. Such a
+  pointer is only as alive as its object: when the ledger is the object's last holder the
+  program has dropped it, so the pointer is stale (pyACL documents exactly this lifetime
+  rule) and the entry is discarded;
+- data buffers, datasets, streams, contexts and model descs it created.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+DEVICE, ACL_HOST, PYTHON = "device", "acl-host", "python"
+
+
+@dataclass
+class Region:
+    """A span of memory the program may name by pointer."""
+
+    address: int
+    size: int
+    kind: str  # DEVICE, ACL_HOST or PYTHON
+    device: int = 0
+    owner: Any = None  # the bytes / ndarray behind a PYTHON region
+
+    def holds(self, address: int, count: int) -> bool:
+        return self.address <= address and address + count <= self.address + max(self.size, 1)
+
+    @property
+    def stale(self) -> bool:
+        # our own reference and getrefcount's argument: nobody else holds the object
+        return self.kind == PYTHON and sys.getrefcount(self.owner) <= 2
+
+
+@dataclass
+class Desc:
+    """An ``aclmdlDesc`` as the program sees it: empty until ``get_desc`` fills it."""
+
+    model_id: Optional[int] = None
+    inputs: tuple = ()
+    outputs: tuple = ()
+    dynamic: Any = None
+    live: int = 0  # the backend's own desc handle (for the getters that ask the runtime)
+
+
+@dataclass
+class Ledger:
+    """The program's handles; one per process, reset when the runtime is replaced."""
+
+    token: Optional[int] = None  # the runtime these handles belong to (ProgramBridge.start)
+    regions: dict[int, Region] = field(default_factory=dict)  # device / ACL host, by base
+    python: dict[int, Region] = field(default_factory=dict)  # converted objects, by id(owner)
+    buffers: set[int] = field(default_factory=set)
+    datasets: set[int] = field(default_factory=set)
+    streams: dict[int, int] = field(default_factory=dict)  # stream -> context
+    contexts: dict[int, int] = field(default_factory=dict)  # context -> device
+    defaults: dict[int, int] = field(default_factory=dict)  # device -> its default context (set_device)
+    descs: dict[int, Desc] = field(default_factory=dict)
+    models: dict[int, int] = field(default_factory=dict)  # model id -> context it was loaded in
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _bases: list[int] = field(default_factory=list)
+    _desc_handles: Any = None
+
+    # -- device and ACL host memory ---------------------------------------------------------
+    def add_region(self, address: int, size: int, kind: str, device: int = 0) -> None:
+        with self.lock:
+            if address not in self.regions:
+                bisect.insort(self._bases, address)
+            self.regions[address] = Region(address, size, kind, device)
+
+    def drop_region(self, address: int) -> Optional[Region]:
+        with self.lock:
+            region = self.regions.pop(address, None)
+            if region is not None:
+                del self._bases[bisect.bisect_left(self._bases, address)]
+            return region
+
+    def allocation(self, address: int, count: int = 0) -> Optional[Region]:
+        """The device / ACL host allocation holding ``[address, address + count)``."""
+        with self.lock:
+            i = bisect.bisect_right(self._bases, address) - 1
+            if i < 0:
+                return None
+            region = self.regions[self._bases[i]]
+            return region if region.holds(address, count) else None
+
+    # -- Python memory -------------------------------------------------------------------------
+    def add_python(self, owner: Any, address: int, size: int) -> None:
+        with self.lock:
+            self.prune()
+            self.python[id(owner)] = Region(address, size, PYTHON, owner=owner)
+
+    def prune(self) -> None:
+        """Forget converted objects the program no longer holds (their pointers are stale)."""
+        with self.lock:
+            for key in [k for k, r in self.python.items() if r.stale]:
+                del self.python[key]
+
+    def python_region(self, address: int, count: int = 0) -> Optional[Region]:
+        with self.lock:
+            for key, region in list(self.python.items()):
+                if region.stale:
+                    del self.python[key]
+                elif region.holds(address, count):
+                    return region
+            return None
+
+    def find(self, address: int, count: int = 0) -> Optional[Region]:
+        """Any live region holding ``[address, address + count)``."""
+        return self.allocation(address, count) or self.python_region(address, count)
+
+    # -- descs ---------------------------------------------------------------------------------
+    def new_desc(self) -> int:
+        with self.lock:
+            if self._desc_handles is None:
+                import itertools
+
+                self._desc_handles = itertools.count(0x5D0000, 0x40)
+            handle = next(self._desc_handles)
+            self.descs[handle] = Desc()
+            return handle
+
+    def clear(self, token: Optional[int]) -> None:
+        """Every handle is stale: the runtime they belonged to is gone."""
+        with self.lock:
+            self.token = token
+            self.regions.clear()
+            self._bases.clear()
+            self.buffers.clear()
+            self.datasets.clear()
+            self.streams.clear()
+            self.contexts.clear()
+            self.defaults.clear()
+            self.descs.clear()
+            self.models.clear()
+
+
+def view_of(region: Region, address: int, count: int) -> memoryview:
+    """A zero-copy byte view of ``[address, address + count)`` inside a live host-readable region.
+
+    For Python objects the view is taken from the object itself, so it keeps it alive for
+    as long as the runtime holds the view.
+    """
+    if region.kind == PYTHON:
+        base = memoryview(region.owner)
+        if base.c_contiguous:
+            flat = base.cast("B") if base.format != "B" or base.ndim != 1 else base
+            offset = address - region.address
+            return flat[offset: offset + count]
+    return memoryview((ctypes.c_char * count).from_address(address)).cast("B")
+
+
+__all__ = ["ACL_HOST", "DEVICE", "PYTHON", "Desc", "Ledger", "Region", "view_of"]

@@ -1,0 +1,98 @@
+"""``python -m acl_notebook.pyacl SCRIPT [ARGS...]``: run a pyACL program as ``python SCRIPT ARGS`` would.
+
+The script sees what Python gives a script: ``sys.argv == [SCRIPT, *ARGS]``, ``sys.path[0]``
+its own folder, ``__name__ == "__main__"``, and its exit status is the process's (an
+uncaught exception prints the traceback from the script's frames and exits 1, as Python
+does). The one difference is that ``import acl`` gives acl-notebook's pyACL image (unless
+CANN's own ``acl`` is installed and ``--force`` is not given). The backend follows
+``ACL_NOTEBOOK_BACKEND`` like everything else in acl-notebook.
+
+When the program ends with models still loaded or device memory still allocated, one
+line on stderr says so (``--no-leak-report`` turns it off): on a real NPU that memory stays
+taken until the process exits, which is exactly the bug a notebook would hide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+import traceback
+from typing import Optional, Sequence
+
+PROG = "python -m acl_notebook.pyacl"
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run a pyACL program (import acl) unchanged on acl-notebook's runtime: the simulator "
+                    "when there is no NPU, or the real device through ctypes (ACL_NOTEBOOK_BACKEND=acl).",
+    )
+    parser.add_argument("--force", action="store_true",
+                        help="use acl-notebook's acl module even where CANN's own pyACL is installed")
+    parser.add_argument("--no-leak-report", action="store_true",
+                        help="say nothing when the program leaves models or device memory behind")
+    parser.add_argument("script", help="the program, as you would pass it to python")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    opts = parse(sys.argv[1:] if argv is None else argv)
+    path = os.path.abspath(opts.script)
+    if not os.path.isfile(path):
+        print(f"{PROG}: can't open file {path!r}: no such file", file=sys.stderr)
+        return 2
+    from . import install
+
+    status = install(force=opts.force)
+    if not status.installed:
+        print(f"{PROG}: {status.message}", file=sys.stderr)
+    sys.argv = [opts.script, *opts.args]
+    sys.path[0] = os.path.dirname(path)
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        _print_from_script(exc, path)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    finally:
+        if status.installed and not opts.no_leak_report:
+            _report_leaks()
+    return 0
+
+
+def _print_from_script(exc: BaseException, path: str) -> None:
+    """The traceback as ``python SCRIPT`` prints it: starting at the script's own frame."""
+    tb = exc.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != path:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb if tb is not None else exc.__traceback__)
+
+
+def _report_leaks() -> None:
+    from ..units import human_bytes
+    from .core import PROGRAM
+
+    session = PROGRAM._session
+    if session is None or not session.started:
+        return
+    bridge = session.programs()
+    models = bridge.models()
+    allocs = [a for a in bridge.allocations() if a.charge]
+    if not models and not allocs:
+        return
+    parts = []
+    if models:
+        names = ", ".join(f"{m.name} (id {m.id})" for m in models)
+        parts.append(f"{len(models)} model(s) loaded: {names}")
+    if allocs:
+        parts.append(f"{len(allocs)} device allocation(s) not freed ({human_bytes(sum(a.charge for a in allocs))})")
+    print(f"acl-notebook: the program ended with {' and '.join(parts)}; on an NPU that memory stays "
+          "taken until the process exits (acl.mdl.unload / acl.rt.free release it)", file=sys.stderr)
+
+
+__all__ = ["main", "parse"]
