@@ -478,6 +478,30 @@ class AclMagics(Magics, Configurable):
             raise
 
 
+    # -- %acl_pyacl -----------------------------------------------------------------------
+    @magic_arguments()
+    @argument("-f", "--force", action="store_true",
+              help="Use acl-notebook's image even where CANN's own pyACL is installed.")
+    @argument("--off", action="store_true", help="Give `import acl` back to what it was before.")
+    @line_magic
+    def acl_pyacl(self, line: str = "") -> Any:
+        """Make `import acl` in this kernel give acl-notebook's pyACL image: existing pyACL code
+        runs unchanged (on the simulator without an NPU), and the models and device memory it
+        uses show in %acl_models, %acl_mem and the panel."""
+        args = _parse(self.acl_pyacl, line)
+        if args is None:
+            return None
+        from . import pyacl
+
+        if args.off:
+            changed = pyacl.uninstall()
+            print("import acl gives what it gave before" if changed else "acl-notebook's pyACL image was not installed")
+            return None
+        status = pyacl.install(force=args.force)
+        print(status.message)
+        return None
+
+
 # ----------------------------------------------------------------------------------------
 # extension hooks
 # ----------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from ..ledger import DEVICE, Desc, view_of
 _P = PROGRAM
 _NOT_INIT = E.ACL_ERROR_GE_EXEC_NOT_INIT
 _PATH_INVALID = 145002  # ACL_ERROR_GE_EXEC_MODEL_PATH_INVALID
-_MBATCH = "ascend_mbatch_shape_data"
 _DT_UNDEFINED = -1
 _FORMAT_UNDEFINED = -1
 _SIZE_MAX = (1 << 64) - 1
@@ -267,7 +266,28 @@ def get_input_size_by_index(model_desc: Any, index: Any) -> int:
 
 def get_output_size_by_index(model_desc: Any, index: Any) -> int:
     t = _tensor(model_desc, index, True, "acl.mdl.get_output_size_by_index")
-    return t.size if t else 0
+    if t is None:
+        return 0
+    return t.size or _largest_output(_desc(model_desc, "acl.mdl.get_output_size_by_index"), index)[1]
+
+
+def _largest_output(desc: Desc, index: Any) -> tuple[tuple[int, ...], int]:
+    """An output's dims and bytes at the model's largest gear: what ACL reports for the
+    outputs of a multi-gear model (aclmdlGetOutputDims: "the maximum profile")."""
+    from ...om.enums import tensor_size
+    from ...runtime import gears as G
+
+    i = unsigned(index, "acl.mdl")
+    t = desc.outputs[i]
+    dyn = desc.dynamic
+    if dyn is None or not dyn.is_dynamic or -1 not in t.dims:
+        return tuple(t.dims), t.size
+    gear = G.largest(dyn.gears)
+    if dyn.kind == "dims" and gear is not None and len(gear) == sum(
+            len(x.dims) for x in G.shape_order_inputs(desc.inputs, dyn.shape_order)):
+        gear = G.gear_from_full(desc.inputs, dyn.shape_order, gear) or gear
+    dims = tuple(max(d, 0) for d in G.output_dims(dyn, desc.outputs, i, gear))
+    return dims, tensor_size(dims, t.acl_dtype)
 
 
 def _dims_dict(name: str, dims: Any) -> dict:
@@ -290,7 +310,12 @@ def get_input_dims_v2(model_desc: Any, index: Any) -> tuple[dict, int]:
 
 
 def get_output_dims(model_desc: Any, index: Any) -> tuple[dict, int]:
-    return _dims(model_desc, index, True, "acl.mdl.get_output_dims", "aclmdlGetOutputDims")
+    """A multi-gear model's output comes back at its largest gear, as in ACL."""
+    found, ret = _dims(model_desc, index, True, "acl.mdl.get_output_dims", "aclmdlGetOutputDims")
+    if not ret:
+        dims, _ = _largest_output(_desc(model_desc, "acl.mdl.get_output_dims"), index)
+        found = _dims_dict(found["name"], dims)
+    return found, ret
 
 
 def get_cur_output_dims(model_desc: Any, index: Any) -> tuple[dict, int]:
@@ -401,15 +426,17 @@ def get_input_dynamic_dims(model_desc: Any, index: Any, gear_count: Any) -> tupl
 
 
 def _full_dims(desc: Desc, gear: tuple) -> list[int]:
-    """Every user input's dims, concatenated in the model's shape order, with the gear's
-    values in the -1 positions (how aclmdlGetInputDynamicDims reports a dims gear)."""
-    by_name = {t.name: t for t in desc.inputs if t.name != _MBATCH}
-    order = [by_name[n] for n in desc.dynamic.shape_order if n in by_name] or list(by_name.values())
-    values = iter(gear)
-    out = []
-    for t in order:
-        out += [int(next(values, -1)) if d == -1 else int(d) for d in t.dims]
-    return out
+    """A dims gear as aclmdlGetInputDynamicDims reports it: every user input's dims,
+    concatenated in the model's shape order, the -1 positions filled in. (The ctypes
+    backend already reports gears that way; the simulator keeps one value per -1.)"""
+    from ...runtime import gears as G
+
+    inputs = desc.inputs
+    order = desc.dynamic.shape_order
+    if len(gear) == sum(len(t.dims) for t in G.shape_order_inputs(inputs, order)):
+        return [int(v) for v in gear]
+    full = G.full_dims(inputs, order, tuple(gear))
+    return [int(v) for v in (full or gear)]
 
 
 def _check_mbatch(model_id: int, dataset: int, index: int, call: str, valid_gear: bool) -> int:

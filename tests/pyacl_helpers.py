@@ -1,0 +1,78 @@
+"""Helpers for the pyACL tests: models built by the writer, programs run through the runner,
+and the outputs the simulator computes for given inputs (to check read-back against)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from acl_notebook.om.enums import tensor_size
+from acl_notebook.om.reader import parse
+from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
+
+PROGRAMS = Path(__file__).parent / "pyacl_programs"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def classifier_spec(soc: str = "Ascend910B1") -> ModelSpec:
+    return ModelSpec(name="classifier", soc_version=soc,
+                     inputs=[TensorSpec("image", (1, 3, 16, 16), "float32", "NCHW")],
+                     outputs=[TensorSpec("prob", (1, 10), "float32", "ND")], weight_size=4096)
+
+
+def batch_spec(soc: str = "Ascend910B1") -> ModelSpec:
+    return ModelSpec(name="batcher", soc_version=soc,
+                     inputs=[TensorSpec("x", (-1, 3, 8, 8), "float32", "NCHW")],
+                     outputs=[TensorSpec("y", (-1, 10), "float32", "ND")],
+                     dynamic_kind="batch", gears=[(1,), (2,), (8,)])
+
+
+def hw_spec(soc: str = "Ascend910B1") -> ModelSpec:
+    return ModelSpec(name="segmenter", soc_version=soc,
+                     inputs=[TensorSpec("image", (1, 3, -1, -1), "float32", "NCHW")],
+                     outputs=[TensorSpec("mask", (1, 2, -1, -1), "float32", "NCHW")],
+                     dynamic_kind="hw", gears=[(16, 24), (32, 48)])
+
+
+def two_input_spec(soc: str = "Ascend910B1") -> ModelSpec:
+    return ModelSpec(name="pair", soc_version=soc,
+                     inputs=[TensorSpec("a", (1, -1), "float32", "ND"), TensorSpec("b", (-1, 4), "float32", "ND")],
+                     outputs=[TensorSpec("score", (-1, 4), "float32", "ND")],
+                     dynamic_kind="dims", gears=[(2, 1), (8, 8)], shape_order=["a", "b"])
+
+
+def write(tmp_path: Path, spec: ModelSpec) -> Path:
+    path = tmp_path / f"{spec.name}.om"
+    path.write_bytes(write_om(spec))
+    return path
+
+
+def run_program(name: str, *args: str, env: Optional[dict] = None, runner_args: Sequence[str] = (),
+                cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
+    """`python -m acl_notebook.pyacl PROGRAM ARGS` in a fresh interpreter."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ACL_NOTEBOOK_")}
+    full_env.setdefault("ACL_NOTEBOOK_BACKEND", "sim")
+    full_env.update(env or {})
+    script = name if os.path.isabs(name) else str(PROGRAMS / name)
+    return subprocess.run([sys.executable, "-m", "acl_notebook.pyacl", *runner_args, script, *args],
+                          capture_output=True, text=True, env=full_env, cwd=cwd or REPO, timeout=120)
+
+
+def simulated_outputs(model: bytes, inputs: Sequence[np.ndarray], gear: Optional[tuple] = None) -> list[bytes]:
+    """What the simulator writes into the output buffers for these inputs at this gear."""
+    from acl_notebook.runtime import gears as G
+    from acl_notebook.runtime import sim_outputs
+
+    view = memoryview(model)
+    info = parse(view)
+    state = sim_outputs.ModelState(info, sim_outputs.prepare(info, view))
+    sizes = [tensor_size(tuple(max(d, 0) for d in G.output_dims(info.dynamic, info.outputs, j, gear)), t.acl_dtype)
+             for j, t in enumerate(info.outputs)]
+    views = [memoryview(np.ascontiguousarray(x)).cast("B") for x in inputs]
+    result = sim_outputs.compute(state, views, gear, sizes)
+    return [bytes(memoryview(o).cast("B")) for o in result.outputs]
