@@ -58,7 +58,7 @@ def run_program(name: str, *args: str, env: Optional[dict] = None, runner_args: 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ACL_NOTEBOOK_")}
     full_env.setdefault("ACL_NOTEBOOK_BACKEND", "sim")
     full_env.update(env or {})
-    script = name if os.path.isabs(name) else str(PROGRAMS / name)
+    script = str(PROGRAMS / name) if (PROGRAMS / name).is_file() else name
     return subprocess.run([sys.executable, "-m", "acl_notebook.pyacl", *runner_args, script, *args],
                           capture_output=True, text=True, env=full_env, cwd=cwd or REPO, timeout=120)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import runpy
 import sys
 import traceback
 from typing import Optional, Sequence
@@ -53,7 +52,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sys.argv = [opts.script, *opts.args]
     sys.path[0] = os.path.dirname(path)
     try:
-        runpy.run_path(path, run_name="__main__")
+        _run_as_main(path)
     except SystemExit:
         raise
     except BaseException as exc:
@@ -63,6 +62,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if status.installed and not opts.no_leak_report:
             _report_leaks()
     return 0
+
+
+def _run_as_main(path: str) -> None:
+    """Execute the file as the ``__main__`` module, the way the interpreter runs a script
+    (``__file__`` absolute, ``sys.argv[0]`` as given, the module left in place at exit)."""
+    import builtins
+    import importlib.machinery
+    import io
+    import types
+
+    with io.open_code(path) as f:
+        code = compile(f.read(), path, "exec")
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__builtins__ = builtins
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    main.__spec__ = None
+    main.__cached__ = None
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
 
 
 def _print_from_script(exc: BaseException, path: str) -> None:
