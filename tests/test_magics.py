@@ -588,3 +588,31 @@ def test_load_ext_does_not_import_heavy_packages(tmp_path):
     """)
     done = _run(code, tmp_path)
     assert "LOADED []" in done.stdout, done.stdout + done.stderr
+
+
+# -- %acl_pyacl ---------------------------------------------------------------------------------
+def test_acl_pyacl_installs_the_image_and_models_show_in_acl_models(ip, capsys, monkeypatch):
+    from acl_notebook import pyacl
+    from acl_notebook.pyacl.core import PROGRAM
+
+    monkeypatch.delitem(sys.modules, "acl", raising=False)
+    try:
+        ip.run_line_magic("acl_pyacl", "--force")
+        assert "import acl now gives acl-notebook's pyACL image" in capsys.readouterr().out
+        ip.run_cell("import acl\nacl.init(); acl.rt.set_device(0)\n"
+                    "from acl_notebook.om.writer import ModelSpec, write_om\n"
+                    "om = write_om(ModelSpec(name='from_pyacl'))\n"
+                    "mid, ret = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(om), len(om))\n")
+        assert ip.user_ns["ret"] == 0
+        listing = display.render_text(ip.run_line_magic("acl_models", ""))
+        assert "from_pyacl" in listing and "pyACL load_from_mem" in listing
+        ip.run_cell("assert acl.mdl.unload(mid) == 0")
+        assert "from_pyacl" not in display.render_text(ip.run_line_magic("acl_models", ""))
+        ip.run_line_magic("acl_pyacl", "--off")
+        assert "gives what it gave before" in capsys.readouterr().out
+        assert not pyacl.installed()
+    finally:
+        pyacl.uninstall()
+        PROGRAM.bind(None)
+        for name in ("acl", "om", "mid", "ret"):
+            ip.user_ns.pop(name, None)

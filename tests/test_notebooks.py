@@ -26,7 +26,8 @@ pytestmark = pytest.mark.notebooks
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 SHARED_MODELS = REPO.parent / "shared" / "models"
-TEACHING = ("01-quickstart", "02-memory-planning", "03-dynamic-shapes", "04-real-atlas-box")
+TEACHING = ("01-quickstart", "02-memory-planning", "03-dynamic-shapes", "04-real-atlas-box",
+            "06-pyacl-on-the-simulator")
 ALL_NOTEBOOKS = sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL_ENV = {"ACL_NOTEBOOK_BACKEND": "sim"}
 CELL_TIMEOUT = 120  # seconds; a normal cell takes well under one
@@ -239,6 +240,43 @@ def test_many_devices_shows_the_live_cluster_view_and_leaves_nothing_running():
     panel = nbutil.tagged(executed("07-many-devices"), "cluster-panel")
     assert nbutil.WIDGET_MIME in {m for out in panel.outputs for m in out.get("data", {})}
     assert "workers left: 0 · Ray running: False" in text_of("07-many-devices", "teardown")
+
+
+# ------------------------------------------------------------------------------ 06 pyACL
+def test_pyacl_notebook_installs_the_image():
+    assert "import acl now gives acl-notebook's pyACL image" in text_of("06-pyacl-on-the-simulator", "install")
+
+
+def test_pyacl_model_joins_the_registry_as_the_programs():
+    out = text_of("06-pyacl-on-the-simulator", "loaded")
+    assert "input  {'name': 'image', 'dimCount': 4, 'dims': [1, 3, 64, 64]}" in out
+    assert "in the registry: classifier (id 1), loaded by pyACL, source: pyACL load_from_file" in out
+
+
+def test_pyacl_buffers_show_then_count_as_the_models_io():
+    out = text_of("06-pyacl-on-the-simulator", "buffers")
+    match = re.search(r"pyACL buffers not used by a model yet: (\d+) bytes", out)
+    assert match and int(match.group(1)) > 0, out
+    assert "pyACL buffers (no model)" in out
+    run = text_of("06-pyacl-on-the-simulator", "run")
+    assert re.search(r"top-5 classes: \[(\d+, ){4}\d+\]", run), run
+    assert f"work + weight + {match.group(1)} of I/O buffers" in run
+
+
+def test_pyacl_mistakes_get_acl_codes_not_crashes():
+    out = text_of("06-pyacl-on-the-simulator", "mistakes")
+    assert "device memory, which the host cannot read in EP mode" in out
+    assert "memcpy from a made-up pointer: 107000" in out
+    assert "memcpy with a kind aclrtMemcpy does not take: 100000" in out
+    assert "execute from another context: 107004" in out
+
+
+def test_pyacl_cleanup_returns_the_device_and_the_script_reports_its_leak():
+    out = text_of("06-pyacl-on-the-simulator", "cleanup")
+    assert "models loaded: 0; pyACL buffers: 0 bytes" in out and "back to the start: True" in out
+    script = text_of("06-pyacl-on-the-simulator", "script")
+    assert "exit status 0" in script and "loaded model 1 ret 0" in script
+    assert "the program ended with 1 model(s) loaded: classifier (id 1)" in script
 
 
 def test_error_outputs_catches_errors_and_stderr_tracebacks():
