@@ -1,8 +1,8 @@
 """acl-notebook: load Ascend offline models from memory in Jupyter.
 
 Public API (see README): `inspect`, `configure`, `load`, `models`, `unload`, `unload_all`,
-`memory`, `info`, `panel`, and the types `Model`, `ModelInfo`, `TensorDesc`, with the
-errors `OMFormatError`, `AclError`, `DeviceMemoryError`.
+`memory`, `info`, `panel`, `run`, `bench`, and the types `Model`, `ModelInfo`, `TensorDesc`,
+`Outputs`, `BenchResult`, with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`.
 
 ``%load_ext acl_notebook`` registers the ``%acl_*`` magics. Names are resolved lazily so
 that importing the package (and so ``%load_ext``) stays cheap: numpy, protobuf,
@@ -31,6 +31,10 @@ _EXPORTS = {
     "info": "acl_notebook.api",
     "panel": "acl_notebook.api",
     "cluster": "acl_notebook.cluster",
+    "run": "acl_notebook.api",
+    "bench": "acl_notebook.api",
+    "Outputs": "acl_notebook.runner.outputs",
+    "BenchResult": "acl_notebook.runner.bench",
     "Model": "acl_notebook.session",
     "ModelGroup": "acl_notebook.group",
     "GroupLoadError": "acl_notebook.group",

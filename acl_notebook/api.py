@@ -120,3 +120,22 @@ def panel(device: Any = None) -> Any:
 
     # One live panel per session: re-running a cell must not add another timer thread.
     return get_panel(get_session(), device=int(device) if isinstance(device, str) else device)
+
+
+def run(model: Union[Model, str, int], inputs: Any = None, *, batch: Optional[int] = None,
+        hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None) -> Any:
+    """Run a loaded model (a Model, its name or id) on numpy inputs; returns `Outputs`.
+    Same as ``model.run(inputs, ...)``."""
+    from .runner.execute import run as _run
+
+    return _run(model, inputs, batch=batch, hw=hw, dims=dims)
+
+
+def bench(model: Union[Model, str, int], n: int = 100, warmup: int = 5, *, inputs: Any = None,
+          batch: Optional[int] = None, hw: Optional[tuple[int, int]] = None,
+          dims: Optional[tuple[int, ...]] = None) -> Any:
+    """Time `n` runs after `warmup` unrecorded ones (random inputs unless given); returns a
+    `BenchResult` with msame/ais_bench-style figures in milliseconds."""
+    from .runner.bench import bench as _bench
+
+    return _bench(model, n, warmup, inputs=inputs, batch=batch, hw=hw, dims=dims)

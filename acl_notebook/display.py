@@ -902,6 +902,140 @@ def _html_descriptors(d: Descriptors) -> str:
     return _root(title + note + _html_io_sections(d.inputs, d.outputs, d.dynamic, detail=True))
 
 
+# ----------------------------------------------------------------------------------------
+# a run's outputs and a benchmark
+# ----------------------------------------------------------------------------------------
+def _num(value: Any) -> str:
+    """A statistic: compact, exact for ints, "-" when there is none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _gear_words(gear: Any) -> str:
+    return "static" if not gear else "gear " + "x".join(str(g) for g in gear)
+
+
+def _outputs_title(out: Any) -> str:
+    t = out.timing
+    return (f"{_plural(len(out), 'output')} of {out.model or 'the model'} ({_gear_words(out.gear)}): "
+            f"execute {t.execute * 1000:.3f} ms, H2D {t.h2d * 1000:.3f} ms, D2H {t.d2h * 1000:.3f} ms, "
+            f"total {t.total * 1000:.3f} ms")
+
+
+def _outputs_flag(out: Any) -> str:
+    if out.simulated:
+        return ("simulated: the values are the simulator's placeholder (a deterministic function of the "
+                "inputs), not the model's arithmetic")
+    if out.fidelity:
+        return f"computed by the simulator ({out.fidelity})"
+    return ""
+
+
+_OUTPUT_HEADERS = ["#", "name", "shape", "dtype", "min", "max", "mean", "argmax", "NaN", "Inf"]
+
+
+def _output_rows(out: Any) -> list[list[str]]:
+    rows = []
+    for i, r in enumerate(out.summary()):
+        argmax = "-" if r["argmax"] is None else "(" + ", ".join(map(str, r["argmax"])) + ")"
+        rows.append([str(i), r["name"], _dims(r["shape"]), r["dtype"], _num(r["min"]), _num(r["max"]),
+                     _num(r["mean"]), argmax, str(r["nan"]), str(r["inf"])])
+    return rows
+
+
+def _text_outputs(out: Any, width: int) -> str:
+    lines = [_outputs_title(out)]
+    lines += _table(_OUTPUT_HEADERS, _output_rows(out), width=width, right=(0, 4, 5, 6, 8, 9), wrap=(1,))
+    flag = _outputs_flag(out)
+    if flag:
+        lines.append(f"  note: {flag}")
+    return "\n".join(lines)
+
+
+def _html_outputs(out: Any) -> str:
+    rows = _output_rows(out)
+    for row in rows:
+        warn = row[8] != "0" or row[9] != "0"
+        row[1] = f'<span style="{_CODE}{_WRAP}">{_e(row[1])}</span>'
+        if warn:  # fp16 overflow shows up as Inf/NaN: make it impossible to miss
+            row[8], row[9] = (f'<span style="{_ERR}font-weight:600;">{_e(v)}</span>' for v in row[8:10])
+        else:
+            row[8], row[9] = _e(row[8]), _e(row[9])
+    table = _html_table(_OUTPUT_HEADERS, rows, right=(0, 4, 5, 6, 8, 9), raw=(1, 8, 9), wrap=(1,))
+    flag = _outputs_flag(out)
+    note = f'<div style="{_MUTED}font-size:0.9em;">{_e(flag)}</div>' if flag else ""
+    return _root(f'<div style="{_TITLE}">{_e(_outputs_title(out))}</div>{table}{note}')
+
+
+_BENCH_HEADERS = ["ms", "min", "p50", "p90", "p99", "mean", "max", "count"]
+_BENCH_LABELS = {"execute": "execute (aclmdlExecute)", "h2d": "H2D copies", "d2h": "D2H copies",
+                 "total": "total per run"}
+
+
+def _bench_title(r: Any) -> str:
+    return (f"{r.model}: {r.n} runs after {r.warmup} warmup on {r.backend} ({_gear_words(r.gear)}, batch {r.batch}); "
+            f"throughput {r.throughput:,.1f} samples/s")
+
+
+def _bench_rows(r: Any) -> list[list[str]]:
+    rows = []
+    for figure, label in _BENCH_LABELS.items():
+        f = r.figures[figure]
+        rows.append([label, *(f"{f[k]:.3f}" for k in ("min", "p50", "p90", "p99", "mean", "max")), str(f["count"])])
+    return rows
+
+
+def _bench_flag(r: Any) -> str:
+    if r.simulated:
+        return "simulated: times are the simulator's on this CPU, not an NPU's"
+    return ""
+
+
+def _text_bench(r: Any, width: int) -> str:
+    lines = [_bench_title(r)]
+    lines += _table(_BENCH_HEADERS, _bench_rows(r), width=width, right=tuple(range(1, 8)))
+    if _bench_flag(r):
+        lines.append(f"  note: {_bench_flag(r)}")
+    return "\n".join(lines)
+
+
+def _svg_histogram(counts: Sequence[int], edges: Sequence[float], title: str) -> str:
+    """An inline SVG bar chart of a latency histogram (no plotting library, no script)."""
+    if not counts:
+        return ""
+    w, h, pad, axis = 360, 120, 4, 18
+    top = max(counts) or 1
+    bar = (w - 2 * pad) / len(counts)
+    bars = []
+    for i, c in enumerate(counts):
+        bh = (h - axis - pad) * c / top
+        x, y = pad + i * bar, h - axis - bh
+        tip = f"{edges[i]:.3f}-{edges[i + 1]:.3f} ms: {c} runs"
+        bars.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" height="{bh:.1f}" '
+                    f'fill="{PALETTE[0]}"><title>{_e(tip)}</title></rect>')
+    label = "font-size:10px;fill:currentColor;"
+    ticks = (f'<text x="{pad}" y="{h - 4}" style="{label}">{edges[0]:.3f}</text>'
+             f'<text x="{w - pad}" y="{h - 4}" text-anchor="end" style="{label}">{edges[-1]:.3f} ms</text>')
+    return (f'<div style="{_SUB}">{_e(title)}</div>'
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+            f'role="img" aria-label="{_e(title)}">{"".join(bars)}{ticks}</svg>')
+
+
+def _html_bench(r: Any) -> str:
+    table = _html_table(_BENCH_HEADERS, _bench_rows(r), right=tuple(range(1, 8)))
+    counts, edges = r.histogram("execute")
+    chart = _svg_histogram(counts, edges, "aclmdlExecute latency (ms), runs per bin")
+    flag = f'<div style="{_MUTED}font-size:0.9em;">{_e(_bench_flag(r))}</div>' if _bench_flag(r) else ""
+    return _root(f'<div style="{_TITLE}">{_e(_bench_title(r))}</div>{table}{chart}{flag}')
+
+
 def _html_many(items: Sequence[Any]) -> str:
     sep = f'<hr style="border:none;border-top:1px solid {_BORDER};margin:8px 0;">'
     return sep.join(render_html(x) for x in items)
@@ -1186,6 +1320,8 @@ _TEXT_BY_NAME: dict[str, Callable[[Any, int], str]] = {
     "ClusterModel": _text_cluster_model,
     "ClusterModels": _text_cluster_models,
     "ClusterStatus": _text_cluster_status,
+    "Outputs": _text_outputs,
+    "BenchResult": _text_bench,
 }
 _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "ModelList": _html_model_list,
@@ -1199,6 +1335,8 @@ _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "ClusterModel": _html_cluster_model,
     "ClusterModels": _html_cluster_models,
     "ClusterStatus": _html_cluster_status,
+    "Outputs": _html_outputs,
+    "BenchResult": _html_bench,
 }
 
 

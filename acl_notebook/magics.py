@@ -450,6 +450,141 @@ class AclMagics(Magics, Configurable):
                 changes["memory"] = parse_size(_unquote(args.memory))
             return api.configure(**changes)
 
+    # -- %acl_run / %acl_bench ------------------------------------------------------------
+    def _model_arg(self, tokens: list[str]) -> Any:
+        """The loaded model named by `tokens` (optional when exactly one is loaded)."""
+        from . import api
+
+        loaded = api.models()
+        key = _unquote(" ".join(tokens)) if tokens else ""
+        if not key:
+            if len(loaded) == 1:
+                return loaded[0]
+            if not loaded:
+                raise usage_error("no model is loaded; load one first (%acl_load PATH.om)")
+            raise usage_error(f"several models are loaded; say which: {_known(loaded)}")
+        found = _loaded_match(loaded, key)
+        if found is None:
+            raise usage_error(f"no loaded model {key!r}; loaded: {_known(loaded)}")
+        return found
+
+    @staticmethod
+    def _gear_args(args: Any) -> dict[str, Any]:
+        """--batch N / --hw H,W / --dims a,b,... as run() keywords."""
+        gear: dict[str, Any] = {}
+        if args.batch is not None:
+            gear["batch"] = args.batch
+        for key in ("hw", "dims"):
+            text = getattr(args, key)
+            if text is None:
+                continue
+            try:
+                values = tuple(int(v) for v in _unquote(text).replace("x", ",").split(",") if v.strip())
+            except ValueError:
+                raise usage_error(f"--{key} takes integers separated by commas (e.g. --{key} "
+                                  f"{'224,224' if key == 'hw' else '128,128'}), got {text!r}") from None
+            if key == "hw" and len(values) != 2:
+                raise usage_error(f"--hw takes two integers H,W, got {text!r}")
+            gear[key] = values
+        if len(gear) > 1:
+            raise usage_error("give one of --batch, --hw, --dims")
+        return gear
+
+    def _inputs_arg(self, var: Optional[str], random: bool) -> Any:
+        if var and random:
+            raise usage_error("give either -i VAR or --random, not both")
+        if not var and not random:
+            raise usage_error("say what to run on: -i VAR (an array, a list or a dict of arrays) or --random")
+        if random:
+            return None
+        expr = _unquote(var or "")
+        ns = self.shell.user_ns
+        if expr in ns:
+            return ns[expr]
+        try:
+            return self.shell.ev(expr)
+        except NameError:
+            raise usage_error(f"no variable named {expr!r} in the notebook") from None
+        except Exception as exc:
+            raise usage_error(f"could not evaluate {expr!r}: {type(exc).__name__}: {exc}") from None
+
+    @magic_arguments()
+    @argument("model", nargs="*", help="Name or id of a loaded model (optional when exactly one is loaded).")
+    @argument("-i", "--inputs", metavar="VAR", help="Variable holding the input: an array, a list in input "
+              "order or a dict name -> array.")
+    @argument("-r", "--random", action="store_true", help="Run on random inputs matching the descriptors.")
+    @argument("-o", "--out", metavar="OUTVAR", help="Also store the Outputs in this notebook variable.")
+    @argument("-b", "--batch", type=int, metavar="N", help="Dynamic-batch gear.")
+    @argument("--hw", metavar="H,W", help="Image-size gear.")
+    @argument("--dims", metavar="D,D,...", help="Dims gear: one value per -1 axis, in shape order.")
+    @line_magic
+    def acl_run(self, line: str = "") -> Any:
+        """Run a loaded model once and show its outputs (name, shape, dtype, min/max/mean, argmax, NaN/Inf).
+
+        Examples::
+
+            %acl_run resnet50 -i x                 # x: a numpy array
+            out = %acl_run resnet50 --random
+            %acl_run yolo --random --hw 640,640 -o det
+
+        The gear is chosen from the input shapes unless --batch, --hw or --dims is given.
+        """
+        args = _parse(self.acl_run, line)
+        if args is None:
+            return None
+        from . import api
+
+        with _as_usage_errors(TypeError):
+            model = self._model_arg(args.model)
+            gear = self._gear_args(args)
+            inputs = self._inputs_arg(args.inputs, args.random)
+            if inputs is None:
+                from .runner.inputs import random_inputs
+
+                inputs = random_inputs(model, **gear)
+            out = api.run(model, inputs, **gear)
+        if args.out:
+            name = _unquote(args.out)
+            if not name.isidentifier():
+                raise usage_error(f"-o takes a variable name, got {name!r}")
+            self.shell.user_ns[name] = out
+        return out
+
+    @magic_arguments()
+    @argument("model", nargs="*", help="Name or id of a loaded model (optional when exactly one is loaded).")
+    @argument("-n", "--runs", type=int, default=100, metavar="N", help="Recorded runs (default 100).")
+    @argument("-w", "--warmup", type=int, default=5, metavar="N", help="Unrecorded runs first (default 5).")
+    @argument("-i", "--inputs", metavar="VAR", help="Variable holding the inputs (default: random inputs).")
+    @argument("-b", "--batch", type=int, metavar="N", help="Dynamic-batch gear.")
+    @argument("--hw", metavar="H,W", help="Image-size gear.")
+    @argument("--dims", metavar="D,D,...", help="Dims gear: one value per -1 axis, in shape order.")
+    @argument("--json", metavar="PATH", help="Also write the summary (ais_bench's key names) to this file.")
+    @line_magic
+    def acl_bench(self, line: str = "") -> Any:
+        """Time a model: N runs after a warmup; min/p50/p90/p99/mean/max in ms and throughput.
+
+        Examples::
+
+            %acl_bench resnet50
+            r = %acl_bench resnet50 -n 1000 --warmup 10 --batch 8 --json bench.json
+
+        The figures are msame's and ais_bench's: aclmdlExecute alone, the H2D and D2H
+        copies, and the whole run; throughput = 1000 x batch / mean execute ms.
+        """
+        args = _parse(self.acl_bench, line)
+        if args is None:
+            return None
+        from . import api
+
+        with _as_usage_errors(TypeError):
+            model = self._model_arg(args.model)
+            gear = self._gear_args(args)
+            inputs = self._inputs_arg(args.inputs, False) if args.inputs else None
+            result = api.bench(model, args.runs, args.warmup, inputs=inputs, **gear)
+            if args.json:
+                result.to_json(os.path.expanduser(_unquote(args.json)))
+        return result
+
     # -- %acl_panel -----------------------------------------------------------------------
     @magic_arguments()
     @argument("-d", "--device", metavar="N|all|0-3",

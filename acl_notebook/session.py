@@ -110,7 +110,10 @@ class Model:
         self.outputs = outputs
         self.dynamic = dynamic
         self.needs = needs
-        self.memory = needs.total
+        #: device bytes of the I/O buffers (allocated at the first run, freed at unload)
+        self.io_bytes = 0
+        self._io: Any = None  # session_io.ModelIO once the model has run
+        self._run_lock = threading.Lock()  # ACL: one model id is never executed by two threads at once
         self.source = source
         self.loaded_at = datetime.now(timezone.utc)
         self.load_seconds = load_seconds
@@ -132,9 +135,26 @@ class Model:
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
 
+    @property
+    def memory(self) -> int:
+        """Device memory charged to the model: what the runtime took for it (work + weight),
+        plus its I/O buffers (the session's, allocated at the first run, or a program's)."""
+        return self.runtime_charge + self.program_io + self.io_bytes
+
     def unload(self) -> Model:
         """Unload this model (same as ``acl_notebook.unload(model)``)."""
         return self._session.unload(self)
+
+    def run(self, inputs: Any = None, *, batch: Optional[int] = None, hw: Optional[tuple[int, int]] = None,
+            dims: Optional[tuple[int, ...]] = None, override: Any = None) -> Any:
+        """Run the model on numpy inputs and return its `Outputs` (see `acl_notebook.run`)."""
+        from .runner.execute import run
+
+        return run(self, inputs, batch=batch, hw=hw, dims=dims, override=override)
+
+    def __call__(self, inputs: Any = None, **gear: Any) -> Any:
+        """``m(x)`` is ``m.run(x)``."""
+        return self.run(inputs, **gear)
 
     def __repr__(self) -> str:
         state = "" if self.loaded else ", unloaded"
@@ -348,7 +368,20 @@ class Session:
         return SimulatorBackend(cfg.soc or DEFAULT_SOC, memory=cfg.memory, devices=cfg.devices)
 
     def shutdown(self) -> None:
-        """Unload every model, destroy the contexts, reset devices, aclFinalize if we did aclInit."""
+        """Unload every model (freeing its I/O buffers), destroy the contexts, reset devices,
+        aclFinalize if we did aclInit."""
+        with self._lock:
+            pending = list(self._models.values())
+        # Lock order is always run lock, then session lock: wait for runs in flight (bounded,
+        # so a stuck run cannot hang the kernel's exit).
+        held = [m for m in pending if m._run_lock.acquire(timeout=10)]
+        try:
+            self._shutdown_locked()
+        finally:
+            for m in held:
+                m._run_lock.release()
+
+    def _shutdown_locked(self) -> None:
         with self._lock:
             backend = self._backend
             if backend is None:
@@ -356,6 +389,7 @@ class Session:
             unloaded = list(self._models.values())
             for model in unloaded:
                 _quietly(self._enter_model_context, model)
+                _quietly(self._close_io, model)
                 _quietly(backend.unload, model.id)
                 model.loaded = False
             self._models.clear()
@@ -560,10 +594,11 @@ class Session:
         return (f"the simulator imitates {_an(soc)} (set by configuration); unload the models, then "
                 f"{fix}, or --soc auto to follow the models")
 
-    def _candidates(self, device: int, shortfall: int) -> tuple[tuple[str, int], ...]:
+    def _candidates(self, device: int, shortfall: int, exclude: int = -1) -> tuple[tuple[str, int], ...]:
         """The fewest loaded models (largest first) whose unloading frees `shortfall` bytes."""
         chosen, freed = [], 0
-        for m in sorted((m for m in self._models.values() if m.device == device), key=lambda m: -m.memory):
+        mine = (m for m in self._models.values() if m.device == device and m.id != exclude)
+        for m in sorted(mine, key=lambda m: -m.memory):
             if freed >= shortfall:
                 break
             chosen.append((m.name, m.memory))
@@ -594,9 +629,15 @@ class Session:
 
     @_keeps_caller_context
     def unload(self, target: Union[Model, str, int]) -> Model:
+        model = self.find(target)
+        with model._run_lock:  # never under a run in flight (lock order: run lock, session lock)
+            return self._unload_locked(model)
+
+    def _unload_locked(self, model: Model) -> Model:
         with self._lock:
-            model = self.find(target)
+            model = self.find(model)
             self._enter_model_context(model)
+            _quietly(self._close_io, model)  # best effort: the unload itself must still happen
             try:
                 self.backend.unload(model.id)
             except AclError as exc:
@@ -671,7 +712,55 @@ class Session:
         if model is None:
             return
         model.program_io = sum(a.charge for a in self._program_allocs.values() if a.model_id == model_id)
-        model.memory = model.runtime_charge + model.program_io
+
+    # -- running ------------------------------------------------------------------------
+    @_keeps_caller_context
+    def execute(self, model: Model, host_inputs: Any, gear: Optional[tuple[int, ...]],
+                make_output: Callable[[int, tuple[int, ...]], tuple[int, int]]) -> tuple[Any, Any]:
+        """One run of a loaded model: ``(RunRecord, ExecutionReport or None)``.
+
+        `host_inputs` is (address, bytes) per user input in model order; `make_output(j,
+        dims)` gives (address, capacity) of host memory for output j. The model's I/O
+        buffers are allocated at its first run (pre-checked like a load) and reused. Runs
+        of one model are serialised by its run lock; the session's context is made current
+        on the calling thread first."""
+        first = False
+        with model._run_lock:
+            with self._lock:
+                model = self.find(model)
+                self._enter_model_context(model)
+                io = model._io
+                if io is None:
+                    io = self._open_io(model)
+                    first = True
+                backend = self.backend
+            record = io.run(host_inputs, gear, make_output)
+            report = backend.last_execution()
+        if first:
+            with self._lock:
+                self._sample_locked(model.device)
+            self._emit("io", model)
+        return record, report
+
+    def _open_io(self, model: Model) -> Any:
+        """Allocate the model's I/O buffers after the same pre-check as a load."""
+        from .runtime.base import RunMode
+        from .session_io import ModelIO, io_charge
+
+        need = io_charge(model)
+        free, total = self.backend.mem_info(self._mem_attr())
+        if need > free:
+            raise DeviceMemoryError(f"{model.name} (I/O buffers)", model.device, need, free, total,
+                                    self._candidates(model.device, need - free, exclude=model.id))
+        io = ModelIO(self.backend, model, rc=self.backend.run_mode() == RunMode.DEVICE)
+        model._io, model.io_bytes = io, io.charge
+        return io
+
+    def _close_io(self, model: Model) -> None:
+        io, model._io = model._io, None
+        model.io_bytes = 0
+        if io is not None:
+            io.close()
 
     # -- memory ------------------------------------------------------------------------
     def memory_kind(self) -> str:

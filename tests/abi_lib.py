@@ -93,7 +93,8 @@ class FakeAclControl:
             ("fakeacl_sizeof", c.c_size_t, [c.c_char_p]),
             ("fakeacl_calls", c.c_uint64, [c.c_char_p]),
             ("fakeacl_memcpy_calls", c.c_uint64, [c.c_int32]),
-            ("fakeacl_last_memcpy", c.c_int32, [c.POINTER(c.c_void_p), c.POINTER(c.c_void_p), c.POINTER(c.c_size_t)]),
+            ("fakeacl_memcpy_at", c.c_int32,
+             [c.c_uint32, c.POINTER(c.c_void_p), c.POINTER(c.c_void_p), c.POINTER(c.c_size_t)]),
             ("fakeacl_live_allocations", c.c_uint32, [c.c_int32]),
             ("fakeacl_live_data_buffers", c.c_uint32, []),
             ("fakeacl_live_datasets", c.c_uint32, []),
@@ -177,11 +178,16 @@ class FakeAclControl:
         """Successful aclrtMemcpy calls of `kind` (aclrtMemcpyKind) since the last reset."""
         return self.lib.fakeacl_memcpy_calls(kind)
 
-    def last_memcpy(self) -> tuple[int, int, int, int]:
-        """(dst, src, count, kind) of the last aclrtMemcpy call (kind -1 when none)."""
-        dst, src, count = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
-        kind = self.lib.fakeacl_last_memcpy(ctypes.byref(dst), ctypes.byref(src), ctypes.byref(count))
-        return dst.value or 0, src.value or 0, count.value, kind
+    def memcpy_log(self) -> list[tuple[int, int, int, int]]:
+        """The last (up to 16) aclrtMemcpy calls, oldest first: (dst, src, count, kind)."""
+        out = []
+        for back in range(16):
+            dst, src, count = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
+            kind = self.lib.fakeacl_memcpy_at(back, ctypes.byref(dst), ctypes.byref(src), ctypes.byref(count))
+            if kind < 0:
+                break
+            out.append((dst.value or 0, src.value or 0, count.value, kind))
+        return out[::-1]
 
     def live_objects(self) -> dict[str, int]:
         """Live allocations and handles, keyed like `SimulatorBackend.live_objects`."""

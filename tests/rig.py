@@ -52,6 +52,12 @@ class Rig:
             return session.backend.calls.get(func, 0)
         return self.control.calls(func)
 
+    def memcpy_log(self, session: Session) -> list[tuple[int, int, int, int]]:
+        """The last aclrtMemcpy calls the runtime saw, oldest first: (dst, src, count, kind)."""
+        if self.kind == "sim":
+            return list(session.backend.memcpy_log)
+        return self.control.memcpy_log()
+
     def close(self) -> None:
         for s in self.sessions:
             s.shutdown()

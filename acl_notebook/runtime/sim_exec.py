@@ -21,6 +21,7 @@ Output values come from `sim_outputs.compute` (the interpreter seam).
 
 from __future__ import annotations
 
+import collections
 import itertools
 import struct
 import threading
@@ -85,7 +86,8 @@ class ExecutionMixin:
         self._last = threading.local()
         #: calls made, by name, for tests that count copies and allocations
         self.calls: dict[str, int] = {}
-        self.last_memcpy: tuple[int, int, int, int] = (0, 0, 0, 0)
+        #: the last aclrtMemcpy calls, newest last: (dst, src, count, kind)
+        self.memcpy_log: collections.deque = collections.deque(maxlen=16)
 
     def _profile_changed(self) -> None:
         """An `auto` simulator became another SoC: an RC board shares one memory."""
@@ -147,13 +149,17 @@ class ExecutionMixin:
             self.memory.release(ptr)
             self.devices[block.device].charged -= block.charge
 
-    def _device_side(self, ptr: int, count: int, call: str) -> memoryview:
+    def _device_side(self, ptr: int, count: int, call: str, strict: bool = False) -> memoryview:
+        """Device memory at `ptr`. On RC the board's host memory is device memory too (acllite
+        copies numpy arrays with DEVICE_TO_DEVICE there), so an address outside every block
+        is host memory through `host_view`; one that starts inside a block must fit in it."""
         block = self.memory.find(ptr, count)
-        if block is None or block.host:
-            raise self._fail(_RT_PARAM_INVALID, call,
-                             f"0x{ptr:x} (+{count} bytes) is not inside live device memory")
-        offset = ptr - block.address
-        return block.view[offset: offset + count]
+        if block is not None and not block.host:
+            offset = ptr - block.address
+            return block.view[offset: offset + count]
+        if self.memory.rc and not strict and block is None and self.memory.find(ptr) is None:
+            return self._host_side(ptr, count, call)
+        raise self._fail(_RT_PARAM_INVALID, call, f"0x{ptr:x} (+{count} bytes) is not inside live device memory")
 
     def _host_side(self, ptr: int, count: int, call: str) -> memoryview:
         block = self.memory.find(ptr, count)
@@ -163,6 +169,8 @@ class ExecutionMixin:
         if block is not None or self.memory.is_synthetic(ptr):
             raise self._fail(_RT_PARAM_INVALID, call,
                              f"0x{ptr:x} is device memory, which the host cannot address in EP mode")
+        if self.memory.find(ptr) is None and self.memory.was_freed(ptr):
+            raise self._fail(_RT_PARAM_INVALID, call, f"0x{ptr:x} points into memory that was freed")
         try:
             return host_view(ptr, count)
         except HostAccessError as exc:
@@ -181,7 +189,7 @@ class ExecutionMixin:
         call = "aclrtMemcpy"
         with self._lock:
             self._count(call)
-            self.last_memcpy = (dst, src, count, int(kind))
+            self.memcpy_log.append((dst, src, count, int(kind)))
             if count == 0:
                 return
             if not dst or not src:
@@ -360,7 +368,7 @@ class ExecutionMixin:
         width = 8 if buf.size >= 8 * len(gear) else 4
         payload = struct.pack(f"<{len(gear)}{'q' if width == 8 else 'i'}", *gear)
         self._current(call)  # the internal host-to-device aclrtMemcpy needs a context
-        self._device_side(buf.data, len(payload), call)[:] = payload
+        self._device_side(buf.data, len(payload), call, strict=True)[:] = payload
         ds.gear = gear
         loaded.current_gear = gear
 
@@ -483,7 +491,7 @@ class ExecutionMixin:
             out_views = []
             for j, b in enumerate(outs):
                 n = min(sizes[j], b.size)
-                out_views.append(self._device_side(b.data, n, call) if n else memoryview(b""))
+                out_views.append(self._device_side(b.data, n, call, strict=True) if n else memoryview(b""))
             if gear is not None:
                 loaded.current_gear = gear
             state = loaded.state
@@ -509,7 +517,7 @@ class ExecutionMixin:
             raise self._fail(_RT_MODEL_EXECUTE, call, "no gear is set and the model has no readable mbatch input")
         buf = ins[index]
         step = 8 if buf.size >= 8 * width else 4
-        raw = bytes(self._device_side(buf.data, step * width, call))
+        raw = bytes(self._device_side(buf.data, step * width, call, strict=True))
         gear = struct.unpack(f"<{width}{'q' if step == 8 else 'i'}", raw)
         if gear not in dyn.gears:  # [inf] no batch label matches: the task fails on the device
             raise self._fail(_RT_MODEL_EXECUTE, call, f"the mbatch buffer holds {gear}, which is not a gear")
@@ -527,7 +535,7 @@ class ExecutionMixin:
             else:
                 need = t.size
             n = min(need, b.size)
-            views.append(self._device_side(b.data, n, call) if n else memoryview(b""))
+            views.append(self._device_side(b.data, n, call, strict=True) if n else memoryview(b""))
         return views
 
     def last_execution(self) -> Optional[ExecutionReport]:

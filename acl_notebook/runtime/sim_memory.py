@@ -17,6 +17,7 @@ foreign pointers (a pyACL shim) can add its validation there.
 from __future__ import annotations
 
 import bisect
+import collections
 import ctypes
 import threading
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ class AddressSpace:
         self._bases: list[int] = []
         self._blocks: dict[int, Block] = {}
         self._next = EP_DEVICE_BASE
+        # Freed real-memory blocks (RC, and host blocks): a stale pointer into one must get a
+        # code, not a read of memory Python has given back.
+        self._freed: collections.deque = collections.deque(maxlen=4096)
         #: every allocation ever made, for tests that count them
         self.allocations = 0
 
@@ -96,7 +100,14 @@ class AddressSpace:
             block = self._blocks.pop(address, None)
             if block is not None:
                 del self._bases[bisect.bisect_left(self._bases, address)]
+                if self.rc or block.host:
+                    self._freed.append((block.address, block.address + max(block.size, 1)))
             return block
+
+    def was_freed(self, address: int) -> bool:
+        """True if `address` lies in a recently freed real-memory block (and no live one)."""
+        with self._lock:
+            return any(lo <= address < hi for lo, hi in self._freed)
 
     def find(self, address: int, count: int = 0) -> Optional[Block]:
         """The live block holding ``[address, address + count)``, or None."""

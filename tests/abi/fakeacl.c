@@ -1719,10 +1719,15 @@ static aclmdlDataset *g_datasets;
 static fa_stream *g_streams;
 static fa_counter g_counters[128];
 static uint64_t g_memcpy_kind[8];
-static void *g_last_cpy_dst;
-static const void *g_last_cpy_src;
-static size_t g_last_cpy_count;
-static int g_last_cpy_kind = -1;
+#define CPY_LOG 16
+typedef struct {
+    void *dst;
+    const void *src;
+    size_t count;
+    int kind;
+} fa_copy;
+static fa_copy g_cpy_log[CPY_LOG]; /* the last aclrtMemcpy calls, a ring */
+static uint64_t g_cpy_seen;
 
 /* Count a call of `func` (fakeacl_calls reads it back). Caller holds g_mu. */
 static void count_call(const char *func) {
@@ -1825,16 +1830,18 @@ FAKEACL_API aclError aclrtFreeHost(void *hostPtr) {
  * else, except that in EP a device block is not host-addressable. */
 static int side_ok(const void *p, size_t count, int device) {
     fa_block *b = find_block(p, count);
-    if (device) return b && !b->host;
+    if (device) /* RC: the board's host memory is device memory (acllite copies D2D from numpy) */
+        return (b && !b->host) || (g_run_mode == 0 && !b && !find_block(p, 0));
     return !b || b->host || g_run_mode == 0;
 }
 
 FAKEACL_API aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, int kind) {
     ENTER_COUNTED();
-    g_last_cpy_dst = dst;
-    g_last_cpy_src = src;
-    g_last_cpy_count = count;
-    g_last_cpy_kind = kind;
+    fa_copy *rec = &g_cpy_log[g_cpy_seen++ % CPY_LOG];
+    rec->dst = dst;
+    rec->src = src;
+    rec->count = count;
+    rec->kind = kind;
     if (count == 0) LEAVE(ACL_SUCCESS);
     if (!dst || !src) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dst or src is NULL"));
     if (kind < 0 || kind > 5) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "kind %d is not accepted by aclrtMemcpy", kind));
@@ -2447,12 +2454,16 @@ FAKEACL_API uint64_t fakeacl_memcpy_calls(int32_t kind) {
     return n;
 }
 
-FAKEACL_API int32_t fakeacl_last_memcpy(void **dst, const void **src, size_t *count) {
+FAKEACL_API int32_t fakeacl_memcpy_at(uint32_t back, void **dst, const void **src, size_t *count) {
     LOCK();
-    if (dst) *dst = g_last_cpy_dst;
-    if (src) *src = g_last_cpy_src;
-    if (count) *count = g_last_cpy_count;
-    int32_t kind = g_last_cpy_kind;
+    int32_t kind = -1;
+    if (back < CPY_LOG && back < g_cpy_seen) {
+        const fa_copy *rec = &g_cpy_log[(g_cpy_seen - 1 - back) % CPY_LOG];
+        if (dst) *dst = rec->dst;
+        if (src) *src = rec->src;
+        if (count) *count = rec->count;
+        kind = rec->kind;
+    }
     UNLOCK();
     return kind;
 }
@@ -2511,10 +2522,8 @@ static void reset_execution(void) {
     for (fa_stream *s = g_streams; s; s = s->next) s->live = 0;
     memset(g_counters, 0, sizeof g_counters);
     memset(g_memcpy_kind, 0, sizeof g_memcpy_kind);
-    g_last_cpy_dst = NULL;
-    g_last_cpy_src = NULL;
-    g_last_cpy_count = 0;
-    g_last_cpy_kind = -1;
+    memset(g_cpy_log, 0, sizeof g_cpy_log);
+    g_cpy_seen = 0;
 }
 
 /* ------------------------------------------------------------------------------------- */

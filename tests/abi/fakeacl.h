@@ -97,7 +97,7 @@ FAKEACL_API size_t fakeacl_sizeof(const char *type_name);
 /* execution: call counters (by ACL function name), copies by kind, the last copy, live objects */
 FAKEACL_API uint64_t fakeacl_calls(const char *func);
 FAKEACL_API uint64_t fakeacl_memcpy_calls(int32_t kind);
-FAKEACL_API int32_t fakeacl_last_memcpy(void **dst, const void **src, size_t *count);
+FAKEACL_API int32_t fakeacl_memcpy_at(uint32_t back, void **dst, const void **src, size_t *count);
 FAKEACL_API uint32_t fakeacl_live_allocations(int32_t host);
 FAKEACL_API uint32_t fakeacl_live_data_buffers(void);
 FAKEACL_API uint32_t fakeacl_live_datasets(void);
