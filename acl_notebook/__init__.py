@@ -33,6 +33,7 @@ _EXPORTS = {
     "cluster": "acl_notebook.cluster",
     "run": "acl_notebook.api",
     "bench": "acl_notebook.api",
+    "random_inputs": "acl_notebook.api",
     "Outputs": "acl_notebook.runner.outputs",
     "BenchResult": "acl_notebook.runner.bench",
     "Model": "acl_notebook.session",

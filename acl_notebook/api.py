@@ -131,6 +131,17 @@ def run(model: Union[Model, str, int], inputs: Any = None, *, batch: Optional[in
     return _run(model, inputs, batch=batch, hw=hw, dims=dims)
 
 
+def random_inputs(model: Union[Model, str, int], *, batch: Optional[int] = None,
+                  hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None,
+                  seed: Optional[int] = None) -> dict:
+    """Random numpy inputs (name -> array) matching a model's descriptors at a gear (the one
+    given, else the largest)."""
+    from .runner.execute import resolve
+    from .runner.inputs import random_inputs as _random
+
+    return _random(resolve(model), batch=batch, hw=hw, dims=dims, seed=seed)
+
+
 def bench(model: Union[Model, str, int], n: int = 100, warmup: int = 5, *, inputs: Any = None,
           batch: Optional[int] = None, hw: Optional[tuple[int, int]] = None,
           dims: Optional[tuple[int, ...]] = None) -> Any:

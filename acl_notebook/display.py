@@ -395,6 +395,16 @@ def _io_sections(
     return lines + [""] + _gear_lines(dyn, inputs, outputs)
 
 
+def _memory_words(model: Any, needs: Any) -> str:
+    """ "2.1 MiB (...) charged (work 1 MiB + weights 1 MiB + I/O buffers 128 KiB)"."""
+    memory = _bytes_both(getattr(model, "memory", 0))
+    if needs is not None:
+        memory += f" charged (work {human_bytes(needs.work)} + weights {human_bytes(needs.weight)}"
+        io = getattr(model, "io_bytes", 0)
+        memory += f" + I/O buffers {human_bytes(io)})" if io else ")"
+    return memory
+
+
 def _status(model: Any) -> str:
     if not getattr(model, "loaded", True):
         return "unloaded"
@@ -405,9 +415,7 @@ def _text_model(model: Any, width: int) -> str:
     info = getattr(model, "info", None)
     needs = getattr(model, "needs", None)
     lines = [f"Model #{model.id} {model.name!r}: {_status(model)}"]
-    memory = _bytes_both(getattr(model, "memory", 0))
-    if needs is not None:
-        memory += f" charged (work {human_bytes(needs.work)} + weights {human_bytes(needs.weight)})"
+    memory = _memory_words(model, needs)
     loaded = _clock(getattr(model, "loaded_at", None), full=True)
     lines += _fields(
         [
@@ -785,9 +793,7 @@ def _html_model(model: Any) -> str:
         f'<div style="{_TITLE}{_WRAP}">Model #{_e(model.id)} {_e(model.name)} '
         f'<span style="{style}font-weight:normal;">{_e(state)}</span></div>'
     )
-    memory = _bytes_both(getattr(model, "memory", 0))
-    if needs is not None:
-        memory += f" charged (work {human_bytes(needs.work)} + weights {human_bytes(needs.weight)})"
+    memory = _memory_words(model, needs)
     loaded = _clock(getattr(model, "loaded_at", None), full=True)
     fields = _html_fields(
         [

@@ -539,9 +539,7 @@ class AclMagics(Magics, Configurable):
             gear = self._gear_args(args)
             inputs = self._inputs_arg(args.inputs, args.random)
             if inputs is None:
-                from .runner.inputs import random_inputs
-
-                inputs = random_inputs(model, **gear)
+                inputs = api.random_inputs(model, **gear)
             out = api.run(model, inputs, **gear)
         if args.out:
             name = _unquote(args.out)

@@ -24,6 +24,7 @@ import ipywidgets as W
 from ..display import PALETTE, error_line, human_bytes, render_html
 from ..session import DeviceMemoryError, Session, get_session
 from .memory_plot import render_png
+from .run_box import RunBox
 from .ticker import Ticker
 from .upload import Upload, UploadError, check_upload, limit_note
 
@@ -60,6 +61,7 @@ class _ModelView:
     def __init__(self, model: Any, on_unload: Callable[[int], None]) -> None:
         self.model_id = model.id
         self.name = model.name
+        self.memory = model.memory
         self.details = W.HTML(render_html(model))
         self.button = W.Button(description="Unload", icon="eject", layout=W.Layout(width="auto"),
                                tooltip=f"Unload {model.name} (id {model.id}) and free its device memory")
@@ -69,10 +71,18 @@ class _ModelView:
         self.caption = W.HTML(f'<span class="acl-muted acl-note">{html.escape(where)}</span>')
         bar = W.HBox([self.button, self.caption])
         bar.add_class("acl-row")
-        self.box = W.VBox([bar, self.details])
+        self.runner = RunBox(model)  # "Run (random input)" and "Bench (n)"
+        self.box = W.VBox([bar, self.details, self.runner.box])
         self.box.add_class("acl-model-view")
 
+    def update(self, model: Any) -> None:
+        """Redraw the description when what it shows changed (the I/O buffers' charge)."""
+        if model.memory != self.memory:
+            self.memory = model.memory
+            self.details.value = render_html(model)
+
     def close(self) -> None:
+        self.runner.close()
         for widget in (self.details, self.button, self.caption, *self.box.children, self.box):
             widget.close()
 
@@ -361,6 +371,8 @@ class Panel(W.VBox):
         for model in models:
             if model.id not in self._views:
                 self._views[model.id] = _ModelView(model, self._unload)
+            else:
+                self._views[model.id].update(model)
         old_ids, new_ids = self._tab_ids, [m.id for m in models]
         if new_ids != old_ids:
             selected = self.tabs.selected_index
