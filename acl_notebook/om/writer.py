@@ -611,6 +611,9 @@ def _set_value(attr: Any, value: Any) -> None:
         attr.f = value
     elif isinstance(value, str):
         attr.s = value.encode()
+    elif isinstance(value, list) and value and all(isinstance(v, (list, tuple)) for v in value):
+        for row in value:  # list_list_int, e.g. PadD's paddings
+            attr.list_list_int.list_list_i.add().list_i.extend(int(v) for v in row)
     elif isinstance(value, list):
         lst = attr.list
         if all(isinstance(v, bool) for v in value) and value:

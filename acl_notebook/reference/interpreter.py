@@ -31,6 +31,7 @@ from .graph import Desc, Graph, Node, load_graph
 from .registry import OpView, Unsupported, planner_for
 from .result import APPROXIMATE, COMPUTED, FIDELITIES, PLACEHOLDER, Coverage, Result
 
+_KINDS = {"f": "f", "i": "iu", "u": "iu", "b": "b"}  # override dtypes accepted for each tensor kind
 _SOURCES = frozenset({"Data", "AippData", "AnnData", "Const", "Constant", "NetOutput"})
 
 
@@ -263,7 +264,7 @@ class Interpreter:
             desc = node.output_descs[index]
             array = np.asarray(value)
             want = desc.logical_shape
-            if desc.dtype and not np.can_cast(array.dtype, desc.dtype, "same_kind"):
+            if desc.dtype and array.dtype.kind not in _KINDS.get(np.dtype(desc.dtype).kind, ""):
                 raise OverrideError(f"override {key!r}: expected {desc.dtype} values, got {array.dtype}")
             if tuple(array.shape) == tuple(want):
                 logical = array
