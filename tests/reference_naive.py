@@ -47,7 +47,8 @@ def conv_transpose(x, w, stride, pads, out_hw, dil=(1, 1)):
                 for j in range(wd):
                     for p in range(kh):
                         for q in range(kw):
-                            big[b, :, i * stride[0] + p * dil[0], j * stride[1] + q * dil[1]] += x[b, ci, i, j] * w[ci, :, p, q]
+                            r, s = i * stride[0] + p * dil[0], j * stride[1] + q * dil[1]
+                            big[b, :, r, s] += x[b, ci, i, j] * w[ci, :, p, q]
     return big[:, :, pads[0]:pads[0] + out_hw[0], pads[2]:pads[2] + out_hw[1]]
 
 

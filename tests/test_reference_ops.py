@@ -354,7 +354,8 @@ def test_cast_and_fp16_rounding_at_fp16_outputs():
     r = reference(g.build("back", "i"), x)
     assert r.outputs[0].dtype == np.float32
     with np.errstate(over="ignore"):
-        assert np.array_equal(r.outputs[0], x.astype(np.float16).astype(np.float32))  # 70000 overflows to inf, as on fp16
+        # 70000 overflows to inf, as on fp16
+        assert np.array_equal(r.outputs[0], x.astype(np.float16).astype(np.float32))
     assert r.outputs[1].tolist() == [[1, 3, 65504, 70000, -2]]
 
 
@@ -394,7 +395,8 @@ def test_unknown_and_framework_ops_are_placeholders_never_computed():
     r = reference(blob, x, override={"noise:0": noise, "mystery": x})
     assert r.fidelity == "computed"
     close(r.outputs[0], noise + x)
-    assert set(r.notes) == {"'noise:0' was given by the caller (override=)", "'mystery:0' was given by the caller (override=)"}
+    assert set(r.notes) == {"'noise:0' was given by the caller (override=)",
+                            "'mystery:0' was given by the caller (override=)"}
 
 
 def test_override_mistakes_are_one_clear_error():
