@@ -86,5 +86,5 @@ def test_bad_graphs_are_refused_with_what_is_wrong():
         write_om(spec)
     spec = ModelSpec(inputs=[TensorSpec("x", (-1, 4), "float16", "ND")], outputs=[TensorSpec("y:0", (8, 4), "float16")],
                      ops=[OpSpec("y", "Relu", ["x"], [Tensor((8, 4))])], dynamic_kind="batch", gears=[(1,), (8,)])
-    with pytest.raises(ValueError, match="gears"):
+    with pytest.raises(ValueError, match="one op list per gear"):
         write_om(spec)
