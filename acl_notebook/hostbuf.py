@@ -24,6 +24,7 @@ import errno
 import mmap
 import os
 import stat
+import threading
 from typing import Any, Optional
 
 _PSEUDO_FS = ("/proc", "/sys")
@@ -229,29 +230,38 @@ def same_bytes(view: memoryview, offset: int, expected: bytes) -> bool:
     """Whether `view` holds `expected` at `offset` (SIGBUS-safe, like `read_view`)."""
     if offset + len(expected) > view.nbytes:
         return False
-    return read_view(view, offset, len(expected)) == expected
+    # bytes == bytes is one memcmp; memoryview == bytes compares item by item (20x slower)
+    return bytes(read_view(view, offset, len(expected))) == expected
+
+
+_scratch = threading.local()
+_KEEP_SCRATCH = 8 << 20  # a scratch file bigger than this is emptied after use
 
 
 def _kernel_copy(part: memoryview) -> bytes:
-    create = getattr(os, "memfd_create", None)
-    if create is None:  # pragma: no cover - not Linux: no safe copy available, plain read
-        return bytes(part)
-    fd = create("acl-notebook-read", getattr(os, "MFD_CLOEXEC", 0))
-    try:
-        done = 0
-        while done < part.nbytes:
-            try:
-                n = os.write(fd, part[done:])
-            except OSError as exc:
-                if exc.errno == errno.EFAULT:
-                    break  # the rest of the mapping is gone
-                raise
-            if n <= 0:
-                break
-            done += n
-        return os.pread(fd, done, 0) if done else b""
-    finally:
-        os.close(fd)
+    """Copy `part` through a per-thread memfd: write(2) reports a page past the end of a
+    shrunk file as EFAULT (or a short count), where a plain read would raise SIGBUS."""
+    fd = getattr(_scratch, "fd", None)
+    if fd is None:
+        create = getattr(os, "memfd_create", None)
+        if create is None:  # pragma: no cover - not Linux: no safe copy available, plain read
+            return bytes(part)
+        fd = _scratch.fd = create("acl-notebook-read", getattr(os, "MFD_CLOEXEC", 0))
+    done = 0
+    while done < part.nbytes:
+        try:
+            n = os.pwrite(fd, part[done:], done)
+        except OSError as exc:
+            if exc.errno == errno.EFAULT:
+                break  # the rest of the mapping is gone
+            raise
+        if n <= 0:
+            break
+        done += n
+    out = os.pread(fd, done, 0) if done else b""
+    if done > _KEEP_SCRATCH:
+        os.ftruncate(fd, 0)
+    return out
 
 
 def _pread(fd: int, offset: int, size: int) -> bytes:

@@ -9,21 +9,27 @@ protobuf itself is imported on first use only, keeping ``import acl_notebook`` c
 
 from __future__ import annotations
 
+import os
 import threading
-from importlib import resources
-from typing import Any
+from typing import Any, Callable, Optional
 
 PACKAGE = "acl_notebook.ge"
 DESCRIPTOR_FILE = "ge_ir.desc"
 
 _lock = threading.Lock()
 _pool: Any = None
+_maker: Any = None
 _classes: dict[str, Any] = {}
 
 
 def descriptor_set_bytes() -> bytes:
-    """The committed, serialized FileDescriptorSet (package data next to ge_ir.proto)."""
-    return resources.files(__package__).joinpath(DESCRIPTOR_FILE).read_bytes()
+    """The committed, serialized FileDescriptorSet (package data next to ge_ir.proto).
+
+    Read with a plain open beside this module: ``importlib.resources`` would import
+    pathlib and urllib, a third of a cold ``inspect``'s start-up.
+    """
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), DESCRIPTOR_FILE), "rb") as f:
+        return f.read()
 
 
 def message_class(name: str) -> Any:
@@ -38,21 +44,47 @@ def message_class(name: str) -> Any:
             cls = _classes.get(name)
             if cls is None:
                 descriptor = _descriptor_pool().FindMessageTypeByName(f"{PACKAGE}.{name}")
-                cls = _classes[name] = _class_maker()(descriptor)
+                cls = _classes[name] = _maker(descriptor)
     return cls
 
 
 def _descriptor_pool() -> Any:
     """A private pool holding our files (caller holds `_lock`)."""
-    global _pool
+    global _pool, _maker
     if _pool is None:
-        from google.protobuf import descriptor_pool
-
-        pool = descriptor_pool.DescriptorPool()
+        _pool, _maker = _upb_pool() or _public_pool()
         for file_proto in _set_members(descriptor_set_bytes()):
-            pool.AddSerializedFile(file_proto)  # no descriptor_pb2 classes needed for this
-        _pool = pool
+            _pool.AddSerializedFile(file_proto)  # no descriptor_pb2 classes needed for this
     return _pool
+
+
+def _upb_pool() -> Optional[tuple[Any, Callable[[Any], Any]]]:
+    """upb's own pool and class maker, when upb is the backend in use.
+
+    ``google.protobuf.descriptor_pool`` and ``message_factory`` import the pure-Python
+    descriptor machinery (text_format, python_message...), which costs a cold ``inspect``
+    more than everything else it does; upb's extension makes the same pool and classes
+    without it. Anything unexpected falls back to the public modules.
+    """
+    try:
+        from google._upb import _message
+        from google.protobuf import message
+    except ImportError:
+        return None
+    if not getattr(_message, "_IS_UPB", False) or not hasattr(_message, "MessageMeta"):
+        return None  # pragma: no cover - another protobuf build
+
+    def make(descriptor: Any) -> Any:
+        return _message.MessageMeta(descriptor.name, (message.Message,),
+                                    {"DESCRIPTOR": descriptor, "__module__": None})
+
+    return _message.DescriptorPool(), make
+
+
+def _public_pool() -> tuple[Any, Callable[[Any], Any]]:  # pragma: no cover - non-upb protobuf
+    from google.protobuf import descriptor_pool
+
+    return descriptor_pool.DescriptorPool(), _class_maker()
 
 
 def _set_members(raw: bytes) -> list[bytes]:

@@ -79,6 +79,7 @@ def check_size(size: int) -> None:
 _WIRE_TYPES = frozenset({0, 1, 2, 5})  # varint, fixed64, length-delimited, fixed32 (no groups)
 
 
+_FRAMING_WINDOW = 64 << 10
 _MAX_FRAMING_FIELDS = 4096  # real ModelDefs have a few dozen top-level fields (attrs, graphs)
 
 
@@ -91,11 +92,14 @@ def check_framing(peek: Callable[[int, int], Any], size: int) -> None:
     zeros or noise, or one sized to a whole file it does not fill, fails within the first
     fields. After `_MAX_FRAMING_FIELDS` fields the rest is left to protobuf.
     """
-    pos = 0
+    pos = window_at = 0
+    window = b""
     for _ in range(_MAX_FRAMING_FIELDS):
         if pos >= size:
             return
-        head = peek(pos, min(20, size - pos))
+        if not window_at <= pos <= window_at + len(window) - min(20, size - pos):
+            window_at, window = pos, peek(pos, min(_FRAMING_WINDOW, size - pos))  # one read per 64 KiB
+        head = memoryview(window)[pos - window_at : pos - window_at + 20]
         key, used = _varint(head, 0)
         wire = key & 7
         if used is None or key >> 3 == 0 or wire not in _WIRE_TYPES:
@@ -164,7 +168,6 @@ def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
     """Model-level facts always; inputs/outputs/gears from the ops when `scan_ops` (which
     needs a full ModelDef; the slim one is enough otherwise)."""
     raw = entries_dict(model.attr)
-    names = AttrNames(raw)
     info = ModelDefInfo(
         name=text(model.name),
         op_count=sum(len(g.op) for g in model.graph),
@@ -180,6 +183,7 @@ def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
         event_num=_int_attr(raw, b"event_num") or 0,
     )
     if scan_ops:
+        names = AttrNames(raw)  # the compression tables matter only for op and tensor attrs
         out_attr = raw.get(b"attr_model_out_nodes_name")
         out_names = names.value(out_attr) if out_attr is not None else []
         _scan_graph(model, names, out_names if isinstance(out_names, list) else [], info)

@@ -34,7 +34,7 @@ from .partitions import read_partitions
 MODEL_DEF = 0
 WEIGHTS_DATA = 1
 MODEL_INOUT_INFO = 8
-_BIG_MODELDEF = 64 << 20  # above this, check the host can hold the decoded ModelDef first
+_BIG_MODELDEF = 64 << 20  # above this, check the framing and that the host can hold it first
 
 # What a damaged file could still provoke despite the explicit checks; reported as OMFormatError.
 _DAMAGE = (struct.error, IndexError, KeyError, ValueError, UnicodeError, OverflowError, RecursionError)
@@ -185,10 +185,11 @@ def _root_partitions(blob: _Blob) -> tuple[Any, dict[int, Any], tuple[Any, ...]]
         )
     part = root[MODEL_DEF]
     modeldef.check_size(part.size)  # before a byte of it is copied
-    modeldef.check_framing(lambda pos, n: blob.peek(part.offset + pos, n), part.size)
-    available = host_available_memory() if part.size > _BIG_MODELDEF else None
-    if available is not None and part.size > available:
-        raise HostMemoryError(f"the ModelDef of {blob.buf.label}", part.size, available)
+    if part.size > _BIG_MODELDEF:  # copying and decoding it is costly: make sure it is worth it
+        modeldef.check_framing(lambda pos, n: blob.peek(part.offset + pos, n), part.size)
+        available = host_available_memory()
+        if available is not None and part.size > available:
+            raise HostMemoryError(f"the ModelDef of {blob.buf.label}", part.size, available)
     return header, root, partitions
 
 

@@ -1,0 +1,141 @@
+"""A bounded, deterministic fuzz run: mutated writer models and mutated shared real models.
+
+Asserts only the contract: `parse` gives a ModelInfo whose sizes can be believed or an
+OMFormatError; a simulator `load` gives a Model or one of the documented errors, and the
+device accounts stay true (free <= total, nothing left charged). Each case is bounded in
+time and the whole run in memory. Seeds are fixed, so a failure names a case that can be
+replayed with `mutate(seed_bytes, case)`.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import struct
+import time
+
+import pytest
+from shared_models import REAL_MODELS, model_path
+
+from acl_notebook.om import ModelSpec, OMFormatError, TensorSpec, parse, write_om
+from acl_notebook.om.model import MAX_BYTES
+from acl_notebook.runtime.errors import AclError
+from acl_notebook.session import Config, DeviceMemoryError, Session
+
+SEED = 1313
+PARSE_CASES = 2400
+LOAD_CASES = 300
+CASE_SECONDS = 2.0
+RUN_RSS_MIB = 256
+
+_BOUNDARY = (0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 2**31 - 1, 2**31, 2**32 - 1)
+
+
+def writer_seeds() -> dict[str, bytes]:
+    io = dict(inputs=[TensorSpec("x", (-1, 3, 16, 16), "float16")],
+              outputs=[TensorSpec("y", (-1, 10), "float32", "ND")])
+    return {
+        "static": write_om(ModelSpec(name="static", weight_size=2048, op_count=40)),
+        "batch": write_om(ModelSpec(name="batch", dynamic_kind="batch", gears=[(1,), (4,)], **io)),
+        "compressed-no-inout": write_om(ModelSpec(name="cmp", compress_attrs=True, inout_info=False, op_count=30,
+                                                  dynamic_kind="batch", gears=[(1,), (2,)], **io)),
+        "v1-narrow": write_om(ModelSpec(name="old", header_version=1, inout_info=False)),
+        "submodels": write_om(ModelSpec(name="subs", submodels=3)),
+    }
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    """One mutation: bit flips, a boundary value in a structural field, a cut, or a splice."""
+    buf = bytearray(data)
+    kind = rng.randrange(6)
+    hot = min(len(buf), 4096)  # header, tables and MODEL_INOUT_INFO live here
+    if kind == 0:
+        for _ in range(rng.randint(1, 8)):
+            pos = rng.randrange(hot) if rng.random() < 0.7 else rng.randrange(len(buf))
+            buf[pos] ^= 1 << rng.randrange(8)
+    elif kind in (1, 2):
+        width = 4 if kind == 1 else 8
+        pos = rng.randrange(0, max(hot - width, 1))
+        value = rng.choice(_BOUNDARY) if rng.random() < 0.8 else rng.getrandbits(8 * width)
+        struct.pack_into("<I" if width == 4 else "<Q", buf, pos, value & ((1 << 8 * width) - 1))
+    elif kind == 3:
+        del buf[rng.randrange(len(buf)):]
+    elif kind == 4:
+        pos = rng.randrange(len(buf))
+        buf[pos:pos] = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64)))
+    else:
+        a, b = sorted(rng.randrange(len(buf)) for _ in range(2))
+        buf[a:b] = bytes(b - a)
+    return bytes(buf)
+
+
+@pytest.fixture(scope="module")
+def seeds() -> dict[str, bytes]:
+    out = writer_seeds()
+    for name in REAL_MODELS:  # read at test time, never copied into the repository
+        out[name] = model_path(name).read_bytes()
+    return out
+
+
+def _believable(info) -> None:
+    for size in (info.memory.work, info.memory.weight, info.memory.zero_copy):
+        assert 0 <= size <= MAX_BYTES
+    assert info.op_count >= 0 and info.file_size > 0
+    for t in info.inputs + info.outputs:
+        assert 0 <= t.size <= MAX_BYTES
+
+
+def test_fuzz_parse(seeds):
+    rng = random.Random(SEED)
+    names = sorted(seeds)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    slowest, outcomes = 0.0, {"ok": 0, "refused": 0}
+    for case in range(PARSE_CASES):
+        name = names[case % len(names)]
+        data = mutate(seeds[name], rng)
+        t0 = time.perf_counter()
+        try:
+            info = parse(data)
+        except OMFormatError as exc:
+            assert str(exc) and "\n" not in str(exc), (name, case)
+            outcomes["refused"] += 1
+        else:
+            _believable(info)
+            outcomes["ok"] += 1
+        spent = time.perf_counter() - t0
+        slowest = max(slowest, spent)
+        assert spent < CASE_SECONDS, f"case {case} ({name}) took {spent:.2f} s"
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    assert grown_mib < RUN_RSS_MIB, f"the run grew the peak RSS by {grown_mib:.0f} MiB"
+    assert outcomes["ok"] > 100 and outcomes["refused"] > 100, outcomes  # both sides were exercised
+
+
+def test_fuzz_simulator_load(seeds):
+    rng = random.Random(SEED + 1)
+    names = sorted(seeds)
+    session = Session(Config(backend="sim", soc="Ascend910B1", memory=8 * 1024**3))
+    session.start()
+    keep = session.load(seeds["static"], name="kept", force=True)
+    base = session.memory()
+    loaded = 0
+    try:
+        for case in range(LOAD_CASES):
+            name = names[case % len(names)]
+            data = mutate(seeds[name], rng)
+            t0 = time.perf_counter()
+            try:
+                model = session.load(data, force=rng.random() < 0.5)
+            except (OMFormatError, AclError, DeviceMemoryError) as exc:
+                assert str(exc), (name, case)
+            else:
+                loaded += 1
+                assert 0 <= model.memory <= 2 * MAX_BYTES
+                session.unload(model)
+            assert time.perf_counter() - t0 < CASE_SECONDS, f"case {case} ({name})"
+            report = session.memory()
+            assert 0 <= report.free <= report.total and report.used >= 0 and report.other >= 0
+            assert report.free == base.free, f"case {case} ({name}) left memory charged"
+            assert [m.id for m in session.models()] == [keep.id]
+    finally:
+        session.shutdown()
+    assert loaded > 10
