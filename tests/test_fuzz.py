@@ -139,3 +139,55 @@ def test_fuzz_simulator_load(seeds):
     finally:
         session.shutdown()
     assert loaded > 10
+
+
+SLIM_CASES = 3000
+
+
+def _describe_both(blob: bytes):
+    """describe() of the pure-Python slim reading and of protobuf's, or the error each raised."""
+    from acl_notebook.om import _proto, modeldef, slimwire
+
+    out = []
+    for decode in (slimwire.parse, lambda b: _upb_slim(_proto, b)):
+        try:
+            out.append(modeldef.describe(decode(blob), scan_ops=False))
+        except OMFormatError:
+            out.append(OMFormatError)
+    return out
+
+
+def _upb_slim(proto, blob: bytes):
+    model = proto.message_class("SlimModelDef")()
+    try:
+        model.ParseFromString(blob)
+    except proto.decode_error():
+        raise OMFormatError("DecodeError") from None
+    return model
+
+
+def test_fuzz_pure_slim_reading_equals_protobuf(seeds):
+    """The slim ModelDef read in Python (small files, cold starts) says exactly what upb says,
+    on every seed's ModelDef and on thousands of mutations of them."""
+    rng = random.Random(SEED + 2)
+    blobs = []
+    for data in seeds.values():
+        info = parse(data)
+        part = next(p for p in info.partitions if p.type == 0 and p.model == 0)
+        blobs.append(data[part.offset : part.offset + part.size])
+    for blob in blobs:
+        pure, upb = _describe_both(blob)
+        assert pure == upb and pure is not OMFormatError
+    differ, refused, read = [], 0, 0
+    for case in range(SLIM_CASES):
+        blob = blobs[case % len(blobs)]
+        if len(blob) > 200_000 and case % 10:
+            continue  # the big real ModelDef: every tenth case only, to stay within seconds
+        mutated = mutate(blob, rng)
+        pure, upb = _describe_both(mutated)
+        if pure != upb:
+            differ.append((case, pure, upb))
+        refused += pure is OMFormatError
+        read += pure is not OMFormatError
+    assert not differ, differ[:3]
+    assert refused > 200 and read > 200, (refused, read)  # both outcomes were compared

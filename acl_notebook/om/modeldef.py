@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from . import _proto
+from . import _proto, slimwire
 from .attrs import AttrNames, entries_dict, plain_model_attrs, text
 from .enums import (
     DYNAMIC_KINDS,
@@ -144,6 +144,8 @@ def load(blob: Any, full: bool = True) -> Any:
     bytes, which is all `describe(..., scan_ops=False)` reads.
     """
     check_size(len(blob))
+    if not full and len(blob) <= slimwire.MAX_BYTES:
+        return slimwire.parse(blob)  # no protobuf import for a small ModelDef
     model = _proto.message_class("ModelDef" if full else "SlimModelDef")()
     try:
         model.ParseFromString(blob)
