@@ -1,0 +1,124 @@
+"""Parse once per load: the session's parse is handed to the simulator, which reuses it for
+the query and the load only while the buffer still holds the bytes that parse was made from."""
+
+from __future__ import annotations
+
+import mmap
+
+import pytest
+
+from acl_notebook.hostbuf import open_source
+from acl_notebook.om import ModelSpec, modeldef, parse, reader, slimwire, write_om
+from acl_notebook.session import Config, Session
+
+
+def _model(work: int, weights: int = 4096, inout: bool = True) -> bytes:
+    return write_om(ModelSpec(name="once", work_size=work, weight_size=weights, inout_info=inout))
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """Counts ModelDef decodes, whichever decoder (protobuf or the slim wire reader) runs."""
+    calls = []
+    real_load, real_slim = modeldef.load, slimwire.parse
+
+    def counted_load(blob, full=True):
+        calls.append("load")
+        return real_load(blob, full)
+
+    def counted_slim(blob):
+        calls.append("slim")
+        return real_slim(blob)
+
+    monkeypatch.setattr(modeldef, "load", counted_load)
+    monkeypatch.setattr(slimwire, "parse", counted_slim)
+    return calls
+
+
+@pytest.fixture
+def session():
+    s = Session(Config(backend="sim", soc="Ascend910B1"))
+    s.start()
+    yield s
+    s.shutdown()
+
+
+@pytest.mark.parametrize("inout", [True, False])
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "path"])
+def test_a_simulator_load_decodes_the_modeldef_once(session, decodes, tmp_path, inout, kind):
+    data = _model(1 << 20, inout=inout)
+    source = {"bytes": data, "bytearray": bytearray(data)}.get(kind)
+    if source is None:
+        source = tmp_path / "m.om"
+        source.write_bytes(data)
+    model = session.load(source)
+    assert decodes.count("load") == 1, decodes  # before: session, query and load each parsed
+    assert decodes.count("slim") == (1 if inout else 0)  # a small ModelDef with I/O: no protobuf
+    assert model.needs.work == 1 << 20
+    session.unload(model)
+
+
+def _same_size_models() -> tuple[bytes, bytes]:
+    a, b = _model(1000), _model(2000)
+    assert len(a) == len(b) and a != b
+    return a, b
+
+
+def test_a_buffer_changed_after_the_parse_is_parsed_again(session, decodes):
+    a, b = _same_size_models()
+    buf_bytes = bytearray(a)
+    with open_source(buf_bytes) as buf:
+        parsed = reader.read(buf, keep=True)
+        session._use(0)
+        session.backend.adopt_parse(parsed)
+        assert session.backend.query_size(buf.view)[0] == 1000
+        reused = decodes.count("load")
+        buf_bytes[:] = b  # same size, another ModelDef: the old parse must not be reused
+        assert session.backend.query_size(buf.view)[0] == 2000
+        assert decodes.count("load") == reused + 1
+
+
+def test_a_file_rewritten_under_its_mapping_is_parsed_again(session, tmp_path):
+    a, b = _same_size_models()
+    path = tmp_path / "m.om"
+    path.write_bytes(a)
+    with open_source(path) as buf:
+        parsed = reader.read(buf, keep=True)
+        session._use(0)
+        session.backend.adopt_parse(parsed)
+        assert session.backend.query_size(buf.view)[0] == 1000
+        with open(path, "r+b") as f:
+            f.write(b)  # in place: the shared mapping sees the new bytes
+        assert session.backend.query_size(buf.view)[0] == 2000
+
+
+def test_bytes_the_parse_never_read_do_not_invalidate_it(session, decodes):
+    data = bytearray(_model(1000, weights=1 << 16))
+    weights = next(p for p in parse(bytes(data)).partitions if p.name == "WEIGHTS_DATA")
+    with open_source(data) as buf:
+        parsed = reader.read(buf, keep=True)
+        assert all(not (off < weights.offset + weights.size and weights.offset < off + len(raw))
+                   for off, raw in parsed.regions), "the weights are not part of the parse"
+        session._use(0)
+        session.backend.adopt_parse(parsed)
+        data[weights.offset : weights.offset + 16] = b"\xff" * 16
+        before = decodes.count("load")
+        assert session.backend.query_size(buf.view) == (1000, 1 << 16)
+        assert decodes.count("load") == before  # reused: the weights do not change the parse
+
+
+def test_a_parse_of_another_buffer_is_never_used(session, decodes):
+    a, b = _same_size_models()
+    with open_source(a) as buf_a:
+        session.backend.adopt_parse(reader.read(buf_a, keep=True))
+    session._use(0)
+    assert session.backend.query_size(memoryview(b))[0] == 2000
+
+
+def test_a_mapped_caller_buffer_is_checked_without_sigbus_risk(session, tmp_path):
+    path = tmp_path / "m.om"
+    path.write_bytes(_model(3000))
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        model = session.load(memoryview(mm))
+        assert model.needs.work == 3000
+        session.unload(model)
