@@ -179,3 +179,17 @@ def test_callers_buffers_are_untouched_and_released():
     arr = np.frombuffer(data, dtype=np.uint8)
     parse(arr)
     assert arr[0] == ord("I")
+
+
+@pytest.mark.parametrize("name", REAL_MODELS)
+def test_model_def_is_the_full_decode_and_op_types_count_it(name):
+    from acl_notebook.om import model_def, op_types
+
+    path = model_path(name)
+    full = model_def(path)
+    assert full.DESCRIPTOR.full_name == "acl_notebook.ge.ModelDef"
+    assert len(full.graph[0].op) == inspect(path).op_count == {"a3c_pong_model_v2": 25, "my_122_anenet": 547}[name]
+    counts = op_types(path.read_bytes())
+    assert sum(counts.values()) == len(full.graph[0].op)
+    assert counts.get("NetOutput") == 1 and counts.get("Data", 0) >= 1
+    assert list(counts.values()) == sorted(counts.values(), reverse=True)

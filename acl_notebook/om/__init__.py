@@ -19,6 +19,8 @@ _EXPORTS = {
     "TensorDesc": ".model",
     "inspect": ".reader",
     "parse": ".reader",
+    "model_def": ".reader",
+    "op_types": ".reader",
     "ModelSpec": ".writer",
     "TensorSpec": ".writer",
     "demo_spec": ".writer",
