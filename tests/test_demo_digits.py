@@ -73,6 +73,31 @@ def test_negative_count_is_refused():
 
 
 # ----------------------------------------------------------------------------- training
+def test_gradients_match_finite_differences():
+    """Backprop (im2col, pooling with tied windows, flatten order) against central differences."""
+    from acl_notebook.demo import train as T
+
+    x, y = make_digits(4, seed=11)
+    rng = np.random.default_rng(5)
+    w = T.init_weights(np.random.default_rng(0))
+    for name, value in w.arrays().items():  # float64, and biases off zero so ReLU kinks are rare
+        shift = 0.05 * rng.standard_normal(value.shape) if name.endswith("_b") else 0.0
+        setattr(w, name, value.astype(np.float64) + shift)
+    x = x.astype(np.float64)
+    _, grads = T._gradients(w, x, y)
+    for name in w.arrays():
+        param = getattr(w, name)
+        for _ in range(3):
+            idx = tuple(int(rng.integers(0, s)) for s in param.shape)
+            old = param[idx]
+            param[idx] = old + 1e-6
+            up, _ = T._gradients(w, x, y)
+            param[idx] = old - 1e-6
+            down, _ = T._gradients(w, x, y)
+            param[idx] = old
+            assert grads[name][idx] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-7), name
+
+
 def test_held_back_accuracy(run):
     assert len(run.test_labels) >= HELD_BACK_MIN
     assert run.accuracy >= 0.95, run.accuracy
