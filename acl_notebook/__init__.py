@@ -1,8 +1,8 @@
 """acl-notebook: load Ascend offline models from memory in Jupyter.
 
 Public API (see README): `inspect`, `configure`, `load`, `models`, `unload`, `unload_all`,
-`memory`, `info`, `panel`, `run`, `bench`, and the types `Model`, `ModelInfo`, `TensorDesc`,
-`Outputs`, `BenchResult`, with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`.
+`memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, and the types `Model`, `ModelInfo`,
+`TensorDesc`, `Outputs`, `BenchResult`, with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`.
 
 ``%load_ext acl_notebook`` registers the ``%acl_*`` magics. Names are resolved lazily so
 that importing the package (and so ``%load_ext``) stays cheap: numpy, protobuf,
@@ -29,6 +29,8 @@ _EXPORTS = {
     "unload_all": "acl_notebook.api",
     "memory": "acl_notebook.api",
     "info": "acl_notebook.api",
+    "utilization": "acl_notebook.api",
+    "socs": "acl_notebook.api",
     "panel": "acl_notebook.api",
     "cluster": "acl_notebook.cluster",
     "run": "acl_notebook.api",

@@ -13,6 +13,7 @@ from .session import MemoryReport, Model, ModelList, SessionInfo, get_session
 if TYPE_CHECKING:
     from .grid import MemoryGrid
     from .group import ModelGroup
+    from .runtime.base import Utilization
 
 
 def configure(backend: Optional[str] = None, soc: Optional[str] = None, device: Optional[int] = None,
@@ -94,6 +95,22 @@ def memory(device: Any = None) -> Union[MemoryReport, MemoryGrid]:
     from .grid import local_grid
 
     return local_grid(session, parse_devices(device, session.device_count))
+
+
+def utilization(device: Optional[int] = None) -> Optional[Utilization]:
+    """AI Core (`cube`), `vector` and `aicpu` utilisation of a device in percent (None for a
+    unit the chip cannot measure), or None when the runtime cannot say at all (CANN
+    without aclrtGetDeviceUtilizationRate). The simulator reports the share of the last
+    second its device spent running models."""
+    return get_session().utilization(device)
+
+
+def socs() -> tuple[str, ...]:
+    """What ``configure(soc=...)`` takes on the simulator: "auto" (the first model's SoC
+    decides) and the SoC names it has profiles for."""
+    from .runtime.socs import AUTO, PROFILES
+
+    return (AUTO, *PROFILES)
 
 
 def info() -> SessionInfo:

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import textwrap
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -30,8 +31,12 @@ __all__ = [
     "Descriptors",
     "Group",
     "PALETTE",
+    "device_rows_html",
+    "duration",
     "error_line",
     "grid_colors",
+    "model_colour",
+    "refusal_html",
     "human_bytes",
     "render_html",
     "render_text",
@@ -612,8 +617,35 @@ _NUM = "text-align:right;white-space:nowrap;"
 _DYN = "color:var(--jp-warn-color0, #d97706);font-weight:600;"
 _ERR = "color:var(--jp-error-color1, #d32f2f);"
 # Model colours in memory bars (the panel's plot uses them too): mid tones that read on
-# light and dark backgrounds alike.
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
+# light and dark backgrounds alike, none of them grey (grey is "other").
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f",
+           "#ff9da7")
+
+
+class _ModelColours:
+    """One colour per model name for the whole process, handed out in first-seen order.
+
+    A colour picked by position in the current list would change whenever an earlier model
+    is unloaded; keyed by name, a model keeps its colour in the bar, the table and the plot,
+    and gets it back when it is loaded again under the same name.
+    """
+
+    def __init__(self, palette: Sequence[str] = PALETTE) -> None:
+        self._palette = tuple(palette)
+        self._by_name: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> str:
+        with self._lock:
+            colour = self._by_name.get(name)
+            if colour is None:
+                colour = self._palette[len(self._by_name) % len(self._palette)]
+                self._by_name[name] = colour
+            return colour
+
+
+#: ``model_colour(name)``: the colour of a model in every memory view.
+model_colour = _ModelColours()
 # "other" is striped so it never looks like "free", whatever the theme's greys are.
 _OTHER_COLOR = "repeating-linear-gradient(45deg, rgba(128,128,128,0.85) 0 3px, rgba(128,128,128,0.4) 3px 6px)"
 _FREE_COLOR = "var(--jp-layout-color3, rgba(128,128,128,0.18))"
@@ -825,8 +857,8 @@ def _html_model_list(models: Sequence[Any]) -> str:
 def _html_bar(report: Any) -> str:
     total = max(int(report.total), 1)
     segs = []
-    for i, share in enumerate(report.models):
-        color = PALETTE[i % len(PALETTE)]
+    for share in report.models:
+        color = model_colour(share.name)
         tip = f"{share.name} (#{share.id}): {human_bytes(share.bytes)}"
         segs.append((share.bytes, color, tip))
     programs = getattr(report, "programs", 0)
@@ -865,8 +897,8 @@ def _html_memory(report: Any) -> str:
         f"of {_e(human_bytes(report.total))} · free {_e(human_bytes(report.free))}</div>"
     )
     rows = []
-    for i, share in enumerate(report.models):
-        name = _swatch(PALETTE[i % len(PALETTE)]) + f'<span style="{_WRAP}">{_e(share.name)}</span>'
+    for share in report.models:
+        name = _swatch(model_colour(share.name)) + f'<span style="{_WRAP}">{_e(share.name)}</span>'
         rows.append([name, str(share.id), _html_bytes(share.bytes), _percent(share.bytes, report.total)])
     programs = getattr(report, "programs", 0)
     if programs:
@@ -880,6 +912,53 @@ def _html_memory(report: Any) -> str:
     rows.append([_swatch(_FREE_COLOR) + "free", "", _html_bytes(free), _percent(free, report.total)])
     table = _html_table(["model", "id", "bytes", "of total"], rows, right=(1, 2, 3), raw=(0, 2), wrap=(0,))
     return _root(title + _html_bar(report) + summary + table)
+
+
+def duration(seconds: Optional[float]) -> str:
+    """A load or run time as people read it ("<1 ms", "35 ms", "1.25 s"), the same everywhere."""
+    return _seconds(seconds)
+
+
+def refusal_html(error: BaseException, advice: Sequence[str] = ()) -> str:
+    """Why a model was not loaded (the error's one line) and what the user can do about it."""
+    todo = "".join(f"<li>{_e(a)}</li>" for a in advice)
+    todo = f'<div style="{_SUB}">What you can do</div><ul style="margin:2px 0 4px 1.2em;padding:0;">{todo}</ul>' \
+        if advice else ""
+    box = ("border-left:3px solid var(--jp-error-color1, #d32f2f);padding:4px 10px;margin:4px 0 8px 0;"
+           "background:var(--jp-layout-color2, rgba(211,47,47,0.06));")
+    return _root(f'<div style="{box}"><div style="{_ERR}{_WRAP}font-weight:600;">Not loaded: '
+                 f"{_e(error_line(error))}</div>{todo}</div>")
+
+
+def _util_text(util: Any) -> str:
+    """ "AI Core 12% · Vector 3%"; parts the device cannot measure are left out."""
+    parts = [(label, getattr(util, attr, None)) for label, attr in
+             (("AI Core", "cube"), ("Vector", "vector"), ("AI CPU", "aicpu"))]
+    return " · ".join(f"{label} {value}%" for label, value in parts if value is not None)
+
+
+def device_rows_html(rows: Sequence[tuple[int, Any, Any, bool]]) -> str:
+    """One compact line per device, nvitop style: a stacked bar, used / total, utilisation.
+
+    `rows` are ``(device, MemoryReport or None, utilisation or None, selected)``; a device
+    the kernel has not opened has no report (opening it would take device resources just to
+    draw a bar), and says how to open it.
+    """
+    lines = []
+    for device, report, util, selected in rows:
+        label = f'<span style="{_NOWRAP}font-weight:{600 if selected else 400};min-width:4.5em;">' \
+            f"{'▸ ' if selected else ''}NPU {_e(device)}</span>"
+        if report is None:
+            body = f'<span style="{_MUTED}">not opened by this kernel: pick it under Device to open it</span>'
+        else:
+            bar = _html_bar(report).replace("max-width:40em;", "max-width:22em;min-width:8em;flex:1 1 12em;")
+            used = (f'<span style="{_NOWRAP}">{_e(human_bytes(report.used))} / {_e(human_bytes(report.total))} '
+                    f"{_e(report.kind)} ({_e(_percent(report.used, report.total))})</span>")
+            shown = _util_text(util) if util is not None else ""
+            body = bar + used + (f'<span style="{_NOWRAP}{_MUTED}">{_e(shown)}</span>' if shown else "")
+        lines.append(f'<div class="acl-device-row" data-device="{_e(device)}" style="display:flex;'
+                     f'align-items:center;gap:10px;flex-wrap:wrap;margin:1px 0;">{label}{body}</div>')
+    return _root("".join(lines))
 
 
 def _html_session(info: Any) -> str:
@@ -1133,7 +1212,7 @@ def _html_model_group(group: Any) -> str:
 
 def grid_colors(grid: Any) -> dict[str, str]:
     """One colour per model key (group), the same on every device and every refresh order."""
-    return {key: PALETTE[i % len(PALETTE)] for i, key in enumerate(grid.keys)}
+    return {key: model_colour(key) for key in grid.keys}  # the colour the model has everywhere
 
 
 def _grid_title(grid: Any) -> str:

@@ -25,7 +25,7 @@ from .history import MemoryHistory, MemorySample
 from .hostbuf import HostMemoryError, open_source
 from .om.errors import OMFormatError
 from .om.model import MAX_BYTES, DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
-from .runtime.base import Backend, MemAttr, RunMode
+from .runtime.base import Backend, MemAttr, RunMode, Utilization
 from .runtime.errors import (
     ACL_ERROR_GE_EXEC_MODEL_ID_INVALID,
     ACL_ERROR_INVALID_PARAM,
@@ -806,9 +806,31 @@ class Session:
         loose = self._loose_program_bytes(device)
         if loose:
             per_model[PROGRAM_BUFFERS] = loose
-        sample = MemorySample(time.time(), device, total, free, total - free, per_model)
+        sample = MemorySample(time.time(), device, total, free, total - free, per_model,
+                              self._utilization_locked(device))
         self.history.add(sample)
         return sample
+
+    def _utilization_locked(self, device: int) -> Optional[Utilization]:
+        try:
+            util = self.backend.utilization(device)
+        except AclError as exc:  # e.g. a virtual instance or profiling on: no figures, no failure
+            log.debug("utilisation of device %s not available: %s", device, exc)
+            return None
+        return util if util is not None and util.known else None
+
+    def utilization(self, device: Optional[int] = None) -> Optional[Utilization]:
+        """AI Core / Vector / AI CPU utilisation of a device, or None where the runtime
+        cannot say (older CANN without aclrtGetDeviceUtilizationRate)."""
+        with self._lock:
+            self.start()
+            dev = self._check_device(self.config.device if device is None else device)
+            return self._utilization_locked(dev)
+
+    def open_devices(self) -> tuple[int, ...]:
+        """Devices this session holds a context on (queried without opening any other)."""
+        with self._lock:
+            return tuple(sorted(self._contexts))
 
     @_keeps_caller_context
     def sample(self, device: Optional[int] = None) -> MemorySample:

@@ -75,6 +75,7 @@ class FakeAclControl:
             ("fakeacl_set_device_count", None, [c.c_uint32]),
             ("fakeacl_set_soc", None, [c.c_char_p]),
             ("fakeacl_set_memory", None, [c.c_int32, c.c_uint64, c.c_uint64]),
+            ("fakeacl_set_utilization", None, [c.c_int32, c.c_int32, c.c_int32, c.c_int32]),
             ("fakeacl_set_run_mode", None, [c.c_int32]),
             ("fakeacl_set_prefer_modeldef", None, [c.c_int32]),
             ("fakeacl_fail", c.c_int, [c.c_char_p, c.c_int, c.c_int]),
@@ -122,6 +123,10 @@ class FakeAclControl:
     def set_memory(self, total: int, idle: int = 0, device: int = -1) -> None:
         """Device memory total and idle use in bytes; device -1 = every device."""
         self.lib.fakeacl_set_memory(device, total, idle)
+
+    def set_utilization(self, device: int, cube: int, vector: int, aicpu: int = 0) -> None:
+        """What aclrtGetDeviceUtilizationRate reports for `device` (percent; -1 = not measurable)."""
+        self.lib.fakeacl_set_utilization(device, cube, vector, aicpu)
 
     def set_run_mode(self, mode: int) -> None:
         self.lib.fakeacl_set_run_mode(mode)

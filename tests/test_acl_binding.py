@@ -33,6 +33,7 @@ from acl_notebook.runtime.prototypes import (
     AclmdlHW,
     AclmdlIODims,
     AclmdlIODimsRange,
+    AclrtUtilizationInfo,
 )
 
 MODELS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "models"
@@ -119,11 +120,14 @@ def ready(acl) -> AclBackend:
 def test_struct_layouts_match_the_headers_and_the_c_library(fake):
     for struct_type, size in STRUCT_SIZES.items():
         assert ctypes.sizeof(struct_type) == size
-        assert fake.sizeof(struct_type.__name__.replace("Aclmdl", "aclmdl")) == size
+        assert fake.sizeof("acl" + struct_type.__name__[3:]) == size
     assert (AclmdlIODims.name.offset, AclmdlIODims.dimCount.offset, AclmdlIODims.dims.offset) == (0, 128, 136)
     assert (AclmdlIODimsRange.rangeCount.offset, AclmdlIODimsRange.range.offset) == (0, 8)
     assert (AclmdlBatch.batchCount.offset, AclmdlBatch.batch.offset) == (0, 8)
     assert (AclmdlHW.hwCount.offset, AclmdlHW.hw.offset) == (0, 8)
+    u = AclrtUtilizationInfo
+    assert (u.cubeUtilization.offset, u.vectorUtilization.offset, u.aicpuUtilization.offset,
+            u.memoryUtilization.offset, u.utilizationExtend.offset) == (0, 4, 8, 12, 16)
 
 
 def test_every_prototype_is_exported_and_old_cann_lacks_only_optional_ones(fake_lib, old_lib):

@@ -152,13 +152,47 @@ def test_upload_real_model_shows_its_io_and_moves_the_memory_view(make_session, 
     assert panel.upload.value == ()
 
 
-def test_model_built_for_another_soc_is_refused_in_one_line(make_session, make_panel):
-    panel = make_panel(make_session("Ascend910B1"))
+def buttons(box) -> dict:
+    """The action buttons of a tab (its first row), by label."""
+    return {b.description: b for b in box.children[0].children[0].children}
+
+
+def test_model_built_for_another_soc_is_refused_but_still_shown(make_session, make_panel):
+    s = make_session("Ascend910B1")
+    panel = make_panel(s)
     upload(panel, ("my_122_anenet.om", real("my_122_anenet")))
-    assert panel.tabs.titles == ()
     text = status(panel)
     assert 'data-status="err"' in text and "507008" in text and "Ascend310B4" in text
-    assert panel.session.models() == ()
+    assert s.models() == ()
+    # the refused model still gets a tab: what our reader sees, why, and what to do
+    assert panel.tabs.titles == ("✗ my_122_anenet",)
+    tab = panel.tabs.children[0]
+    refusal, details = tab.children[1].value, tab.children[2].value
+    assert "Not loaded" in refusal and "ACL_ERROR_RT_SOC_VERSION" in refusal and "507008" in refusal
+    assert "Simulate Ascend310B4 and load" in refusal  # the advice names the fix on the simulator
+    assert "input_image" in details and "[1, 3, 256, 512]" in details and "binary_logits" in details
+    assert "Memory needs" in details and "Ascend310B4" in details
+    actions = buttons(tab)
+    assert "Load anyway" not in actions  # forcing skips only our pre-check: it cannot help here
+    # nothing is loaded, so the simulator can become the model's SoC and load it
+    actions["Simulate Ascend310B4 and load"].click()
+    assert s.info().soc == "Ascend310B4" and [m.name for m in s.models()] == ["my_122_anenet"]
+    assert panel.tabs.titles == ("my_122_anenet",)
+    assert "Loaded my_122_anenet" in status(panel)
+    assert panel.soc_picker.value == "Ascend310B4" and panel.soc_picker.disabled
+
+
+def test_soc_refusal_with_models_loaded_offers_no_switch(make_session, make_panel):
+    s = make_session("Ascend910B1")
+    panel = make_panel(s)
+    upload(panel, ("keeper.om", om("keeper")))
+    upload(panel, ("my_122_anenet.om", real("my_122_anenet")))
+    assert panel.tabs.titles == ("keeper", "✗ my_122_anenet")
+    refused = panel.tabs.children[1]
+    assert set(buttons(refused)) == {"Close"}
+    assert "unload them, then switch the simulated SoC to Ascend310B4" in refused.children[1].value
+    buttons(refused)["Close"].click()
+    assert panel.tabs.titles == ("keeper",) and [m.name for m in s.models()] == ["keeper"]
 
 
 def test_lanenet_on_its_own_soc_lists_both_long_output_names(make_session, make_panel):
@@ -232,11 +266,37 @@ def test_precheck_refusal_shows_numbers_and_what_to_unload(make_session, make_pa
     (button,) = panel.suggestions.children
     assert button.description == f"Unload big ({human_bytes(big.memory)})"
     assert [m.name for m in s.models()] == ["big"]
+    assert panel.tabs.titles == ("big", "✗ huge")  # the refused model is shown, with its needs
+    refused = panel.tabs.children[1]
+    assert "DeviceMemoryError" in refused.children[1].value and "Unload big" in refused.children[1].value
+    assert human_bytes(needed) in refused.children[2].value
+    assert set(buttons(refused)) == {"Try again", "Load anyway", "Close"}
     button.click()
-    assert s.models() == () and panel.tabs.titles == ()
+    assert s.models() == () and panel.tabs.titles == ("✗ huge",)
     assert panel.suggestions.children == ()
-    upload(panel, ("huge.om", om("huge", work=120 * MiB)))  # now it fits
-    assert panel.tabs.titles == ("huge",)
+    buttons(panel.tabs.children[0])["Try again"].click()  # now it fits
+    assert panel.tabs.titles == ("huge",) and [m.name for m in s.models()] == ["huge"]
+    assert s.models()[0].source == "upload:huge.om"
+
+
+def test_load_anyway_forces_past_the_precheck_and_a_runtime_refusal_updates_the_tab(make_session, make_panel):
+    s = make_session(memory=256 * MiB)
+    panel = make_panel(s)
+    s.load(om("big", work=150 * MiB), name="big")
+    upload(panel, ("huge.om", om("huge", work=120 * MiB)))
+    buttons(panel.tabs.children[1])["Load anyway"].click()
+    # the pre-check was skipped and the runtime itself refused: the tab says so, nothing changed
+    refused = panel.tabs.children[1]
+    assert "ACL_ERROR_RT_MEMORY_ALLOCATION" in refused.children[1].value
+    assert set(buttons(refused)) == {"Close"}
+    assert [m.name for m in s.models()] == ["big"] and "207001" in status(panel)
+    # another process lets go of memory behind the pre-check's back: a forced load can now win
+    upload(panel, ("huge.om", om("huge", work=120 * MiB)))
+    s.backend.devices[0].idle_used = 0
+    s.backend.devices[0].total = 290 * MiB
+    buttons(panel.tabs.children[2])["Load anyway"].click()
+    assert [m.name for m in s.models()] == ["big", "huge"]
+    assert panel.tabs.titles == ("big", "huge", "✗ huge")
 
 
 def test_unload_button_removes_the_tab_and_frees_memory(make_session, make_panel):
@@ -245,7 +305,7 @@ def test_unload_button_removes_the_tab_and_frees_memory(make_session, make_panel
     upload(panel, ("one.om", om("one", work=32 * MiB)), ("two.om", om("two", work=8 * MiB)))
     used = s.memory().used
     panel.tabs.selected_index = 0
-    unload_one = panel.tabs.children[0].children[0].children[0]
+    unload_one = buttons(panel.tabs.children[0])["Unload"]
     assert unload_one.description == "Unload"
     unload_one.click()
     assert [m.name for m in s.models()] == ["two"]
@@ -287,7 +347,7 @@ def test_panel_and_magics_show_one_truth(ip, kernel_session, make_panel, tmp_pat
         assert panel.tabs.titles == ("from_magic",)  # loaded elsewhere, shown here
         upload(panel, ("from_panel.om", om("from_panel")))
         assert [m.name for m in ip.run_line_magic("acl_models", "")] == ["from_magic", "from_panel"]
-        panel.tabs.children[0].children[0].children[0].click()  # Unload from_magic in the panel
+        buttons(panel.tabs.children[0])["Unload"].click()  # Unload from_magic in the panel
         assert [m.name for m in ip.run_line_magic("acl_models", "")] == ["from_panel"]
         ip.run_line_magic("acl_unload", "from_panel")
         assert panel.tabs.titles == ()
@@ -377,22 +437,28 @@ def test_single_device_hides_the_selector_and_bad_device_is_refused(make_session
 def test_timer_samples_only_while_shown_and_stops_on_close(make_session):
     s = make_session()
     panel = Panel(s, interval=0.02)
+
+    def newest() -> float:
+        return s.history.latest(0).t
+
     try:
         thread = panel.timer.thread
         assert thread is not None and thread.is_alive()
-        n = len(s.history)
+        t = newest()
         # a front end that never reports views: the timer samples regardless
-        assert wait_until(lambda: len(s.history) > n + 3)
+        assert wait_until(lambda: newest() > t)
         panel._view_count = 1  # the front end reports a view...
         panel._view_count = 0  # ...and its removal: nobody is looking, the timer idles
         assert not panel.shown
         time.sleep(0.05)
-        n = len(s.history)
+        t = newest()
         ticks = panel.timer.ticks
         assert wait_until(lambda: panel.timer.ticks > ticks + 5)
-        assert len(s.history) == n
+        assert newest() == t
         panel._view_count = 1
-        assert wait_until(lambda: len(s.history) > n + 3)
+        assert wait_until(lambda: newest() > t)
+        # a flat level is kept as its first and latest sample, however many ticks pass
+        assert len(s.history) <= 3
         png = panel.plot.value
         s.load(om("while_shown"), name="while_shown")  # the subscription redraws at once
         assert panel.plot.value != png

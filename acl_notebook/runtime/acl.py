@@ -35,6 +35,7 @@ from .base import (
     MemAttr,
     ModelDesc,
     RunMode,
+    Utilization,
     Versions,
 )
 from .errors import AclError, FunctionNotFoundError, check
@@ -48,6 +49,7 @@ from .prototypes import (
     AclmdlHW,
     AclmdlIODims,
     AclmdlIODimsRange,
+    AclrtUtilizationInfo,
 )
 
 _INT32 = (-(2**31), 2**31 - 1)
@@ -225,6 +227,16 @@ class AclBackend(Backend):
         free, total = c_size_t(), c_size_t()
         self._call("aclrtGetMemInfo", int(attr), byref(free), byref(total))
         return free.value, total.value
+
+    def utilization(self, device: int) -> Optional[Utilization]:
+        fn = self._optional("aclrtGetDeviceUtilizationRate")
+        if fn is None:  # older CANN: the panel hides the row
+            return None
+        info = AclrtUtilizationInfo()  # zeroed: utilizationExtend is NULL, as ACL requires
+        self._check(fn(self._device(device, "aclrtGetDeviceUtilizationRate"), byref(info)),
+                    "aclrtGetDeviceUtilizationRate")
+        return Utilization(cube=_percent(info.cubeUtilization), vector=_percent(info.vectorUtilization),
+                           aicpu=_percent(info.aicpuUtilization))
 
     # -- models -----------------------------------------------------------------------------
     def query_size(self, model: memoryview) -> tuple[int, int]:
@@ -489,6 +501,11 @@ class AclBackend(Backend):
         index = c_size_t()
         self._call("aclmdlGetInputIndexByName", desc or None, name.encode() if name else None, byref(index))
         return index.value
+
+
+def _percent(value: int) -> Optional[int]:
+    """ACL's -1 ("this unit cannot be measured here") as None; anything else as is."""
+    return None if value < 0 else int(value)
 
 
 def _dims(dims: AclmdlIODims) -> tuple[int, ...]:

@@ -123,6 +123,21 @@ class Versions:
     driver: str = ""
 
 
+@dataclass(frozen=True)
+class Utilization:
+    """aclrtGetDeviceUtilizationRate for one device, in percent; None where ACL says -1
+    (not measurable there: no Vector unit on Atlas 200/300/500 inference and training
+    products, never memory in current CANN)."""
+
+    cube: Optional[int] = None  # AI Core (Cube)
+    vector: Optional[int] = None
+    aicpu: Optional[int] = None
+
+    @property
+    def known(self) -> bool:
+        return any(v is not None for v in (self.cube, self.vector, self.aicpu))
+
+
 class Backend(ABC):
     """A driver for one AscendCL implementation (real library or simulator)."""
 
@@ -182,6 +197,11 @@ class Backend(ABC):
     @abstractmethod
     def mem_info(self, attr: MemAttr) -> tuple[int, int]:
         """aclrtGetMemInfo(attr) for the current context's device: (free, total) bytes."""
+
+    def utilization(self, device: int) -> Optional[Utilization]:
+        """aclrtGetDeviceUtilizationRate(device); None when this ACL cannot say (the symbol
+        is missing on older CANN). Not abstract: a backend without it simply has no row."""
+        return None
 
     # -- models ---------------------------------------------------------------------------
     def adopt_parse(self, parsed: Any) -> None:

@@ -53,6 +53,25 @@ class AclmdlHW(ctypes.Structure):
     _fields_ = [("hwCount", c_size_t), ("hw", (c_uint64 * 2) * ACL_MAX_HW_NUM)]
 
 
+class AclrtUtilizationInfo(ctypes.Structure):
+    """aclrtUtilizationInfo: 24 bytes (cube 0, vector 4, aicpu 8, memory 12, utilizationExtend 16).
+
+    Percentages, -1 where the device cannot measure that unit; `utilizationExtend` is
+    reserved and must be NULL (ACL_ERROR_INVALID_PARAM otherwise).
+    """
+
+    _fields_ = [
+        ("cubeUtilization", c_int32),
+        ("vectorUtilization", c_int32),
+        ("aicpuUtilization", c_int32),
+        ("memoryUtilization", c_int32),
+        ("utilizationExtend", c_void_p),
+    ]
+
+
+#: What aclrtUtilizationInfo holds for a unit the device cannot measure.
+DEVICE_UTILIZATION_NOT_SUPPORT = -1
+
 # Handles are opaque pointers; aclError and every enum are C ints.
 aclError = c_int
 aclrtContext = c_void_p
@@ -111,6 +130,9 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtGetCurrentContext": _P(aclError, (POINTER(aclrtContext),), "reading the current context"),
     "aclrtGetMemInfo": _P(aclError, (aclEnum, _szp, _szp), "device memory figures"),
     "aclrtGetSocName": _P(c_char_p, (), "the SoC name", True),
+    "aclrtGetDeviceUtilizationRate": _P(
+        aclError, (c_int32, POINTER(AclrtUtilizationInfo)), "AI Core / Vector utilisation", True
+    ),
     # -- model load / unload --------------------------------------------------------------
     "aclmdlQuerySizeFromMem": _P(aclError, (c_void_p, c_size_t, _szp, _szp), "model memory queries"),
     "aclmdlLoadFromMem": _P(aclError, (c_void_p, c_size_t, _u32p), "loading models from memory"),
@@ -177,17 +199,20 @@ PROTOTYPES: dict[str, Prototype] = {
 }
 
 #: Expected struct sizes on LP64 (x86_64 and aarch64), from the headers.
-STRUCT_SIZES = {AclmdlIODims: 1160, AclmdlIODimsRange: 2056, AclmdlBatch: 1032, AclmdlHW: 2056}
+STRUCT_SIZES = {AclmdlIODims: 1160, AclmdlIODimsRange: 2056, AclmdlBatch: 1032, AclmdlHW: 2056,
+                AclrtUtilizationInfo: 24}
 
 __all__ = [
     "ACL_MAX_DIM_CNT",
     "ACL_RESERVED_INDEX",
     "ACL_UNKNOWN_RANK",
+    "DEVICE_UTILIZATION_NOT_SUPPORT",
     "PROTOTYPES",
     "STRUCT_SIZES",
     "AclmdlBatch",
     "AclmdlHW",
     "AclmdlIODims",
     "AclmdlIODimsRange",
+    "AclrtUtilizationInfo",
     "Prototype",
 ]

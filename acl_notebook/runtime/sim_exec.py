@@ -25,6 +25,7 @@ import collections
 import itertools
 import struct
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -495,9 +496,13 @@ class ExecutionMixin:
             if gear is not None:
                 loaded.current_gear = gear
             state = loaded.state
+            device = ctx.device
         # The values are computed outside the lock: an interpreter may take a while, and the
         # views keep their blocks' storage alive even if another thread frees them meanwhile.
+        started = time.monotonic()
         result = sim_outputs.compute(state, in_views, gear, sizes)
+        # the run kept the device busy: aclrtGetDeviceUtilizationRate reports it
+        self.devices[device].record_run(started, time.monotonic())
         for view, data in zip(out_views, result.outputs):
             if len(view):
                 view[:] = memoryview(data).cast("B")[: len(view)]

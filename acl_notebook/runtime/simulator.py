@@ -27,6 +27,8 @@ from __future__ import annotations
 import itertools
 import struct
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
@@ -36,16 +38,27 @@ from ..om.model import ModelInfo
 from . import errors as E
 from . import gears as G
 from . import sim_outputs
-from .base import Backend, MemAttr, ModelDesc, RunMode, Versions
+from .base import Backend, MemAttr, ModelDesc, RunMode, Utilization, Versions
 from .errors import AclError
 from .sim_exec import ExecutionMixin
-from .socs import AUTO, DEFAULT_SOC, FALLBACK_SOC, SocProfile, get_profile, profile_for_model, soc_family
+from .socs import (
+    AUTO,
+    DEFAULT_SOC,
+    FALLBACK_SOC,
+    SocProfile,
+    get_profile,
+    measures_vector,
+    profile_for_model,
+    soc_family,
+)
 
 if TYPE_CHECKING:
     from ..om.reader import ParsedModel
 
 _MAGIC = b"IMOD"
 _HEADER = 256
+#: Seconds over which utilisation is averaged (npu-smi also reports a recent average).
+UTIL_WINDOW_S = 1.0
 
 
 @dataclass
@@ -71,10 +84,23 @@ class SimulatedDevice:
         self.total = int(total) if total is not None else profile.total
         self.idle_used = min(profile.idle_used, self.total // 8) if total is not None else profile.idle_used
         self.charged = 0
+        # (start, end) of recent model runs, time.monotonic(); model execution records them
+        self.runs: deque[tuple[float, float]] = deque(maxlen=4096)
 
     @property
     def free(self) -> int:
         return max(self.total - self.idle_used - self.charged, 0)
+
+    def record_run(self, start: float, end: float) -> None:
+        """Note that the AI Cores were busy from `start` to `end` (time.monotonic())."""
+        if end > start:
+            self.runs.append((start, end))
+
+    def busy_percent(self, now: float, window: float = UTIL_WINDOW_S) -> int:
+        """Share of the last `window` seconds spent running models, as ACL reports it (0-100)."""
+        begin = now - window
+        busy = sum(max(0.0, min(end, now) - max(start, begin)) for start, end in self.runs if end > begin)
+        return int(round(100 * min(busy, window) / window))
 
 
 class SimulatorBackend(ExecutionMixin, Backend):
@@ -252,6 +278,15 @@ class SimulatorBackend(ExecutionMixin, Backend):
             # On DDR boards ACL silently redirects HBM queries to DDR.
             return dev.free, dev.total
 
+    def utilization(self, device: int) -> Optional[Utilization]:
+        """Busy share of recent runs (idle: 0 %); Vector is -1 (None) on chips without one."""
+        with self._lock:
+            self._need_init("aclrtGetDeviceUtilizationRate")
+            self._check_device(device, "aclrtGetDeviceUtilizationRate")
+            busy = self.devices[device].busy_percent(time.monotonic())
+            vector = busy if measures_vector(self.profile.name) else None
+            return Utilization(cube=busy, vector=vector, aicpu=0)
+
     # -- models ---------------------------------------------------------------------------
     def _need_buffer(self, model: memoryview, call: str) -> None:
         # ACL checks the (pointer, size) arguments before anything else.
@@ -331,6 +366,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
         for old in self.devices:
             new = SimulatedDevice(profile, self._memory)
             new.charged = old.charged
+            new.runs = old.runs
             devices.append(new)
         return devices
 

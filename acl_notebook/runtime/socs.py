@@ -151,3 +151,15 @@ def profile_for_model(soc: str) -> Optional[SocProfile]:
         return PROFILES[soc]
     family = soc_family(soc)
     return next((p for p in PROFILES.values() if p.family == family), None)
+
+
+# Chips without a Vector unit: aclrtGetDeviceUtilizationRate reports vectorUtilization -1
+# on Atlas 200/300/500 inference products (Ascend310) and Atlas training products (the
+# first Ascend910 generation), per the ACL reference for that call.
+_NO_VECTOR = re.compile(r"^Ascend(310|910(A|B|ProA|ProB|PremiumA)?)$")
+
+
+def measures_vector(soc: str) -> bool:
+    """Whether the device can report Vector utilisation (the A2/A3, 310P and 310B can)."""
+    return not _NO_VECTOR.match(soc or "")
+

@@ -1,37 +1,52 @@
-"""Device memory over time as a PNG, drawn with matplotlib's Agg canvas.
+"""Device memory (and utilisation) over time as PNGs, drawn with matplotlib's Agg canvas.
 
 A PNG in an ``ipywidgets.Image`` looks the same in JupyterLab, Voila and a headless test,
 needs no JavaScript plotting library, and can be drawn from the panel's timer thread: we
 build a `Figure` directly (never pyplot), so no global figure manager or GUI backend is
 involved and two threads never share a figure.
+
+What the memory plot shows, the way GPU dashboards (nvdashboard, nvitop) do: the y axis
+runs to the device's total, so "how full is it" reads at a glance; each model is a band
+in its own colour (the same as in the bar and the table), stacked on the runtime's share;
+the time axis starts with the session. A model of a few MiB on a 64 GiB device would be
+a band thinner than a pixel, so bands are drawn at least `MIN_BAND_PX` high (the legend
+keeps the true sizes), and ``mode="models"`` zooms onto the models alone.
 """
 
 from __future__ import annotations
 
 import io
 import zlib
-from datetime import datetime, timedelta
-from typing import Mapping, Optional, Sequence
+from datetime import datetime
+from typing import Callable, Mapping, Optional, Sequence, Union
 
-# The memory bar's colours: the panel maps the loaded models to them in the bar's order, so
-# a model has one colour in both views; names without a mapping get a stable one from it.
-from ..display import PALETTE
+from ..display import PALETTE, human_bytes
 
-OTHER_COLOUR = "#A9AEB5"  # runtime, idle use, other processes
-TOTAL_COLOUR = "#4A4F57"
+OTHER_COLOUR = "#B9BEC6"  # runtime, idle use, other processes
+TOTAL_COLOUR = "#3B4048"
+CUBE_COLOUR = "#2F6FB0"
+VECTOR_COLOUR = "#D9822B"
 
-#: Samples beyond this many (the newest kept) are not drawn: the plot is a glance, and
-#: drawing cost must not grow with the session's age.
+#: Change points beyond this many are thinned evenly: drawing cost must not grow with the
+#: session's age (the history keeps changes, not ticks, so this is rarely reached).
 MAX_POINTS = 600
-#: Shortest time axis drawn, in seconds.
-MIN_SPAN_S = 60
+#: Shortest time axis drawn, in seconds (a session a few seconds old still gets an axis).
+MIN_SPAN_S = 20
 #: The newest level is drawn at least this share of the axis wide.
-LAST_STEP_SHARE = 0.03
+LAST_STEP_SHARE = 0.02
+#: Thinnest band a loaded model gets, in pixels of the PNG: MiB models stay visible.
+MIN_BAND_PX = 4
 
-_LABEL_CHARS = 20  # legend entries longer than this are cut with an ellipsis
-_LEGEND_ROWS = 9  # more would overflow the plot's height
+MODES = ("total", "models")
+_LABEL_CHARS = 18  # legend names longer than this are cut with an ellipsis
+_LEGEND_ROWS = 8  # more would overflow the plot's height
+_FONT = 9.0
+# Margins in inches, shared by both plots so their time axes line up.
+_LEFT, _RIGHT = 0.62, 2.05
 
 _UNITS = ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))
+
+Colours = Union[Mapping[str, str], Callable[[str], str], None]
 
 
 def colour_for(name: str, palette: Sequence[str] = PALETTE) -> str:
@@ -39,115 +54,213 @@ def colour_for(name: str, palette: Sequence[str] = PALETTE) -> str:
     return palette[zlib.crc32(name.encode("utf-8")) % len(palette)]
 
 
-def _unit_for(peak: int) -> tuple[int, str]:
+def _colour(colours: Colours, name: str) -> str:
+    if callable(colours):
+        return colours(name)
+    if colours and name in colours:
+        return colours[name]
+    return colour_for(name)
+
+
+def _unit_for(peak: float) -> tuple[int, str]:
     for scale, unit in _UNITS:
         if peak >= scale:
             return scale, unit
     return 1, "B"
 
 
+def _short(label: str) -> str:
+    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+
+
+def _thin(points: list) -> list:
+    if len(points) <= MAX_POINTS:
+        return points
+    step = (len(points) - 1) / (MAX_POINTS - 1)
+    return [points[round(i * step)] for i in range(MAX_POINTS)]
+
+
+def _figure(width: float, height: float, dpi: int, top_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    # Fixed margins (in inches) instead of a layout engine: faster, the plot does not jump
+    # about as labels change width, and the two plots' time axes stay aligned.
+    fig.subplots_adjust(left=_LEFT / width, right=1 - _RIGHT / width, bottom=0.42 / height, top=1 - top_in / height)
+    ax = fig.add_subplot()
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("#9aa0a8")
+    ax.tick_params(labelsize=_FONT, colors="#3a3f47", length=3)
+    ax.grid(axis="y", color="#e6e8ec", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _time_axis(ax, start: float, end: float) -> None:
+    from matplotlib.dates import AutoDateLocator, DateFormatter
+
+    ax.set_xlim(datetime.fromtimestamp(start), datetime.fromtimestamp(end))
+    locator = AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(DateFormatter("%H:%M" if end - start > 3 * 3600 else "%H:%M:%S"))
+
+
+def _span(points: Sequence, now: Optional[float], start: Optional[float]) -> tuple[float, float]:
+    """The time axis: from the session's start (the first sample) to now."""
+    first = points[0].t if start is None else min(start, points[0].t)
+    end = max(now if now is not None else points[-1].t, points[-1].t)
+    end = max(end, first + MIN_SPAN_S)
+    # hold the newest level for a visible sliver, so a redraw at the moment of a load
+    # shows the new level, not only the one before it (steps are drawn "post")
+    end = max(end, points[-1].t + LAST_STEP_SHARE * (end - first))
+    return first, end
+
+
 def render_png(
     samples: Sequence,
     *,
     title: str = "",
-    width: float = 7.2,
-    height: float = 2.5,
-    dpi: int = 100,
+    mode: str = "total",
+    width: float = 6.8,
+    height: float = 2.7,
+    dpi: int = 150,
     now: Optional[float] = None,
-    colours: Optional[Mapping[str, str]] = None,
+    start: Optional[float] = None,
+    colours: Colours = None,
 ) -> bytes:
-    """Draw used memory (stacked by model, the rest as "runtime / other") against time.
+    """Draw used memory, stacked by model on the runtime's share, against time.
 
     `samples` are `MemorySample`-like objects (``t, total, used, per_model``) of ONE device,
-    oldest first. Memory changes in steps (a load is instantaneous), so the areas are drawn
-    as steps; `now` extends the last step to the present so a quiet device still shows its
-    current level. `colours` maps model names to colours (others get a stable fallback).
-    Returns PNG bytes; an empty list gives a plot saying "no samples yet".
+    oldest first. ``mode="total"`` runs the y axis to the device total; ``"models"`` zooms
+    onto the models alone. `now` extends the last level to the present, `start` (default:
+    the first sample) is where the time axis begins. `colours` maps a model name to its
+    colour (a mapping or a function). Returns PNG bytes; no samples gives a plot saying so.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, DateFormatter
-    from matplotlib.figure import Figure
-
-    points = list(samples)[-MAX_POINTS:]
-    fig = Figure(figsize=(width, height), dpi=dpi)
-    FigureCanvasAgg(fig)
-    # Fixed margins (in inches) instead of a layout engine: half the drawing time, and
-    # the plot does not jump about as tick labels change width.
-    fig.subplots_adjust(left=0.6 / width, right=1 - 1.6 / width, bottom=0.38 / height,
-                        top=1 - (0.32 if title else 0.12) / height)
-    ax = fig.add_subplot()
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=8.5, colors="#444")
-    ax.grid(axis="y", color="#e4e6ea", linewidth=0.8)
-    ax.set_axisbelow(True)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    points = _thin(list(samples))
+    fig, ax = _figure(width, height, dpi, 0.36 if title else 0.14)
     if title:
-        ax.set_title(title, fontsize=10, loc="left", color="#333")
-
+        ax.set_title(title, fontsize=_FONT + 1, loc="left", color="#23272e", pad=8)
     if not points:
         ax.text(0.5, 0.5, "no memory samples yet", ha="center", va="center", transform=ax.transAxes,
-                color="#888", fontsize=9)
+                color="#777", fontsize=_FONT)
         ax.set_xticks([])
         ax.set_yticks([])
         return _to_png(fig)
 
-    times = [datetime.fromtimestamp(s.t) for s in points]
-    # Hold the last level until now, and for at least a visible sliver: steps are drawn
-    # "post", so a plot redrawn right after a load would otherwise end exactly where the new
-    # level starts and show the level from before the load until the next change.
-    span = max(points[-1].t - points[0].t, MIN_SPAN_S)
-    end = max(now if now is not None else points[-1].t, points[-1].t + max(1.0, LAST_STEP_SHARE * span))
-    times.append(datetime.fromtimestamp(end))
-    points.append(points[-1])
+    first, end = _span(points, now, start)
+    times = [datetime.fromtimestamp(s.t) for s in points] + [datetime.fromtimestamp(end)]
+    points = points + [points[-1]]
+    last = points[-1]
 
-    total = max(s.total for s in points)
-    used_peak = max(s.used for s in points)
-    # Models are often tiny next to a 64 GB device: zoom onto what is used and state the
-    # total in words, unless the device is at least half full.
-    zoomed = 0 < used_peak < total / 2
-    peak = max(used_peak if zoomed else total, 1)
-    scale, unit = _unit_for(peak)
     names: list[str] = []
     for s in points:
         for name in s.per_model:
             if name not in names:
                 names.append(name)
+    total = max(s.total for s in points)
+    model_sums = [sum(s.per_model.values()) for s in points]
+    if mode == "total":
+        peak = max(total, 1)
+    else:
+        peak = max(max(model_sums), 1)
+    scale, unit = _unit_for(peak)
+    top = peak / scale * (1.04 if mode == "total" else 1.22)
+    # a band of MIN_BAND_PX pixels, in data units of this axis
+    axes_px = ax.get_position().height * height * dpi
+    min_band = top / max(axes_px, 1) * MIN_BAND_PX
 
     base = [0.0] * len(points)
-    chosen = dict(colours or {})
-    layers = [(name, [s.per_model.get(name, 0) / scale for s in points], chosen.get(name) or colour_for(name))
-              for name in names]
-    models_sum = [sum(s.per_model.values()) for s in points]
-    other = [max(s.used - m, 0) / scale for s, m in zip(points, models_sum)]
-    # "runtime / other" at the bottom: it is the floor the models sit on
-    for label, values, colour in [("runtime / other", other, OTHER_COLOUR), *layers]:
-        top = [b + v for b, v in zip(base, values)]
-        ax.fill_between(times, base, top, step="post", color=colour, alpha=0.9, linewidth=0, label=label)
-        base = top
-    if zoomed:
-        # an empty legend entry (listed last) says what the axis leaves out
-        ax.plot([], [], " ", label=f"total {total / scale:,.1f} {unit}")
-    else:
-        # the total is known for the whole window, not just since the first sample
-        start = min(times[0], times[-1] - timedelta(seconds=MIN_SPAN_S))
-        ax.step([start, *times], [points[0].total / scale] + [s.total / scale for s in points], where="post",
-                color=TOTAL_COLOUR, linewidth=1.2, linestyle="--", label="total")
+    legend: list[tuple[object, str]] = []
+    if mode == "total":
+        other = [max(s.used - m, 0) / scale for s, m in zip(points, model_sums)]
+        patch = ax.fill_between(times, base, other, step="post", color=OTHER_COLOUR, linewidth=0)
+        legend.append((patch, f"runtime / other  {human_bytes(max(last.used - model_sums[-1], 0))}"))
+        base = other
+    for name in names:
+        colour = _colour(colours, name)
+        values = [s.per_model.get(name, 0) / scale for s in points]
+        shown = [max(v, min_band) if v > 0 else 0.0 for v in values]
+        top_edge = [b + v for b, v in zip(base, shown)]
+        patch = ax.fill_between(times, base, top_edge, step="post", color=colour, linewidth=0)
+        # a thin darker edge separates neighbouring bands of similar colours
+        ax.step(times, top_edge, where="post", color="white", linewidth=0.6)
+        now_bytes = last.per_model.get(name, 0)
+        legend.append((patch, f"{_short(name)}  {human_bytes(now_bytes) if now_bytes else 'unloaded'}"))
+        base = top_edge
 
-    ax.set_ylim(0, peak / scale * (1.3 if zoomed else 1.08))
-    # at least a minute of axis, so a young session does not show three identical tick labels
-    start = min(times[0], times[-1] - timedelta(seconds=MIN_SPAN_S))
-    ax.set_xlim(start, times[-1])
-    ax.set_ylabel(unit, fontsize=8.5, color="#444")
-    locator = AutoDateLocator(minticks=3, maxticks=6)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(DateFormatter("%H:%M:%S"))
-    # legend: the stack's layers top-down, as drawn, then the total; long names shortened
-    items = list(zip(*ax.get_legend_handles_labels()))
-    items = items[:-1][::-1][: _LEGEND_ROWS - 1] + items[-1:]
-    labels = [lab if len(lab) <= _LABEL_CHARS else lab[: _LABEL_CHARS - 1] + "…" for _, lab in items[:-1]]
-    labels.append(items[-1][1])
-    ax.legend([h for h, _ in items], labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-              frameon=False, borderaxespad=0)
+    if mode == "total":
+        ax.axhline(total / scale, color=TOTAL_COLOUR, linewidth=1.1, linestyle=(0, (4, 3)))
+        ax.text(1.0, total / scale, f"total {human_bytes(total)} ", transform=ax.get_yaxis_transform(),
+                ha="right", va="bottom", fontsize=_FONT - 0.5, color=TOTAL_COLOUR)
+    elif not names:
+        ax.text(0.5, 0.5, "no model loaded yet", ha="center", va="center", transform=ax.transAxes,
+                color="#777", fontsize=_FONT)
+
+    ax.set_ylim(0, top)
+    ax.set_ylabel(unit, fontsize=_FONT, color="#3a3f47")
+    _time_axis(ax, first, end)
+    # legend: the stack top-down as drawn (newest model on top), the runtime's share last
+    items = legend[::-1]
+    if len(items) > _LEGEND_ROWS:
+        items = items[: _LEGEND_ROWS - 1] + [(None, f"… {len(items) - _LEGEND_ROWS + 1} more")]
+    handles = [h if h is not None else ax.plot([], [], " ")[0] for h, _ in items]
+    ax.legend(handles, [label for _, label in items], loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              fontsize=_FONT, frameon=False, borderaxespad=0, handlelength=1.1, handleheight=1.1,
+              labelspacing=0.45)
+    return _to_png(fig)
+
+
+def has_utilization(samples: Sequence) -> bool:
+    """Whether any sample carries utilisation figures (the backend can measure them)."""
+    return any(getattr(s, "util", None) is not None for s in samples)
+
+
+def render_util_png(
+    samples: Sequence,
+    *,
+    width: float = 6.8,
+    height: float = 1.55,
+    dpi: int = 150,
+    now: Optional[float] = None,
+    start: Optional[float] = None,
+) -> Optional[bytes]:
+    """AI Core and Vector utilisation (0-100 %) against time, on the memory plot's time axis.
+
+    Returns None when no sample has figures (a runtime without the call): the caller hides
+    the row instead of drawing an empty plot.
+    """
+    points = _thin(list(samples))
+    if not has_utilization(points):
+        return None
+    first, end = _span(points, now, start)
+    fig, ax = _figure(width, height, dpi, 0.12)
+    times = [datetime.fromtimestamp(s.t) for s in points] + [datetime.fromtimestamp(end)]
+    points = points + [points[-1]]
+    legend = []
+    lines = (("cube", "AI Core", CUBE_COLOUR, "-"), ("vector", "Vector", VECTOR_COLOUR, "--"))
+    for attr, label, colour, style in lines:
+        values = [getattr(s.util, attr, None) if s.util is not None else None for s in points]
+        if all(v is None for v in values):
+            continue  # this chip cannot measure that unit: no line, no legend entry
+        ys = [float("nan") if v is None else v for v in values]
+        (line,) = ax.step(times, ys, where="post", color=colour, linewidth=1.4, linestyle=style)
+        if attr == "cube":
+            ax.fill_between(times, 0, [0 if v != v else v for v in ys], step="post", color=colour, alpha=0.15,
+                            linewidth=0)
+        current = next((v for v in reversed(values) if v is not None), None)
+        legend.append((line, f"{label}  {current if current is not None else '-'} %"))
+    ax.set_ylim(0, 105)
+    ax.set_yticks([0, 50, 100])
+    ax.set_ylabel("%", fontsize=_FONT, color="#3a3f47")
+    _time_axis(ax, first, end)
+    ax.legend([h for h, _ in legend], [label for _, label in legend], loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              fontsize=_FONT, frameon=False, borderaxespad=0, handlelength=1.6)
     return _to_png(fig)
 
 
@@ -157,4 +270,5 @@ def _to_png(fig) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["MAX_POINTS", "MIN_SPAN_S", "colour_for", "render_png"]
+__all__ = ["MAX_POINTS", "MIN_BAND_PX", "MIN_SPAN_S", "MODES", "colour_for", "has_utilization", "render_png",
+           "render_util_png"]

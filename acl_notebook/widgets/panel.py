@@ -15,18 +15,19 @@ from __future__ import annotations
 import html
 import logging
 import threading
-import time
 import weakref
 from typing import Any, Callable, Optional
 
 import ipywidgets as W
 
-from ..display import PALETTE, error_line, human_bytes, render_html
+from ..api import socs
+from ..display import duration, error_line, human_bytes, render_html
 from ..session import DeviceMemoryError, Session, get_session
-from .memory_plot import render_png
-from .run_box import RunBox
+from .memory_view import MemorySection
+from .refusal import FORCE, SWITCH_SOC, plan_for
+from .tabs import Action, FileTab, ModelTab
 from .ticker import Ticker
-from .upload import Upload, UploadError, check_upload, limit_note
+from .upload import Upload, UploadError, check_upload, limit_note, model_name
 
 log = logging.getLogger("acl_notebook.widgets")
 
@@ -50,41 +51,11 @@ _STYLE = """<style>
 .acl-panel .acl-err { color: var(--jp-error-color1, #d32f2f); }
 .acl-panel .acl-section { font-weight: 600; margin: 10px 0 2px 0; padding-top: 6px;
   border-top: 1px solid var(--jp-border-color2, #e0e3e8); }
-.acl-panel .acl-plot img { border: 1px solid var(--jp-border-color2, #e0e3e8); border-radius: 4px; }
+.acl-panel .acl-plot, .acl-panel .acl-util-plot { border: 1px solid var(--jp-border-color2, #e0e3e8);
+  border-radius: 4px; height: auto; }
+.acl-panel .acl-refused .acl-actions .widget-button { margin-right: 4px; }
 .acl-panel .widget-upload { min-width: 150px; }
 </style>"""
-
-
-class _ModelView:
-    """The tab of one loaded model: its description (from display) and an Unload button."""
-
-    def __init__(self, model: Any, on_unload: Callable[[int], None]) -> None:
-        self.model_id = model.id
-        self.name = model.name
-        self.memory = model.memory
-        self.details = W.HTML(render_html(model))
-        self.button = W.Button(description="Unload", icon="eject", layout=W.Layout(width="auto"),
-                               tooltip=f"Unload {model.name} (id {model.id}) and free its device memory")
-        self.button.add_class("acl-unload")
-        self.button.on_click(lambda _b: on_unload(self.model_id))
-        where = f"device {model.device} · model id {model.id} · {model.backend} backend"
-        self.caption = W.HTML(f'<span class="acl-muted acl-note">{html.escape(where)}</span>')
-        bar = W.HBox([self.button, self.caption])
-        bar.add_class("acl-row")
-        self.runner = RunBox(model)  # "Run (random input)" and "Bench (n)"
-        self.box = W.VBox([bar, self.details, self.runner.box])
-        self.box.add_class("acl-model-view")
-
-    def update(self, model: Any) -> None:
-        """Redraw the description when what it shows changed (the I/O buffers' charge)."""
-        if model.memory != self.memory:
-            self.memory = model.memory
-            self.details.value = render_html(model)
-
-    def close(self) -> None:
-        self.runner.close()
-        for widget in (self.details, self.button, self.caption, *self.box.children, self.box):
-            widget.close()
 
 
 class Panel(W.VBox):
@@ -102,18 +73,24 @@ class Panel(W.VBox):
         self._closed = True  # until fully built: close() then has nothing of ours to undo
         self._session = session if session is not None else get_session()
         self._lock = threading.RLock()
-        self._views: dict[int, _ModelView] = {}
-        self._tab_ids: list[int] = []  # model id shown in each tab, in tab order
-        self._last_key: Any = None
+        self._views: dict[int, ModelTab] = {}
+        self._files: dict[str, FileTab] = {}  # tabs of files shown but not loaded, by key
+        self._tab_ids: list[Any] = []  # key of each tab, in tab order
         self._status_lines: list[str] = []
-        self._loaded_at = 0.0  # perf_counter() of the last "load" event, to time uploads
 
         info = self._session.info()  # starts the session: the panel is about a live device
         self.device = info.device if device is None else _valid_device(device, info.device_count)
+        self._device_count = info.device_count
 
-        self.header = W.HTML()
+        self.header = W.HTML(layout=W.Layout(flex="1 1 auto"))
+        self.soc_picker = W.Dropdown(description="Simulated SoC", layout=W.Layout(width="auto"),
+                                     style={"description_width": "initial"})
+        self.soc_picker.add_class("acl-soc")
         self.upload = W.FileUpload(accept=".om", multiple=True, description="Upload .om", icon="upload",
                                    tooltip="Load Ascend offline models (.om) from memory")
+        self.describe_only = W.Checkbox(value=False, description="only describe (do not load)", indent=False,
+                                        layout=W.Layout(width="auto"))
+        self.describe_only.add_class("acl-describe-only")
         self.device_picker = W.Dropdown(description="Device", layout=W.Layout(width="150px"),
                                         style={"description_width": "initial"})
         note, warn = limit_note()
@@ -121,36 +98,47 @@ class Panel(W.VBox):
         self.limit_line = W.HTML(f'<span class="acl-note {tone}">{note}</span>',
                                  layout=W.Layout(flex="1 1 320px"))
         self.limit_line.add_class("acl-limit")
+        self.path = W.Text(placeholder="…or a path on the kernel's machine, e.g. /models/resnet50.om",
+                           layout=W.Layout(flex="1 1 320px", max_width="520px"))
+        self.path.add_class("acl-path")
+        self.path_load = W.Button(description="Load", icon="upload", layout=W.Layout(width="auto"),
+                                  tooltip="Load the file at this path (memory-mapped, never copied)")
+        self.path_describe = W.Button(description="Describe", icon="search", layout=W.Layout(width="auto"),
+                                      tooltip="Read the file's descriptors, gears and memory needs without loading")
         self.status = W.HTML()
         self.status.add_class("acl-status")
         self.suggestions = W.HBox(layout=W.Layout(flex_flow="row wrap", grid_gap="6px"))
-        self.memory_view = W.HTML(layout=W.Layout(flex="1 1 480px", min_width="320px"))
-        self.memory_view.add_class("acl-memory")
-        # min_width: an <img> otherwise refuses to shrink below its natural size and wraps
-        self.plot = W.Image(format="png", layout=W.Layout(flex="1 1 400px", max_width="560px", min_width="280px",
-                                                          object_fit="contain"))
-        self.plot.add_class("acl-plot")
+        self.memory = MemorySection(self._session)
+        self.memory_view = self.memory.report  # the report: bar, summary, table
+        self.plot = self.memory.plot
+        self.util_plot = self.memory.util_plot
         self.tabs = W.Tab()
         self.empty_note = W.HTML(
             '<div class="acl-muted acl-note">No model loaded yet: upload a <code>.om</code> file above, '
             "or run <code>%acl_load PATH.om</code>. Models loaded anywhere in this kernel show up here.</div>"
         )
-        self._memory_title = W.HTML('<div class="acl-section">Device memory</div>')
         self._models_title = W.HTML()
 
-        controls = W.HBox([self.upload, self.device_picker, self.limit_line])
+        head = W.HBox([self.header, self.soc_picker])
+        head.add_class("acl-row")
+        controls = W.HBox([self.upload, self.describe_only, self.device_picker, self.limit_line])
         controls.add_class("acl-row")
-        memory_row = W.HBox([self.memory_view, self.plot],
-                            layout=W.Layout(flex_flow="row wrap", grid_gap="16px", align_items="flex-start"))
-        self._containers = (controls, memory_row)
-        self.children = [self.header, controls, self.status, self.suggestions, self._memory_title, memory_row,
+        path_row = W.HBox([self.path, self.path_describe, self.path_load])
+        path_row.add_class("acl-row")
+        self._containers = (head, controls, path_row)
+        self.children = [head, controls, path_row, self.status, self.suggestions, self.memory.box,
                          self._models_title, self.empty_note, self.tabs]
         self.add_class("acl-panel")
 
         self.upload.observe(self._on_upload, names="value")
         self.upload.observe(self._on_upload_error, names="error")
+        self.path_load.on_click(lambda _b: self._from_path(load=True))
+        self.path_describe.on_click(lambda _b: self._from_path(load=False))
+        self.memory.mode.observe(lambda _c: self._render_memory(), names="value")
         self._update_devices(info)
+        self._update_socs(info)
         self.device_picker.observe(self._on_device, names="value")
+        self.soc_picker.observe(self._on_soc, names="value")
         self._ticker = Ticker(self._tick, interval)
         # Let the front end count views (ipywidgets' _view_count), so the timer can idle while
         # no view is open. Front ends that never report a view still get a live panel.
@@ -212,29 +200,34 @@ class Panel(W.VBox):
             self._unsubscribe()
             self._unsubscribe = None
         with self._lock:
-            for view in self._views.values():
+            for view in [*self._views.values(), *self._files.values()]:
                 view.close()
             self._views.clear()
-            owned = [self.header, self.upload, self.device_picker, self.limit_line, self.status,
-                     self.suggestions, self.memory_view, self.plot, self.tabs, self.empty_note,
-                     self._memory_title, self._models_title, *self._containers]
+            self._files.clear()
+            owned = [self.header, self.soc_picker, self.upload, self.describe_only, self.device_picker,
+                     self.limit_line, self.path, self.path_load, self.path_describe, self.status, self.suggestions,
+                     self.tabs, self.empty_note, self._models_title, *self.memory.widgets(), *self._containers]
             for widget in owned:
                 widget.close()
         super().close()
 
     # -- session events ------------------------------------------------------------------------
     def _on_event(self, event: str, payload: Any) -> None:
-        if event == "load":
-            self._loaded_at = time.perf_counter()  # before we spend time redrawing
         if self._closed:
             return
         if event == "configure":
             with self._lock:
                 self._update_devices(payload)
+                self._update_socs(payload)
                 self._render_header(payload)
         self.refresh()
         if event == "load" and payload is not None:
             self._select(payload.id)
+        if event in ("load", "unload") and self._session.started:  # shut down: do not start it again
+            with self._lock:
+                info = self._session.info()  # soc auto: a load can change the simulated SoC
+                self._update_socs(info)
+                self._render_header(info)
 
     def _on_views(self, change: dict) -> None:
         if change["new"]:
@@ -245,13 +238,12 @@ class Panel(W.VBox):
         if self._closed or not self.shown or not self._session.started:
             return
         sample = self._session.sample(self.device)
-        key = (sample.device, sample.total, sample.free, tuple(sorted(sample.per_model.items())))
-        if key != self._last_key:
+        if sample.level() != self.memory.last_key:
             with self._lock:
                 if not self._closed:
                     self._render_memory()
 
-    # -- uploads ---------------------------------------------------------------------------------
+    # -- uploads and paths ---------------------------------------------------------------------
     def _on_upload(self, change: dict) -> None:
         entries = change["new"]
         if not entries:
@@ -275,7 +267,10 @@ class Panel(W.VBox):
                     lines.append(_line("err", str(exc)))
                     self._set_status(*lines)
                     continue
-                lines.append(self._load_one(upload, lines))
+                if self.describe_only.value:
+                    lines.append(self._describe(upload.filename, content=upload.content))
+                else:
+                    lines.append(self._load_one(upload, lines))
                 upload = None
                 self._set_status(*lines)
         finally:
@@ -284,18 +279,138 @@ class Panel(W.VBox):
     def _load_one(self, upload: Upload, done: list[str]) -> str:
         what = f"{upload.filename} ({human_bytes(upload.size)})"
         self._set_status(*done, _line("busy", f"Loading {what} on device {self.device}…"))
-        t0 = time.perf_counter()
         try:
             model = self._session.load(upload.content, name=upload.name, device=self.device,
                                        label=upload.label)
-        except DeviceMemoryError as exc:
-            self._offer_unloads(exc)
-            return render_html(exc)
-        except Exception as exc:  # every other refusal: one clear line, the panel stays usable
-            return _line("err", f"{upload.filename}: {error_line(exc)}")
-        ms = (max(self._loaded_at, t0) - t0) * 1000  # bytes in hand -> loaded, our redraw excluded
+        except Exception as exc:  # every refusal: one clear line, a tab if we can read the file
+            return self._refused(upload.filename, exc, content=upload.content)
         self._offer_unloads(None)
-        return _line("ok", f"Loaded {model.name} from {what} on device {model.device} in {ms:,.0f} ms")
+        return self._loaded_line(model, what)
+
+    def _loaded_line(self, model: Any, what: str) -> str:
+        # the same measurement the tab shows (Model.load_seconds), in the same words
+        return _line("ok", f"Loaded {model.name} from {what} on device {model.device} "
+                           f"in {duration(model.load_seconds)}")
+
+    def _from_path(self, load: bool) -> None:
+        path = self.path.value.strip()
+        if not path:
+            self._set_status(_line("err", "Type the path of an .om file on the kernel's machine first"))
+            return
+        if not load:
+            self._set_status(self._describe(path, path=path))
+            return
+        self._set_status(_line("busy", f"Loading {path} on device {self.device}…"))
+        try:
+            model = self._session.load(path, device=self.device)
+        except Exception as exc:
+            self._set_status(self._refused(path, exc, path=path))
+            return
+        self._offer_unloads(None)
+        self._set_status(self._loaded_line(model, path))
+
+    def _read(self, source: Any) -> Any:
+        from ..om.reader import inspect
+
+        return inspect(source)
+
+    def _describe(self, filename: str, *, content: Optional[memoryview] = None, path: Optional[str] = None) -> str:
+        """A tab with what our reader sees in the file; nothing is loaded."""
+        try:
+            info = self._read(content if content is not None else path)
+        except Exception as exc:
+            return _line("err", f"{filename}: {error_line(exc)}")
+        tab = FileTab(filename, info, content=content, path=path)
+        self._show_file(tab, None)
+        return _line("ok", f"Read {filename}: {info.name or '(unnamed)'}, built for "
+                           f"{info.soc_version or 'any SoC'}, needs {human_bytes(info.memory.total)}; not loaded")
+
+    def _refused(self, filename: str, exc: BaseException, *, content: Optional[memoryview] = None,
+                 path: Optional[str] = None) -> str:
+        """The status line for a refusal, and a tab for it when our reader can read the file."""
+        if isinstance(exc, DeviceMemoryError):
+            self._offer_unloads(exc)
+        try:
+            info = self._read(content if content is not None else path)
+        except Exception:  # bad bytes: the one line is all there is to show
+            info = None
+        if info is not None:
+            tab = FileTab(filename, info, content=content, path=path)
+            self._show_file(tab, exc)
+        if isinstance(exc, DeviceMemoryError):
+            return render_html(exc)
+        return _line("err", f"{filename}: {error_line(exc)}")
+
+    def _show_file(self, tab: FileTab, error: Optional[BaseException]) -> None:
+        with self._lock:
+            self._files[tab.key] = tab
+            self._plan_file(tab, error)
+            self._sync_models()
+            self._select(tab.key)
+
+    def _plan_file(self, tab: FileTab, error: Optional[BaseException]) -> None:
+        """Fill a file tab's buttons and advice for `error` (None: only described)."""
+        close = Action("Close", "times", "Close this tab (and let go of the file's bytes)",
+                       lambda: self._close_file(tab.key))
+        if error is None:
+            load = Action("Load", "upload", f"Load {tab.filename} on device {self.device}",
+                          lambda: self._load_file(tab.key), "primary")
+            tab.show([load, close])
+            return
+        info = self._session.info()
+        plan = plan_for(error, tab.info, simulated=info.simulated,
+                        loaded=[m.name for m in self._session.models()], socs=socs(), device_soc=info.soc)
+        actions = []
+        if FORCE in plan.offers:
+            actions.append(Action("Try again", "redo", "Load it again once room has been made",
+                                  lambda: self._load_file(tab.key), "primary"))
+            actions.append(Action("Load anyway", "exclamation-triangle",
+                                  "Skip the memory pre-check (force=True); the runtime decides",
+                                  lambda: self._load_file(tab.key, force=True), "warning"))
+        if SWITCH_SOC in plan.offers:
+            actions.append(Action(f"Simulate {plan.soc} and load", "microchip",
+                                  f"Switch the simulated SoC to {plan.soc} (nothing is loaded), then load",
+                                  lambda soc=plan.soc: self._switch_and_load(tab.key, soc), "primary"))
+        tab.show([*actions, close], error, plan.advice)
+
+    def _load_file(self, key: str, force: bool = False) -> None:
+        tab = self._files.get(key)
+        if tab is None:
+            return
+        taken = [m.name for m in self._session.models()]
+        label = None if tab.content is None else f"upload:{tab.filename}"
+        name = None if tab.content is None else model_name(tab.filename, taken)
+        try:
+            model = self._session.load(tab.source, name=name, device=self.device, force=force, label=label)
+        except Exception as exc:
+            with self._lock:
+                self._plan_file(tab, exc)
+                self._sync_models()
+            if isinstance(exc, DeviceMemoryError):
+                self._offer_unloads(exc)
+                self._set_status(render_html(exc))
+            else:
+                self._set_status(_line("err", f"{tab.filename}: {error_line(exc)}"))
+            return
+        self._close_file(key)
+        self._offer_unloads(None)
+        self._set_status(self._loaded_line(model, tab.filename))
+        self._select(model.id)
+
+    def _switch_and_load(self, key: str, soc: str) -> None:
+        try:
+            self._switch_soc(soc)
+        except Exception as exc:
+            self._set_status(_line("err", error_line(exc)))
+            return
+        self._load_file(key)
+
+    def _close_file(self, key: str) -> None:
+        with self._lock:
+            tab = self._files.pop(key, None)
+            self._sync_models()
+            if tab is not None:
+                tab.close()
 
     def _on_upload_error(self, change: dict) -> None:
         if change["new"]:
@@ -338,12 +453,61 @@ class Panel(W.VBox):
             return
         with self._lock:
             self.device = int(change["new"])
-            self._last_key = None
+            self.memory.last_key = None
             self._render_memory()
 
+    def _on_soc(self, change: dict) -> None:
+        new = change["new"]
+        if self._updating_socs or not new or new == self._configured_soc():
+            return
+        try:
+            self._switch_soc(new)
+        except Exception as exc:  # e.g. models loaded meanwhile: say so, show the SoC in force
+            self._set_status(_line("err", error_line(exc)))
+            self._update_socs()
+            return
+        self._set_status(_line("ok", f"The simulated SoC is now {self._session.info().soc}"
+                                     + (" until a model decides (auto)" if new == "auto" else "")))
+
+    def _switch_soc(self, soc: str) -> None:
+        # the same call as acl.configure(soc=...) on the panel's session; it refuses while
+        # models are loaded, and its "configure" event redraws the header and devices
+        self._session.configure(soc=soc)
+
     # -- rendering ---------------------------------------------------------------------------
+    _updating_socs = False
+
+    def _configured_soc(self) -> str:
+        return self._session.config.soc or "auto"
+
+    def _update_socs(self, info: Any = None) -> None:
+        """The SoC picker: "auto" and the simulator's SoCs, the setting in force selected;
+        usable only while nothing is loaded (a reconfigure would be refused); absent on
+        real hardware. The header chip shows the SoC the simulator is right now."""
+        info = info if info is not None else self._session.info()
+        if not info.simulated:
+            self.soc_picker.layout.display = "none"
+            return
+        names = list(socs())
+        current = self._configured_soc()
+        if current not in names:
+            names.insert(0, current)
+        loaded = len(self._session.models())
+        self._updating_socs = True
+        try:
+            if list(self.soc_picker.options) != names:
+                self.soc_picker.options = names
+            self.soc_picker.value = current
+        finally:
+            self._updating_socs = False
+        self.soc_picker.disabled = bool(loaded)
+        self.soc_picker.tooltip = (f"Unload the {loaded} loaded model(s) to switch the simulated SoC" if loaded
+                                   else "The SoC the simulator pretends to be (acl.configure(soc=...))")
+        self.soc_picker.layout.display = None
+
     def _update_devices(self, info: Any) -> None:
         count = info.device_count
+        self._device_count = count
         if not 0 <= self.device < count:
             self.device = info.device
         self.device_picker.options = [(f"{i}", i) for i in range(count)]
@@ -352,7 +516,11 @@ class Panel(W.VBox):
 
     def _render_header(self, info: Any) -> None:
         backend = "simulated AscendCL" if info.simulated else "AscendCL"
-        chips = [backend, info.soc or "unknown SoC", f"{info.device_count} device" +
+        soc = info.soc or "unknown SoC"
+        source = getattr(info, "soc_source", "")
+        if source.startswith("auto"):
+            soc += " (auto)"
+        chips = [backend, soc, f"{info.device_count} device" +
                  ("s" if info.device_count != 1 else ""), info.run_mode, info.memory_kind]
         chip_html = "".join(f'<span class="acl-chip">{html.escape(str(c))}</span>' for c in chips if c)
         note = f'<div class="acl-muted acl-note">{html.escape(info.note)}</div>' if info.note else ""
@@ -370,15 +538,17 @@ class Panel(W.VBox):
             self._views.pop(model_id).close()
         for model in models:
             if model.id not in self._views:
-                self._views[model.id] = _ModelView(model, self._unload)
+                self._views[model.id] = ModelTab(model, self._session, self._unload)
             else:
                 self._views[model.id].update(model)
-        old_ids, new_ids = self._tab_ids, [m.id for m in models]
-        if new_ids != old_ids:
+        tabs: list[Any] = [self._views[m.id] for m in models] + list(self._files.values())
+        old_ids, new_ids = self._tab_ids, [t.key for t in tabs]
+        titles = tuple(t.title for t in tabs)
+        if new_ids != old_ids or titles != tuple(self.tabs.titles):
             selected = self.tabs.selected_index
             selected_id = old_ids[selected] if selected is not None and selected < len(old_ids) else None
-            self.tabs.children = [self._views[i].box for i in new_ids]
-            self.tabs.titles = tuple(m.name for m in models)
+            self.tabs.children = [t.box for t in tabs]
+            self.tabs.titles = titles
             self._tab_ids = new_ids
             if new_ids:
                 # keep the tab the user was looking at; if it went away, its neighbour
@@ -388,38 +558,20 @@ class Panel(W.VBox):
                     self.tabs.selected_index = min(selected or 0, len(new_ids) - 1)
         total = sum(m.memory for m in models)
         count = f"{len(models)} loaded, {human_bytes(total)} charged" if models else "none loaded"
+        if self._files:
+            count += f"; {len(self._files)} not loaded"
         self._models_title.value = (f'<div class="acl-section">Models '
                                     f'<span class="acl-muted">({count})</span></div>')
-        self.empty_note.layout.display = "none" if models else None
-        self.tabs.layout.display = None if models else "none"
+        self.empty_note.layout.display = "none" if tabs else None
+        self.tabs.layout.display = None if tabs else "none"
 
-    def _select(self, model_id: int) -> None:
+    def _select(self, key: Any) -> None:
         with self._lock:
-            if model_id in self._tab_ids:
-                self.tabs.selected_index = self._tab_ids.index(model_id)
+            if key in self._tab_ids:
+                self.tabs.selected_index = self._tab_ids.index(key)
 
     def _render_memory(self) -> None:
-        try:
-            self._draw_memory()
-        except Exception as exc:  # e.g. the runtime refusing a query: say so where the numbers go
-            log.debug("memory view failed", exc_info=True)
-            self.memory_view.value = f'<div class="acl-err acl-note">{html.escape(error_line(exc))}</div>'
-
-    def _draw_memory(self) -> None:
-        if not self._session.started:
-            # shut down (e.g. %unload_ext): asking for memory would start the runtime again
-            self.memory_view.value = ('<div class="acl-muted acl-note">The session is shut down; it starts '
-                                      "again with the next load.</div>")
-            return
-        report = self._session.memory(self.device)
-        self.memory_view.value = render_html(report)
-        samples = self._session.history.samples(self.device)
-        if samples:
-            last = samples[-1]
-            self._last_key = (last.device, last.total, last.free, tuple(sorted(last.per_model.items())))
-        colours = {share.name: PALETTE[i % len(PALETTE)] for i, share in enumerate(report.models)}
-        self.plot.value = render_png(samples, title=f"Device {self.device} memory over time ({report.kind})",
-                                     now=time.time(), colours=colours, width=5.6, height=2.4)
+        self.memory.draw(self.device, self._device_count)
 
 
 _open_panels: weakref.WeakValueDictionary[int, Panel] = weakref.WeakValueDictionary()

@@ -10,8 +10,9 @@
  *
  * Build: gcc -shared -fPIC -O1 -pthread -fvisibility=hidden fakeacl.c -o libascendcl.so
  * With -DFAKEACL_OLD_CANN the newer symbols are left out (aclsysGetVersionStr,
- * aclmdlGetDescFromMem, aclmdlGetInputDimsV2, aclmdlGetInputDimsRange and the
- * aclmdlLoadWithConfig family) to test lazy symbol resolution.
+ * aclmdlGetDescFromMem, aclmdlGetInputDimsV2, aclmdlGetInputDimsRange, the
+ * aclmdlLoadWithConfig family and aclrtGetDeviceUtilizationRate) to test lazy symbol
+ * resolution.
  *
  * Semantics (the simulator backend implements the same):
  *  - aclInit: 0, then 100002 (refcount++). aclFinalize: 0, again 100037; aclInit works again
@@ -31,6 +32,9 @@
  *  - aclrtGetMemInfo: free = total - idle - sum(work + weight of models on the device). A
  *    SoC whose name contains "310" has DDR only (HBM kinds are answered from DDR); any other
  *    SoC has HBM only (DDR kinds report free = total = 0).
+ *  - aclrtGetDeviceUtilizationRate: NULL info or a non-NULL utilizationExtend (100000) ->
+ *    init (100001) -> device id (107001); needs no context. Reports what
+ *    fakeacl_set_utilization set (0 % by default) and memoryUtilization -1 (not supported).
  *  - aclmdlLoadWithConfig supports only LOAD_TYPE_SIZET = 3 (from memory); other load
  *    types, a missing address or size give 100000.
  *  - A tensor of unknown rank (GE shape {-2}) reports dimCount = ACL_UNKNOWN_RANK.
@@ -83,6 +87,8 @@ _Static_assert(offsetof(aclmdlIODims, dims) == 136, "aclmdlIODims.dims");
 _Static_assert(sizeof(aclmdlIODimsRange) == 2056, "aclmdlIODimsRange size");
 _Static_assert(sizeof(aclmdlBatch) == 1032, "aclmdlBatch size");
 _Static_assert(sizeof(aclmdlHW) == 2056, "aclmdlHW size");
+_Static_assert(sizeof(aclrtUtilizationInfo) == 24, "aclrtUtilizationInfo size");
+_Static_assert(offsetof(aclrtUtilizationInfo, utilizationExtend) == 16, "aclrtUtilizationInfo.utilizationExtend");
 
 #define GiB (1024ULL * 1024ULL * 1024ULL)
 #define MAX_DEVICES 64
@@ -155,6 +161,7 @@ struct aclmdlConfigHandle {
 typedef struct {
     fa_ctx *default_ctx;
     uint64_t total, idle, charged;
+    int32_t util[3]; /* cube, vector, aicpu in percent; -1 = not measurable */
 } fa_device;
 
 typedef struct {
@@ -196,6 +203,7 @@ static void default_memory(void) {
     for (int i = 0; i < MAX_DEVICES; i++) {
         g_dev[i].total = 64 * GiB;
         g_dev[i].idle = 2 * GiB;
+        g_dev[i].util[0] = g_dev[i].util[1] = g_dev[i].util[2] = 0;
     }
 }
 
@@ -1286,6 +1294,22 @@ FAKEACL_API aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *freeSize, size_t
     *totalSize = (size_t)g_dev[c->device].total;
     LEAVE(ACL_SUCCESS);
 }
+
+#ifndef FAKEACL_OLD_CANN
+FAKEACL_API aclError aclrtGetDeviceUtilizationRate(int32_t deviceId, aclrtUtilizationInfo *utilizationInfo) {
+    ENTER();
+    if (!utilizationInfo) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "utilizationInfo is NULL"));
+    if (utilizationInfo->utilizationExtend)
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "utilizationExtend is a reserved parameter and must be NULL"));
+    NEED_INIT();
+    NEED_DEVICE(deviceId);
+    utilizationInfo->cubeUtilization = g_dev[deviceId].util[0];
+    utilizationInfo->vectorUtilization = g_dev[deviceId].util[1];
+    utilizationInfo->aicpuUtilization = g_dev[deviceId].util[2];
+    utilizationInfo->memoryUtilization = -1;
+    LEAVE(ACL_SUCCESS);
+}
+#endif
 
 FAKEACL_API const char *aclrtGetSocName(void) {
     LOCK();
@@ -2588,6 +2612,16 @@ FAKEACL_API void fakeacl_set_soc(const char *soc) {
     UNLOCK();
 }
 
+FAKEACL_API void fakeacl_set_utilization(int32_t device, int32_t cube, int32_t vector, int32_t aicpu) {
+    LOCK();
+    if (device >= 0 && device < MAX_DEVICES) {
+        g_dev[device].util[0] = cube;
+        g_dev[device].util[1] = vector;
+        g_dev[device].util[2] = aicpu;
+    }
+    UNLOCK();
+}
+
 FAKEACL_API void fakeacl_set_memory(int32_t device, uint64_t total, uint64_t idle) {
     LOCK();
     for (int i = 0; i < MAX_DEVICES; i++)
@@ -2701,5 +2735,6 @@ FAKEACL_API size_t fakeacl_sizeof(const char *type_name) {
     if (!strcmp(type_name, "aclmdlIODimsRange")) return sizeof(aclmdlIODimsRange);
     if (!strcmp(type_name, "aclmdlBatch")) return sizeof(aclmdlBatch);
     if (!strcmp(type_name, "aclmdlHW")) return sizeof(aclmdlHW);
+    if (!strcmp(type_name, "aclrtUtilizationInfo")) return sizeof(aclrtUtilizationInfo);
     return 0;
 }

@@ -51,6 +51,16 @@ typedef struct aclmdlHW {
     uint64_t hw[ACL_MAX_HW_NUM][2];
 } aclmdlHW;
 
+typedef struct aclrtUtilizationExtendInfo aclrtUtilizationExtendInfo;
+
+typedef struct aclrtUtilizationInfo {
+    int32_t cubeUtilization;
+    int32_t vectorUtilization;
+    int32_t aicpuUtilization;
+    int32_t memoryUtilization;
+    aclrtUtilizationExtendInfo *utilizationExtend; /* reserved: must be NULL */
+} aclrtUtilizationInfo;
+
 /* Error codes (acl_base_rt.h, rt_error_codes.h, ge_error_codes.h). */
 #define ACL_SUCCESS 0
 #define ACL_ERROR_INVALID_PARAM 100000
@@ -80,6 +90,7 @@ FAKEACL_API void fakeacl_reset(void);
 FAKEACL_API int fakeacl_is_old_cann(void);
 FAKEACL_API void fakeacl_set_device_count(uint32_t count);
 FAKEACL_API void fakeacl_set_soc(const char *soc);
+FAKEACL_API void fakeacl_set_utilization(int32_t device, int32_t cube, int32_t vector, int32_t aicpu);
 FAKEACL_API void fakeacl_set_memory(int32_t device, uint64_t total, uint64_t idle);
 FAKEACL_API void fakeacl_set_run_mode(int32_t mode);
 FAKEACL_API void fakeacl_set_prefer_modeldef(int32_t on);
