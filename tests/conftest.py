@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from shared_models import MODELS_DIR
@@ -42,3 +43,39 @@ def rig(request, monkeypatch, tmp_path_factory):
         r = Rig("sim", monkeypatch)
     yield r
     r.close()
+
+
+# -- the panel tests' sessions and panels (closed after each test) ----------------------
+@pytest.fixture()
+def make_session():
+    from acl_notebook.session import Config, Session
+
+    made: list[Session] = []
+
+    def make(soc: str = "Ascend910B1", memory: Optional[int] = None,
+             devices: Optional[int] = None) -> Session:
+        s = Session(Config(backend="sim", soc=soc, memory=memory, devices=devices))
+        s.start()
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.shutdown()
+
+
+@pytest.fixture()
+def make_panel():
+    from acl_notebook.widgets.panel import Panel
+
+    made: list = []
+
+    def make(session, **kw):
+        kw.setdefault("autostart", False)
+        p = Panel(session, **kw)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.close()

@@ -8,13 +8,23 @@ handlers, and we read back the widgets' state. Models are the real ATC files in
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
-from pathlib import Path
-from typing import Optional
 
 import pytest
+from panel_kit import (
+    PNG_MAGIC,
+    MiB,
+    buttons,
+    om,
+    pixels_of,
+    png_size,
+    real,
+    status,
+    tab_html,
+    upload,
+    wait_until,
+)
 
 import acl_notebook.session as session_mod
 from acl_notebook.display import human_bytes
@@ -32,93 +42,6 @@ from acl_notebook.session import Config, Session
 from acl_notebook.widgets.memory_plot import render_png
 from acl_notebook.widgets.panel import Panel, get_panel
 from acl_notebook.widgets.upload import UploadError, check_upload, model_name
-
-MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
-MiB = 1 << 20
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-# ---------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------
-def real(name: str) -> bytes:
-    path = MODELS / f"{name}.om"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the tests expect ../shared/models beside the repository")
-    return path.read_bytes()
-
-
-def om(name: str, *, work: int = 4 * MiB, weight: int = 64 * 1024, soc: str = "",
-       inputs=(("images", (1, 3, 32, 32), "float32", "NCHW"),),
-       outputs=(("logits", (1, 10), "float32", "ND"),)) -> bytes:
-    """A valid offline model made by our writer, needing `work` + `weight` device bytes."""
-    from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
-
-    return write_om(ModelSpec(name=name, soc_version=soc, inputs=[TensorSpec(*t) for t in inputs],
-                              outputs=[TensorSpec(*t) for t in outputs], work_size=work, weight_size=weight))
-
-
-def upload(panel: Panel, *files: tuple[str, object]) -> None:
-    """Deliver files to the panel's FileUpload exactly as the front end does."""
-    value = []
-    for filename, data in files:
-        view = data if isinstance(data, memoryview) else memoryview(data)
-        value.append({"name": filename, "type": "", "size": view.nbytes, "content": view, "last_modified": 0})
-    panel.upload.set_state({"value": value})
-
-
-def status(panel: Panel) -> str:
-    return panel.status.value
-
-
-def tab_html(panel: Panel, title: str) -> str:
-    """The model description shown in the tab titled `title` (children: button row, details)."""
-    return panel.tabs.children[panel.tabs.titles.index(title)].children[1].value
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == PNG_MAGIC, "not a PNG"
-    return struct.unpack(">II", data[16:24])
-
-
-@pytest.fixture()
-def make_session():
-    made: list[Session] = []
-
-    def make(soc: str = "Ascend910B1", memory: Optional[int] = None,
-             devices: Optional[int] = None) -> Session:
-        s = Session(Config(backend="sim", soc=soc, memory=memory, devices=devices))
-        s.start()
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.shutdown()
-
-
-@pytest.fixture()
-def make_panel():
-    made: list[Panel] = []
-
-    def make(session: Session, **kw) -> Panel:
-        kw.setdefault("autostart", False)
-        p = Panel(session, **kw)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,11 +73,6 @@ def test_upload_real_model_shows_its_io_and_moves_the_memory_view(make_session, 
     assert "a3c_pong_model_v2" in panel.memory_view.value
     # and the widget let go of the upload
     assert panel.upload.value == ()
-
-
-def buttons(box) -> dict:
-    """The action buttons of a tab (its first row), by label."""
-    return {b.description: b for b in box.children[0].children[0].children}
 
 
 def test_model_built_for_another_soc_is_refused_but_still_shown(make_session, make_panel):
@@ -519,17 +437,6 @@ def test_render_png_shows_each_model_share(tmp_path):
     assert png_size(render_png([]))[0] > 0  # an empty history still draws
 
 
-def _pixels_of(png: bytes, rgb: tuple[int, int, int]) -> int:
-    import io
-
-    import numpy as np
-    from matplotlib.image import imread
-
-    image = (imread(io.BytesIO(png), format="png")[..., :3] * 255).round().astype(int)
-    # layers are drawn with a little transparency over white: allow for the blend
-    return int((np.abs(image - np.array(rgb)).max(axis=-1) <= 40).sum())
-
-
 def test_a_level_drawn_right_after_a_load_is_visible():
     """Steps are drawn "post": without a sliver after the newest sample, a plot redrawn at
     the moment of a load would show the level from before it."""
@@ -542,7 +449,7 @@ def test_a_level_drawn_right_after_a_load_is_visible():
         MemorySample(t + 30, 0, total, total - (6 << 30), 6 << 30, {"new": 3 << 30}),
     ]
     png = render_png(samples, now=t + 30, colours={"new": "#ff0000"})
-    drawn = _pixels_of(png, (255, 0, 0))
+    drawn = pixels_of(png, (255, 0, 0))
     assert drawn > 500, f"the newest level is not drawn ({drawn} red pixels, a legend patch is ~160)"
 
 
