@@ -23,7 +23,7 @@ from abi_lib import FakeAclControl, build_fake_acl, cann_root
 
 from acl_notebook.runtime import acl as acl_module
 from acl_notebook.runtime.acl import AclBackend
-from acl_notebook.runtime.base import MemAttr, RunMode
+from acl_notebook.runtime.base import MemAttr, RunMode, Utilization
 from acl_notebook.runtime.errors import AclError, FunctionNotFoundError, error_class, error_name
 from acl_notebook.runtime.gears import gear_from_full
 from acl_notebook.runtime.prototypes import (
@@ -614,6 +614,29 @@ def test_fail_after_n_calls_counts_calls(ready, fake):
     assert ready.device_count() == 1  # one-shot
 
 
+# -- utilisation ---------------------------------------------------------------------------------
+def test_utilisation_reads_the_struct_and_maps_minus_one_to_none(fake, ready):
+    assert ready.utilization(0) == Utilization(cube=0, vector=0, aicpu=0)
+    fake.set_device_count(2)
+    fake.set_utilization(1, 87, -1, 4)  # -1: a chip without a Vector unit
+    assert ready.utilization(1) == Utilization(cube=87, vector=None, aicpu=4)
+    expect_acl(lambda: ready.utilization(5), 107001, "device 5")
+
+
+def test_utilisation_follows_acl_argument_rules(fake, fake_lib, ready):
+    fn = ctypes.CDLL(str(fake_lib)).aclrtGetDeviceUtilizationRate
+    fn.restype, fn.argtypes = ctypes.c_int, [ctypes.c_int32, ctypes.POINTER(AclrtUtilizationInfo)]
+    info = AclrtUtilizationInfo()
+    assert fn(0, ctypes.byref(info)) == 0 and info.memoryUtilization == -1  # memory: not supported
+    info.utilizationExtend = ctypes.c_void_p(1)  # reserved: must be NULL
+    assert fn(0, ctypes.byref(info)) == 100000
+    assert fn(0, None) == 100000
+
+
+def test_utilisation_before_init_is_refused(acl):
+    expect_acl(lambda: acl.utilization(0), 100001)
+
+
 # -- an older CANN -------------------------------------------------------------------------------
 def test_old_cann_fails_only_the_features_it_lacks(old_lib):
     fake = FakeAclControl(old_lib)
@@ -633,6 +656,7 @@ def test_old_cann_fails_only_the_features_it_lacks(old_lib):
         backend.load_with_config(memoryview(data), priority=1)
     with pytest.raises(FunctionNotFoundError, match="aclmdlGetDescFromMem.*too old"):
         backend.get_desc_from_mem(data)
+    assert backend.utilization(0) is None  # no aclrtGetDeviceUtilizationRate: no figures, no error
     assert fake.live_models() == 1 and fake.live_config_handles() == 0
     backend.unload(model_id)
     fake.reset()

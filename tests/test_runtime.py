@@ -363,3 +363,14 @@ def test_shutdown_unloads_everything_and_restarts(rig):
     assert events == ["load", "unload"]
     again = s.load(model_path("a3c_pong_model_v2"))
     assert again.loaded
+
+
+def test_utilisation_of_an_idle_device_and_in_the_samples(rig):
+    s = rig.session(devices=2)
+    util = s.utilization()
+    assert (util.cube, util.vector) == (0, 0)  # nothing runs yet
+    assert s.sample(0).util == util  # the history carries it for the panel's plot
+    assert s.utilization(1).cube == 0
+    with pytest.raises(ValueError, match="valid devices are 0..1"):
+        s.utilization(2)
+

@@ -42,7 +42,7 @@ _LABEL_CHARS = 18  # legend names longer than this are cut with an ellipsis
 _LEGEND_ROWS = 8  # more would overflow the plot's height
 _FONT = 9.0
 # Margins in inches, shared by both plots so their time axes line up.
-_LEFT, _RIGHT = 0.62, 2.05
+LEFT_IN, RIGHT_IN = 0.62, 2.05
 
 _UNITS = ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))
 
@@ -88,7 +88,7 @@ def _figure(width: float, height: float, dpi: int, top_in: float):
     FigureCanvasAgg(fig)
     # Fixed margins (in inches) instead of a layout engine: faster, the plot does not jump
     # about as labels change width, and the two plots' time axes stay aligned.
-    fig.subplots_adjust(left=_LEFT / width, right=1 - _RIGHT / width, bottom=0.42 / height, top=1 - top_in / height)
+    fig.subplots_adjust(left=LEFT_IN / width, right=1 - RIGHT_IN / width, bottom=0.42 / height, top=1 - top_in / height)
     ax = fig.add_subplot()
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -188,8 +188,6 @@ def render_png(
         shown = [max(v, min_band) if v > 0 else 0.0 for v in values]
         top_edge = [b + v for b, v in zip(base, shown)]
         patch = ax.fill_between(times, base, top_edge, step="post", color=colour, linewidth=0)
-        # a thin darker edge separates neighbouring bands of similar colours
-        ax.step(times, top_edge, where="post", color="white", linewidth=0.6)
         now_bytes = last.per_model.get(name, 0)
         legend.append((patch, f"{_short(name)}  {human_bytes(now_bytes) if now_bytes else 'unloaded'}"))
         base = top_edge
@@ -270,5 +268,5 @@ def _to_png(fig) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["MAX_POINTS", "MIN_BAND_PX", "MIN_SPAN_S", "MODES", "colour_for", "has_utilization", "render_png",
-           "render_util_png"]
+__all__ = ["LEFT_IN", "MAX_POINTS", "MIN_BAND_PX", "MIN_SPAN_S", "MODES", "RIGHT_IN", "colour_for",
+           "has_utilization", "render_png", "render_util_png"]
