@@ -209,7 +209,7 @@ def series(total=64 * GiB, idle=3 * GiB, steps=((0, {}),)):
     return out
 
 
-def axes_columns(png: bytes, width_in: float = 6.8, dpi: int = 150) -> slice:
+def axes_columns(png: bytes, width_in: float = 7.4, dpi: int = 150) -> slice:
     """The pixel columns of the plot's axes (fixed margins: LEFT_IN and RIGHT_IN inches)."""
     return slice(int(LEFT_IN * dpi) + 2, int((width_in - RIGHT_IN) * dpi) - 2)
 
@@ -226,6 +226,17 @@ def test_y_axis_runs_to_the_device_total(make_session):
     full_height, zoom_height = np.ptp(full_rows), np.ptp(zoom_rows)
     # 8 of 64 * 1.04 GiB of axis vs 8 of 8 * 1.22 GiB: the zoom is 6.8 times taller
     assert 5.5 < zoom_height / full_height < 8.0
+
+
+def test_the_axis_follows_the_device_as_it_is_now():
+    """soc auto: the simulator became an 8 GiB board after the session started on a 64 GiB
+    default; the axis is the board's, not the old total's."""
+    before = MemorySample(T0, 0, 64 * GiB, 61 * GiB, 3 * GiB, {})
+    after = MemorySample(T0 + 30, 0, 8 * GiB, 3 * GiB, 5 * GiB, {"board": 4 * GiB})
+    colour = "#ff0000"
+    png = render_png([before, after], now=T0 + 60, colours={"board": colour})
+    rows = np.nonzero(mask(png, colour)[:, axes_columns(png)].any(axis=1))[0]
+    assert np.ptp(rows) > 120  # 4 of 8.3 GiB of a 336-pixel axis; against 64 GiB it would be 20
 
 
 def test_a_mib_model_on_a_64_gib_device_stays_visible():

@@ -38,11 +38,11 @@ LAST_STEP_SHARE = 0.02
 MIN_BAND_PX = 4
 
 MODES = ("total", "models")
-_LABEL_CHARS = 18  # legend names longer than this are cut with an ellipsis
+_LABEL_CHARS = 17  # legend names longer than this are cut with an ellipsis
 _LEGEND_ROWS = 8  # more would overflow the plot's height
-_FONT = 9.0
+_FONT = 9.5
 # Margins in inches, shared by both plots so their time axes line up.
-LEFT_IN, RIGHT_IN = 0.62, 2.05
+LEFT_IN, RIGHT_IN = 0.66, 2.55
 
 _UNITS = ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))
 
@@ -125,8 +125,8 @@ def render_png(
     *,
     title: str = "",
     mode: str = "total",
-    width: float = 6.8,
-    height: float = 2.7,
+    width: float = 7.4,
+    height: float = 2.8,
     dpi: int = 150,
     now: Optional[float] = None,
     start: Optional[float] = None,
@@ -163,7 +163,8 @@ def render_png(
         for name in s.per_model:
             if name not in names:
                 names.append(name)
-    total = max(s.total for s in points)
+    # the device as it is now: a simulator that adopted a model's SoC has a new total
+    total = last.total
     model_sums = [sum(s.per_model.values()) for s in points]
     if mode == "total":
         peak = max(total, 1)
@@ -193,7 +194,8 @@ def render_png(
         base = top_edge
 
     if mode == "total":
-        ax.axhline(total / scale, color=TOTAL_COLOUR, linewidth=1.1, linestyle=(0, (4, 3)))
+        ax.step(times, [s.total / scale for s in points], where="post", color=TOTAL_COLOUR, linewidth=1.1,
+                linestyle=(0, (4, 3)), clip_on=True)
         ax.text(1.0, total / scale, f"total {human_bytes(total)} ", transform=ax.get_yaxis_transform(),
                 ha="right", va="bottom", fontsize=_FONT - 0.5, color=TOTAL_COLOUR)
     elif not names:
@@ -222,8 +224,8 @@ def has_utilization(samples: Sequence) -> bool:
 def render_util_png(
     samples: Sequence,
     *,
-    width: float = 6.8,
-    height: float = 1.55,
+    width: float = 7.4,
+    height: float = 1.3,
     dpi: int = 150,
     now: Optional[float] = None,
     start: Optional[float] = None,

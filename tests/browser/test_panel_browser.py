@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import PAGE_S, SERVER_READY_S, copy_notebook, run_flow
+from browser_helpers import NOTEBOOK, PAGE_S, SERVER_READY_S, copy_notebook, run_flow
 
 from acl_notebook.lab import start_server
 
@@ -124,6 +124,90 @@ def test_lab_upload_real_model(lab_server, lab_root, new_page, artifacts):
         panel.screenshot(path=str(artifacts / "lab-panel-real-model.png"))
 
     run_flow(new_page, artifacts, "lab-real", flow)
+
+
+def test_lab_upload_both_real_models_on_a_default_session(lab_server, lab_root, new_page, artifacts):
+    """A new user's first contact: both shared real models (one built for Ascend310B4, one
+    for no SoC), picked together, load on a default session (soc auto) and get their tabs."""
+    models = [_real_model("a3c_pong_model_v2"), _real_model("my_122_anenet")]
+
+    def flow(page, attempt: int) -> None:
+        _open_notebook(page, lab_server, copy_notebook(lab_root, f"both-{attempt}.ipynb"))
+        panel = page.locator(".acl-panel")
+        before = _memory_text(panel)
+        with page.expect_file_chooser(timeout=PAGE_S) as chooser:
+            panel.locator(".widget-upload").click()
+        chooser.value.set_files([str(p) for p in models])
+        status = panel.locator(".acl-status")
+        for path in models:
+            status.get_by_text(re.compile(rf"Loaded {re.escape(path.stem)}\b")).wait_for(state="visible",
+                                                                                        timeout=PAGE_S)
+        assert "✗" not in status.inner_text()  # neither was refused
+        after = _wait_memory_changed(panel, before)
+        assert "a3c_pong_model_v2" in after and "my_122_anenet" in after
+        # the simulator took the SoC of the model that names one, and says so
+        assert "Ascend310B4 (auto)" in panel.locator(".acl-head").inner_text()
+        assert "instance_embedding" in _show_tab(panel, "my_122_anenet").inner_text()
+        assert "out_a:0" in _show_tab(panel, "a3c_pong_model_v2").inner_text()
+        panel.screenshot(path=str(artifacts / "lab-panel-both-real-models.png"))
+
+    run_flow(new_page, artifacts, "lab-both-real", flow)
+
+
+def test_lab_memory_view_with_three_model_sizes(lab_server, lab_root, new_page, artifacts):
+    """The memory view a person reads at a glance: a few MiB, a few hundred MiB and a few GiB
+    on one device, each its own band and colour, with the zoom onto the models."""
+    name = _three_sizes_notebook(lab_root)
+
+    def flow(page, attempt: int) -> None:
+        page.goto(lab_server.url(f"lab/tree/{name}") + "&reset", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook", state="visible", timeout=PAGE_S)
+        page.wait_for_function(_KERNEL_READY, timeout=PAGE_S, polling=250)
+        page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        panel = page.locator(".acl-panel")
+        panel.wait_for(state="visible", timeout=PAGE_S)
+        memory = panel.locator(".acl-memory")
+        for model in ("small_4mib", "medium_300mib", "large_3gib"):
+            memory.get_by_text(model).wait_for(timeout=PAGE_S)
+        panel.locator(".acl-plot").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # the PNG swap
+        panel.screenshot(path=str(artifacts / "memory-view-three-sizes.png"))
+        panel.get_by_role("radio", name="Models only").or_(panel.get_by_text("Models only")).first.click()
+        page.wait_for_timeout(800)
+        panel.screenshot(path=str(artifacts / "memory-view-three-sizes-models-only.png"))
+
+    run_flow(new_page, artifacts, "memory-three-sizes", flow)
+
+
+def _three_sizes_notebook(root: Path) -> str:
+    """A notebook that loads three writer-built models of very different sizes, with pauses
+    so the plot shows the steps, and shows the panel."""
+    import nbformat
+
+    code = [
+        "%load_ext acl_notebook",
+        "import time\n"
+        "import acl_notebook as acl\n"
+        "from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om\n"
+        "\n"
+        "def model(name, work):\n"
+        "    return write_om(ModelSpec(name=name, inputs=[TensorSpec('x', (1, 3, 224, 224), 'float32', 'NCHW')],\n"
+        "                              outputs=[TensorSpec('y', (1, 1000), 'float32', 'ND')],\n"
+        "                              work_size=work, weight_size=1 << 20))\n"
+        "\n"
+        "acl.panel()",
+        "time.sleep(4); acl.load(model('small_4mib', 3 << 20))\n"
+        "time.sleep(4); acl.load(model('medium_300mib', 299 << 20))\n"
+        "time.sleep(4); acl.load(model('large_3gib', 3 << 30))\n"
+        "time.sleep(3); acl.unload('medium_300mib')\n"
+        "time.sleep(3); acl.load(model('medium_300mib', 299 << 20)); time.sleep(2)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
+    nb.metadata = nbformat.read(str(NOTEBOOK), as_version=4).metadata  # its kernel, so no kernel picker
+    name = "three-sizes.ipynb"
+    nbformat.write(nb, str(root / name))
+    return name
 
 
 def test_lab_upload_200mb_model(lab_server, lab_root, new_page, artifacts, big_model):
