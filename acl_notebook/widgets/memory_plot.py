@@ -38,11 +38,14 @@ LAST_STEP_SHARE = 0.02
 MIN_BAND_PX = 4
 
 MODES = ("total", "models")
-_LABEL_CHARS = 17  # legend names longer than this are cut with an ellipsis
-_LEGEND_ROWS = 8  # more would overflow the plot's height
+_LABEL_CHARS = 20  # legend names longer than this are cut with an ellipsis
+_LEGEND_ROWS = 4  # rows of the legend under the plot; more models are summed up as "… N more"
+_LEGEND_ROW_IN = 0.23
 _FONT = 9.5
-# Margins in inches, shared by both plots so their time axes line up.
-LEFT_IN, RIGHT_IN = 0.66, 2.55
+# Margins in inches, shared by both plots so their time axes line up. The legend goes
+# under the plot, so the time axis gets the whole width of a notebook column.
+LEFT_IN, RIGHT_IN = 0.62, 0.24
+_BOTTOM_IN = 0.42
 
 _UNITS = ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))
 
@@ -80,7 +83,7 @@ def _thin(points: list) -> list:
     return [points[round(i * step)] for i in range(MAX_POINTS)]
 
 
-def _figure(width: float, height: float, dpi: int, top_in: float):
+def _figure(width: float, height: float, dpi: int, top_in: float, bottom_in: float = _BOTTOM_IN):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -88,7 +91,8 @@ def _figure(width: float, height: float, dpi: int, top_in: float):
     FigureCanvasAgg(fig)
     # Fixed margins (in inches) instead of a layout engine: faster, the plot does not jump
     # about as labels change width, and the two plots' time axes stay aligned.
-    fig.subplots_adjust(left=LEFT_IN / width, right=1 - RIGHT_IN / width, bottom=0.42 / height, top=1 - top_in / height)
+    fig.subplots_adjust(left=LEFT_IN / width, right=1 - RIGHT_IN / width, bottom=bottom_in / height,
+                        top=1 - top_in / height)
     ax = fig.add_subplot()
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -125,8 +129,8 @@ def render_png(
     *,
     title: str = "",
     mode: str = "total",
-    width: float = 7.4,
-    height: float = 2.8,
+    width: float = 6.4,
+    height: float = 2.5,
     dpi: int = 150,
     now: Optional[float] = None,
     start: Optional[float] = None,
@@ -143,7 +147,17 @@ def render_png(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     points = _thin(list(samples))
-    fig, ax = _figure(width, height, dpi, 0.36 if title else 0.14)
+    names: list[str] = []
+    for s in points:
+        for name in s.per_model:
+            if name not in names:
+                names.append(name)
+    entries = len(names) + (1 if mode == "total" else 0)
+    columns = 3 if all(len(n) <= 12 for n in names) else 2
+    rows = min(-(-entries // columns), _LEGEND_ROWS) if points else 0
+    legend_in = rows * _LEGEND_ROW_IN
+    height += legend_in  # the legend adds rows under the plot, the plot keeps its size
+    fig, ax = _figure(width, height, dpi, 0.36 if title else 0.14, _BOTTOM_IN + legend_in + (0.06 if rows else 0))
     if title:
         ax.set_title(title, fontsize=_FONT + 1, loc="left", color="#23272e", pad=8)
     if not points:
@@ -158,11 +172,6 @@ def render_png(
     points = points + [points[-1]]
     last = points[-1]
 
-    names: list[str] = []
-    for s in points:
-        for name in s.per_model:
-            if name not in names:
-                names.append(name)
     # the device as it is now: a simulator that adopted a model's SoC has a new total
     total = last.total
     model_sums = [sum(s.per_model.values()) for s in points]
@@ -205,14 +214,17 @@ def render_png(
     ax.set_ylim(0, top)
     ax.set_ylabel(unit, fontsize=_FONT, color="#3a3f47")
     _time_axis(ax, first, end)
-    # legend: the stack top-down as drawn (newest model on top), the runtime's share last
-    items = legend[::-1]
-    if len(items) > _LEGEND_ROWS:
-        items = items[: _LEGEND_ROWS - 1] + [(None, f"… {len(items) - _LEGEND_ROWS + 1} more")]
+    # legend under the plot, in the stack's order from the bottom: runtime, then the models
+    # in load order; what does not fit is counted
+    items = legend
+    room = rows * columns
+    if len(items) > room:
+        items = items[: room - 1] + [(None, f"… {len(items) - room + 1} more")]
     handles = [h if h is not None else ax.plot([], [], " ")[0] for h, _ in items]
-    ax.legend(handles, [label for _, label in items], loc="upper left", bbox_to_anchor=(1.02, 1.0),
-              fontsize=_FONT, frameon=False, borderaxespad=0, handlelength=1.1, handleheight=1.1,
-              labelspacing=0.45)
+    if items:
+        fig.legend(handles, [label for _, label in items], loc="lower left", ncol=columns,
+                   bbox_to_anchor=(LEFT_IN / width - 0.01, 0.01), fontsize=_FONT, frameon=False, borderaxespad=0.2,
+                   handlelength=1.0, handleheight=1.0, columnspacing=1.6, labelspacing=0.35)
     return _to_png(fig)
 
 
@@ -224,8 +236,8 @@ def has_utilization(samples: Sequence) -> bool:
 def render_util_png(
     samples: Sequence,
     *,
-    width: float = 7.4,
-    height: float = 1.3,
+    width: float = 6.4,
+    height: float = 1.45,
     dpi: int = 150,
     now: Optional[float] = None,
     start: Optional[float] = None,
@@ -239,7 +251,7 @@ def render_util_png(
     if not has_utilization(points):
         return None
     first, end = _span(points, now, start)
-    fig, ax = _figure(width, height, dpi, 0.12)
+    fig, ax = _figure(width, height, dpi, 0.3)
     times = [datetime.fromtimestamp(s.t) for s in points] + [datetime.fromtimestamp(end)]
     points = points + [points[-1]]
     legend = []
@@ -257,10 +269,12 @@ def render_util_png(
         legend.append((line, f"{label}  {current if current is not None else '-'} %"))
     ax.set_ylim(0, 105)
     ax.set_yticks([0, 50, 100])
-    ax.set_ylabel("%", fontsize=_FONT, color="#3a3f47")
+    ax.set_ylabel("busy %", fontsize=_FONT, color="#3a3f47")
     _time_axis(ax, first, end)
-    ax.legend([h for h, _ in legend], [label for _, label in legend], loc="upper left", bbox_to_anchor=(1.02, 1.0),
-              fontsize=_FONT, frameon=False, borderaxespad=0, handlelength=1.6)
+    # the current figures read like a title over the plot
+    ax.legend([h for h, _ in legend], [label for _, label in legend], loc="lower left", bbox_to_anchor=(0, 1.0),
+              ncol=len(legend), fontsize=_FONT, frameon=False, borderaxespad=0.1, handlelength=1.6,
+              columnspacing=1.6)
     return _to_png(fig)
 
 

@@ -34,17 +34,17 @@ class MemorySection:
         self.mode.add_class("acl-zoom")
         self.devices = W.HTML()
         self.devices.add_class("acl-devices")
-        self.report = W.HTML(layout=W.Layout(flex="1 1 330px", min_width="300px", max_width="520px"))
+        self.report = W.HTML(layout=W.Layout(flex="0 1 390px", min_width="300px", max_width="480px"))
         self.report.add_class("acl-memory")
         # width 100%: the PNG is drawn at 1.5x for sharp text and shown at the column's width
-        self.plot = W.Image(format="png", layout=W.Layout(width="100%", max_width="740px", object_fit="contain"))
+        self.plot = W.Image(format="png", layout=W.Layout(width="100%", max_width="660px", object_fit="contain"))
         self.plot.add_class("acl-plot")
-        self.util_plot = W.Image(format="png", layout=W.Layout(width="100%", max_width="740px",
+        self.util_plot = W.Image(format="png", layout=W.Layout(width="100%", max_width="660px",
                                                                 object_fit="contain", display="none"))
         self.util_plot.add_class("acl-util-plot")
         head = W.HBox([self.title, self.mode], layout=W.Layout(align_items="flex-end"))
-        plots = W.VBox([self.plot, self.util_plot], layout=W.Layout(flex="1 1 460px", min_width="320px",
-                                                                    max_width="740px"))
+        plots = W.VBox([self.plot, self.util_plot], layout=W.Layout(flex="1 1 520px", min_width="320px",
+                                                                    max_width="660px"))
         row = W.HBox([self.report, plots], layout=W.Layout(flex_flow="row wrap", grid_gap="16px",
                                                           align_items="flex-start"))
         self._containers = (head, plots, row)
