@@ -1299,6 +1299,107 @@ def _html_memory_grid(grid: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------------
+# runs and benchmarks on many devices
+# ----------------------------------------------------------------------------------------
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def _shape_text(a: Any) -> str:
+    shape = getattr(a, "shape", None)
+    return f"{list(shape)} {getattr(a, 'dtype', '')}".strip() if shape is not None else type(a).__name__
+
+
+def _device_outputs_rows(outs: Any) -> list[list[str]]:
+    rows = []
+    for where, o in zip(outs.where, outs):
+        timing = getattr(o, "timing", None)
+        gear = getattr(o, "gear", None)
+        rows.append([where, ", ".join(map(str, gear)) if gear else "-",
+                     _ms(timing.execute) if timing else "-", "; ".join(_shape_text(a) for a in o),
+                     "yes" if getattr(o, "simulated", False) else "no"])
+    return rows
+
+
+_DEVICE_OUT_HEADERS = ["where", "gear", "execute", "outputs", "simulated values"]
+
+
+def _device_outputs_title(outs: Any) -> str:
+    model = getattr(outs[0], "model", "") if len(outs) else ""
+    return f"Ran {model!r} on {_plural(len(outs), 'device')} at once in {_ms(outs.seconds)}"
+
+
+def _text_device_outputs(outs: Any, width: int) -> str:
+    return "\n".join([_device_outputs_title(outs)] + _table(_DEVICE_OUT_HEADERS, _device_outputs_rows(outs),
+                                                            width=width, right=(2,), wrap=(3,)))
+
+
+def _html_device_outputs(outs: Any) -> str:
+    title = f'<div style="{_TITLE}">{_e(_device_outputs_title(outs))}</div>'
+    return _root(title + _html_table(_DEVICE_OUT_HEADERS, _device_outputs_rows(outs), right=(2,), wrap=(3,)))
+
+
+def _split_rows(outs: Any) -> list[list[str]]:
+    return [[sh.where, f"{sh.start}..{sh.stop - 1}" if sh.stop > sh.start else "-", str(sh.stop - sh.start),
+             str(sh.runs), str(sh.padded), _ms(sh.seconds)] for sh in outs.shards]
+
+
+_SPLIT_HEADERS = ["where", "rows", "count", "runs", "padded", "took"]
+
+
+def _split_title(outs: Any) -> str:
+    rows = sum(sh.stop - sh.start for sh in outs.shards)
+    where = len({sh.where for sh in outs.shards})
+    return f"Split run: {_plural(rows, 'row')} over {_plural(where, 'device')} in {_ms(outs.seconds)}"
+
+
+def _split_outputs_line(outs: Any) -> str:
+    return "outputs: " + "; ".join(f"{n} {_shape_text(a)}" for n, a in zip(outs.names, outs))
+
+
+def _text_split_outputs(outs: Any, width: int) -> str:
+    return "\n".join([_split_title(outs), "  " + _split_outputs_line(outs)]
+                     + _table(_SPLIT_HEADERS, _split_rows(outs), width=width, right=(2, 3, 4, 5)))
+
+
+def _html_split_outputs(outs: Any) -> str:
+    title = f'<div style="{_TITLE}">{_e(_split_title(outs))}</div>'
+    line = f'<div style="{_WRAP}">{_e(_split_outputs_line(outs))}</div>'
+    return _root(title + line + _html_table(_SPLIT_HEADERS, _split_rows(outs), right=(2, 3, 4, 5)))
+
+
+def _fleet_bench_rows(b: Any) -> list[list[str]]:
+    rows = []
+    for where, r in zip(b.where, b.results):
+        ex = r.figures["execute"]
+        rows.append([where, str(r.batch), str(r.n), f"{ex['mean']:.3f}", f"{ex['p50']:.3f}", f"{ex['p99']:.3f}",
+                     f"{r.throughput:,.1f}"])
+    rows += [[where, "", "", "", "", "", f"lost: {why}"] for where, why in b.lost]
+    return rows
+
+
+_FLEET_BENCH_HEADERS = ["where", "batch", "runs", "execute mean ms", "p50 ms", "p99 ms", "throughput /s"]
+
+
+def _fleet_bench_title(b: Any) -> str:
+    lost = f", {len(b.lost)} lost" if b.lost else ""
+    return (f"Bench {b.model!r} on {_plural(len(b.results), 'device')} at once{lost}: summary throughput "
+            f"{b.throughput:,.1f} /s (sum over devices), {b.wall_throughput:,.1f} /s over the wall time "
+            f"({b.wall_seconds:.2f} s)")
+
+
+def _text_fleet_bench(b: Any, width: int) -> str:
+    return "\n".join([_fleet_bench_title(b)] + _table(_FLEET_BENCH_HEADERS, _fleet_bench_rows(b), width=width,
+                                                      right=(1, 2, 3, 4, 5), wrap=(6, 0)))
+
+
+def _html_fleet_bench(b: Any) -> str:
+    title = f'<div style="{_TITLE}{_WRAP}">{_e(_fleet_bench_title(b))}</div>'
+    return _root(title + _html_table(_FLEET_BENCH_HEADERS, _fleet_bench_rows(b), right=(1, 2, 3, 4, 5),
+                                     wrap=(6, 0)))
+
+
+# ----------------------------------------------------------------------------------------
 # the cluster: its models and its workers
 # ----------------------------------------------------------------------------------------
 def _cluster_model_title(model: Any) -> str:
@@ -1407,6 +1508,9 @@ _TEXT_BY_NAME: dict[str, Callable[[Any, int], str]] = {
     "ClusterStatus": _text_cluster_status,
     "Outputs": _text_outputs,
     "BenchResult": _text_bench,
+    "DeviceOutputs": _text_device_outputs,
+    "SplitOutputs": _text_split_outputs,
+    "FleetBench": _text_fleet_bench,
 }
 _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "ModelList": _html_model_list,
@@ -1422,6 +1526,9 @@ _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "ClusterStatus": _html_cluster_status,
     "Outputs": _html_outputs,
     "BenchResult": _html_bench,
+    "DeviceOutputs": _html_device_outputs,
+    "SplitOutputs": _html_split_outputs,
+    "FleetBench": _html_fleet_bench,
 }
 
 

@@ -106,6 +106,34 @@ class ModelGroup:
                 self._session.unload(m)
         return self
 
+    def _live(self) -> tuple[Model, ...]:
+        gone = [m.device for m in self.models if not m.loaded]
+        if gone or not self.models:
+            where = ", ".join(map(str, gone)) or "any device"
+            raise ValueError(f"group {self.name!r} is not loaded on {where}; load it again with "
+                             f"acl_notebook.load(source, device=...)")
+        return self.models
+
+    def run(self, inputs: Any = None, *, split: bool = False, batch: Optional[int] = None,
+            hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None) -> Any:
+        """Run on every device at once, one thread per device in its own context.
+
+        split=False: the same `inputs` on every device; a `DeviceOutputs` (one `Outputs` per
+        device). split=True: axis 0 of the inputs is cut into one shard per device, each run
+        at the batch sizes the model accepts (its gears; a short tail is padded and trimmed
+        again); a `SplitOutputs` with the outputs joined back in row order.
+        """
+        from .fanout import run_group
+
+        gear = {k: v for k, v in (("batch", batch), ("hw", hw), ("dims", dims)) if v is not None}
+        return run_group(self._live(), inputs, split=split, **gear)
+
+    def bench(self, n: int = 100, warmup: int = 5, **options: Any) -> Any:
+        """`acl_notebook.bench` on every device at once (see `FleetBench`)."""
+        from .fanout import bench_group
+
+        return bench_group(self.name, self._live(), n, warmup, **options)
+
     def __repr__(self) -> str:
         state = "" if self.loaded else ", not all loaded"
         return f"<ModelGroup {self.name!r} devices={list(self.devices)} memory={self.memory}{state}>"

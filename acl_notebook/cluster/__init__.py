@@ -21,6 +21,8 @@ _EXPORTS = {
     "shutdown": ".api",
     "current": ".api",
     "panel": ".api",
+    "run": ".api",
+    "bench": ".api",
     "ClusterError": ".results",
     "ClusterTimeoutError": ".results",
 }

@@ -133,6 +133,17 @@ def models() -> ClusterModels:
     return current().models()
 
 
+def run(name: str, inputs: Any, *, split: bool = False, timeout: Optional[float] = None) -> Any:
+    """Run a cluster model: the same inputs on every device, or (split=True) the batch cut
+    across devices and joined back; see `Cluster.run`."""
+    return current().run(name, inputs, split=split, timeout=timeout)
+
+
+def bench(name: str, n: int = 100, warmup: int = 5, *, timeout: Optional[float] = None, **options: Any) -> Any:
+    """Benchmark a cluster model on every device at once: per-device figures and the summary."""
+    return current().bench(name, n, warmup, timeout=timeout, **options)
+
+
 def memory(timeout: Optional[float] = None) -> MemoryGrid:
     """Memory of every device of every host (lost devices marked, with the reason)."""
     return current().memory(timeout=timeout)
@@ -160,4 +171,5 @@ def shutdown() -> None:
         cluster.shutdown()
 
 
-__all__ = ["connect", "current", "load", "local", "memory", "models", "panel", "shutdown", "status", "unload"]
+__all__ = ["bench", "connect", "current", "load", "local", "memory", "models", "panel", "run", "shutdown", "status",
+           "unload"]

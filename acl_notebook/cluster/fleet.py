@@ -84,6 +84,7 @@ class Cluster:
         self.owns_ray = owns_ray
         self.address = address
         self._models: dict[str, dict[tuple[str, int], RemoteModel]] = {}
+        self._infos: dict[str, Any] = {}  # name -> our parse (its gears plan split runs)
         self.closed = False
 
     # -- calls --------------------------------------------------------------------------
@@ -195,6 +196,7 @@ class Cluster:
         failed = [(w, a) for w, a in answers if isinstance(a, Failure)]
         if copies:
             self._models[model_name] = copies
+            self._infos[model_name] = info
         if failed:
             where = "; ".join(f"{w.where}: {_line(a.exc)}" for w, a in failed)
             kept = (f"the copies on {len(copies)} other device(s) stay loaded "
@@ -208,6 +210,7 @@ class Cluster:
         errors = [(w, a) for w, a in self.call("unload", name, workers=holders, timeout=timeout)
                   if isinstance(a, Failure) and not a.lost]
         del self._models[name]
+        self._infos.pop(name, None)
         if errors:
             where = "; ".join(f"{w.where}: {_line(a.exc)}" for w, a in errors)
             raise ClusterError(f"unloading {name!r} failed on {where}")
@@ -216,6 +219,117 @@ class Cluster:
 
     def models(self) -> ClusterModels:
         return ClusterModels(ClusterModel(n, tuple(c.values())) for n, c in self._models.items())
+
+    # -- running ------------------------------------------------------------------------
+    def _holders(self, name: str) -> list[Worker]:
+        self._model(name)
+        holders = [w for w in self.alive() if (w.info.host, w.info.device) in self._models[name]
+                   and self._models[name][(w.info.host, w.info.device)].state == "loaded"]
+        if not holders:
+            raise ClusterError(f"no live device holds {name!r}; see acl.cluster.status()")
+        return holders
+
+    def run(self, name: str, inputs: Any, *, split: bool = False, timeout: Optional[float] = None) -> Any:
+        """Run `name` on every live device that holds it.
+
+        split=False: the same inputs everywhere (put into the object store once); a
+        `DeviceOutputs`. split=True: axis 0 is cut into one shard per device, each run at
+        the model's accepted batch sizes; a device lost during the run has its shard rerun
+        on the others, so a `SplitOutputs` still covers every row.
+        """
+        from ..fanout import DeviceOutputs, Shard, SplitOutputs, join, split_plan, take
+        from ..runner.outputs import Outputs
+
+        ray = _ray()
+        holders = self._holders(name)
+        t0 = time.perf_counter()
+        if not split:
+            ref = ray.put(inputs)
+            answers = self.call("run", name, ref, workers=holders, timeout=timeout)
+            del ref
+            self._raise_failed(name, answers)
+            outs = [Outputs(a["arrays"], names=a["names"], gear=a["gear"], timing=a["timing"],
+                            simulated=a["simulated"], fidelity=a["fidelity"], notes=a["notes"], model=a["model"])
+                    for _w, a in answers]
+            return DeviceOutputs(outs, [w.where for w, _ in answers], time.perf_counter() - t0)
+        plans = split_plan(self._infos[name], inputs, len(holders))
+        pending = [(w, runs) for w, runs in zip(holders, plans) if runs]
+        results: dict[int, list] = {}  # first row of a piece -> its trimmed outputs
+        shards: list[Shard] = []
+        names: tuple = ()
+        for attempt in range(2):  # the first round, then one rerun of what lost devices held
+            args = [([take(inputs, p) for p in runs], runs) for _w, runs in pending]
+            answers = self._call_each("run", name, args, [w for w, _ in pending], timeout)
+            orphans = []
+            for (w, runs), (_w, a) in zip(pending, answers):
+                if isinstance(a, Failure):
+                    if not a.lost:
+                        raise a.exc
+                    orphans += runs
+                    continue
+                names = a["names"]
+                results.update({p.start: part for p, part in zip(runs, a["parts"])})
+                shards.append(Shard(w.where, runs[0].start, runs[-1].stop, len(runs),
+                                    sum(p.padding for p in runs), a["seconds"]))
+            if not orphans:
+                break
+            survivors = [w for w in self.alive() if w in holders]
+            if not survivors or attempt:
+                raise ClusterError(f"rows of the split run of {name!r} were lost with their devices and no live "
+                                   "device could rerun them; see acl.cluster.status()")
+            pending = [(survivors[i % len(survivors)], [p]) for i, p in enumerate(orphans)]
+        parts = [results[k] for k in sorted(results)]
+        return SplitOutputs(join(parts), names, sorted(shards, key=lambda s: s.start), time.perf_counter() - t0)
+
+    def _call_each(self, method: str, name: str, args: list[tuple], workers: list[Worker],
+                   timeout: Optional[float]) -> list[tuple[Worker, Any]]:
+        """`method(name, *args[i])` on workers[i], all at once, one shared deadline."""
+        ray = _ray()
+        refs = []
+        for w, a in zip(workers, args):
+            try:
+                refs.append(getattr(w.actor, method).remote(name, *a))
+            except Exception as exc:
+                refs.append(exc)
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        out = []
+        for w, ref in zip(workers, refs):
+            if isinstance(ref, BaseException):
+                self._lose(w, ref)
+                out.append((w, Failure(ref, lost=True)))
+            else:
+                out.append((w, self._get(ray, w, ref, method, limit, deadline)))
+        return out
+
+    def bench(self, name: str, n: int = 100, warmup: int = 5, *, timeout: Optional[float] = None,
+              **options: Any) -> Any:
+        """`acl_notebook.bench` of `name` on every live device at once (one process each);
+        a `FleetBench` with per-device figures, the summary, and any device lost meanwhile."""
+        from ..fanout import FleetBench
+
+        holders = self._holders(name)
+        t0 = time.perf_counter()
+        answers = self.call("bench", name, n, warmup, options, workers=holders, timeout=timeout)
+        wall = time.perf_counter() - t0
+        done = [(w, a) for w, a in answers if not isinstance(a, Failure)]
+        lost = tuple((w.where, w.reason) for w, a in answers if isinstance(a, Failure) and a.lost)
+        errors = [(w, a) for w, a in answers if isinstance(a, Failure) and not a.lost]
+        if errors:
+            raise errors[0][1].exc
+        if not done:
+            raise ClusterError(f"every device benchmarking {name!r} was lost: "
+                               + "; ".join(f"{w}: {why}" for w, why in lost))
+        return FleetBench(name, tuple(w.where for w, _ in done), tuple(a for _, a in done), wall, lost)
+
+    def _raise_failed(self, name: str, answers: list[tuple[Worker, Any]]) -> None:
+        failed = [(w, a) for w, a in answers if isinstance(a, Failure)]
+        if not failed:
+            return
+        if len(failed) == len(answers) and not failed[0][1].lost and len({str(a.exc) for _w, a in failed}) == 1:
+            raise failed[0][1].exc  # the same mistake everywhere (a bad input): say it once, as itself
+        raise ClusterError(f"running {name!r} failed on " + "; ".join(f"{w.where}: {_line(a.exc)}" for w, a in failed)
+                           + f" ({len(answers) - len(failed)} of {len(answers)} devices answered)")
 
     # -- memory and status -----------------------------------------------------------------
     def memory(self, timeout: Optional[float] = None) -> MemoryGrid:

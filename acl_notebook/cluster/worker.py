@@ -111,6 +111,32 @@ class NpuWorker:
     def models(self) -> list[RemoteModel]:
         return [self._summary(m) for m in self.session.models()]
 
+    # -- running ------------------------------------------------------------------------
+    def run(self, name: str, inputs: Any, pieces: Optional[list] = None) -> dict[str, Any]:
+        """Run `name` on `inputs` (the arrays arrive zero-copy from the object store).
+
+        With `pieces` (a split run), `inputs` is this worker's list of padded batches, one
+        per piece, and the outputs come back trimmed; else one run. Plain values only, so
+        the answer crosses Ray intact."""
+        import time
+
+        from ..fanout import trim
+
+        model = self.session.find(name)
+        t0 = time.perf_counter()
+        if pieces is None:
+            out = model.run(inputs)
+            return {"arrays": list(out), "names": out.names, "gear": out.gear, "timing": out.timing,
+                    "simulated": out.simulated, "fidelity": out.fidelity, "notes": out.notes, "model": out.model}
+        parts = [trim(list(model.run(batch)), piece) for batch, piece in zip(inputs, pieces)]
+        return {"parts": parts, "names": tuple(t.name for t in model.outputs), "seconds": time.perf_counter() - t0}
+
+    def bench(self, name: str, n: int, warmup: int, options: dict[str, Any]) -> Any:
+        """`acl_notebook.bench` of `name` on this device (a `BenchResult`)."""
+        from ..runner.bench import bench
+
+        return bench(self.session.find(name), n, warmup, **options)
+
     def memory(self) -> DeviceCell:
         r = self.session.memory(0)
         shares = tuple(CellShare(s.name, s.name, s.bytes) for s in r.models)
