@@ -163,7 +163,16 @@ def bench(model: Union[Model, str, int], n: int = 100, warmup: int = 5, *, input
           batch: Optional[int] = None, hw: Optional[tuple[int, int]] = None,
           dims: Optional[tuple[int, ...]] = None) -> Any:
     """Time `n` runs after `warmup` unrecorded ones (random inputs unless given); returns a
-    `BenchResult` with msame/ais_bench-style figures in milliseconds."""
+    `BenchResult` with msame/ais_bench-style figures in milliseconds.
+
+    A `ModelGroup` (or its name) is benchmarked on all its devices at once, one thread per
+    device in its own context: a `FleetBench` with per-device figures and the summary."""
+    from .group import ModelGroup, find_group
+
+    group = model if isinstance(model, ModelGroup) else (
+        find_group(get_session(), model) if isinstance(model, str) else None)
+    if group is not None:
+        return group.bench(n, warmup, inputs=inputs, batch=batch, hw=hw, dims=dims)
     from .runner.bench import bench as _bench
 
     return _bench(model, n, warmup, inputs=inputs, batch=batch, hw=hw, dims=dims)

@@ -1325,7 +1325,7 @@ _DEVICE_OUT_HEADERS = ["where", "gear", "execute", "outputs", "simulated values"
 
 
 def _device_outputs_title(outs: Any) -> str:
-    model = getattr(outs[0], "model", "") if len(outs) else ""
+    model = outs.model or (getattr(outs[0], "model", "") if len(outs) else "")
     return f"Ran {model!r} on {_plural(len(outs), 'device')} at once in {_ms(outs.seconds)}"
 
 

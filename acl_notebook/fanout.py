@@ -28,14 +28,15 @@ class DeviceOutputs(tuple):
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
 
-    def __new__(cls, outputs: Sequence[Any], where: Sequence[str], seconds: float) -> DeviceOutputs:
+    def __new__(cls, outputs: Sequence[Any], where: Sequence[str], seconds: float, model: str = "") -> DeviceOutputs:
         self = super().__new__(cls, tuple(outputs))
         self.where = tuple(where)
         self.seconds = seconds
+        self.model = model
         return self
 
     def __reduce__(self) -> tuple:
-        return (DeviceOutputs, (tuple(self), self.where, self.seconds))
+        return (DeviceOutputs, (tuple(self), self.where, self.seconds, self.model))
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,17 @@ class FleetBench:
     @property
     def wall_throughput(self) -> float:
         return self.samples / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def to_json(self, path: Optional[str] = None) -> str:
+        """The summary and every device's ais_bench-style figures as JSON (also to `path`)."""
+        import json
+        import os
+
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            with open(os.fspath(path), "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return text
 
     def to_dict(self) -> dict:
         return {"model": self.model, "throughput": self.throughput, "wall_throughput": self.wall_throughput,
@@ -211,8 +223,8 @@ def _raise_failures(where: Sequence[str], results: Sequence[tuple[Any, Optional[
     failed = [(w, e) for w, (_v, e) in zip(where, results) if e is not None]
     if not failed:
         return
-    kinds = {(type(e), str(e)) for _w, e in failed}
-    if len(failed) == len(results) and len(kinds) == 1:
+    kinds = {type(e) for _w, e in failed}
+    if len(failed) == len(results) and len(kinds) == 1 and isinstance(failed[0][1], (ValueError, TypeError, KeyError)):
         raise failed[0][1]  # the same mistake everywhere (a bad input): say it once, as itself
     from .display import error_line
 
@@ -220,14 +232,14 @@ def _raise_failures(where: Sequence[str], results: Sequence[tuple[Any, Optional[
                         + f" ({len(results) - len(failed)} of {len(results)} devices ran)")
 
 
-def run_group(models: Sequence[Any], inputs: Any, *, split: bool = False, **gear: Any) -> Any:
+def run_group(name: str, models: Sequence[Any], inputs: Any, *, split: bool = False, **gear: Any) -> Any:
     """`ModelGroup.run`: see there."""
     where = [f"device {m.device}" for m in models]
     t0 = time.perf_counter()
     if not split:
         results = _parallel([lambda m=m: m.run(inputs, **gear) for m in models])
         _raise_failures(where, results)
-        return DeviceOutputs([v for v, _ in results], where, time.perf_counter() - t0)
+        return DeviceOutputs([v for v, _ in results], where, time.perf_counter() - t0, name)
     if gear:
         raise ValueError("split=True picks each run's gear from its shard; do not pass batch=, hw= or dims=")
     pieces = split_plan(models[0], inputs, len(models))

@@ -126,7 +126,7 @@ class ModelGroup:
         from .fanout import run_group
 
         gear = {k: v for k, v in (("batch", batch), ("hw", hw), ("dims", dims)) if v is not None}
-        return run_group(self._live(), inputs, split=split, **gear)
+        return run_group(self.name, self._live(), inputs, split=split, **gear)
 
     def bench(self, n: int = 100, warmup: int = 5, **options: Any) -> Any:
         """`acl_notebook.bench` on every device at once (see `FleetBench`)."""

@@ -9,14 +9,18 @@ tests that kill a worker run last and the module fixture shuts everything down.
 from __future__ import annotations
 
 import os
+import threading
 import time
 
+import numpy as np
 import pytest
 
 import acl_notebook as acl
 from acl_notebook import display
 from acl_notebook.cluster.results import ClusterError, ClusterTimeoutError
-from acl_notebook.om.writer import ModelSpec, write_om
+from acl_notebook.fanout import DeviceOutputs, FleetBench, SplitOutputs, take, trim
+from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
+from acl_notebook.shard import plan
 from acl_notebook.session import DeviceMemoryError
 
 MiB = 1024**2
@@ -25,6 +29,19 @@ DEVICES = 3
 
 def model(name: str, work: int, weight: int) -> bytes:
     return write_om(ModelSpec(name=name, soc_version="Ascend910B1", work_size=work, weight_size=weight))
+
+
+def batch_model(name: str = "bnet", side: int = 8) -> bytes:
+    return write_om(ModelSpec(
+        name=name, soc_version="Ascend910B1",
+        inputs=[TensorSpec("x", (-1, 3, side, side), "float16", "NCHW")],
+        outputs=[TensorSpec("y", (-1, 10), "float32", "ND")],
+        dynamic_kind="batch", gears=[(1,), (2,), (4,)], work_size=4 * MiB, weight_size=MiB,
+    ))
+
+
+def rows(n: int, side: int = 8, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, 3, side, side)).astype(np.float16)
 
 
 def pid_alive(pid: int) -> bool:
@@ -163,24 +180,96 @@ def test_the_cluster_view_is_live_and_bounded(clean):
         view.close()
 
 
+@pytest.fixture(scope="module")
+def here():
+    """The same model in this process's own session: what each device should compute."""
+    acl.configure(backend="sim", devices=1)
+    m = acl.load(batch_model())
+    yield m
+    acl.unload_all()
+
+
+def test_run_gives_every_device_the_same_input(clean, here):
+    acl.cluster.load(batch_model())
+    x = rows(4)
+    out = acl.cluster.run("bnet", x)
+    assert isinstance(out, DeviceOutputs) and len(out) == DEVICES
+    assert sorted(out.where) == sorted(w.where for w in clean.workers)
+    expect = here.run(x)[0]
+    for o in out:
+        assert o.gear == (4,) and np.array_equal(o[0], expect)
+
+
+def test_split_run_covers_every_row_in_order(clean, here):
+    acl.cluster.load(batch_model())
+    x = rows(10, seed=3)
+    out = acl.cluster.run("bnet", x, split=True)
+    assert isinstance(out, SplitOutputs) and out[0].shape == (10, 10)
+    assert [(sh.start, sh.stop) for sh in out.shards] == [(0, 4), (4, 7), (7, 10)]
+    for shard in plan(10, DEVICES, (1, 2, 4)):
+        for p in shard:
+            assert np.array_equal(out[0][p.start:p.stop], trim(list(here.run(take(x, p))), p)[0])
+    with pytest.raises(KeyError, match="no model .nope."):
+        acl.cluster.run("nope", x)
+
+
+def test_bench_runs_every_device_at_once(clean):
+    acl.cluster.load(batch_model())
+    b = acl.cluster.bench("bnet", n=30, warmup=2)
+    assert isinstance(b, FleetBench) and len(b.results) == DEVICES and not b.lost
+    assert all(r.n == 30 and r.batch == 4 for r in b.results)
+    assert b.throughput == pytest.approx(sum(r.throughput for r in b.results)) and b.wall_seconds > 0
+
+
 # -- faults (these run last: they kill a worker) -------------------------------------------
-def test_a_killed_worker_is_lost_with_its_reason_and_the_others_keep_working(clean):
+def test_a_worker_killed_mid_bench_is_lost_and_the_others_keep_working(clean):
     import ray
 
     acl.cluster.load(model("net", 10 * MiB, 10 * MiB))
+    acl.cluster.load(batch_model("slow", side=96))
     victim = clean.workers[1]
+    probe = acl.cluster.bench("slow", n=40, warmup=1)
+    runs = int(6.0 * 40 / probe.wall_seconds)  # a bench of about six seconds on this machine
+    done: dict = {}
+    bench = threading.Thread(target=lambda: done.setdefault("b", acl.cluster.bench("slow", n=runs, warmup=1,
+                                                                                     timeout=120)))
+    bench.start()
+    time.sleep(1.5)  # every worker is benchmarking by now, and none is done
     ray.kill(victim.actor, no_restart=True)
+    bench.join(150)
+    assert not bench.is_alive(), "the bench hung after a worker died"
+    b = done["b"]
+    assert [w for w, _why in b.lost] == [victim.where] and "ray.kill" in b.lost[0][1]
+    assert len(b.results) == DEVICES - 1 and victim.where not in b.where
+    assert "1 lost" in display.render_text(b)
+
     assert wait_until(lambda: not pid_alive(victim.info.pid))
     status = acl.cluster.status()
     lost = status.lost
     assert [(w.host, w.device) for w in lost] == [(victim.info.host, victim.info.device)]
-    assert "ray.kill" in lost[0].reason and lost[0].models == ("net",)
+    assert "ray.kill" in lost[0].reason and set(lost[0].models) == {"net", "slow"}
     net = next(m for m in acl.cluster.models() if m.name == "net")
     assert len(net.lost) == 1 and net.lost[0].device == victim.info.device and len(net.loaded) == DEVICES - 1
     grid = acl.cluster.memory()
     cell = grid.cell(victim.info.device)
     assert cell.state == "lost" and "ray.kill" in cell.reason and cell.models[0].state == "lost"
     assert "lost" in display.render_text(grid) and "acl-lost" in display.render_html(grid)
-    # the others keep working: a new load lands on every live device
+    # the others keep working: a new load lands on every live device, a split run uses them
     more = acl.cluster.load(model("more", MiB, MiB))
     assert sorted(c.device for c in more.loaded) == sorted(w.info.device for w in clean.workers if w.alive)
+    out = acl.cluster.run("slow", rows(6, side=96), split=True)
+    assert out[0].shape == (6, 10) and victim.where not in {sh.where for sh in out.shards}
+
+
+def test_a_worker_lost_during_a_split_run_has_its_rows_rerun_on_the_others(clean):
+    import ray
+
+    acl.cluster.load(batch_model())
+    alive = [w for w in clean.workers if w.alive]
+    assert len(alive) >= 2
+    victim = alive[-1]
+    ray.kill(victim.actor, no_restart=True)  # the kernel does not know yet: its rows go out to it
+    assert wait_until(lambda: not pid_alive(victim.info.pid))
+    out = acl.cluster.run("bnet", rows(8, seed=5), split=True)
+    assert out[0].shape == (8, 10) and sum(sh.stop - sh.start for sh in out.shards) == 8
+    assert victim.where not in {sh.where for sh in out.shards} and not victim.alive

@@ -251,7 +251,7 @@ class Cluster:
             outs = [Outputs(a["arrays"], names=a["names"], gear=a["gear"], timing=a["timing"],
                             simulated=a["simulated"], fidelity=a["fidelity"], notes=a["notes"], model=a["model"])
                     for _w, a in answers]
-            return DeviceOutputs(outs, [w.where for w, _ in answers], time.perf_counter() - t0)
+            return DeviceOutputs(outs, [w.where for w, _ in answers], time.perf_counter() - t0, name)
         plans = split_plan(self._infos[name], inputs, len(holders))
         pending = [(w, runs) for w, runs in zip(holders, plans) if runs]
         results: dict[int, list] = {}  # first row of a piece -> its trimmed outputs
