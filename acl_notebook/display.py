@@ -1236,7 +1236,7 @@ def _text_memory_grid(grid: Any, width: int) -> str:
     rows = []
     for c in grid.cells:
         if c.state != "ok":
-            rows.append([c.host, str(c.device), c.state, "", "", f"{c.state}: {c.reason}", _cell_models_text(c)])
+            rows.append([c.host, str(c.device), c.state, "", "", "", f"{c.reason} (models: {_cell_models_text(c)})"])
             continue
         rows.append([c.host, str(c.device), human_bytes(c.used), human_bytes(c.free), human_bytes(c.total),
                      _percent(c.used, c.total), _cell_models_text(c)])

@@ -7,7 +7,8 @@ Figures printed:
   every worker loading them zero-copy from shared memory) against the same number of single
   loads one after another (each putting the bytes and loading on one worker): the time ratio;
 - each worker's RSS growth during its load, against the model size (target: far below it);
-- concurrent bench throughput on 1, 2 and 4 simulated devices of one host (ModelGroup).
+- concurrent bench throughput on 1, 2 and 4 simulated devices: of one host (a ModelGroup, a
+  thread per device) and of a local Ray cluster (a worker process per device).
 """
 
 from __future__ import annotations
@@ -80,36 +81,63 @@ def fanout(path: str, devices: int) -> None:
         acl.cluster.shutdown()
 
 
-def concurrent_bench(devices_list: list[int], n: int) -> None:
-    import acl_notebook as acl
+def _bench_model() -> bytes:
     from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 
-    if not hasattr(acl, "bench"):
-        print("\nconcurrent bench: needs acl.bench (model execution), not in this build")
-        return
-    data = write_om(ModelSpec(
+    return write_om(ModelSpec(
         name="net", soc_version="Ascend910B1",
-        inputs=[TensorSpec("x", (8, 3, 224, 224), "float16", "NCHW")],
+        inputs=[TensorSpec("x", (8, 3, 64, 64), "float16", "NCHW")],
         outputs=[TensorSpec("y", (8, 1000), "float32", "ND")],
         work_size=64 * MiB, weight_size=16 * MiB,
     ))
+
+
+def _line(label: str, r: object, base: float) -> str:
+    return (f"  {label}: summary throughput {r.throughput:10.1f} /s ({r.throughput / base:.2f}x of 1 device), "
+            f"over the wall time {r.wall_throughput:9.1f} /s ({r.wall_seconds:.2f} s)")
+
+
+def group_bench(devices_list: list[int], n: int) -> None:
+    """One host, a thread per device (ModelGroup): the simulator's execute is Python, so the
+    threads share one interpreter lock; on an NPU aclmdlExecute runs outside it."""
+    import acl_notebook as acl
+
+    data = _bench_model()
     acl.configure(backend="sim", devices=max(devices_list))
-    print(f"\nconcurrent bench, {n} runs per device (batch 8), simulator:")
+    print(f"\none host, one thread per device (acl.bench(group)), {n} runs each, batch 8, simulator:")
     base = None
     for d in devices_list:
         g = acl.load(data, device=f"0-{d - 1}")
         r = acl.bench(g, n=n, warmup=3)
         base = base or r.throughput
-        print(f"  {d} device(s): summary throughput {r.throughput:9.1f} /s  ({r.throughput / base:.2f}x of 1 device), "
-              f"wall {r.wall_seconds:.2f} s")
+        print(_line(f"{d} device(s)", r, base))
         g.unload()
+
+
+def cluster_bench(devices_list: list[int], n: int) -> None:
+    """A local Ray cluster, one worker process per simulated NPU (acl.cluster.bench)."""
+    import acl_notebook as acl
+
+    data = _bench_model()
+    print(f"\nRay cluster, one worker process per device (acl.cluster.bench), {n} runs each, batch 8, "
+          f"simulator, {os.cpu_count()} CPU cores:")
+    base = None
+    for d in devices_list:
+        acl.cluster.local(devices=d)
+        try:
+            acl.cluster.load(data)
+            r = acl.cluster.bench("net", n=n, warmup=3)
+            base = base or r.throughput
+            print(_line(f"{d} device(s)", r, base))
+        finally:
+            acl.cluster.shutdown()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--devices", type=int, default=4)
-    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=2000)
     args = ap.parse_args()
     sys.path.insert(0, HERE)
     from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om_file
@@ -123,7 +151,8 @@ def main() -> None:
             work_size=256 * MiB, weight_size=args.size_mib * MiB,
         ), big)
         fanout(big, args.devices)
-    concurrent_bench([1, 2, 4], args.runs)
+    group_bench([1, 2, 4], args.runs)
+    cluster_bench([1, 2, 4], args.runs)
 
 
 if __name__ == "__main__":

@@ -220,6 +220,16 @@ def test_many_devices_loads_a_group_on_every_device():
     assert html.count("acl-cell") == 4 and "classifier@3" in html
 
 
+def test_many_devices_runs_splits_and_benches_the_group():
+    assert "Ran 'classifier' on 4 devices at once" in text_of("07-many-devices", "group-run")
+    split = text_of("07-many-devices", "group-split")
+    assert "scores: (22, 1000)" in split and "Split run: 22 rows over 4 devices" in split
+    assert re.search(r"device 2\s+12\.\.16\s+5\s+2\s+0", split), split  # 5 rows = gears 4 + 1
+    assert "Bench 'classifier' on 4 devices at once: summary throughput" in text_of("07-many-devices", "group-bench")
+    assert "scores of every row: (22, 1000)" in text_of("07-many-devices", "cluster-split")
+    assert "on 4 devices at once" in text_of("07-many-devices", "cluster-bench")
+
+
 def test_many_devices_refusal_names_the_device_and_loads_nothing():
     out = text_of("07-many-devices", "refusal")
     assert "refused on device 2: detector needs 2.0 GiB" in out and "nothing new loaded: True" in out
@@ -233,7 +243,9 @@ def test_many_devices_cluster_loads_refuses_and_survives_a_lost_worker():
     assert re.search(r"refused on host \S+ device \d", text_of("07-many-devices", "cluster-refusal"))
     lost = text_of("07-many-devices", "lost")
     assert "device 1 (The actor is dead because it was killed by `ray.kill`.); its models: ['classifier']" in lost
-    assert "the others keep working: [0, 2, 3]" in text_of("07-many-devices", "survivors")
+    survivors = text_of("07-many-devices", "survivors")
+    assert "the others keep working: [0, 2, 3]" in survivors
+    assert "a split run still covers every row: True" in survivors and "device 1'" not in survivors
 
 
 def test_many_devices_shows_the_live_cluster_view_and_leaves_nothing_running():
