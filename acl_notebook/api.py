@@ -139,10 +139,26 @@ def panel(device: Any = None) -> Any:
     return get_panel(get_session(), device=int(device) if isinstance(device, str) else device)
 
 
+def _group_of(model: Any) -> Optional[ModelGroup]:
+    """`model` as a ModelGroup when it is one or names one, else None."""
+    from .group import ModelGroup, find_group
+
+    if isinstance(model, ModelGroup):
+        return model
+    return find_group(get_session(), model) if isinstance(model, str) else None
+
+
 def run(model: Union[Model, str, int], inputs: Any = None, *, batch: Optional[int] = None,
-        hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None) -> Any:
+        hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None, split: bool = False) -> Any:
     """Run a loaded model (a Model, its name or id) on numpy inputs; returns `Outputs`.
-    Same as ``model.run(inputs, ...)``."""
+    Same as ``model.run(inputs, ...)``. A `ModelGroup` (or its name) runs on all its devices
+    (`ModelGroup.run`; split=True shards the batch across them)."""
+    group = _group_of(model)
+    if group is not None:
+        return group.run(inputs, split=split, batch=batch, hw=hw, dims=dims)
+    if split:
+        raise ValueError("split=True shards a batch across the devices of a model group; load the model with "
+                         "device='all' (or a list of devices) first")
     from .runner.execute import run as _run
 
     return _run(model, inputs, batch=batch, hw=hw, dims=dims)
@@ -156,7 +172,8 @@ def random_inputs(model: Union[Model, str, int], *, batch: Optional[int] = None,
     from .runner.execute import resolve
     from .runner.inputs import random_inputs as _random
 
-    return _random(resolve(model), batch=batch, hw=hw, dims=dims, seed=seed)
+    group = _group_of(model)
+    return _random(group[0] if group is not None else resolve(model), batch=batch, hw=hw, dims=dims, seed=seed)
 
 
 def bench(model: Union[Model, str, int], n: int = 100, warmup: int = 5, *, inputs: Any = None,
@@ -167,10 +184,7 @@ def bench(model: Union[Model, str, int], n: int = 100, warmup: int = 5, *, input
 
     A `ModelGroup` (or its name) is benchmarked on all its devices at once, one thread per
     device in its own context: a `FleetBench` with per-device figures and the summary."""
-    from .group import ModelGroup, find_group
-
-    group = model if isinstance(model, ModelGroup) else (
-        find_group(get_session(), model) if isinstance(model, str) else None)
+    group = _group_of(model)
     if group is not None:
         return group.bench(n, warmup, inputs=inputs, batch=batch, hw=hw, dims=dims)
     from .runner.bench import bench as _bench

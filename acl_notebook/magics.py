@@ -465,6 +465,12 @@ class AclMagics(Magics, Configurable):
             raise usage_error(f"several models are loaded; say which: {_known(loaded)}")
         found = _loaded_match(loaded, key)
         if found is None:
+            from .group import find_group
+            from .session import get_session
+
+            group = find_group(get_session(), key)  # a multi-device load, by its name
+            if group is not None:
+                return group
             raise usage_error(f"no loaded model {key!r}; loaded: {_known(loaded)}")
         return found
 
@@ -517,6 +523,8 @@ class AclMagics(Magics, Configurable):
     @argument("-b", "--batch", type=int, metavar="N", help="Dynamic-batch gear.")
     @argument("--hw", metavar="H,W", help="Image-size gear.")
     @argument("--dims", metavar="D,D,...", help="Dims gear: one value per -1 axis, in shape order.")
+    @argument("-s", "--split", action="store_true",
+              help="For a model group: shard the batch axis across its devices (gears respected).")
     @line_magic
     def acl_run(self, line: str = "") -> Any:
         """Run a loaded model once and show its outputs (name, shape, dtype, min/max/mean, argmax, NaN/Inf).
@@ -540,7 +548,7 @@ class AclMagics(Magics, Configurable):
             inputs = self._inputs_arg(args.inputs, args.random)
             if inputs is None:
                 inputs = api.random_inputs(model, **gear)
-            out = api.run(model, inputs, **gear)
+            out = api.run(model, inputs, split=args.split, **gear)
         if args.out:
             name = _unquote(args.out)
             if not name.isidentifier():

@@ -20,8 +20,8 @@ from acl_notebook import display
 from acl_notebook.cluster.results import ClusterError, ClusterTimeoutError
 from acl_notebook.fanout import DeviceOutputs, FleetBench, SplitOutputs, take, trim
 from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
-from acl_notebook.shard import plan
 from acl_notebook.session import DeviceMemoryError
+from acl_notebook.shard import plan
 
 MiB = 1024**2
 DEVICES = 3

@@ -178,3 +178,29 @@ def test_api_bench_takes_a_group_or_its_name():
         assert acl.bench("net", n=5, warmup=1).where == ("device 0", "device 1")
     finally:
         acl.unload_all()
+
+
+def test_run_and_bench_magics_take_a_group_by_name(tmp_path):
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "acl_notebook")
+    acl.configure(backend="sim", devices=2, memory=1024 * MiB)
+    try:
+        acl.load(batch_model(), device="all")
+        ip.user_ns["x"] = rows(7)
+        out = ip.run_line_magic("acl_run", "net -i x --split")
+        assert isinstance(out, SplitOutputs) and out[0].shape == (7, 10)
+        each = ip.run_line_magic("acl_run", "net --random")
+        assert isinstance(each, DeviceOutputs) and len(each) == 2
+        path = tmp_path / "fleet.json"
+        b = ip.run_line_magic("acl_bench", f"net -n 5 --warmup 1 --json {path}")
+        assert isinstance(b, FleetBench) and '"throughput"' in path.read_text()
+        with pytest.raises(UsageError, match="split=True shards a batch"):
+            acl.load(batch_model(), name="one", device=0)
+            ip.run_line_magic("acl_run", "one -i x --split")
+    finally:
+        ip.user_ns.pop("x", None)
+        acl.unload_all()
+        ip.run_line_magic("unload_ext", "acl_notebook")
