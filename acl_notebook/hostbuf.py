@@ -234,19 +234,33 @@ def same_bytes(view: memoryview, offset: int, expected: bytes) -> bool:
     return bytes(read_view(view, offset, len(expected))) == expected
 
 
-_scratch = threading.local()
 _KEEP_SCRATCH = 8 << 20  # a scratch file bigger than this is emptied after use
+
+
+class _Memfd:
+    """A scratch memfd, closed when its owner (one thread's local storage) lets it go."""
+
+    def __init__(self) -> None:
+        create = getattr(os, "memfd_create", None)
+        self.fd = create("acl-notebook-read", getattr(os, "MFD_CLOEXEC", 0)) if create else None
+
+    def __del__(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+_scratch = threading.local()  # .memfd: one per thread, dropped (and closed) with the thread
 
 
 def _kernel_copy(part: memoryview) -> bytes:
     """Copy `part` through a per-thread memfd: write(2) reports a page past the end of a
     shrunk file as EFAULT (or a short count), where a plain read would raise SIGBUS."""
-    fd = getattr(_scratch, "fd", None)
-    if fd is None:
-        create = getattr(os, "memfd_create", None)
-        if create is None:  # pragma: no cover - not Linux: no safe copy available, plain read
-            return bytes(part)
-        fd = _scratch.fd = create("acl-notebook-read", getattr(os, "MFD_CLOEXEC", 0))
+    memfd = getattr(_scratch, "memfd", None)
+    if memfd is None:
+        memfd = _scratch.memfd = _Memfd()
+    fd = memfd.fd
+    if fd is None:  # pragma: no cover - not Linux: no safe copy available, plain read
+        return bytes(part)
     done = 0
     while done < part.nbytes:
         try:

@@ -40,3 +40,27 @@ def test_what_is_not_bytes_is_refused_with_what_to_do(bad, error, words):
     with pytest.raises(error) as info:
         open_source(bad)
     assert words in str(info.value)
+
+
+def test_safe_reads_of_a_mapping_from_many_threads_leave_no_descriptor_behind(tmp_path):
+    import gc
+    import os
+    import threading
+
+    from acl_notebook.hostbuf import read_view
+
+    path = tmp_path / "m.om"
+    path.write_bytes(bytes(range(256)) * 64)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(bytes(read_view(view, 100, 300))))
+                   for _ in range(20)]
+        before = len(os.listdir("/proc/self/fd"))
+        for t in threads:
+            t.start()
+            t.join()
+        gc.collect()
+        assert got == [(bytes(range(256)) * 2)[100:400]] * 20  # a copy of the right bytes
+        assert len(os.listdir("/proc/self/fd")) <= before + 1
+        view.release()

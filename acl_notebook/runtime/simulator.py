@@ -160,7 +160,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
         with self._lock:  # the newest two: a query and its load, maybe one more in flight
             self._handed = [parsed, *(p for p in self._handed if p is not parsed)][:2]
 
-    def _parse(self, model: memoryview, call: str) -> ModelInfo:
+    def _parse(self, model: memoryview, call: str, consume: bool = False) -> ModelInfo:
         """Validate like GE's ModelParserBase, then parse with our reader (or reuse the parse
         the session handed over, when the buffer still holds the bytes it was made from)."""
         size = model.nbytes
@@ -181,6 +181,9 @@ class SimulatorBackend(ExecutionMixin, Backend):
             handed = list(self._handed)
         for parsed in handed:
             if parsed.matches(model):
+                if consume:  # the load is the last use: do not keep its ModelDef bytes alive
+                    with self._lock:
+                        self._handed = [p for p in self._handed if p is not parsed]
                 return parsed.info
         from ..om.reader import parse
 
@@ -312,7 +315,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
             self._need_buffer(model, call)
             self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)
             ctx = self._current(call)
-            info = self._parse(model, call)
+            info = self._parse(model, call, consume=True)
             adopt = self._adoption(info.soc_version, call)
             profile = adopt or self.profile
             if info.soc_version and soc_family(info.soc_version) != soc_family(profile.name):
