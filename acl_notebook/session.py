@@ -16,9 +16,10 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from ._rich import _repr_html_, _repr_pretty_
 from .history import MemoryHistory, MemorySample
@@ -478,12 +479,11 @@ class Session:
         with open_source(source) as buf:
             parsed = read(buf, keep=True)  # bad bytes are refused before the device is touched
             info = parsed.info
-            with self._lock:
+            with self._lock, _handed(self.backend, parsed):  # parse once per load
                 self.start()
                 dev = self._check_device(self.config.device if device is None else device)
                 model_name = self._unique_name(name, info.name or "model")
                 backend = self.backend
-                backend.adopt_parse(parsed)  # parse once per load: the simulator reuses it
                 needs = self._precheck(buf.view, info, dev, model_name, force)
                 changed = buf.changed()
                 if changed:  # the runtime would read past the end of the file: SIGBUS
@@ -534,11 +534,9 @@ class Session:
 
         with open_source(source) as buf:
             parsed = read(buf, keep=True)
-            info = parsed.info
-            with self._lock:
+            with self._lock, _handed(self.backend, parsed):
                 self.start()
-                self.backend.adopt_parse(parsed)
-                return self._precheck(buf.view, info, self._check_device(device), name, False)
+                return self._precheck(buf.view, parsed.info, self._check_device(device), name, False)
 
     def _unique_name(self, name: Optional[str], default: str) -> str:
         taken = {m.name: m.id for m in self._models.values()}
@@ -951,6 +949,17 @@ def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo,
 def _an(soc: str) -> str:
     """ "an Ascend310B4": every SoC name starts with a vowel, but say it right anyway."""
     return f"{'an' if soc[:1].lower() in 'aeiou' else 'a'} {soc}"
+@contextmanager
+def _handed(backend: Backend, parsed: Any) -> Iterator[None]:
+    """Offer the backend our parse for the duration of one load (so it parses once), and
+    withdraw it after, so nothing of the model is kept alive by the offer."""
+    backend.adopt_parse(parsed)
+    try:
+        yield
+    finally:
+        backend.adopt_parse(None)
+
+
 def _sizes(call: str, first: str, second: str, *values: Any) -> tuple[int, int]:
     """Two byte counts a runtime reported, refused when they cannot be true: negative, or
     beyond any device (a C size_t of -1 reads as 2**64-1), so accounting never goes wrong."""

@@ -50,14 +50,18 @@ class ParsedModel:
     tables, MODEL_INOUT_INFO, MODEL_DEF), never of the weights. So a buffer of the same
     size holding the same bytes in those regions has this parse, and any change there
     (a mutated bytearray, a rewritten file) fails `matches`: a stale parse cannot be reused.
-    Checking costs one comparison of those bytes (memcmp speed), not a parse.
+    Checking costs one comparison of those bytes (memcmp speed), not a parse; for a model
+    held in one ``bytes`` object, which cannot change, an identity check.
     """
 
     info: ModelInfo
     size: int
     regions: tuple[tuple[int, bytes], ...]
+    owner: Optional[bytes] = None  # the whole model as one immutable bytes object, if it was
 
     def matches(self, view: memoryview) -> bool:
+        if self.owner is not None:  # bytes never change: the same object is the same model
+            return view.obj is self.owner and view.nbytes == self.size
         return view.nbytes == self.size and all(same_bytes(view, off, data) for off, data in self.regions)
 
 
@@ -118,7 +122,8 @@ def inspect(source: Source) -> ModelInfo:
 
 def read(buf: HostBuffer, keep: bool = False) -> ParsedModel:
     """Parse a HostBuffer; with `keep`, remember the bytes read so the parse can be handed on."""
-    blob = _Blob(buf, keep)
+    owner = buf.view.obj if keep and type(buf.view.obj) is bytes and buf.view.nbytes == len(buf.view.obj) else None
+    blob = _Blob(buf, keep and owner is None)
     try:
         info = _parse_blob(blob)
     except OMFormatError:
@@ -131,7 +136,7 @@ def read(buf: HostBuffer, keep: bool = False) -> ParsedModel:
             f"the model is damaged and could not be read ({type(exc).__name__}: {exc}); "
             "export it again with ATC"
         ) from exc
-    return ParsedModel(info, blob.size, tuple(blob.regions or ()))
+    return ParsedModel(info, blob.size, tuple(blob.regions or ()), owner)
 
 
 def model_def(source: Source) -> Any:

@@ -206,8 +206,9 @@ class Backend(ABC):
     # -- models ---------------------------------------------------------------------------
     def adopt_parse(self, parsed: Any) -> None:
         """Offer the session's parse (`om.reader.ParsedModel`) of a buffer it is about to
-        query and load, so a backend that parses in Python need not parse again. A backend
-        may use it only for a buffer it `matches`. The real runtime parses in C: no-op."""
+        query and load, so a backend that parses in Python need not parse again; None ends
+        the offer. A backend may use it only for a buffer it `matches`. The real runtime
+        parses in C: no-op."""
         del parsed
 
     @abstractmethod

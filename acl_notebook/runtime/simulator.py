@@ -132,7 +132,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
         self._ids = itertools.count(1)
         self._models: dict[int, _Loaded] = {}
         self._init_execution()
-        self._handed: list[ParsedModel] = []
+        self._handed: Optional[ParsedModel] = None
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:
@@ -156,11 +156,11 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 f"device {device} does not exist (valid: 0..{len(self.devices) - 1})",
             )
 
-    def adopt_parse(self, parsed: ParsedModel) -> None:
-        with self._lock:  # the newest two: a query and its load, maybe one more in flight
-            self._handed = [parsed, *(p for p in self._handed if p is not parsed)][:2]
+    def adopt_parse(self, parsed: Optional[ParsedModel]) -> None:
+        with self._lock:
+            self._handed = parsed
 
-    def _parse(self, model: memoryview, call: str, consume: bool = False) -> ModelInfo:
+    def _parse(self, model: memoryview, call: str) -> ModelInfo:
         """Validate like GE's ModelParserBase, then parse with our reader (or reuse the parse
         the session handed over, when the buffer still holds the bytes it was made from)."""
         size = model.nbytes
@@ -177,14 +177,9 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call,
                 f"header says {model_length or length} payload bytes, buffer has {size - _HEADER}",
             )
-        with self._lock:
-            handed = list(self._handed)
-        for parsed in handed:
-            if parsed.matches(model):
-                if consume:  # the load is the last use: do not keep its ModelDef bytes alive
-                    with self._lock:
-                        self._handed = [p for p in self._handed if p is not parsed]
-                return parsed.info
+        handed = self._handed
+        if handed is not None and handed.matches(model):
+            return handed.info
         from ..om.reader import parse
 
         try:
@@ -315,7 +310,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
             self._need_buffer(model, call)
             self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)
             ctx = self._current(call)
-            info = self._parse(model, call, consume=True)
+            info = self._parse(model, call)
             adopt = self._adoption(info.soc_version, call)
             profile = adopt or self.profile
             if info.soc_version and soc_family(info.soc_version) != soc_family(profile.name):
