@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from .om.enums import PARTITION_NAMES
+from .history import PROGRAM_BUFFERS
 from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
 from .units import human_bytes
 
@@ -636,6 +637,8 @@ class _ModelColours:
         self._lock = threading.Lock()
 
     def __call__(self, name: str) -> str:
+        if name == PROGRAM_BUFFERS:
+            return PROGRAM_BUFFERS_COLOUR  # not a model: the plot's band for a program's loose buffers
         with self._lock:
             colour = self._by_name.get(name)
             if colour is None:
@@ -650,8 +653,10 @@ model_colour = _ModelColours()
 _OTHER_COLOR = "repeating-linear-gradient(45deg, rgba(128,128,128,0.85) 0 3px, rgba(128,128,128,0.4) 3px 6px)"
 _FREE_COLOR = "var(--jp-layout-color3, rgba(128,128,128,0.18))"
 # device memory a pyACL program allocated that no model has run with yet (or any more)
-_PROGRAMS_COLOR = "repeating-linear-gradient(-45deg, #bab0ac 0 3px, #8c8c8c 3px 6px)"
+_PROGRAMS_COLOR = "repeating-linear-gradient(-45deg, #d9822b 0 3px, #f3c98b 3px 6px)"
 _PROGRAMS_ROW = "pyACL buffers (no model)"
+#: the same band's solid colour in the memory plot
+PROGRAM_BUFFERS_COLOUR = "#e39a48"
 
 
 def _root(inner: str) -> str:

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 
+#: The `per_model` key for device memory pyACL programs allocated that no model has run with.
+PROGRAM_BUFFERS = "pyACL buffers"
+
+
 @dataclass(frozen=True)
 class MemorySample:
     t: float  # time.time()

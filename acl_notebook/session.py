@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from ._rich import _repr_html_, _repr_pretty_
-from .history import MemoryHistory, MemorySample
+from .history import PROGRAM_BUFFERS, MemoryHistory, MemorySample
 from .hostbuf import HostMemoryError, open_source
 from .om.errors import OMFormatError
 from .om.model import MAX_BYTES, DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
@@ -37,9 +37,6 @@ from .runtime.errors import (
 log = logging.getLogger("acl_notebook")
 
 BACKENDS = ("auto", "sim", "acl")
-
-#: The memory plot's name for device memory programs allocated that no model has run with.
-PROGRAM_BUFFERS = "pyACL buffers"
 
 
 # --------------------------------------------------------------------------------------

@@ -84,3 +84,14 @@ def test_two_input_model_with_dims_gears(tmp_path):
         assert saved["a"].shape == a_shape and saved["b"].shape == b_shape
         (want,) = simulated_outputs(model.read_bytes(), [saved["a"], saved["b"]], gear)
         assert saved["output"].tobytes() == want
+
+
+def test_static_classifier_in_rc_mode_copies_device_to_device(tmp_path):
+    # On an Atlas 200I A2 (RC) the program copies with DEVICE_TO_DEVICE, its own memory included
+    model = write(tmp_path, classifier_spec("Ascend310B4"))
+    out = tmp_path / "out.npz"
+    r = run_program("classify.py", str(model), str(out), "9", env={"ACL_NOTEBOOK_SOC": "Ascend310B4"})
+    assert r.returncode == 0, r.stderr
+    saved = np.load(out)
+    (want,) = simulated_outputs(model.read_bytes(), [saved["input0"]])
+    assert saved["output0"].tobytes() == want
