@@ -387,3 +387,31 @@ def test_hw_and_dims_gears(env):
                                                                    "dims": [1, 3, 1, 4]}) == 145013
     assert acl.mdl.set_input_dynamic_dims(q.model_id, q.ins, mb, gears[1]) == 0
     assert acl.mdl.get_cur_output_dims(q.desc, 0)[0]["dims"] == [8, 4]
+
+
+def test_loads_into_memory_the_program_allocated(env, tmp_path):
+    acl, session = env
+    assert acl.rt.set_device(0) == 0
+    om = write_om(classifier_spec())
+    path = tmp_path / "m.om"
+    path.write_bytes(om)
+    work, weight, ret = acl.mdl.query_size(str(path))
+    assert ret == 0 and work > 0 and weight > 0
+    work_ptr, _ = acl.rt.malloc(work, HUGE_FIRST)
+    weight_ptr, _ = acl.rt.malloc(weight, HUGE_FIRST)
+    free_before = acl.rt.get_mem_info(ACL_HBM_MEM)[0]
+    model_id, ret = acl.mdl.load_from_file_with_mem(str(path), work_ptr, work, weight_ptr, weight)
+    assert ret == 0, acl.get_recent_err_msg()
+    assert acl.rt.get_mem_info(ACL_HBM_MEM)[0] == free_before  # the model took no device memory of its own
+    (model,) = session.models()
+    assert model.runtime_charge == 0 and model.memory == model.program_io > work + weight
+    ptr = acl.util.bytes_to_ptr(om)
+    assert acl.mdl.load_from_mem_with_mem(ptr, len(om), work_ptr, work - 1, 0, 0) == (0, 145000)  # too small
+    assert acl.mdl.load_from_mem_with_mem(ptr, len(om), 0x7F0000004000, work, 0, 0) == (0, 107000)
+    second, ret = acl.mdl.load_from_mem_with_mem(ptr, len(om), 0, 0, weight_ptr, weight)  # shares the weights
+    assert ret == 0
+    assert acl.rt.get_mem_info(ACL_HBM_MEM)[0] == free_before - work  # only its work memory was taken
+    for mid in (model_id, second):
+        assert acl.mdl.unload(mid) == 0
+    assert acl.rt.get_mem_info(ACL_HBM_MEM)[0] == free_before
+    assert acl.rt.free(work_ptr) == 0 and acl.rt.free(weight_ptr) == 0

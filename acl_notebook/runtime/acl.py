@@ -251,6 +251,13 @@ class AclBackend(Backend):
             self._call("aclmdlLoadFromMem", address, size, byref(model_id))
         return model_id.value
 
+    def load_with_mem(self, model: memoryview, work: int, work_size: int, weight: int, weight_size: int) -> int:
+        model_id = c_uint32()
+        with pinned(model) as (address, size):
+            self._call("aclmdlLoadFromMemWithMem", address, size, byref(model_id), work or None, work_size,
+                       weight or None, weight_size)
+        return model_id.value
+
     def load_with_config(self, model: memoryview, priority: Optional[int] = None) -> int:
         if priority is not None and not _INT32[0] <= int(priority) <= _INT32[1]:
             detail = f"priority {priority} does not fit int32"

@@ -224,6 +224,14 @@ class Backend(ABC):
         """aclmdlCreateConfigHandle + aclmdlSetConfigOpt(LOAD_TYPE=FROM_MEM, MEM_ADDR,
         MEM_SIZE[, PRIORITY]) + aclmdlLoadWithConfig; the handle is always destroyed."""
 
+    def load_with_mem(self, model: memoryview, work: int, work_size: int, weight: int, weight_size: int) -> int:
+        """aclmdlLoadFromMemWithMem(): the caller supplies the work and / or weight memory
+        (device pointers from `malloc`; 0 lets ACL allocate that part), which the model then
+        does not take from the device again. Backends that cannot say ACL_ERROR_API_NOT_SUPPORT."""
+        from .errors import AclError
+
+        raise AclError(200001, "aclmdlLoadFromMemWithMem", f"the {self.kind} backend cannot load into caller memory")
+
     @abstractmethod
     def get_desc(self, model_id: int) -> ModelDesc:
         """aclmdlCreateDesc + aclmdlGetDesc + getters + aclmdlDestroyDesc."""

@@ -136,6 +136,8 @@ PROTOTYPES: dict[str, Prototype] = {
     # -- model load / unload --------------------------------------------------------------
     "aclmdlQuerySizeFromMem": _P(aclError, (c_void_p, c_size_t, _szp, _szp), "model memory queries"),
     "aclmdlLoadFromMem": _P(aclError, (c_void_p, c_size_t, _u32p), "loading models from memory"),
+    "aclmdlLoadFromMemWithMem": _P(aclError, (c_void_p, c_size_t, _u32p, c_void_p, c_size_t, c_void_p, c_size_t),
+                                   "loading models into caller-supplied memory"),
     "aclmdlCreateConfigHandle": _P(_cfg, (), _CONFIG, True),
     "aclmdlDestroyConfigHandle": _P(aclError, (_cfg,), _CONFIG, True),
     "aclmdlSetConfigOpt": _P(aclError, (_cfg, aclEnum, c_void_p, c_size_t), _CONFIG, True),

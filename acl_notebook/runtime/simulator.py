@@ -305,12 +305,25 @@ class SimulatorBackend(ExecutionMixin, Backend):
             raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetConfigOpt", "priority must fit int32")
         return self._load(model, "aclmdlLoadWithConfig")
 
-    def _load(self, model: memoryview, call: str) -> int:
+    def load_with_mem(self, model: memoryview, work: int, work_size: int, weight: int, weight_size: int) -> int:
+        return self._load(model, "aclmdlLoadFromMemWithMem", (work, work_size, weight, weight_size))
+
+    def _load(self, model: memoryview, call: str, supplied: Optional[tuple[int, int, int, int]] = None) -> int:
+        """`supplied`: (work, work size, weight, weight size) the caller gives (WithMem loads)."""
+        work_ptr, work_size, weight_ptr, weight_size = supplied or (0, 0, 0, 0)
         with self._lock:
             self._need_buffer(model, call)
             self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)
             ctx = self._current(call)
+            for ptr, size, what in ((work_ptr, work_size, "workPtr"), (weight_ptr, weight_size, "weightPtr")):
+                block = self.memory.find(ptr, size) if ptr else None
+                if ptr and (block is None or block.host):
+                    raise self._fail(107000, call, f"{what} 0x{ptr:x} + {size} bytes is not live device memory")
             info = self._parse(model, call)
+            if (work_ptr and work_size < info.memory.work) or (weight_ptr and weight_size < info.memory.weight):
+                raise self._fail(E.ACL_ERROR_GE_PARAM_INVALID, call,
+                                 f"the model needs {info.memory.work} work and {info.memory.weight} weight bytes, "
+                                 f"{work_size if work_ptr else '-'} / {weight_size if weight_ptr else '-'} given")
             adopt = self._adoption(info.soc_version, call)
             profile = adopt or self.profile
             if info.soc_version and soc_family(info.soc_version) != soc_family(profile.name):
@@ -320,7 +333,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 )
             devices = self._as(adopt) if adopt is not None else self.devices
             dev = devices[ctx.device]
-            charge = info.memory.total
+            charge = (0 if work_ptr else info.memory.work) + (0 if weight_ptr else info.memory.weight)
             if charge > dev.free:
                 raise self._fail(
                     E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,

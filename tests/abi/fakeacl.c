@@ -1095,7 +1095,11 @@ static void soc_family(const char *s, char *out, size_t outlen) {
 }
 
 /* The common load path; caller holds g_mu and has checked the arguments. */
-static aclError load_impl(const void *model, size_t size, uint32_t *model_id, int has_prio, int32_t prio) {
+static int is_device_range(const void *p, size_t count); /* defined with the memory blocks below */
+
+/* work / weight: memory the caller supplies (aclmdlLoadFromMemWithMem); NULL lets ACL allocate it. */
+static aclError load_impl(const void *model, size_t size, uint32_t *model_id, int has_prio, int32_t prio,
+                          const void *work, size_t work_size, const void *weight, size_t weight_size) {
     char why[256], fam_model[64], fam_dev[64];
     g_last_ptr = model;
     g_last_size = size;
@@ -1106,9 +1110,17 @@ static aclError load_impl(const void *model, size_t size, uint32_t *model_id, in
     if (!ctx)
         return fail(ACL_ERROR_RT_CONTEXT_NULL,
                     "no current context on this thread: call aclrtSetDevice or aclrtSetCurrentContext");
+    if ((work && !is_device_range(work, work_size)) || (weight && !is_device_range(weight, weight_size)))
+        return fail(107000 /* RT_PARAM_INVALID */, "workPtr / weightPtr is not live device memory of that size");
     fa_info *info = NULL;
     aclError rc = parse_om(model, size, &info, why, sizeof why);
     if (rc) return fail(rc, "%s", why);
+    if ((work && work_size < info->work) || (weight && weight_size < info->weight)) {
+        aclError e = fail(145000 /* GE_PARAM_INVALID */, "the model needs %llu work and %llu weight bytes",
+                          (unsigned long long)info->work, (unsigned long long)info->weight);
+        info_unref(info);
+        return e;
+    }
     if (info->soc[0]) {
         soc_family(info->soc, fam_model, sizeof fam_model);
         soc_family(g_soc, fam_dev, sizeof fam_dev);
@@ -1118,7 +1130,7 @@ static aclError load_impl(const void *model, size_t size, uint32_t *model_id, in
             return e;
         }
     }
-    uint64_t need = info->work + info->weight, avail = device_free(ctx->device);
+    uint64_t need = (work ? 0 : info->work) + (weight ? 0 : info->weight), avail = device_free(ctx->device);
     if (need > avail) {
         aclError e = fail(ACL_ERROR_RT_MEMORY_ALLOCATION,
                           "device %d out of memory: model needs %llu bytes (work %llu + weight %llu), %llu free",
@@ -1367,7 +1379,19 @@ FAKEACL_API aclError aclmdlLoadFromMem(const void *model, size_t modelSize, uint
         LEAVE(fail(ACL_ERROR_INVALID_PARAM, "model is NULL or modelSize is 0"));
     }
     if (!modelId) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "modelId is NULL"));
-    LEAVE(load_impl(model, modelSize, modelId, 0, 0));
+    LEAVE(load_impl(model, modelSize, modelId, 0, 0, NULL, 0, NULL, 0));
+}
+
+FAKEACL_API aclError aclmdlLoadFromMemWithMem(const void *model, size_t modelSize, uint32_t *modelId, void *workPtr,
+                                              size_t workSize, void *weightPtr, size_t weightSize) {
+    ENTER();
+    if (!model || modelSize == 0) {
+        g_last_ptr = model;
+        g_last_size = modelSize;
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "model is NULL or modelSize is 0"));
+    }
+    if (!modelId) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "modelId is NULL"));
+    LEAVE(load_impl(model, modelSize, modelId, 0, 0, workPtr, workSize, weightPtr, weightSize));
 }
 
 FAKEACL_API aclError aclmdlUnload(uint32_t modelId) {
@@ -1506,7 +1530,7 @@ FAKEACL_API aclError aclmdlLoadWithConfig(const aclmdlConfigHandle *handle, uint
         LEAVE(fail(ACL_ERROR_INVALID_PARAM, "only ACL_MDL_LOAD_TYPE_SIZET = 3 (from memory) is supported"));
     if (!handle->has_addr || !handle->addr || !handle->has_size || handle->size == 0)
         LEAVE(fail(ACL_ERROR_INVALID_PARAM, "MEM_ADDR_PTR and MEM_SIZET must be set for a load from memory"));
-    LEAVE(load_impl(handle->addr, handle->size, modelId, handle->has_priority, handle->priority));
+    LEAVE(load_impl(handle->addr, handle->size, modelId, handle->has_priority, handle->priority, NULL, 0, NULL, 0));
 }
 #endif
 
@@ -1779,6 +1803,11 @@ static fa_block *find_block(const void *p, size_t count) {
     for (fa_block *b = g_blocks; b; b = b->next)
         if (q >= b->ptr && q < b->ptr + (b->size ? b->size : 1) && (size_t)(b->ptr + b->size - q) >= count) return b;
     return NULL;
+}
+
+static int is_device_range(const void *p, size_t count) {
+    fa_block *b = find_block(p, count);
+    return b && !b->host;
 }
 
 /* Caller holds g_mu and has checked size > 0 and the context. */

@@ -117,12 +117,13 @@ def _with_mem(call: str, view: memoryview, source: str, work: int, work_size: in
         ret = _user_memory(call, ptr, size, what)
         if ret:
             return 0, ret
-    if not _P.runtime().has("load_with_mem"):
-        return 0, _P.fail(E.ACL_ERROR_API_NOT_SUPPORT, call, "this backend cannot load into caller memory")
     model_id, ret = _P.out(call, lambda: _P.call("load_with_mem", view, work, work_size, weight, weight_size), 0)
     if not ret:
-        user = (work_size if work else 0) + (weight_size if weight else 0)
-        _loaded(model_id, view, source, user)
+        try:  # the parts of the model's needs the program supplied, which the runtime did not take
+            needs = _P.call("query_size", view)
+        except AclError:
+            needs = (work_size, weight_size)
+        _loaded(model_id, view, source, (needs[0] if work else 0) + (needs[1] if weight else 0))
         _P.bridge.attribute(model_id, [p for p in (work, weight) if p])
     return model_id, ret
 
