@@ -181,10 +181,6 @@ class ExecutionMixin:
         if device is None:  # ACL_MEMCPY_DEFAULT: where the address lives decides
             block = self.memory.find(ptr, count)
             device = block is not None and not block.host
-        if device and self.memory.rc and self.memory.find(ptr, count) is None:
-            # RC: the app's own memory is device memory too (acllite copies a numpy array to
-            # aclrtMalloc memory with DEVICE_TO_DEVICE there), so it is addressed as host memory
-            return self._host_side(ptr, count, call)
         return self._device_side(ptr, count, call) if device else self._host_side(ptr, count, call)
 
     _KIND_SIDES = {0: (False, False), 1: (False, True), 2: (True, False), 3: (True, True), 4: (None, None),

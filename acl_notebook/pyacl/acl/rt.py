@@ -254,7 +254,21 @@ def memcpy(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any) -> int:
         for side, ptr in (("dst", d), ("src", s)):
             if _unknown(ptr, n):
                 return _P.fail(RT_PARAM_INVALID, call, _unknown_text(side, ptr, n))
+        k = _rc_kind(k, s, d, n)
     return _P.ret(call, "memcpy", d, dmax, s, n, k)
+
+
+def _rc_kind(kind: int, src: int, dst: int, count: int) -> int:
+    """In RC mode the app's own memory is device memory too: acllite copies a numpy array
+    into aclrtMalloc memory with DEVICE_TO_DEVICE there, and the board does it. The runtime
+    below cannot vouch for a Python object's memory, but the ledger can; so a copy naming
+    such memory is passed down with the kind that says where each side really lives."""
+    src_py, dst_py = (_P.ledger.python_region(p, count) is not None for p in (src, dst))
+    if not (src_py or dst_py) or not _rc():
+        return kind
+    src_dev = not src_py and _P.ledger.allocation(src, count) is not None
+    dst_dev = not dst_py and _P.ledger.allocation(dst, count) is not None
+    return {(False, False): 0, (False, True): 1, (True, False): 2, (True, True): 3}[(src_dev, dst_dev)]
 
 
 def memset(dev_ptr: Any, max_count: Any, value: Any, count: Any) -> int:
