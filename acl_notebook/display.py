@@ -23,8 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from .om.enums import PARTITION_NAMES
 from .history import PROGRAM_BUFFERS
+from .om.enums import PARTITION_NAMES
 from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
 from .units import human_bytes
 

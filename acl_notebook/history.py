@@ -13,7 +13,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-
 #: The `per_model` key for device memory pyACL programs allocated that no model has run with.
 PROGRAM_BUFFERS = "pyACL buffers"
 
