@@ -331,6 +331,22 @@ def test_simulator_utilisation_is_idle_then_follows_runs(make_session, make_pane
     assert panel.util_plot.value != idle_png
 
 
+def test_running_a_model_shows_up_as_ai_core_utilisation(make_session):
+    import acl_notebook.session as session_mod
+
+    s = make_session()
+    previous, session_mod._session = session_mod._session, s  # acl.bench runs on the kernel's session
+    try:
+        import acl_notebook as acl
+
+        model = s.load(om("busy", work=8 * MiB, inputs=(("x", (1, 3, 512, 512), "float32", "NCHW"),)))
+        assert s.utilization().cube == 0
+        acl.bench(model, 150)
+        assert s.utilization().cube > 0  # the runs kept the simulated AI Cores busy
+    finally:
+        session_mod._session = previous
+
+
 def test_a_chip_without_vector_reports_none_for_it(make_session):
     s = make_session("Ascend910ProA")
     util = s.utilization()
