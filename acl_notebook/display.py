@@ -871,10 +871,14 @@ def _html_bar(report: Any) -> str:
         segs.append((programs, _PROGRAMS_COLOR, f"{_PROGRAMS_ROW}: {human_bytes(programs)}"))
     segs.append((max(report.other, 0), _OTHER_COLOR, f"other: {human_bytes(report.other)}"))
     segs.append((max(report.free, 0), _FREE_COLOR, f"free: {human_bytes(report.free)}"))
+    # a model's segment is at least 4 px and never shrinks, so a MiB model on a 64 GiB
+    # device still shows in its colour (the rounded corner would eat a thinner one)
+    n_models = len(report.models)
     divs = "".join(
-        f'<div title="{_e(tip)}" style="width:{100.0 * size / total:.3f}%;min-width:{2 if size else 0}px;'
+        f'<div title="{_e(tip)}" style="width:{100.0 * size / total:.3f}%;'
+        f'min-width:{(4 if i < n_models else 2) if size else 0}px;flex-shrink:{0 if i < n_models else 1};'
         f'background:{color};height:100%;"></div>'
-        for size, color, tip in segs
+        for i, (size, color, tip) in enumerate(segs)
     )
     return (
         f'<div style="display:flex;width:100%;max-width:40em;height:14px;border-radius:3px;overflow:hidden;'
@@ -936,9 +940,10 @@ def refusal_html(error: BaseException, advice: Sequence[str] = ()) -> str:
 
 
 def _util_text(util: Any) -> str:
-    """ "AI Core 12% · Vector 3%"; parts the device cannot measure are left out."""
+    """ "AI Core 12% · Vector 3%" (the AI Cores' figures); units the device cannot measure
+    are left out."""
     parts = [(label, getattr(util, attr, None)) for label, attr in
-             (("AI Core", "cube"), ("Vector", "vector"), ("AI CPU", "aicpu"))]
+             (("AI Core", "cube"), ("Vector", "vector"))]
     return " · ".join(f"{label} {value}%" for label, value in parts if value is not None)
 
 
@@ -951,7 +956,7 @@ def device_rows_html(rows: Sequence[tuple[int, Any, Any, bool]]) -> str:
     """
     lines = []
     for device, report, util, selected in rows:
-        label = f'<span style="{_NOWRAP}font-weight:{600 if selected else 400};min-width:4.5em;">' \
+        label = f'<span style="{_NOWRAP}font-weight:{600 if selected else 400};flex:0 0 4.5em;">' \
             f"{'▸ ' if selected else ''}NPU {_e(device)}</span>"
         if report is None:
             body = f'<span style="{_MUTED}">not opened by this kernel: pick it under Device to open it</span>'
