@@ -57,7 +57,7 @@ def plan_for(error: BaseException, info: Any, *, simulated: bool, loaded: Sequen
             return Plan((f"The simulated device is {device_soc} and {len(loaded)} model(s) are loaded "
                          f"({', '.join(loaded)}): unload them, then switch the simulated SoC to {model_soc} "
                          f"(here, or %acl_config --soc {model_soc}).",), ())
-        return Plan((f"Nothing is loaded, so the simulator can become a {model_soc}: "
+        return Plan((f"Nothing is loaded, so the simulator can take the model's SoC, {model_soc}: "
                      f"\"Simulate {model_soc} and load\" does that (the same as %acl_config --soc {model_soc}).",),
                     (SWITCH_SOC,), model_soc)
     if name == "ACL_ERROR_RT_MEMORY_ALLOCATION":
