@@ -311,3 +311,19 @@ def test_unload_waits_for_a_run_and_frees_everything(rig, two):
         assert t.is_alive() and m.loaded, "unload waits for the run"
     t.join()
     assert not m.loaded and rig.live(s) == ZERO
+
+
+def test_a_dropped_result_is_recycled_a_held_one_never(two):
+    s, m = two
+    x = list(inputs_for_two())
+    first = m(x)
+    address = first[1].ctypes.data
+    del first
+    second = m(x)
+    assert second[1].ctypes.data == address, "nobody held it: the next run writes into it again"
+    view = second[1][0]
+    held = second[1].ctypes.data
+    del second
+    third = m(x)
+    assert third[1].ctypes.data != held, "a view of it is still alive: never overwritten"
+    assert view.base is not None

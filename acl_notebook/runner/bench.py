@@ -156,21 +156,21 @@ def bench(model: Any, n: int = 100, warmup: int = 5, *, inputs: Any = None, batc
         inputs = random_inputs(model, batch=batch, hw=hw, dims=dims, seed=seed)
     prepared = prepare(model, inputs, batch=batch, hw=hw, dims=dims)
     samples: dict[str, list[float]] = {k: [] for k in FIGURES}
-    out: list[Any] = []
     progress = _Progress(n + warmup, f"bench {model.name}")
-    last = None
+    simulated, fidelity = False, None
     try:
         for i in range(n + warmup):
-            last = execute(model, prepared, out)
+            out = execute(model, prepared)
+            t, simulated, fidelity = out.timing, out.simulated, out.fidelity
+            del out  # dropped at once, so the next run can reuse its arrays
             if i >= warmup:
-                t = last.timing
                 for figure in FIGURES:
                     samples[figure].append(getattr(t, figure) * 1000.0)
             progress.update(i + 1)
     finally:
         progress.close()
     return BenchResult(model.name, model.backend, n, warmup, prepared.batch, prepared.gear, samples,
-                       simulated=bool(last and last.simulated), fidelity=last.fidelity if last else None)
+                       simulated=simulated, fidelity=fidelity)
 
 
 __all__ = ["AIS_KEYS", "BenchResult", "FIGURES", "STATS", "bench", "stats"]

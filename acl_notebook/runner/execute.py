@@ -4,11 +4,15 @@ The inputs are checked and converted first (`inputs.prepare`: nothing reaches AC
 they are right). Then the session makes its context current, takes the model's run lock
 and does one run on the model's reused device buffers (`session_io`): one copy per input
 straight from the caller's array (no host copy when it is already C-contiguous and of the
-right dtype), the gear call, aclmdlExecute, and one copy per output into a fresh array.
+right dtype), the gear call, aclmdlExecute, and one copy per output into an array the
+caller owns: a fresh one, or the previous run's when the caller has let go of it.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
+import weakref
 from typing import Any, Optional
 
 import numpy as np
@@ -36,28 +40,51 @@ def _empty(t: Any, dims: tuple[int, ...]) -> np.ndarray:
     return np.empty(tuple(max(d, 0) for d in dims), dtype=t.numpy_dtype)
 
 
-def execute(model: Any, prepared: Prepared, out: Optional[list[np.ndarray]] = None) -> Outputs:
-    """One run of already-prepared inputs. `out`, when given, receives the output arrays
-    and is reused on later calls with the same shapes (the benchmark's loop does that)."""
+# Output arrays of each model's previous run, offered again to the next run of that
+# model if the caller let go of them (see `_unshared`): a loop of ``m(x)`` that drops its
+# results then writes into memory that is already paged in instead of fresh pages each
+# time, which at 64 MiB is most of the cost over a bare C loop. Touched only under the
+# model's run lock (make_output runs inside Session.execute).
+_spares: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_spares_lock = threading.Lock()
+
+
+def _refs(slots: list, j: int) -> int:
+    candidate = slots[j]
+    return sys.getrefcount(candidate)
+
+
+_BASELINE = _refs([object()], 0)  # the count when only the slot itself holds the object
+
+
+def _unshared(slots: list, j: int) -> bool:
+    """True when nothing but `slots` refers to slots[j] (no Outputs, view or export of it)."""
+    return _refs(slots, j) <= _BASELINE
+
+
+def execute(model: Any, prepared: Prepared) -> Outputs:
+    """One run of already-prepared inputs."""
     arrays = prepared.arrays  # kept referenced until the copies are done
     host = [(a.ctypes.data, a.nbytes) for a in arrays]
     results: list[Optional[np.ndarray]] = [None] * len(model.outputs)
+    with _spares_lock:
+        spare = _spares.setdefault(model, [None] * len(model.outputs))
 
     def make_output(j: int, dims: tuple[int, ...]) -> tuple[int, int]:
         t = model.outputs[j]
-        reuse = out[j] if out is not None and j < len(out) else None
         want = tuple(max(d, 0) for d in dims)
-        if reuse is not None and (reuse.shape == want or t.numpy_dtype is None):
-            arr = reuse
+        free = spare[j] is not None and _unshared(spare, j)  # before a local name refers to it
+        old = spare[j]
+        if free and old.nbytes == tensor_size(dims, t.acl_dtype) and (t.numpy_dtype is None or old.shape == want):
+            arr = old
         else:
             arr = _empty(t, dims)
-        results[j] = arr
+        del old
+        spare[j] = results[j] = arr
         return arr.ctypes.data, arr.nbytes
 
     record, report = model._session.execute(model, host, prepared.gear, make_output)
     del arrays
-    if out is not None:
-        out[:] = results
     fidelity = report.fidelity if report is not None else None
     return Outputs(results, names=[t.name for t in model.outputs], gear=record.gear,
                    timing=Timing(record.h2d, record.execute, record.d2h, record.total),
