@@ -1101,7 +1101,7 @@ def _text_bench(r: Any, width: int) -> str:
     return "\n".join(lines)
 
 
-def _svg_histogram(counts: Sequence[int], edges: Sequence[float], title: str) -> str:
+def _svg_histogram(counts: Sequence[int], edges: Sequence[float], title: str, beyond: int = 0) -> str:
     """An inline SVG bar chart of a latency histogram (no plotting library, no script)."""
     if not counts:
         return ""
@@ -1118,15 +1118,17 @@ def _svg_histogram(counts: Sequence[int], edges: Sequence[float], title: str) ->
     label = "font-size:10px;fill:currentColor;"
     ticks = (f'<text x="{pad}" y="{h - 4}" style="{label}">{edges[0]:.3f}</text>'
              f'<text x="{w - pad}" y="{h - 4}" text-anchor="end" style="{label}">{edges[-1]:.3f} ms</text>')
+    more = (f'<div style="{_MUTED}font-size:0.9em;">{_plural(beyond, "slower run")} beyond '
+            f'{edges[-1]:.3f} ms not drawn</div>') if beyond else ""
     return (f'<div style="{_SUB}">{_e(title)}</div>'
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-            f'role="img" aria-label="{_e(title)}">{"".join(bars)}{ticks}</svg>')
+            f'role="img" aria-label="{_e(title)}">{"".join(bars)}{ticks}</svg>{more}')
 
 
 def _html_bench(r: Any) -> str:
     table = _html_table(_BENCH_HEADERS, _bench_rows(r), right=tuple(range(1, 8)))
-    counts, edges = r.histogram("execute")
-    chart = _svg_histogram(counts, edges, "aclmdlExecute latency (ms), runs per bin")
+    counts, edges, beyond = r.histogram("execute")
+    chart = _svg_histogram(counts, edges, "aclmdlExecute latency (ms), runs per bin", beyond)
     flag = f'<div style="{_MUTED}font-size:0.9em;">{_e(_bench_flag(r))}</div>' if _bench_flag(r) else ""
     return _root(f'<div style="{_TITLE}">{_e(_bench_title(r))}</div>{table}{chart}{flag}')
 

@@ -102,8 +102,12 @@ def test_bench_result_renders_a_table_and_a_histogram():
     assert "simulated" not in text
     html = render_html(r)
     assert html.count("<rect") == 20 and "<svg" in html and "runs per bin" in html
-    counts, edges = r.histogram()
-    assert sum(counts) == 50 and edges[0] == 1.0
+    counts, edges, beyond = r.histogram()
+    assert sum(counts) == 50 and edges[0] == 1.0 and beyond == 0
+    slow = BenchResult("clf", "acl", 101, 0, 1, None, {f: [1 + i / 100 for i in range(100)] + [50.0] for f in FIGURES})
+    counts, edges, beyond = slow.histogram()
+    assert beyond == 1 and sum(counts) == 100 and edges[-1] < 50, "one outlier does not squash the rest"
+    assert "1 slower run beyond" in render_html(slow)
 
 
 # -- magics -------------------------------------------------------------------------------------------

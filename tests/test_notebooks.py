@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 SHARED_MODELS = REPO.parent / "shared" / "models"
 TEACHING = ("01-quickstart", "02-memory-planning", "03-dynamic-shapes", "04-real-atlas-box",
-            "06-pyacl-on-the-simulator")
+            "05-run-and-bench", "06-pyacl-on-the-simulator")
 ALL_NOTEBOOKS = sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL_ENV = {"ACL_NOTEBOOK_BACKEND": "sim"}
 CELL_TIMEOUT = 120  # seconds; a normal cell takes well under one
@@ -208,6 +208,48 @@ def test_real_box_lists_the_search_order():
 
 def test_real_box_quick_start_cleans_up():
     assert "back to the start: True" in text_of("04-real-atlas-box", "memory-restored")
+
+
+# ------------------------------------------------------------------------------ 05 run and bench
+def test_run_and_bench_runs_a_model_and_charges_its_buffers():
+    out = text_of("05-run-and-bench", "run")
+    assert "outputs: ('logits:0',), shapes: [(1, 10)], simulated: True" in out
+    assert re.search(r"I/O buffers now charged to the model: [1-9][\d,]* B", out), out
+    assert "argmax" in out and "NaN" in out  # the Outputs table
+
+
+def test_run_and_bench_results_stay_valid():
+    out = text_of("05-run-and-bench", "outputs")
+    assert "first result unchanged after another run: True" in out
+    assert re.search(r"execute [\d.]+ ms, H2D [\d.]+ ms, D2H [\d.]+ ms", out), out
+
+
+def test_run_and_bench_picks_gears_from_shapes():
+    out = text_of("05-run-and-bench", "gears")
+    for n in (1, 4, 8):
+        assert f"batch {n}: gear ({n},), logits ({n}, 10)" in out
+
+
+def test_run_and_bench_refuses_in_one_line_each():
+    lines = text_of("05-run-and-bench", "refusal").splitlines()
+    assert lines[0].startswith("InputError: input 'images' asks for batch 3") and "gears: 1, 4, 8" in lines[0]
+    assert lines[1].startswith("InputTypeError: input 'images': given complex64")
+    assert lines[2].startswith("InputNameError: classifier has no input named 'image'")
+    assert lines[3] == "still loaded: ['classifier', 'batched']"
+
+
+def test_run_and_bench_reports_figures_and_ais_bench_keys():
+    out = text_of("05-run-and-bench", "bench")
+    assert re.search(r"p50 execute [\d.]+ ms, p99 [\d.]+ ms, throughput [\d,]+ samples/s", out), out
+    assert "['D2H_latency', 'H2D_latency', 'NPU_compute_time', 'acl_notebook']" in out
+    cell = nbutil.tagged(executed("05-run-and-bench"), "bench")
+    html = "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs)
+    assert "<svg" in html and "200 runs after 5 warmup" in html
+
+
+def test_run_and_bench_frees_everything():
+    out = text_of("05-run-and-bench", "cleanup")
+    assert "unloaded 2 models; device memory freed: True" in out
 
 
 # ------------------------------------------------------------------------------ 07 many devices
