@@ -11,8 +11,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from acl_notebook.om.enums import tensor_size
-from acl_notebook.om.reader import parse
 from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 
 PROGRAMS = Path(__file__).parent / "pyacl_programs"
@@ -63,16 +61,26 @@ def run_program(name: str, *args: str, env: Optional[dict] = None, runner_args: 
                           capture_output=True, text=True, env=full_env, cwd=cwd or REPO, timeout=120)
 
 
-def simulated_outputs(model: bytes, inputs: Sequence[np.ndarray], gear: Optional[tuple] = None) -> list[bytes]:
-    """What the simulator writes into the output buffers for these inputs at this gear."""
-    from acl_notebook.runtime import gears as G
-    from acl_notebook.runtime import sim_outputs
+def outputs_on(session, model: bytes, inputs: Sequence[np.ndarray], gear: Optional[tuple] = None) -> list[bytes]:
+    """What `session`'s backend computes for these inputs at this gear, through the public
+    path (the model loaded beside the program's and run with `Model.run`, then unloaded)."""
+    m = session.load(model, name="expected")
+    try:
+        kind = m.dynamic.kind
+        gear_arg = {} if gear is None else {"batch": {"batch": gear[0]}, "hw": {"hw": tuple(gear)},
+                                            "dims": {"dims": tuple(gear)}}[kind]
+        outputs = m.run(list(inputs), **gear_arg)
+        return [np.ascontiguousarray(o).tobytes() for o in outputs]
+    finally:
+        session.unload(m)
 
-    view = memoryview(model)
-    info = parse(view)
-    state = sim_outputs.ModelState(info, sim_outputs.prepare(info, view))
-    sizes = [tensor_size(tuple(max(d, 0) for d in G.output_dims(info.dynamic, info.outputs, j, gear)), t.acl_dtype)
-             for j, t in enumerate(info.outputs)]
-    views = [memoryview(np.ascontiguousarray(x)).cast("B") for x in inputs]
-    result = sim_outputs.compute(state, views, gear, sizes)
-    return [bytes(memoryview(o).cast("B")) for o in result.outputs]
+
+def simulated_outputs(model: bytes, inputs: Sequence[np.ndarray], gear: Optional[tuple] = None) -> list[bytes]:
+    """What the simulator computes for these inputs at this gear (a fresh simulator session)."""
+    from acl_notebook.session import Config, Session
+
+    session = Session(Config(backend="sim"))
+    try:
+        return outputs_on(session, model, inputs, gear)
+    finally:
+        session.shutdown()

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 import pytest
-from pyacl_helpers import batch_spec, classifier_spec, hw_spec, simulated_outputs, two_input_spec
+from pyacl_helpers import batch_spec, classifier_spec, hw_spec, outputs_on, two_input_spec
 
 from acl_notebook import pyacl
 from acl_notebook.om.writer import write_om
@@ -185,7 +185,7 @@ def test_a_model_lives_in_the_context_it_was_loaded_in(env):
 
 
 def test_execute_async_outputs_are_final_after_synchronize(env):
-    acl, _ = env
+    acl, session = env
     p = Program(acl)
     x = image(1)
     p.feed(x)
@@ -193,8 +193,9 @@ def test_execute_async_outputs_are_final_after_synchronize(env):
     assert ret == 0
     assert acl.mdl.execute_async(p.model_id, p.ins, p.outs, stream) == 0
     assert acl.rt.synchronize_stream(stream) == 0
-    (want,) = simulated_outputs(p.om, [x])
+    (want,) = outputs_on(session, p.om, [x])
     assert p.read() == want
+    assert acl.rt.get_context() == (p.ctx, 0)  # the session's load and run left the program's context
     assert acl.rt.synchronize_device() == 0
     assert acl.rt.destroy_stream(stream) == 0
     assert acl.rt.destroy_stream(stream) == 107017  # stale
@@ -233,14 +234,14 @@ def test_device_memory_is_not_host_readable_in_ep(env):
 
 
 def test_device_memory_is_host_memory_in_rc(rc_env):
-    acl, _ = rc_env
+    acl, session = rc_env
     assert acl.rt.get_run_mode() == (0, 0)  # ACL_DEVICE: the app runs on the board
     p = Program(acl, classifier_spec("Ascend310B4"))
     x = image(2)
     p.feed(x)
     assert acl.mdl.execute(p.model_id, p.ins, p.outs) == 0
     ptr, size = p.out_ptrs[0]
-    (want,) = simulated_outputs(p.om, [x])
+    (want,) = outputs_on(session, p.om, [x])
     assert acl.util.ptr_to_bytes(ptr, size) == want == p.read()
     assert acl.util.ptr_to_numpy(ptr, (1, 10), 11).tobytes() == want  # NPY_FLOAT32
 
