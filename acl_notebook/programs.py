@@ -83,6 +83,9 @@ class ProgramBridge:
         changes whenever the runtime is replaced (a reconfigure), so a program can tell its
         handles went stale."""
         session = self._session
+        backend = session._backend
+        if backend is not None:  # the common case, without the session lock
+            return id(backend)
         if not session.started:
             with self._start_lock:
                 if not session.started:
@@ -113,8 +116,11 @@ class ProgramBridge:
         """One ACL call, made as is in the calling thread's current context."""
         if name not in PASS_THROUGH:
             raise AttributeError(f"{name!r} is not an ACL call the bridge passes through")
-        self.start()
-        return getattr(self._session.backend, name)(*args)
+        backend = self._session._backend
+        if backend is None:
+            self.start()
+            backend = self._session.backend
+        return getattr(backend, name)(*args)
 
     def has(self, name: str) -> bool:
         """True when the running backend implements `name` (older backends may lack some)."""

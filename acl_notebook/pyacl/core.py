@@ -38,6 +38,7 @@ class Program:
         self._tls = threading.local()
         self.initialised = False
         self.finalized = False
+        self._rc: Optional[tuple[Optional[int], bool]] = None
 
     # -- session --------------------------------------------------------------------------
     def bind(self, session: Any) -> None:
@@ -69,6 +70,18 @@ class Program:
     def call(self, name: str, *args: Any) -> Any:
         """One backend call through the bridge (raises AclError)."""
         return self.runtime().call(name, *args)
+
+    def rc(self) -> bool:
+        """True when the app runs on the device (RC, ACL_DEVICE): host and device are one
+        memory. Asked once per runtime (the run mode cannot change under a running one)."""
+        token = self.ledger.token
+        if self._rc is None or self._rc[0] != token:
+            try:
+                mode = int(self.call("run_mode")) == 0
+            except AclError:
+                return False
+            self._rc = (self.ledger.token, mode)
+        return self._rc[1]
 
     def current_context(self) -> Optional[int]:
         try:

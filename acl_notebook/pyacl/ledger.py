@@ -70,8 +70,11 @@ class Ledger:
     defaults: dict[int, int] = field(default_factory=dict)  # device -> its default context (set_device)
     descs: dict[int, Desc] = field(default_factory=dict)
     models: dict[int, int] = field(default_factory=dict)  # model id -> context it was loaded in
+    model_io: dict[int, tuple[int, int]] = field(default_factory=dict)  # model id -> (inputs, outputs)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _bases: list[int] = field(default_factory=list)
+    _py_starts: list[tuple[int, int]] = field(default_factory=list)  # (address, id(owner)), sorted
+    _py_longest: int = 0  # the largest converted object: no region starting further below can hold a pointer
     _desc_handles: Any = None
 
     # -- device and ACL host memory ---------------------------------------------------------
@@ -101,21 +104,38 @@ class Ledger:
     def add_python(self, owner: Any, address: int, size: int) -> None:
         with self.lock:
             self.prune()
-            self.python[id(owner)] = Region(address, size, PYTHON, owner=owner)
+            key = id(owner)
+            if key in self.python:
+                self._forget_python(key)
+            self.python[key] = Region(address, size, PYTHON, owner=owner)
+            bisect.insort(self._py_starts, (address, key))
+            self._py_longest = max(self._py_longest, size)
+
+    def _forget_python(self, key: int) -> None:
+        region = self.python.pop(key)
+        i = bisect.bisect_left(self._py_starts, (region.address, key))
+        if i < len(self._py_starts) and self._py_starts[i] == (region.address, key):
+            del self._py_starts[i]
 
     def prune(self) -> None:
         """Forget converted objects the program no longer holds (their pointers are stale)."""
         with self.lock:
             for key in [k for k, r in self.python.items() if r.stale]:
-                del self.python[key]
+                self._forget_python(key)
 
     def python_region(self, address: int, count: int = 0) -> Optional[Region]:
+        """The live converted object holding the range: found from the nearest start below
+        it (objects may overlap: numpy views of one array), stale ones dropped on the way."""
         with self.lock:
-            for key, region in list(self.python.items()):
+            i = bisect.bisect_right(self._py_starts, (address, float("inf"))) - 1
+            while i >= 0 and self._py_starts[i][0] + self._py_longest >= address + count:
+                key = self._py_starts[i][1]
+                region = self.python[key]
                 if region.stale:
-                    del self.python[key]
+                    self._forget_python(key)
                 elif region.holds(address, count):
                     return region
+                i -= 1
             return None
 
     def find(self, address: int, count: int = 0) -> Optional[Region]:
@@ -146,6 +166,7 @@ class Ledger:
             self.defaults.clear()
             self.descs.clear()
             self.models.clear()
+            self.model_io.clear()
 
 
 def view_of(region: Region, address: int, count: int) -> memoryview:

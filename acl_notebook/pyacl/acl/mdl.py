@@ -53,22 +53,21 @@ def _host_view(ptr: int, size: int, call: str) -> tuple[Optional[memoryview], in
     if region is None:
         return None, _P.fail(INVALID_PARAM, call, f"0x{ptr:x} + {size} bytes is not live host memory of this "
                                                    "program; pass acl.util.bytes_to_ptr(data) of bytes you keep")
-    if region.kind == DEVICE and not _rc():
+    if region.kind == DEVICE and not _P.rc():
         return None, _P.fail(INVALID_PARAM, call, "in EP mode the model must be in host memory, not device memory")
     return view_of(region, ptr, size), 0
 
-
-def _rc() -> bool:
-    try:
-        return int(_P.call("run_mode")) == 0
-    except AclError:
-        return False
 
 
 def _loaded(model_id: int, view: memoryview, source: str, user_memory: int = 0) -> None:
     ctx = _P.current_context()
     device = _P.ledger.contexts.get(ctx, 0) if ctx is not None else 0
     _P.ledger.models[model_id] = ctx or 0
+    try:
+        desc = _P.call("get_desc", model_id)
+        _P.ledger.model_io[model_id] = (len(desc.inputs), len(desc.outputs))
+    except AclError:
+        pass
     _P.bridge.adopt_model(model_id, view, source, ctx, device, user_memory)
 
 
@@ -193,6 +192,7 @@ def unload(model_id: Any) -> int:
     ret = _P.ret("aclmdlUnload", "unload", mid)
     if not ret:
         _P.ledger.models.pop(mid, None)
+        _P.ledger.model_io.pop(mid, None)
         _P.bridge.forget_model(mid)
     return ret
 
@@ -596,11 +596,7 @@ def _check_pointers(call: str, model_id: int, ins: list, outs: list) -> int:
     ledger = _P.ledger
     if model_id not in ledger.models or ledger.models[model_id] != (_P.current_context() or 0):
         return 0
-    try:
-        desc = _P.call("get_desc", model_id)
-    except AclError:
-        return 0
-    if len(ins) != len(desc.inputs) or len(outs) != len(desc.outputs):
+    if ledger.model_io.get(model_id) != (len(ins), len(outs)):
         return 0
     for side, entries in (("input", ins), ("output", outs)):
         for i, (_, addr, size) in enumerate(entries):

@@ -191,7 +191,7 @@ def malloc_host(size: Any) -> tuple[int, int]:
     n = unsigned(size, "acl.rt.malloc_host")
     ptr, ret = _P.out(call, lambda: _P.call("malloc_host", n), 0)
     if not ret:
-        rc = _rc()
+        rc = _P.rc()
         # in RC aclrtMallocHost returns device memory; in EP it is page-locked host memory
         _track(ptr, n, ACL_HOST, _charge(n, 0) if rc else 0)
     return ptr, ret
@@ -209,12 +209,6 @@ def _track(ptr: int, size: int, kind: str, charge: int) -> None:
     if charge:
         _P.bridge.note_alloc(ptr, size, charge, device, host=kind == ACL_HOST)
 
-
-def _rc() -> bool:
-    try:
-        return int(_P.call("run_mode")) == 0
-    except AclError:
-        return False
 
 
 def free(dev_ptr: Any) -> int:
@@ -264,7 +258,7 @@ def _rc_kind(kind: int, src: int, dst: int, count: int) -> int:
     below cannot vouch for a Python object's memory, but the ledger can; so a copy naming
     such memory is passed down with the kind that says where each side really lives."""
     src_py, dst_py = (_P.ledger.python_region(p, count) is not None for p in (src, dst))
-    if not (src_py or dst_py) or not _rc():
+    if not (src_py or dst_py) or not _P.rc():
         return kind
     src_dev = not src_py and _P.ledger.allocation(src, count) is not None
     dst_dev = not dst_py and _P.ledger.allocation(dst, count) is not None

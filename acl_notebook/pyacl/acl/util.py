@@ -17,7 +17,6 @@ import ctypes
 import warnings
 from typing import Any
 
-from ...runtime.errors import AclError
 from ..core import PROGRAM, unsigned
 from ..ledger import DEVICE, PYTHON, Region
 
@@ -62,18 +61,12 @@ def _readable(ptr: int, size: int, call: str) -> Region:
     if region is None:
         raise ValueError(f"{call}: 0x{ptr:x} + {size} bytes is not live memory of this program (freed, dropped, "
                          "or made up); a real pyACL would crash here")
-    if region.kind == DEVICE and not _rc():
+    if region.kind == DEVICE and not _P.rc():
         raise ValueError(f"{call}: 0x{ptr:x} is device memory, which the host cannot read in EP mode (a PCIe "
                          "card); copy it to host memory first with acl.rt.memcpy(host_ptr, size, dev_ptr, "
                          "size, ACL_MEMCPY_DEVICE_TO_HOST)")
     return region
 
-
-def _rc() -> bool:
-    try:
-        return int(_P.call("run_mode")) == 0
-    except AclError:
-        return False
 
 
 def ptr_to_bytes(ptr: Any, size: Any) -> bytes:

@@ -1,0 +1,97 @@
+"""What the pyACL image costs over the backend calls it makes (simulator), measured side by side.
+
+Run: python benchmarks/bench_pyacl.py [--runs 2000] [--mib 1]
+
+The same sequence (host-to-device copy, execute, device-to-host copy) on the same buffers,
+once through ``import acl`` (argument parsing, the handle ledger's checks, the registry
+hooks) and once as bare backend calls through the session's pass-through. Printed: the
+median microseconds per sequence for both and their ratio; and the ledger's lookup cost
+with 1,000 live allocations and 100 converted objects (it must stay flat, not grow with
+what the program holds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--mib", type=float, default=1.0, help="input size in MiB")
+    args = parser.parse_args()
+
+    import numpy as np
+
+    from acl_notebook import pyacl
+    from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
+    from acl_notebook.session import Config, Session
+
+    session = Session(Config(backend="sim"))
+    assert pyacl.install(force=True, session=session).installed
+    import acl
+
+    n = int(args.mib * 2**20) // 4
+    om = write_om(ModelSpec(name="bench", inputs=[TensorSpec("x", (1, n), "float32", "ND")],
+                            outputs=[TensorSpec("y", (1, 256), "float32", "ND")]))
+    acl.init()
+    acl.rt.set_device(0)
+    model_id, _ = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(om), len(om))
+    x = np.random.default_rng(0).random((1, n), dtype=np.float32).tobytes()
+    out = bytes(1024)
+    xp, op = acl.util.bytes_to_ptr(x), acl.util.bytes_to_ptr(out)
+    dev_in, _ = acl.rt.malloc(len(x), 0)
+    dev_out, _ = acl.rt.malloc(1024, 0)
+    ins, outs = acl.mdl.create_dataset(), acl.mdl.create_dataset()
+    acl.mdl.add_dataset_buffer(ins, acl.create_data_buffer(dev_in, len(x)))
+    acl.mdl.add_dataset_buffer(outs, acl.create_data_buffer(dev_out, 1024))
+    raw = session.programs()
+
+    def through_image() -> None:
+        acl.rt.memcpy(dev_in, len(x), xp, len(x), 1)
+        acl.mdl.execute(model_id, ins, outs)
+        acl.rt.memcpy(op, 1024, dev_out, 1024, 2)
+
+    def bare() -> None:
+        raw.call("memcpy", dev_in, len(x), xp, len(x), 1)
+        raw.call("execute", model_id, ins, outs)
+        raw.call("memcpy", op, 1024, dev_out, 1024, 2)
+
+    def median_us(fn, runs: int) -> float:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1e6
+
+    for fn in (through_image, bare):
+        median_us(fn, 50)  # warm up
+    image_us, bare_us = [], []
+    for _ in range(5):  # interleaved, so both see the same machine load
+        image_us.append(median_us(through_image, args.runs // 5))
+        bare_us.append(median_us(bare, args.runs // 5))
+    a, b = statistics.median(image_us), statistics.median(bare_us)
+    print(f"copy in + execute + copy out, {args.mib:g} MiB input: image {a:.1f} us, bare {b:.1f} us, "
+          f"ratio {a / b:.2f}x")
+
+    def lookups() -> float:
+        return median_us(lambda: acl.rt.memcpy(dev_in, 64, xp, 64, 1), 2000)
+
+    empty = lookups()
+    held = [acl.rt.malloc(64, 0)[0] for _ in range(1000)]
+    keep = [bytes(64) for _ in range(100)]
+    for k in keep:
+        acl.util.bytes_to_ptr(k)
+    full = lookups()
+    print(f"a 64-byte memcpy: {empty:.1f} us with 2 allocations, {full:.1f} us with 1,002 allocations and "
+          f"100 converted objects ({full / empty:.2f}x)")
+    for p in held:
+        acl.rt.free(p)
+    session.shutdown()
+
+
+if __name__ == "__main__":
+    main()
