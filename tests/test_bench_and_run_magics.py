@@ -162,3 +162,11 @@ def test_acl_bench_errors_are_one_line(ip, capsys):  # noqa: F811
     ip.run_line_magic("acl_load", "-v blob2")
     assert "several models are loaded" in fails_with_one_line(ip, capsys, "%acl_bench")
     ip.user_ns.pop("blob2")
+
+
+def test_bench_prints_nothing_outside_a_notebook(rig, capsys):
+    s = rig.session()
+    m = s.load(batch_model())
+    bench(m, n=40, warmup=1)  # long enough for a bar in a notebook
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -64,7 +64,9 @@ class DynamicInfo:
     """Gears of a multi-gear (dynamic batch / image size / dims) model.
 
     `kind` is ``"batch"``, ``"hw"``, ``"dims"`` or ``None`` for a static model. Each gear
-    is a tuple: ``(batch,)``, ``(h, w)`` or the full dims list in `shape_order` order.
+    is a tuple: ``(batch,)``, ``(h, w)`` or, for dims, one value per -1 axis of the inputs
+    taken in `shape_order` order. (ACL's own getters and the dims set call speak in every
+    input's full dims concatenated instead; `runtime.gears` converts between the two.)
     """
 
     kind: Optional[str] = None

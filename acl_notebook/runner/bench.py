@@ -72,17 +72,18 @@ class BenchResult:
 
     def histogram(self, figure: str = "execute", bins: int = 20) -> tuple[list[int], list[float], int]:
         """(counts, edges in ms, runs beyond the last edge) of one figure. A few slow outliers
-        would squash every other run into the first bin, so the range stops at p99 when the
-        maximum is far beyond it; the runs left out are counted."""
+        (a page fault, the machine busy elsewhere) would squash every other run into the first
+        bin, so the range stops at p90 + 4 x (p90 - p50) when the slowest run is beyond it;
+        the runs left out are counted."""
         import numpy as np
 
         data = np.asarray(self.samples.get(figure, []), dtype=np.float64)
         if not data.size:
             return [], [], 0
         lo, hi = float(data.min()), float(data.max())
-        p99 = float(np.percentile(data, 99))
-        if hi > 1.5 * p99 and p99 > lo:
-            hi = p99
+        p50, p90 = (float(v) for v in np.percentile(data, [50, 90]))
+        if p90 > p50:
+            hi = min(hi, p90 + 4 * (p90 - p50))
         counts, edges = np.histogram(data, bins=bins, range=(lo, hi))
         return [int(c) for c in counts], [float(e) for e in edges], int((data > hi).sum())
 
