@@ -206,7 +206,7 @@ def test_load_anyway_forces_past_the_precheck_and_a_runtime_refusal_updates_the_
     # the pre-check was skipped and the runtime itself refused: the tab says so, nothing changed
     refused = panel.tabs.children[1]
     assert "ACL_ERROR_RT_MEMORY_ALLOCATION" in refused.children[1].value
-    assert set(buttons(refused)) == {"Close"}
+    assert set(buttons(refused)) == {"Try again", "Close"}  # forcing again cannot help
     assert [m.name for m in s.models()] == ["big"] and "207001" in status(panel)
     # another process lets go of memory behind the pre-check's back: a forced load can now win
     upload(panel, ("huge.om", om("huge", work=120 * MiB)))
@@ -215,6 +215,11 @@ def test_load_anyway_forces_past_the_precheck_and_a_runtime_refusal_updates_the_
     buttons(panel.tabs.children[2])["Load anyway"].click()
     assert [m.name for m in s.models()] == ["big", "huge"]
     assert panel.tabs.titles == ("big", "huge", "✗ huge")
+    # the first refused copy, loaded now, takes the upload's name rule: "huge" is taken
+    s.backend.devices[0].total = 500 * MiB
+    buttons(panel.tabs.children[2])["Try again"].click()
+    assert [m.name for m in s.models()] == ["big", "huge", "huge-2"]
+    assert s.find("huge-2").source == "upload:huge.om" and panel.tabs.titles == ("big", "huge", "huge-2")
 
 
 def test_unload_button_removes_the_tab_and_frees_memory(make_session, make_panel):

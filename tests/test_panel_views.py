@@ -405,3 +405,32 @@ def test_with_the_symbol_the_util_row_shows_what_acl_reports(monkeypatch, tmp_pa
     finally:
         s.shutdown()
         fake.reset()
+
+
+# ---------------------------------------------------------------------------------------
+# what a refusal offers, case by case
+# ---------------------------------------------------------------------------------------
+def test_refusal_plans():
+    from types import SimpleNamespace
+
+    from acl_notebook.runtime.errors import AclError
+    from acl_notebook.session import DeviceMemoryError
+    from acl_notebook.widgets.refusal import FORCE, RETRY, SWITCH_SOC, plan_for
+
+    info = SimpleNamespace(name="m", soc_version="Ascend310P3")  # the ModelInfo fields a plan reads
+    soc = AclError(507008, "aclmdlLoadFromMem")
+    common = dict(socs=("auto", "Ascend310P3", "Ascend910B1"), device_soc="Ascend910B1")
+    plan = plan_for(soc, info, simulated=True, loaded=(), **common)
+    assert plan.offers == (SWITCH_SOC,) and plan.soc == "Ascend310P3"
+    assert plan_for(soc, info, simulated=True, loaded=("a",), **common).offers == ()
+    real = plan_for(soc, info, simulated=False, loaded=(), **common)
+    assert real.offers == () and "rebuild the model for it with ATC (--soc_version=Ascend910B1)" in real.advice[0]
+    odd = plan_for(soc, SimpleNamespace(soc_version="Ascend999"), simulated=True, loaded=(), **common)
+    assert odd.offers == () and "no Ascend999 profile" in odd.advice[0]
+    memory = DeviceMemoryError("m", 0, 10 * GiB, 1 * GiB, 8 * GiB, (("big", 6 * GiB),))
+    plan = plan_for(memory, info, simulated=True, loaded=("big",), **common)
+    assert plan.offers == (RETRY, FORCE) and "Unload big (6.0 GiB)" in plan.advice[0]
+    oom = plan_for(AclError(207001, "aclmdlLoadFromMem"), info, simulated=True, loaded=(), **common)
+    assert oom.offers == (RETRY,)
+    other = plan_for(AclError(145006, "aclmdlLoadFromMem"), info, simulated=True, loaded=(), **common)
+    assert other.offers == ()

@@ -22,12 +22,12 @@ import ipywidgets as W
 
 from ..api import socs
 from ..display import duration, error_line, human_bytes, render_html
-from ..session import DeviceMemoryError, Session, get_session
+from ..session import DeviceMemoryError, Session, get_session, unique_name
 from .memory_view import MemorySection
-from .refusal import FORCE, SWITCH_SOC, plan_for
+from .refusal import FORCE, RETRY, SWITCH_SOC, plan_for
 from .tabs import Action, FileTab, ModelTab
 from .ticker import Ticker
-from .upload import Upload, UploadError, check_upload, limit_note, model_name
+from .upload import Upload, UploadError, check_upload, limit_note
 
 log = logging.getLogger("acl_notebook.widgets")
 
@@ -268,7 +268,7 @@ class Panel(W.VBox):
                     self._set_status(*lines)
                     continue
                 if self.describe_only.value:
-                    lines.append(self._describe(upload.filename, content=upload.content))
+                    lines.append(self._describe(upload.filename, content=upload.content, upload=upload))
                 else:
                     lines.append(self._load_one(upload, lines))
                 upload = None
@@ -283,7 +283,7 @@ class Panel(W.VBox):
             model = self._session.load(upload.content, name=upload.name, device=self.device,
                                        label=upload.label)
         except Exception as exc:  # every refusal: one clear line, a tab if we can read the file
-            return self._refused(upload.filename, exc, content=upload.content)
+            return self._refused(upload.filename, exc, content=upload.content, upload=upload)
         self._offer_unloads(None)
         return self._loaded_line(model, what)
 
@@ -314,19 +314,20 @@ class Panel(W.VBox):
 
         return inspect(source)
 
-    def _describe(self, filename: str, *, content: Optional[memoryview] = None, path: Optional[str] = None) -> str:
+    def _describe(self, filename: str, *, content: Optional[memoryview] = None, path: Optional[str] = None,
+                  upload: Optional[Upload] = None) -> str:
         """A tab with what our reader sees in the file; nothing is loaded."""
         try:
             info = self._read(content if content is not None else path)
         except Exception as exc:
             return _line("err", f"{filename}: {error_line(exc)}")
-        tab = FileTab(filename, info, content=content, path=path)
+        tab = self._file_tab(filename, info, content, path, upload)
         self._show_file(tab, None)
         return _line("ok", f"Read {filename}: {info.name or '(unnamed)'}, built for "
                            f"{info.soc_version or 'any SoC'}, needs {human_bytes(info.memory.total)}; not loaded")
 
     def _refused(self, filename: str, exc: BaseException, *, content: Optional[memoryview] = None,
-                 path: Optional[str] = None) -> str:
+                 path: Optional[str] = None, upload: Optional[Upload] = None) -> str:
         """The status line for a refusal, and a tab for it when our reader can read the file."""
         if isinstance(exc, DeviceMemoryError):
             self._offer_unloads(exc)
@@ -335,11 +336,18 @@ class Panel(W.VBox):
         except Exception:  # bad bytes: the one line is all there is to show
             info = None
         if info is not None:
-            tab = FileTab(filename, info, content=content, path=path)
-            self._show_file(tab, exc)
+            self._show_file(self._file_tab(filename, info, content, path, upload), exc)
         if isinstance(exc, DeviceMemoryError):
             return render_html(exc)
         return _line("err", f"{filename}: {error_line(exc)}")
+
+    @staticmethod
+    def _file_tab(filename: str, info: Any, content: Optional[memoryview], path: Optional[str],
+                  upload: Optional[Upload]) -> FileTab:
+        tab = FileTab(filename, info, content=content, path=path)
+        if upload is not None:  # loaded later under the name the upload rule gave it
+            tab.load_as, tab.label = upload.name, upload.label
+        return tab
 
     def _show_file(self, tab: FileTab, error: Optional[BaseException]) -> None:
         with self._lock:
@@ -361,9 +369,10 @@ class Panel(W.VBox):
         plan = plan_for(error, tab.info, simulated=info.simulated,
                         loaded=[m.name for m in self._session.models()], socs=socs(), device_soc=info.soc)
         actions = []
-        if FORCE in plan.offers:
+        if RETRY in plan.offers:
             actions.append(Action("Try again", "redo", "Load it again once room has been made",
                                   lambda: self._load_file(tab.key), "primary"))
+        if FORCE in plan.offers:
             actions.append(Action("Load anyway", "exclamation-triangle",
                                   "Skip the memory pre-check (force=True); the runtime decides",
                                   lambda: self._load_file(tab.key, force=True), "warning"))
@@ -378,10 +387,9 @@ class Panel(W.VBox):
         if tab is None:
             return
         taken = [m.name for m in self._session.models()]
-        label = None if tab.content is None else f"upload:{tab.filename}"
-        name = None if tab.content is None else model_name(tab.filename, taken)
+        name = unique_name(tab.load_as, taken) if tab.load_as else None  # taken meanwhile: -2, -3...
         try:
-            model = self._session.load(tab.source, name=name, device=self.device, force=force, label=label)
+            model = self._session.load(tab.source, name=name, device=self.device, force=force, label=tab.label)
         except Exception as exc:
             with self._lock:
                 self._plan_file(tab, exc)

@@ -6,7 +6,7 @@ Kept apart from the widgets so the rules read (and test) in one place:
   pre-check is ours and the runtime may still find room; unloading the candidates too;
 - the runtime refused the SoC (507008): forcing cannot help; on the simulator with nothing
   loaded, switching the simulated SoC to the model's can, so that is offered;
-- the runtime itself ran out of memory: only unloading helps;
+- the runtime itself ran out of memory: only unloading helps, then "Try again";
 - anything else: the error's own hint.
 """
 
@@ -18,13 +18,14 @@ from typing import Any, Sequence
 from ..units import human_bytes
 
 FORCE = "force"
+RETRY = "retry"
 SWITCH_SOC = "switch_soc"
 
 
 @dataclass(frozen=True)
 class Plan:
     advice: tuple[str, ...]
-    offers: tuple[str, ...]  # FORCE, SWITCH_SOC
+    offers: tuple[str, ...]  # RETRY, FORCE, SWITCH_SOC
     soc: str = ""  # the SoC to switch to, for SWITCH_SOC
 
 
@@ -44,7 +45,7 @@ def plan_for(error: BaseException, info: Any, *, simulated: bool, loaded: Sequen
             advice.append(f"Unload {names} to make room, then load it again.")
         advice.append("Load anyway skips our memory pre-check; the runtime then decides, and refuses with "
                       "ACL_ERROR_RT_MEMORY_ALLOCATION if the model really does not fit.")
-        return Plan(tuple(advice), (FORCE,))
+        return Plan(tuple(advice), (RETRY, FORCE))
     if name == "ACL_ERROR_RT_SOC_VERSION":
         model_soc = getattr(info, "soc_version", "") or ""
         if not simulated:
@@ -61,9 +62,10 @@ def plan_for(error: BaseException, info: Any, *, simulated: bool, loaded: Sequen
                      f"\"Simulate {model_soc} and load\" does that (the same as %acl_config --soc {model_soc}).",),
                     (SWITCH_SOC,), model_soc)
     if name == "ACL_ERROR_RT_MEMORY_ALLOCATION":
-        return Plan(("The runtime could not allocate the model's memory: unload other models and try again.",), ())
+        return Plan(("The runtime could not allocate the model's memory: unload other models and try again.",),
+                    (RETRY,))
     hint = getattr(error, "hint", "")
     return Plan((hint,) if hint else (), ())
 
 
-__all__ = ["FORCE", "SWITCH_SOC", "Plan", "plan_for"]
+__all__ = ["FORCE", "RETRY", "SWITCH_SOC", "Plan", "plan_for"]

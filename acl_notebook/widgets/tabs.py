@@ -116,6 +116,9 @@ class FileTab:
         self.content = content
         self.path = path
         self.error: Optional[BaseException] = None
+        #: the model name and source label a later load uses (an upload's); None: the session's
+        self.load_as: Optional[str] = None
+        self.label: Optional[str] = None
         stem = info.name or filename
         self.title = stem
         self.actions = W.HBox()
