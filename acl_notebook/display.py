@@ -623,6 +623,9 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
            "#ff9da7")
 
 
+_GROUP_COPY = re.compile(r"@\d+$")  # group.member_name: "<group>@<device>"
+
+
 class _ModelColours:
     """One colour per model name for the whole process, handed out in first-seen order.
 
@@ -639,6 +642,7 @@ class _ModelColours:
     def __call__(self, name: str) -> str:
         if name == PROGRAM_BUFFERS:
             return PROGRAM_BUFFERS_COLOUR  # not a model: the plot's band for a program's loose buffers
+        name = _GROUP_COPY.sub("", name)  # a group's copies (net@0, net@1) share the group's colour
         with self._lock:
             colour = self._by_name.get(name)
             if colour is None:

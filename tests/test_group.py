@@ -214,3 +214,21 @@ def test_device_grid_widget_redraws_only_when_a_device_changes(four):
     finally:
         view.close()
     assert not view.timer.alive and view.refresh() is False
+
+
+def test_the_panel_draws_a_group_in_one_colour_on_every_device_row(four):
+    from acl_notebook.widgets.panel import Panel
+
+    solo = acl.load(model("solo", 8 * MiB, 0), device=0)
+    acl.load(model("net", 30 * MiB, 10 * MiB), device="all")
+    panel = Panel(autostart=False)
+    try:
+        panel.refresh()
+        rows = panel.memory.devices.value
+        net, other = display.model_colour("net"), display.model_colour(solo.name)
+        assert display.model_colour("net@3") == net != other
+        assert rows.count("acl-device-row") == 4
+        for chunk in rows.split("acl-device-row")[1:]:
+            assert f"background:{net}" in chunk  # every device's bar: the group's one colour
+    finally:
+        panel.close()
