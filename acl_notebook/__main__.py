@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import Callable, Optional, Sequence
 
 from .hostbuf import HostMemoryError
 from .om.errors import OMFormatError
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Callable, Optional, Sequence
+
+    Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 PROG = "acl-notebook"
 
@@ -121,8 +127,6 @@ def _run_server(default: str, voila: bool) -> Callable[[argparse.Namespace], int
     return run
 
 
-Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
-
 COMMANDS: list[Command] = [
     ("inspect", "show an offline model's header, I/O descriptors, gears and memory needs",
      _add_inspect, _run_inspect),
@@ -135,11 +139,22 @@ COMMANDS: list[Command] = [
 ]
 
 
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter with the terminal width found here: left to itself it imports
+    shutil (and with it bz2, lzma, zlib) for that, on every start, help or not."""
+    try:
+        width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (ValueError, OSError, AttributeError):
+        width = 80
+    return argparse.HelpFormatter(prog, width=max(width - 2, 40))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Ascend offline models in Jupyter, from a shell.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(prog=PROG, description="Ascend offline models in Jupyter, from a shell.",
+                                     formatter_class=_formatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=PROG)  # prog: no formatter needed
     for name, help_text, add_arguments, run in COMMANDS:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_formatter)
         add_arguments(p)
         p.set_defaults(run=run)
     return parser

@@ -8,7 +8,9 @@ letting the bottom layer (`om.model`) reuse them without an import cycle.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _repr_html_(self: Any) -> str:

@@ -24,8 +24,11 @@ import errno
 import mmap
 import os
 import stat
-import threading
-from typing import Any, Optional
+from _thread import _local as _thread_local  # threading.local without importing threading
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 _PSEUDO_FS = ("/proc", "/sys")
 _HEAP_TYPES = (bytes, bytearray)
@@ -250,7 +253,7 @@ class _Memfd:
             os.close(self.fd)
 
 
-_scratch = threading.local()  # .memfd: one per thread, dropped (and closed) with the thread
+_scratch = _thread_local()  # .memfd: one per thread, dropped (and closed) with the thread
 
 
 def _kernel_copy(part: memoryview) -> bytes:

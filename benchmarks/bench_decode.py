@@ -112,9 +112,12 @@ def child(tree: Path, case: str, path: Path, repeat: int) -> float:
     return json.loads(out)
 
 
-def cold(cmd: list[str], env: dict) -> float:
-    """CPU seconds (user + system) one cold process spends, from wait4's rusage."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
+def cold(cmd: list[str], env: dict, cwd: Path) -> float:
+    """CPU seconds (user + system) one cold process spends, from wait4's rusage.
+
+    Run from `cwd` (not the checkout: ``python -c`` puts the working directory first on
+    sys.path, which would shadow the tree chosen by PYTHONPATH)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, cwd=cwd)
     _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -176,6 +179,9 @@ def main(argv=None) -> int:
                               for lab in models if "ops" in lab)
             rows.append(("writer models", f"inspect(bytes), ns per op ({tree})", curve, "flat (linear)"))
 
+        for tree in trees.values():  # byte-compiled, as installed code is (PYTHONDONTWRITEBYTECODE may be set)
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "acl_notebook")], check=True,
+                           stdout=subprocess.DEVNULL)
         env_new = dict(os.environ, PYTHONPATH=str(trees["new"]))
         env_old = dict(os.environ, PYTHONPATH=str(trees["old"]))
         from acl_notebook.om import ModelSpec, write_om_file
@@ -188,9 +194,9 @@ def main(argv=None) -> int:
             cli = [sys.executable, "-c", _CLI, "inspect", "--json", str(path)]
             times: dict[str, list[float]] = {"new": [], "old": [], "ipython": []}
             for _ in range(args.cold):
-                times["new"].append(cold(cli, env_new))
-                times["old"].append(cold(cli, env_old))
-                times["ipython"].append(cold(ipy, env_new))
+                times["new"].append(cold(cli, env_new, tmp))
+                times["old"].append(cold(cli, env_old, tmp))
+                times["ipython"].append(cold(ipy, env_new, tmp))
             c = {k: statistics.median(v) for k, v in times.items()}
             rows.append((label, "cold `inspect --json` / `import IPython` (CPU)",
                          f"{c['new'] / c['ipython']:.2f}x vs {c['old'] / c['ipython']:.2f}x ({ms(c['new'])} vs "

@@ -71,3 +71,23 @@ def test_wheel_ships_the_proto_and_descriptor_set(tmp_path):
     wheel = next(iter(builders.WheelBuilder(str(root)).build(directory=str(tmp_path), versions=["standard"])))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"acl_notebook/om/ge_ir.proto", "acl_notebook/om/ge_ir.desc", "acl_notebook/om/reader.py"} <= names
+
+
+def test_a_cold_inspect_of_a_small_model_with_inout_info_imports_neither_protobuf_nor_typing(tmp_path):
+    """What keeps a cold `acl-notebook inspect --json` of an ATC 7.x model cheap: the slim
+    ModelDef is read off the wire, and no module on that path imports typing or shutil."""
+    from acl_notebook.om import ModelSpec, write_om_file
+
+    path = tmp_path / "small.om"
+    write_om_file(ModelSpec(name="small", weight_size=1 << 12), path)
+    code = ("import io, contextlib, json, sys; base = set(sys.modules)\n"
+            "from acl_notebook.__main__ import main\n"
+            "out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out): code = main(['inspect', '--json', sys.argv[1]])\n"
+            "new = set(sys.modules) - base\n"
+            "print(json.dumps([code, json.loads(out.getvalue())['name'], sorted(m for m in new if m.startswith("
+            "('google', 'typing', 'shutil', 'threading')))]))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True,
+                         cwd=tmp_path).stdout
+    status, name, heavy = __import__("json").loads(out)
+    assert (status, name) == (0, "small") and heavy == []

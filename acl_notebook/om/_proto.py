@@ -10,13 +10,16 @@ protobuf itself is imported on first use only, keeping ``import acl_notebook`` c
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any, Callable, Optional
+from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 PACKAGE = "acl_notebook.ge"
 DESCRIPTOR_FILE = "ge_ir.desc"
 
-_lock = threading.Lock()
+_lock = allocate_lock()
 _pool: Any = None
 _maker: Any = None
 _classes: dict[str, Any] = {}

@@ -12,9 +12,12 @@ decoded leniently, since ATC does not promise UTF-8.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from .errors import OMFormatError
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 _BASE = 127
 

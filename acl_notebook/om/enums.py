@@ -8,7 +8,10 @@ Values are facts from the public ACL headers and GE sources (see the project's
 
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Optional
+
 
 # aclDataType / ge::DataType value -> lower-case name (numpy's spelling where it has one).
 ACL_DTYPE_NAMES: dict[int, str] = {

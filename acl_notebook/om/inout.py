@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Optional
 
 from .enums import dtype_name, format_name
 from .errors import OMFormatError
 from .model import MAX_BYTES, Partition, TensorDesc
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Optional
 
 INPUT_DESC = 0
 OUTPUT_DESC = 1

@@ -8,10 +8,13 @@ value beside a readable name, and byte sizes as ACL reports them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .._rich import _repr_html_, _repr_pretty_
 from .enums import ACL_DTYPE_NAMES, numpy_dtype_name
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Optional
 
 #: The largest byte count we believe from a file or a runtime (1 PiB): far above any
 #: device's memory, far below where int64/size_t arithmetic wraps (2**63).

@@ -11,7 +11,6 @@ rules (om-format.md §4.3, §4.4).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
 
 from . import _proto, slimwire
 from .attrs import AttrNames, entries_dict, plain_model_attrs, text
@@ -27,6 +26,10 @@ from .enums import (
 )
 from .errors import OMFormatError
 from .model import MAX_BYTES, DynamicInfo, TensorDesc
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 INPUT_OP_TYPES = frozenset({b"Data", b"AippData", b"AnnData"})
 NETOUTPUT = b"NetOutput"

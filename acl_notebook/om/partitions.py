@@ -10,12 +10,15 @@ the other width before giving up, so a header with a wrong length field still re
 from __future__ import annotations
 
 import struct
-from typing import Any, Union
 
 from .enums import PARTITION_NAMES
 from .errors import OMFormatError
 from .header import HEADER_SIZE
 from .model import OMHeader, Partition
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Any, Union
 
 _NARROW_HEAD = struct.Struct("<I")
 _NARROW_ENTRY = struct.Struct("<III")  # type, mem_offset, mem_size

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import Any, Optional, Union
 
 from ..hostbuf import HostBuffer, HostMemoryError, host_available_memory, open_buffer, open_source, same_bytes
 from . import inout, modeldef
@@ -31,6 +30,12 @@ from .header import HEADER_SIZE, check_container, read_header
 from .model import DynamicInfo, MemoryNeeds, ModelInfo, Partition
 from .partitions import read_partitions
 
+TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
+if TYPE_CHECKING:
+    from typing import Any, Optional, Union
+
+    Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Any]
+
 MODEL_DEF = 0
 WEIGHTS_DATA = 1
 MODEL_INOUT_INFO = 8
@@ -38,8 +43,6 @@ _BIG_MODELDEF = 64 << 20  # above this, check the framing and that the host can 
 
 # What a damaged file could still provoke despite the explicit checks; reported as OMFormatError.
 _DAMAGE = (struct.error, IndexError, KeyError, ValueError, UnicodeError, OverflowError, RecursionError)
-
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Any]
 
 
 @dataclass(frozen=True)
