@@ -85,6 +85,12 @@ class HostBuffer:
             return _pread(self._fd, offset, size)
         return read_view(self.view, offset, size, heap=self._heap)
 
+    def holds(self, offset: int, expected: bytes) -> bool:
+        """Whether the bytes at `offset` are still `expected` (read as safely as `read`)."""
+        if self._fd is not None:
+            return _pread(self._fd, offset, len(expected)) == expected
+        return same_bytes(self.view, offset, expected)
+
     def changed(self) -> str:
         """Why the bytes can no longer be read whole ("" while they can): the file behind the
         mapping is now shorter than the mapping."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..hostbuf import HostBuffer, HostMemoryError, host_available_memory, open_buffer, open_source, same_bytes
 from . import inout, modeldef
@@ -61,11 +61,16 @@ class ParsedModel:
     size: int
     regions: tuple[tuple[int, bytes], ...]
     owner: Optional[bytes] = None  # the whole model as one immutable bytes object, if it was
+    source: Optional[HostBuffer] = field(default=None, compare=False, repr=False)
 
     def matches(self, view: memoryview) -> bool:
         if self.owner is not None:  # bytes never change: the same object is the same model
             return view.obj is self.owner and view.nbytes == self.size
-        return view.nbytes == self.size and all(same_bytes(view, off, data) for off, data in self.regions)
+        if view.nbytes != self.size:
+            return False
+        if self.source is not None and view is self.source.view:  # our own mapping: pread its file
+            return all(self.source.holds(off, data) for off, data in self.regions)
+        return all(same_bytes(view, off, data) for off, data in self.regions)
 
 
 class _Blob:
@@ -139,7 +144,7 @@ def read(buf: HostBuffer, keep: bool = False) -> ParsedModel:
             f"the model is damaged and could not be read ({type(exc).__name__}: {exc}); "
             "export it again with ATC"
         ) from exc
-    return ParsedModel(info, blob.size, tuple(blob.regions or ()), owner)
+    return ParsedModel(info, blob.size, tuple(blob.regions or ()), owner, buf if keep else None)
 
 
 def model_def(source: Source) -> Any:
