@@ -122,11 +122,6 @@ class ProgramBridge:
             backend = self._session.backend
         return getattr(backend, name)(*args)
 
-    def has(self, name: str) -> bool:
-        """True when the running backend implements `name` (older backends may lack some)."""
-        self.start()
-        return name in PASS_THROUGH and callable(getattr(self._session.backend, name, None))
-
     def is_session_context(self, context: int) -> bool:
         """True for a context the session owns (a program must not destroy it)."""
         return context in self._session._contexts.values()

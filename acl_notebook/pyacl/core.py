@@ -163,10 +163,5 @@ def text(value: Any, call: str) -> str:
     return value
 
 
-def as_signed64(value: int) -> int:
-    """A size_t index read back as the C caller meant it (-1 for SIZE_MAX)."""
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-__all__ = ["INVALID_PARAM", "PROGRAM", "Program", "RT_INVALID_HANDLE", "RT_PARAM_INVALID", "as_signed64",
-           "signed", "text", "uint32", "unsigned"]
+__all__ = ["INVALID_PARAM", "PROGRAM", "Program", "RT_INVALID_HANDLE", "RT_PARAM_INVALID", "signed", "text", "uint32",
+           "unsigned"]
