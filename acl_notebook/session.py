@@ -711,14 +711,16 @@ class Session:
     # -- running ------------------------------------------------------------------------
     @_keeps_caller_context
     def execute(self, model: Model, host_inputs: Any, gear: Optional[tuple[int, ...]],
-                make_output: Callable[[int, tuple[int, ...]], tuple[int, int]]) -> tuple[Any, Any]:
+                make_output: Callable[[int, tuple[int, ...]], tuple[int, int]],
+                override: Optional[dict] = None) -> tuple[Any, Any]:
         """One run of a loaded model: ``(RunRecord, ExecutionReport or None)``.
 
         `host_inputs` is (address, bytes) per user input in model order; `make_output(j,
         dims)` gives (address, capacity) of host memory for output j. The model's I/O
         buffers are allocated at its first run (pre-checked like a load) and reused. Runs
         of one model are serialised by its run lock; the session's context is made current
-        on the calling thread first."""
+        on the calling thread first. `override` (simulator only) replaces op outputs in the
+        simulator's CPU reference for this run; it is checked before anything executes."""
         first = False
         with model._run_lock:
             with self._lock:
@@ -729,13 +731,25 @@ class Session:
                     io = self._open_io(model)
                     first = True
                 backend = self.backend
-            record = io.run(host_inputs, gear, make_output)
+            if override is not None:
+                backend.set_next_override(model.id, override)
+            try:
+                record = io.run(host_inputs, gear, make_output)
+            finally:
+                if override is not None:
+                    backend.set_next_override(model.id, None)
             report = backend.last_execution()
         if first:
             with self._lock:
                 self._sample_locked(model.device)
             self._emit("io", model)
         return record, report
+
+    def reference_of(self, model: Model) -> Any:
+        """The CPU reference the simulator computes `model` with (None on the acl backend)."""
+        with self._lock:
+            model = self.find(model)
+            return self.backend.reference_of(model.id)
 
     def _open_io(self, model: Model) -> Any:
         """Allocate the model's I/O buffers after the same pre-check as a load."""

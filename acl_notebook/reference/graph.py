@@ -119,6 +119,26 @@ class Graph:
     subgraphs: dict[str, Graph] = field(default_factory=dict)
 
 
+def detach(graph: Graph) -> int:
+    """Copy the bytes of every Const some op reads out of the model buffer, then let go of it.
+
+    For a simulator that must keep computing after the caller frees the buffer it loaded
+    from (ACL allows that): only weights the graph reads are copied, not the partitions
+    around them. Returns the bytes copied.
+    """
+    copied = 0
+    for g in (graph, *graph.subgraphs.values()):
+        read = {ref[0] for node in g.nodes for ref in node.inputs if ref is not None}
+        for node in g.nodes:
+            d = node.const
+            if d is None or node.const_data or node.name not in read:
+                continue
+            node.const_data = bytes(g.weights[d.data_offset: d.data_offset + d.nbytes])
+            copied += d.nbytes
+        g.weights = memoryview(b"")
+    return copied
+
+
 def load_graph(data: Any) -> Graph:
     """Decode the model in `data` (a bytes-like object kept alive by the caller) into a `Graph`."""
     view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data

@@ -16,7 +16,6 @@ also become placeholders with a note, never an exception out of `run`.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -27,7 +26,9 @@ from ..om import layouts
 from ..om.errors import OMFormatError
 from ..om.reader import parse
 from .branches import gear_case, pick_branch
-from .graph import Desc, Graph, Node, load_graph
+from .graph import Desc, Graph, Node, detach, load_graph
+from .placeholder import NOTE as PLACEHOLDER_NOTE
+from .placeholder import placeholder_like
 from .registry import OpView, Unsupported, planner_for
 from .result import APPROXIMATE, COMPUTED, FIDELITIES, PLACEHOLDER, Coverage, Result
 
@@ -52,11 +53,13 @@ class Step:
 class Interpreter:
     """The model in `data` (any bytes-like object; kept alive, never copied), ready to run many times."""
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, *, graph: Optional[Graph] = None, info: Any = None) -> None:
+        """From the model bytes, or from an already loaded `graph` and its `info` (no bytes needed
+        once the graph is detached, see `graph.detach`)."""
         self._data = data
         try:
-            self.info = parse(data)
-            self.graph: Graph = load_graph(data)
+            self.info = info if info is not None else parse(data)
+            self.graph: Graph = graph if graph is not None else load_graph(data)
         except OMFormatError:
             raise
         except (ValueError, IndexError, KeyError, TypeError) as exc:
@@ -64,6 +67,14 @@ class Interpreter:
         self._steps: dict[str, Step] = {}
         self._case = gear_case(self.graph)
         self._branches: dict[str, Interpreter] = {}
+
+    def detach(self) -> int:
+        """Stop needing the bytes given at construction (see `graph.detach`); returns bytes copied."""
+        copied = detach(self.graph)
+        self._data = None
+        for hit in self._branches.values():
+            hit._data = None
+        return copied
 
     def _branch(self, name: str) -> Interpreter:
         """The interpreter of one gear's sub-graph (same bytes and model info, its own plans)."""
@@ -200,7 +211,11 @@ class Interpreter:
                         refs[ref] -= 1
                         if refs[ref] == 0:
                             env.pop(ref, None)
-        return Result(tuple(outputs), tuple(t.name for t in self.info.outputs), _worst(statuses), tuple(notes))
+        fidelity = _worst(statuses)
+        if fidelity == PLACEHOLDER:  # not the model's values: make that impossible to miss
+            outputs = list(placeholder_like(inputs, outputs))
+            notes.append(PLACEHOLDER_NOTE)
+        return Result(tuple(outputs), tuple(t.name for t in self.info.outputs), fidelity, tuple(notes))
 
     def _execute(self, node: Node, xs: list) -> tuple[str, list, list[str]]:
         step = self.step(node)
@@ -248,6 +263,11 @@ class Interpreter:
         out = np.ascontiguousarray(physical).reshape(shape) if physical.size == int(np.prod(shape)) else physical
         return out if out.flags.writeable and out.base is None else out.copy()
 
+    def check_override(self, override: dict[str, Any]) -> None:
+        """Raise `OverrideError` for an override this model cannot take (before anything runs)."""
+        target = self._branch(self._case.subgraphs[0]) if self._case is not None else self
+        target._overrides(override)
+
     def _overrides(self, override: dict[str, Any]) -> dict[tuple[str, int], tuple[Any, Desc]]:
         out: dict[tuple[str, int], tuple[Any, Desc]] = {}
         for key, value in override.items():
@@ -256,6 +276,8 @@ class Interpreter:
             name, index = _split(key)
             node = self.graph.by_name.get(name)
             if node is None or node.type == "NetOutput":
+                import difflib
+
                 near = difflib.get_close_matches(name, list(self.graph.by_name), n=3)
                 hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
                 raise OverrideError(f"override {key!r}: the model has no op named {name!r}{hint}")

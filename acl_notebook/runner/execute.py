@@ -18,7 +18,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..om.enums import tensor_size
-from ..runtime.sim_outputs import PLACEHOLDER
+from ..runtime.sim_outputs import COMPUTED
 from .errors import InputTypeError
 from .inputs import Prepared, prepare
 from .outputs import Outputs, Timing
@@ -62,8 +62,8 @@ def _unshared(slots: list, j: int) -> bool:
     return _refs(slots, j) <= _BASELINE
 
 
-def execute(model: Any, prepared: Prepared) -> Outputs:
-    """One run of already-prepared inputs."""
+def execute(model: Any, prepared: Prepared, override: Optional[dict] = None) -> Outputs:
+    """One run of already-prepared inputs (`override`: simulator only, see `run`)."""
     arrays = prepared.arrays  # kept referenced until the copies are done
     host = [(a.ctypes.data, a.nbytes) for a in arrays]
     results: list[Optional[np.ndarray]] = [None] * len(model.outputs)
@@ -83,12 +83,12 @@ def execute(model: Any, prepared: Prepared) -> Outputs:
         spare[j] = results[j] = arr
         return arr.ctypes.data, arr.nbytes
 
-    record, report = model._session.execute(model, host, prepared.gear, make_output)
+    record, report = model._session.execute(model, host, prepared.gear, make_output, override=override)
     del arrays
     fidelity = report.fidelity if report is not None else None
     return Outputs(results, names=[t.name for t in model.outputs], gear=record.gear,
                    timing=Timing(record.h2d, record.execute, record.d2h, record.total),
-                   simulated=fidelity == PLACEHOLDER, fidelity=fidelity,
+                   simulated=fidelity is not None and fidelity != COMPUTED, fidelity=fidelity,
                    notes=report.notes if report is not None else (), model=model.name)
 
 
@@ -96,13 +96,19 @@ def run(model: Any, inputs: Any = None, *, batch: Optional[int] = None, hw: Opti
         dims: Optional[tuple[int, ...]] = None, override: Any = None) -> Outputs:
     """Run a loaded model on numpy inputs; see `Model.run` and the README for the rules.
 
-    override: reserved for giving the simulator the output values to return; refused for now.
+    override: simulator only: ``{"op_name:index" or "op_name": array}`` replaces those op
+    outputs in the CPU reference the simulator computes with (random ops, custom ops, probes),
+    exactly as ``acl.reference(..., override=)`` does.
     """
-    if override is not None:
-        raise InputTypeError("override= is not supported yet: the simulator computes its own output values "
-                             "(see Outputs.fidelity); run without it")
     model = resolve(model)
-    return execute(model, prepare(model, inputs, batch=batch, hw=hw, dims=dims))
+    if override is not None:
+        if not isinstance(override, dict):
+            raise InputTypeError(f"override= takes a dict of 'op_name:index' -> array, not {type(override).__name__}")
+        if model.backend != "sim":
+            raise InputTypeError("override= replaces op outputs in the simulator's CPU reference; on the acl "
+                                 "backend the NPU computes every op itself. For a CPU run with overrides use "
+                                 "acl.reference(model, inputs, override=...)")
+    return execute(model, prepare(model, inputs, batch=batch, hw=hw, dims=dims), override=override)
 
 
 __all__ = ["execute", "resolve", "run"]

@@ -32,9 +32,9 @@ class Outputs(tuple):
     """The arrays a run produced, in output order; ``out["name"]`` also works.
 
     Attributes: `names`, `gear` (None for a static model), `timing` (`Timing`),
-    `simulated` (True when the values are not the model's arithmetic: the simulator's
-    placeholder), `fidelity` and `notes` (how the simulator computed them; None and () on
-    real hardware), `model` (the model's name).
+    `simulated` (True on the simulator unless its CPU reference computed every op from the
+    file, i.e. `fidelity` is "computed"), `fidelity` and `notes` (how the simulator computed
+    them; None and () on real hardware), `model` (the model's name).
     """
 
     names: tuple[str, ...]

@@ -360,3 +360,13 @@ class Backend(ABC):
     def last_execution(self) -> Optional[ExecutionReport]:
         """How the last execute computed its outputs; None on real hardware (`acl`)."""
         return None
+
+    def set_next_override(self, model_id: int, override: Optional[dict]) -> None:
+        """Simulator only: op outputs the next execute of `model_id` on this thread must use.
+
+        The NPU computes every op itself, so real hardware has nothing to take them."""
+        raise NotImplementedError("override= needs the simulator: the NPU computes every op itself")
+
+    def reference_of(self, model_id: int) -> Any:
+        """Simulator only: the CPU reference it computes `model_id` with; None elsewhere."""
+        return None

@@ -499,8 +499,10 @@ class ExecutionMixin:
             device = ctx.device
         # The values are computed outside the lock: an interpreter may take a while, and the
         # views keep their blocks' storage alive even if another thread frees them meanwhile.
+        override = getattr(self._last, "override", None)
+        self._last.override = None  # one execute only
         started = time.monotonic()
-        result = sim_outputs.compute(state, in_views, gear, sizes)
+        result = sim_outputs.compute(state, in_views, gear, sizes, override=override)
         # the run kept the device busy: aclrtGetDeviceUtilizationRate reports it
         self.devices[device].record_run(started, time.monotonic())
         for view, data in zip(out_views, result.outputs):
@@ -545,6 +547,26 @@ class ExecutionMixin:
 
     def last_execution(self) -> Optional[ExecutionReport]:
         return getattr(self._last, "report", None)
+
+    def set_next_override(self, model_id: int, override: Optional[dict]) -> None:
+        """Give the next execute of `model_id` on this thread op outputs to use (checked now)."""
+        if override is None:
+            self._last.override = None
+            return
+        with self._lock:
+            loaded = self._models.get(model_id)
+            if loaded is None:
+                raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, "override", f"no model id {model_id}")
+            state = loaded.state
+        sim_outputs.check_override(state, override)
+        self._last.override = override
+
+    def reference_of(self, model_id: int) -> Any:
+        """The CPU reference interpreter the simulator computes `model_id` with (None if it has none)."""
+        with self._lock:
+            loaded = self._models.get(model_id)
+            kept = loaded.state.prepared if loaded is not None else None
+        return kept.interpreter() if isinstance(kept, sim_outputs.Kept) else None
 
     # -- introspection for tests ---------------------------------------------------------------
     def live_objects(self) -> dict[str, int]:

@@ -1,22 +1,29 @@
-"""What the simulator writes into output buffers when a model executes: the one seam for values.
+"""What the simulator writes into output buffers when a model executes: the CPU reference's answer.
 
-The simulator's execute path (checks, gears, copies, codes) is ACL's; the numbers it
-produces are not, until a real interpreter computes them. This module is the only place
-that decides those numbers, behind two functions:
+The simulator's execute path (checks, gears, copies, codes) is ACL's; the numbers come from
+`acl_notebook.reference`, the numpy interpreter of the .om graph, so ``Model.run`` on the
+simulator returns exactly what ``acl.reference`` returns, with its fidelity and notes.
+Two functions form the seam:
 
 - `prepare(info, model)` runs once at load with our parse and the model bytes (valid only
-  during the call), and returns whatever state `compute` needs later (a compiled graph,
-  weights...). The placeholder keeps nothing.
-- `compute(model, inputs, gear, output_sizes)` receives the loaded model's state, the
-  bytes of each user input (the mbatch input excluded, each trimmed to its size at this
-  gear, in input order), the current gear (None for a static model) and the byte size of
-  each output at that gear, and returns a `SimOutputs`: one bytes-like object of exactly
-  that size per output, a fidelity string and notes.
+  during the call: ACL lets the caller free its buffer once aclmdlLoadFromMem returns).
+  So the graph is decoded now and only the weights its ops read are copied
+  (`Interpreter.detach`), as a real NPU copies weights into device memory: the partitions
+  around them (kernels, task info) are not, and a graph in which no op reads a weight (the
+  writer's descriptor-only models, however large) copies nothing. Holding the caller's
+  buffer instead would keep memory the caller freed alive, and a bytearray could change
+  under a loaded model.
 
-The CPU reference interpreter replaces the bodies of these two functions; nothing else
-in the simulator needs to change. Until then the values are ``"placeholder"``: a
-deterministic function of every input byte, the same one tests/abi/fakeacl.c computes in
-C, so a binding that skips a copy or reads the wrong buffer gives different outputs:
+- `compute(model, inputs, gear, output_sizes, override=None)` receives the loaded model's
+  state, the bytes of each user input (the mbatch input excluded, each trimmed to its size at
+  this gear, in input order), the current gear (None for a static model), the byte size of
+  each output at that gear, and the caller's ``override`` (checked beforehand by
+  `check_override`); it returns a `SimOutputs`: one bytes-like object of exactly that size
+  per output, a fidelity string and notes.
+
+A model whose graph the reference cannot read still loads and runs: its outputs are the
+placeholder below (a deterministic function of every input byte, the same one
+tests/abi/fakeacl.c computes in C), with fidelity "placeholder" and a note saying why:
 
     s = (sum of all input bytes) mod 256;  c = the inputs' bytes concatenated, length L
     output j, byte k = c[k mod L] XOR ((s + 31*j + 7*k) mod 256)      (c[...] = 0 if L = 0)
@@ -24,6 +31,7 @@ C, so a binding that skips a copy or reads the wrong buffer gives different outp
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -31,6 +39,7 @@ from typing import Any, Optional
 from ..om.model import ModelInfo
 
 PLACEHOLDER = "placeholder"
+COMPUTED = "computed"
 PLACEHOLDER_NOTE = ("output values are a deterministic function of the input bytes, not the model's "
                     "arithmetic (the simulator has no interpreter for this model)")
 
@@ -50,40 +59,114 @@ class SimOutputs:
     notes: tuple[str, ...] = ()
 
 
-def prepare(info: ModelInfo, model: memoryview) -> Any:
-    """Called once at load; `model` is only valid during this call. Placeholder: nothing."""
-    del info, model
-    return None
+class Kept:
+    """The CPU reference of one loaded model: its detached graph, made an interpreter at first use
+    (numpy is imported then, not at load), or the reason its graph cannot be read."""
+
+    def __init__(self, info: ModelInfo, graph: Any = None, problem: str = "", copied: int = 0) -> None:
+        self.info = info
+        self.graph = graph
+        self.problem = problem
+        self.copied = copied  # weight bytes copied at load
+        self._interpreter: Any = None
+        self._lock = threading.Lock()
+
+    def interpreter(self) -> Any:
+        """The `reference.Interpreter`, or None when the graph cannot be read (see `problem`)."""
+        if self._interpreter is None and self.graph is not None:
+            with self._lock:
+                if self._interpreter is None:
+                    from ..reference import Interpreter
+
+                    self._interpreter = Interpreter(None, graph=self.graph, info=self.info)
+        return self._interpreter
+
+
+def prepare(info: ModelInfo, model: memoryview) -> Kept:
+    """Called once at load; `model` is only valid during this call (see the module docstring)."""
+    from ..om.errors import OMFormatError
+    from ..reference.graph import detach, load_graph
+
+    try:
+        graph = load_graph(model)
+    except (OMFormatError, ValueError, TypeError, IndexError, KeyError, MemoryError) as exc:
+        return Kept(info, problem=f"the CPU reference cannot read this model's graph ({exc})")
+    return Kept(info, graph, copied=detach(graph))
+
+
+def check_override(model: ModelState, override: dict[str, Any]) -> None:
+    """Refuse an override the model cannot take (unknown tensor, wrong shape or dtype) before any execute."""
+    kept = model.prepared
+    interpreter = kept.interpreter() if isinstance(kept, Kept) else None
+    if interpreter is None:
+        from ..reference import OverrideError
+
+        reason = kept.problem if isinstance(kept, Kept) else "the model has no CPU reference"
+        raise OverrideError(f"override= cannot be applied: {reason}")
+    interpreter.check_override(override)
 
 
 def compute(model: ModelState, inputs: Sequence[memoryview], gear: Optional[tuple[int, ...]],
-            output_sizes: Sequence[int]) -> SimOutputs:
+            output_sizes: Sequence[int], override: Optional[dict[str, Any]] = None) -> SimOutputs:
     """The outputs' bytes for one execute (see the module docstring for the contract)."""
-    del model, gear
-    outputs = tuple(placeholder_output(inputs, j, n) for j, n in enumerate(output_sizes))
-    return SimOutputs(outputs, PLACEHOLDER, (PLACEHOLDER_NOTE,))
+    kept = model.prepared
+    interpreter = kept.interpreter() if isinstance(kept, Kept) else None
+    if interpreter is None:
+        note = kept.problem if isinstance(kept, Kept) and kept.problem else PLACEHOLDER_NOTE
+        outputs = tuple(placeholder_output(inputs, j, n) for j, n in enumerate(output_sizes))
+        return SimOutputs(outputs, PLACEHOLDER, (note,))
+    import numpy as np
+
+    arrays = []
+    for t, raw in zip(_user_inputs(model.info), inputs):
+        dtype = t.numpy_dtype or np.dtype(np.uint8)
+        flat = np.frombuffer(raw, dtype=dtype)
+        arrays.append(flat.reshape(_shape_at(t.dims, flat.size, gear, model.info.dynamic.kind)))
+    result = interpreter.run(arrays, override=override)
+    outputs = []
+    for array, size in zip(result.outputs, output_sizes):
+        data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        if data.size != size:  # a dynamic output is reported at the gear's size
+            padded = np.zeros(size, np.uint8)
+            padded[: min(size, data.size)] = data[:size]
+            data = padded
+        outputs.append(data)
+    return SimOutputs(tuple(outputs), result.fidelity, tuple(result.notes))
+
+
+def _user_inputs(info: ModelInfo) -> list[Any]:
+    return [t for t in info.inputs if t.name != "ascend_mbatch_shape_data"]
+
+
+def _shape_at(dims: tuple[int, ...], count: int, gear: Optional[tuple[int, ...]], kind: Optional[str]) -> tuple:
+    """An input's shape at this gear: -1 axes from the gear (batch, h/w), or the one that fits `count`."""
+    holes = [i for i, d in enumerate(dims) if d < 0]
+    if not holes:
+        return tuple(dims)
+    shape = list(dims)
+    if gear and kind == "batch":
+        for i in holes:
+            shape[i] = gear[0]
+    elif gear and len(gear) == len(holes):
+        for i, v in zip(holes, gear):
+            shape[i] = v
+    if any(d < 0 for d in shape):
+        known = 1
+        for d in shape:
+            known *= d if d >= 0 else 1
+        missing = [i for i, d in enumerate(shape) if d < 0]
+        shape[missing[0]] = count // max(known, 1)
+        for i in missing[1:]:
+            shape[i] = 1
+    return tuple(shape)
 
 
 def placeholder_output(inputs: Sequence[Any], index: int, size: int):
     """Output `index` (`size` bytes) of the placeholder function, as a numpy uint8 array."""
-    import numpy as np
+    from ..reference.placeholder import placeholder_output as function
 
-    arrays = [np.frombuffer(b, dtype=np.uint8) for b in inputs]
-    total = sum(int(a.sum(dtype=np.uint64)) for a in arrays)
-    s = total & 0xFF
-    table = ((s + 31 * index + 7 * np.arange(256, dtype=np.int64)) & 0xFF).astype(np.uint8)
-    out = np.resize(table, size)
-    length = sum(a.size for a in arrays)
-    if length and size:
-        parts, have = [], 0
-        for a in arrays:
-            if have >= size:
-                break
-            parts.append(a[: size - have])
-            have += parts[-1].size
-        cat = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        out ^= np.resize(cat, size)
-    return out
+    return function(inputs, index, size)
 
 
-__all__ = ["ModelState", "PLACEHOLDER", "SimOutputs", "compute", "placeholder_output", "prepare"]
+__all__ = ["COMPUTED", "Kept", "ModelState", "PLACEHOLDER", "SimOutputs", "check_override", "compute",
+           "placeholder_output", "prepare"]
