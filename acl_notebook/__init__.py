@@ -1,8 +1,9 @@
 """acl-notebook: load Ascend offline models from memory in Jupyter.
 
 Public API (see README): `inspect`, `configure`, `load`, `models`, `unload`, `unload_all`,
-`memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, and the types `Model`, `ModelInfo`,
-`TensorDesc`, `Outputs`, `BenchResult`, with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`.
+`memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, `reference`, `coverage`, `compare`,
+and the types `Model`, `ModelInfo`, `TensorDesc`, `Outputs`, `BenchResult`, `Comparison`, with the
+errors `OMFormatError`, `AclError`, `DeviceMemoryError`, `OverrideError`.
 
 ``%load_ext acl_notebook`` registers the ``%acl_*`` magics. Names are resolved lazily so
 that importing the package (and so ``%load_ext``) stays cheap: numpy, protobuf,
@@ -36,6 +37,11 @@ _EXPORTS = {
     "run": "acl_notebook.api",
     "bench": "acl_notebook.api",
     "random_inputs": "acl_notebook.api",
+    "reference": "acl_notebook.api",
+    "coverage": "acl_notebook.api",
+    "compare": "acl_notebook.api",
+    "Comparison": "acl_notebook.compare",
+    "OverrideError": "acl_notebook.cpu_reference.interpreter",
     "Outputs": "acl_notebook.runner.outputs",
     "BenchResult": "acl_notebook.runner.bench",
     "Model": "acl_notebook.session",

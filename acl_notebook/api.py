@@ -149,19 +149,54 @@ def _group_of(model: Any) -> Optional[ModelGroup]:
 
 
 def run(model: Union[Model, str, int], inputs: Any = None, *, batch: Optional[int] = None,
-        hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None, split: bool = False) -> Any:
+        hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None, split: bool = False,
+        override: Optional[dict] = None) -> Any:
     """Run a loaded model (a Model, its name or id) on numpy inputs; returns `Outputs`.
     Same as ``model.run(inputs, ...)``. A `ModelGroup` (or its name) runs on all its devices
-    (`ModelGroup.run`; split=True shards the batch across them)."""
+    (`ModelGroup.run`; split=True shards the batch across them). `override` (simulator only):
+    see `reference`."""
     group = _group_of(model)
     if group is not None:
+        if override is not None:
+            raise ValueError("override= applies to one model; run a copy of the group (group.models[i]) with it")
         return group.run(inputs, split=split, batch=batch, hw=hw, dims=dims)
     if split:
         raise ValueError("split=True shards a batch across the devices of a model group; load the model with "
                          "device='all' (or a list of devices) first")
     from .runner.execute import run as _run
 
-    return _run(model, inputs, batch=batch, hw=hw, dims=dims)
+    return _run(model, inputs, batch=batch, hw=hw, dims=dims, override=override)
+
+
+def reference(source: Any, inputs: Any, *, override: Optional[dict] = None) -> Any:
+    """Compute a model's outputs on the CPU from the .om bytes alone (any backend); returns `Outputs`.
+
+    source: a path, bytes-like data or a loaded `Model`; inputs as for `Model.run`.
+    `Outputs.fidelity` says how far to trust the values: "computed" (every op from the file),
+    "approximate" (something guessed or solved from shapes) or "placeholder" (some op cannot
+    be computed; the values are not the model's); `Outputs.notes` names each op and what was
+    guessed or missing. override: ``{"op_name:index" (or "op_name"): array}`` replaces those op
+    outputs (random or custom ops, probes); unknown names, shapes or dtypes are refused.
+    """
+    from .cpuref import reference as _reference
+
+    return _reference(source, inputs, override=override)
+
+
+def coverage(source: Any) -> Any:
+    """What `reference` can compute for a model, without running it: a `Coverage` whose
+    `summary` reads "computed", "approximate: 12 ops guessed" or "placeholder: FrameworkOp ..."."""
+    from .cpuref import coverage as _coverage
+
+    return _coverage(source)
+
+
+def compare(model: Union[Model, str, int], inputs: Any = None) -> Any:
+    """Run a loaded model on its device and through `reference`; a `Comparison` with, per output,
+    max abs / rel error, mean abs error, cosine similarity, argmax agreement and NaN / Inf counts."""
+    from .compare import compare as _compare
+
+    return _compare(model, inputs)
 
 
 def random_inputs(model: Union[Model, str, int], *, batch: Optional[int] = None,

@@ -155,7 +155,7 @@ def _agree(got: np.ndarray, want: np.ndarray) -> None:
 
 
 def test_cpu_reference_computes_the_trained_network(dynamic):
-    from acl_notebook.reference import coverage, open_model, reference
+    from acl_notebook.cpu_reference import coverage, open_model, reference
 
     assert coverage(dynamic.om).summary == "computed"
     model = open_model(dynamic.om)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import acl_notebook as acl
+from acl_notebook.cpu_reference import coverage, reference
 from acl_notebook.om import ModelSpec, TensorSpec, write_om
 from acl_notebook.om.opgraph import ConstSpec, OpSpec, Tensor
 from acl_notebook.om.reader import model_def
-from acl_notebook.reference import coverage, reference
 
 GEARS = (1, 2, 4)
 W = np.arange(12, dtype=np.float16).reshape(3, 4) / 8  # [in, out]

@@ -72,7 +72,7 @@ def test_a_bias_vector_packs_like_the_sample():
 
 def _real_const(name: str, layout: str):
     """(physical array, logical shape, origin format, c0) of every Const in a real model stored in `layout`."""
-    from acl_notebook.reference.graph import load_graph
+    from acl_notebook.cpu_reference.graph import load_graph
 
     data = model_path(name).read_bytes()
     graph = load_graph(data)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from graph_builder import Graph, fp16
 
+from acl_notebook.cpu_reference.graph import load_graph
 from acl_notebook.om import ModelSpec, TensorSpec, inspect, layouts, write_om
 from acl_notebook.om.opgraph import OpSpec, Tensor
-from acl_notebook.reference.graph import load_graph
 
 
 def _model(compress: bool) -> tuple[bytes, dict]:

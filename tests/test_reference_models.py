@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from shared_models import expected, model_path
 
+from acl_notebook.cpu_reference import coverage, open_model, reference
 from acl_notebook.om import layouts
-from acl_notebook.reference import coverage, open_model, reference
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 import reference_naive as naive
 from graph_builder import Graph, fp16
 
+from acl_notebook.cpu_reference import OverrideError, coverage, reference
 from acl_notebook.om.opgraph import Tensor
-from acl_notebook.reference import OverrideError, coverage, reference
 
 
 def f16(a) -> np.ndarray:
@@ -387,7 +387,7 @@ def test_unknown_and_framework_ops_are_placeholders_never_computed():
     assert cov.fidelity == "placeholder"
     assert cov.summary == "placeholder: FrameworkOp RandomStandardNormal, MyCustomOp"
     r = reference(blob, x)
-    from acl_notebook.reference.placeholder import placeholder_like
+    from acl_notebook.cpu_reference.placeholder import placeholder_like
 
     # placeholder values cannot pass for the model's: they are a function of the input bytes
     assert r.fidelity == "placeholder" and r.outputs[0].dtype == np.float16 and r.outputs[0].shape == (1, 6)

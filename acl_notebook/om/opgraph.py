@@ -4,7 +4,7 @@ A `ModelSpec` with ``ops`` gets a real graph instead of placeholder Const ops: i
 one Const op per `ConstSpec` (bytes in WEIGHTS_DATA at a 512-aligned ``data_offset``, packed
 into the layout you ask for: FRACTAL_Z, FRACTAL_NZ, NC1HWC0 or a plain one), your `OpSpec`
 ops in order, and a NetOutput fed by the model's outputs. The CPU reference
-(`acl_notebook.reference`) computes such models, so tests and demos can build a model whose
+(`acl_notebook.cpu_reference`) computes such models, so tests and demos can build a model whose
 answer is known::
 
     import numpy as np

@@ -1,7 +1,7 @@
 """What the simulator writes into output buffers when a model executes: the CPU reference's answer.
 
 The simulator's execute path (checks, gears, copies, codes) is ACL's; the numbers come from
-`acl_notebook.reference`, the numpy interpreter of the .om graph, so ``Model.run`` on the
+`acl_notebook.cpu_reference`, the numpy interpreter of the .om graph, so ``Model.run`` on the
 simulator returns exactly what ``acl.reference`` returns, with its fidelity and notes.
 Two functions form the seam:
 
@@ -76,7 +76,7 @@ class Kept:
         if self._interpreter is None and self.graph is not None:
             with self._lock:
                 if self._interpreter is None:
-                    from ..reference import Interpreter
+                    from ..cpu_reference import Interpreter
 
                     self._interpreter = Interpreter(None, graph=self.graph, info=self.info)
         return self._interpreter
@@ -84,8 +84,8 @@ class Kept:
 
 def prepare(info: ModelInfo, model: memoryview) -> Kept:
     """Called once at load; `model` is only valid during this call (see the module docstring)."""
+    from ..cpu_reference.graph import detach, load_graph
     from ..om.errors import OMFormatError
-    from ..reference.graph import detach, load_graph
 
     try:
         graph = load_graph(model)
@@ -99,7 +99,7 @@ def check_override(model: ModelState, override: dict[str, Any]) -> None:
     kept = model.prepared
     interpreter = kept.interpreter() if isinstance(kept, Kept) else None
     if interpreter is None:
-        from ..reference import OverrideError
+        from ..cpu_reference import OverrideError
 
         reason = kept.problem if isinstance(kept, Kept) else "the model has no CPU reference"
         raise OverrideError(f"override= cannot be applied: {reason}")
@@ -163,7 +163,7 @@ def _shape_at(dims: tuple[int, ...], count: int, gear: Optional[tuple[int, ...]]
 
 def placeholder_output(inputs: Sequence[Any], index: int, size: int):
     """Output `index` (`size` bytes) of the placeholder function, as a numpy uint8 array."""
-    from ..reference.placeholder import placeholder_output as function
+    from ..cpu_reference.placeholder import placeholder_output as function
 
     return function(inputs, index, size)
 

@@ -1,0 +1,95 @@
+"""`compare`: a model's outputs on the device against the CPU reference, output by output.
+
+On an Atlas box this is the check users otherwise do with msit / polygraphy against the ONNX
+model, here from the .om alone. On the simulator the device run *is* the CPU reference, so
+every error is zero by construction; the figures mean something on real hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
+
+from ._rich import _repr_html_, _repr_pretty_
+
+
+@dataclass(frozen=True)
+class OutputComparison:
+    """One output: device vs reference."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    max_abs: Optional[float]
+    max_rel: Optional[float]
+    mean_abs: Optional[float]
+    cosine: Optional[float]
+    argmax_agreement: Optional[float]  # share of positions whose argmax over axis 1 (or overall) agrees
+    nan_device: int
+    inf_device: int
+    nan_reference: int
+    inf_reference: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`acl.compare` result: per output figures, how the reference was computed, where it ran."""
+
+    model: str
+    backend: str
+    fidelity: str  # the reference's
+    notes: tuple[str, ...]
+    outputs: tuple[OutputComparison, ...]
+
+    _repr_html_ = _repr_html_
+    _repr_pretty_ = _repr_pretty_
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def compare_arrays(name: str, device: Any, ref: Any) -> OutputComparison:
+    """The figures for one pair of arrays (NaN / Inf left out of the error statistics, counted apart)."""
+    import numpy as np
+
+    a, b = np.asarray(device), np.asarray(ref)
+    numeric = a.dtype.kind in "biuf" and b.dtype.kind in "biuf" and a.shape == b.shape
+
+    def bad(x, test):
+        return int(test(x).sum()) if x.dtype.kind == "f" else 0
+
+    counts = (bad(a, np.isnan), bad(a, np.isinf), bad(b, np.isnan), bad(b, np.isinf))
+    if not numeric or a.size == 0:
+        return OutputComparison(name, tuple(a.shape), str(a.dtype), None, None, None, None, None, *counts)
+    x, y = a.astype(np.float64).reshape(-1), b.astype(np.float64).reshape(-1)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return OutputComparison(name, tuple(a.shape), str(a.dtype), None, None, None, None, None, *counts)
+    diff = np.abs(x[ok] - y[ok])
+    rel = diff / np.maximum(np.abs(y[ok]), np.finfo(np.float32).tiny)
+    norm = float(np.linalg.norm(x[ok]) * np.linalg.norm(y[ok]))
+    cosine = float(np.dot(x[ok], y[ok]) / norm) if norm > 0 else (1.0 if not diff.any() else 0.0)
+    if a.ndim >= 2 and a.shape[1] > 1:
+        agree = float((np.argmax(a, axis=1) == np.argmax(b, axis=1)).mean())
+    else:
+        agree = float(np.argmax(a) == np.argmax(b))
+    return OutputComparison(name, tuple(a.shape), str(a.dtype), float(diff.max()), float(rel.max()),
+                            float(diff.mean()), cosine, agree, *counts)
+
+
+def compare(model: Any, inputs: Any = None, *, seed: Optional[int] = 0) -> Comparison:
+    """Run `model` (a Model, name or id) on the device and through the CPU reference; compare."""
+    from .cpuref import reference
+    from .runner.execute import resolve
+    from .runner.inputs import random_inputs
+
+    model = resolve(model)
+    if inputs is None:
+        inputs = random_inputs(model, seed=seed)
+    device = model.run(inputs)
+    ref = reference(model, inputs)
+    rows = tuple(compare_arrays(n, d, r) for n, d, r in zip(device.names, device, ref))
+    return Comparison(model.name, model.backend, ref.fidelity or "", tuple(ref.notes), rows)
+
+
+__all__ = ["Comparison", "OutputComparison", "compare", "compare_arrays"]
