@@ -40,7 +40,7 @@ _EXPORTS = {
     "reference": "acl_notebook.api",
     "coverage": "acl_notebook.api",
     "compare": "acl_notebook.api",
-    "Comparison": "acl_notebook.compare",
+    "Comparison": "acl_notebook.comparison",
     "OverrideError": "acl_notebook.cpu_reference.interpreter",
     "Outputs": "acl_notebook.runner.outputs",
     "BenchResult": "acl_notebook.runner.bench",

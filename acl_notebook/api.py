@@ -191,12 +191,14 @@ def coverage(source: Any) -> Any:
     return _coverage(source)
 
 
-def compare(model: Union[Model, str, int], inputs: Any = None) -> Any:
+def compare(model: Union[Model, str, int], inputs: Any = None, *, source: Any = None) -> Any:
     """Run a loaded model on its device and through `reference`; a `Comparison` with, per output,
-    max abs / rel error, mean abs error, cosine similarity, argmax agreement and NaN / Inf counts."""
-    from .compare import compare as _compare
+    max abs / rel error, mean abs error, cosine similarity, argmax agreement and NaN / Inf counts.
+    Random inputs unless given. source: the .om path or bytes, for a model loaded from a buffer on
+    real hardware (ACL keeps no copy the reference could read)."""
+    from .comparison import compare as _compare
 
-    return _compare(model, inputs)
+    return _compare(model, inputs, source=source)
 
 
 def random_inputs(model: Union[Model, str, int], *, batch: Optional[int] = None,

@@ -584,6 +584,8 @@ def _text_memory_error(exc: BaseException, width: int) -> str:
 
 def _text_descriptors(d: Descriptors, width: int) -> str:
     lines = [d.title] + ([f"  {d.note}"] if d.note else [])
+    if d.coverage:
+        lines.append(f"  CPU reference: {d.coverage}")
     lines += _io_sections(d.inputs, d.outputs, d.dynamic, width, detail=True)
     return "\n".join(lines)
 
@@ -617,6 +619,8 @@ _TH = _CELL + "font-weight:600;white-space:nowrap;"
 _NUM = "text-align:right;white-space:nowrap;"
 _DYN = "color:var(--jp-warn-color0, #d97706);font-weight:600;"
 _ERR = "color:var(--jp-error-color1, #d32f2f);"
+_OK = "color:var(--jp-success-color1, #2e7d32);"
+_WARN = "color:var(--jp-warn-color1, #b45309);"
 # Model colours in memory bars (the panel's plot uses them too): mid tones that read on
 # light and dark backgrounds alike, none of them grey (grey is "other").
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f",
@@ -998,7 +1002,23 @@ def _html_error(exc: BaseException) -> str:
 def _html_descriptors(d: Descriptors) -> str:
     title = f'<div style="{_TITLE}{_WRAP}">{_e(d.title)}</div>'
     note = f'<div style="{_MUTED}{_WRAP}">{_e(d.note)}</div>' if d.note else ""
+    note += _html_coverage(d.coverage) if d.coverage else ""
     return _root(title + note + _html_io_sections(d.inputs, d.outputs, d.dynamic, detail=True))
+
+
+def _coverage_color(summary: str) -> str:
+    return _OK if summary.startswith("computed") else _ERR if summary.startswith("placeholder") else _WARN
+
+
+def coverage_html(summary: str) -> str:
+    """The one line saying what the CPU reference can compute for a model (the panel's model tab)."""
+    return _root(_html_coverage(summary))
+
+
+def _html_coverage(summary: str) -> str:
+    """The one line saying what the CPU reference can compute for a model."""
+    return (f'<div style="{_WRAP}">CPU reference: <span style="{_coverage_color(summary)}font-weight:600;">'
+            f'{_e(summary)}</span></div>')
 
 
 # ----------------------------------------------------------------------------------------
@@ -1029,11 +1049,16 @@ def _outputs_title(out: Any) -> str:
 
 
 def _outputs_flag(out: Any) -> str:
-    if out.simulated:
-        return ("simulated: the values are the simulator's placeholder (a deterministic function of the "
-                "inputs), not the model's arithmetic")
-    if out.fidelity:
-        return f"computed by the simulator ({out.fidelity})"
+    """How far to trust the values (the fidelity of the CPU reference that computed them)."""
+    notes = len(out.notes)
+    if out.fidelity == "placeholder":
+        return (f"placeholder: some op could not be computed ({_plural(notes, 'note')}), so the values are a "
+                "deterministic function of the inputs, not the model's")
+    if out.fidelity == "approximate":
+        return (f"approximate: computed on the CPU, but {_plural(notes, 'op')} had attributes guessed or solved "
+                "from shapes (see .notes)")
+    if out.fidelity == "computed":
+        return "computed on the CPU from the file: every op with the attributes the file records"
     return ""
 
 
@@ -1158,15 +1183,16 @@ class Descriptors:
     outputs: tuple[TensorDesc, ...]
     dynamic: DynamicInfo = DynamicInfo()
     note: str = ""
+    coverage: str = ""  # what the CPU reference can compute ("computed", "approximate: 3 ops guessed", ...)
 
     @classmethod
-    def of(cls, obj: Any, note: str = "") -> Descriptors:
+    def of(cls, obj: Any, note: str = "", coverage: str = "") -> Descriptors:
         """From a loaded `Model` (the backend's descriptors) or a `ModelInfo` (our parse)."""
         if isinstance(obj, ModelInfo):
             title = f"{obj.name or '(unnamed)'}: descriptors parsed from the file (not loaded)"
         else:
             title = f"Model #{obj.id} {obj.name!r}: descriptors from the {obj.backend} backend"
-        return cls(title, tuple(obj.inputs), tuple(obj.outputs), obj.dynamic, note)
+        return cls(title, tuple(obj.inputs), tuple(obj.outputs), obj.dynamic, note, coverage)
 
     def _repr_html_(self) -> str:
         return render_html(self)
@@ -1507,6 +1533,56 @@ def _html_cluster_status(status: Sequence[Any]) -> str:
 
 
 # ----------------------------------------------------------------------------------------
+# device vs CPU reference
+# ----------------------------------------------------------------------------------------
+_COMPARE_HEADERS = ["output", "shape", "max abs", "max rel", "mean abs", "cosine", "argmax", "NaN/Inf device",
+                    "NaN/Inf reference"]
+
+
+def _compare_title(c: Any) -> str:
+    return f"{c.model}: {c.backend} run vs CPU reference ({c.fidelity})"
+
+
+def _compare_rows(c: Any) -> list[list[str]]:
+    rows = []
+    for r in c.outputs:
+        agree = "-" if r.argmax_agreement is None else f"{r.argmax_agreement * 100:.1f}%"
+        rows.append([r.name, _dims(r.shape), _num(r.max_abs), _num(r.max_rel), _num(r.mean_abs), _num(r.cosine),
+                     agree, f"{r.nan_device}/{r.inf_device}", f"{r.nan_reference}/{r.inf_reference}"])
+    return rows
+
+
+def _compare_note(c: Any) -> str:
+    if c.backend == "sim":
+        return "on the simulator the device run is the CPU reference itself: the errors are zero by construction"
+    if c.fidelity != "computed":
+        return f"the reference is {c.fidelity} ({_plural(len(c.notes), 'note')}): differences may be its own"
+    return ""
+
+
+def _text_comparison(c: Any, width: int) -> str:
+    lines = [_compare_title(c)]
+    lines += _table(_COMPARE_HEADERS, _compare_rows(c), width=width, right=(2, 3, 4, 5, 6), wrap=(0,))
+    note = _compare_note(c)
+    if note:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)
+
+
+def _html_comparison(c: Any) -> str:
+    rows = _compare_rows(c)
+    for row, r in zip(rows, c.outputs):
+        row[0] = f'<span style="{_CODE}{_WRAP}">{_e(row[0])}</span>'
+        for k, bad in ((7, r.nan_device + r.inf_device), (8, r.nan_reference + r.inf_reference)):
+            row[k] = f'<span style="{_ERR}font-weight:600;">{_e(row[k])}</span>' if bad else _e(row[k])
+    table = _html_table(_COMPARE_HEADERS, rows, right=(2, 3, 4, 5, 6), raw=(0, 7, 8), wrap=(0,))
+    note = _compare_note(c)
+    extra = f'<div style="{_MUTED}font-size:0.9em;">{_e(note)}</div>' if note else ""
+    fidelity = _html_coverage(c.fidelity)
+    return _root(f'<div style="{_TITLE}">{_e(_compare_title(c))}</div>{fidelity}{table}{extra}')
+
+
+# ----------------------------------------------------------------------------------------
 # dispatch
 # ----------------------------------------------------------------------------------------
 # Session types, by class name (see the module docstring for why not by import).
@@ -1527,6 +1603,7 @@ _TEXT_BY_NAME: dict[str, Callable[[Any, int], str]] = {
     "DeviceOutputs": _text_device_outputs,
     "SplitOutputs": _text_split_outputs,
     "FleetBench": _text_fleet_bench,
+    "Comparison": _text_comparison,
 }
 _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "ModelList": _html_model_list,
@@ -1545,6 +1622,7 @@ _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "DeviceOutputs": _html_device_outputs,
     "SplitOutputs": _html_split_outputs,
     "FleetBench": _html_fleet_bench,
+    "Comparison": _html_comparison,
 }
 
 

@@ -65,6 +65,16 @@ def _as_usage_errors(*extra: type) -> Iterator[None]:
         raise
 
 
+def _coverage_line(source: Any) -> str:
+    """What the CPU reference can do for the model, or why it cannot say (never an error)."""
+    from . import api
+
+    try:
+        return api.coverage(source).summary
+    except Exception as exc:  # the descriptors are still worth showing
+        return f"unavailable ({display.error_line(exc)})"
+
+
 # ----------------------------------------------------------------------------------------
 # argument helpers
 # ----------------------------------------------------------------------------------------
@@ -358,16 +368,16 @@ class AclMagics(Magics, Configurable):
                 key = _path_arg(args.model) if args.model else ""
                 found = _loaded_match(loaded, key) if key and not args.var else None
                 if found is not None:
-                    return display.Descriptors.of(found)
+                    return display.Descriptors.of(found, coverage=_coverage_line(found))
                 source, _ = self._source(args.model, args.var)
                 if isinstance(source, str) and not os.path.exists(source):
                     raise KeyError(f"{key!r} is neither a loaded model nor a file; loaded: {_known(loaded)}")
                 import acl_notebook
 
-                return display.Descriptors.of(acl_notebook.inspect(source))
+                return display.Descriptors.of(acl_notebook.inspect(source), coverage=_coverage_line(source))
             loaded = api.models()
             if len(loaded) == 1:
-                return display.Descriptors.of(loaded[0])
+                return display.Descriptors.of(loaded[0], coverage=_coverage_line(loaded[0]))
             if not loaded:
                 raise usage_error("no model is loaded; give a path (%acl_desc model.om) or load one first")
             raise usage_error(f"several models are loaded; say which: {_known(loaded)}")
@@ -590,6 +600,33 @@ class AclMagics(Magics, Configurable):
             if args.json:
                 result.to_json(os.path.expanduser(_unquote(args.json)))
         return result
+
+    @magic_arguments()
+    @argument("model", nargs="*", help="Name or id of a loaded model (optional when exactly one is loaded).")
+    @argument("-i", "--inputs", metavar="VAR", help="Variable holding the input: an array, a list in input "
+              "order or a dict name -> array.")
+    @argument("-r", "--random", action="store_true", help="Compare on random inputs matching the descriptors.")
+    @line_magic
+    def acl_compare(self, line: str = "") -> Any:
+        """Run a loaded model on its device and through the CPU reference, and compare the outputs.
+
+        Per output: max abs / rel error, mean abs error, cosine similarity, argmax agreement
+        and NaN / Inf counts on each side, with how the reference was computed (its fidelity).
+
+        Examples::
+
+            %acl_compare resnet50 -i x
+            cmp = %acl_compare resnet50 --random
+        """
+        args = _parse(self.acl_compare, line)
+        if args is None:
+            return None
+        from . import api
+
+        with _as_usage_errors(TypeError):
+            model = self._model_arg(args.model)
+            inputs = self._inputs_arg(args.inputs, args.random)
+            return api.compare(model, inputs)
 
     # -- %acl_panel -----------------------------------------------------------------------
     @magic_arguments()

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 
 import ipywidgets as W
 
-from ..display import render_html
+from ..display import coverage_html, error_line, render_html
 from .run_box import RunBox
 
 #: ``factory(model, session) -> widget or None``, called once per loaded model's tab.
@@ -44,6 +44,16 @@ def register_tab_extension(factory: TabExtension) -> Callable[[], None]:
 def _button(label: str, icon: str, tooltip: str, style: str = "") -> W.Button:
     return W.Button(description=label, icon=icon, tooltip=tooltip, button_style=style,
                     layout=W.Layout(width="auto"))
+
+
+def _coverage_summary(model: Any) -> str:
+    """What the CPU reference can compute for the model, or why it cannot say."""
+    from .. import api
+
+    try:
+        return api.coverage(model).summary
+    except Exception as exc:  # the tab is still worth showing
+        return f"unavailable ({error_line(exc)})"
 
 
 class ModelTab:
@@ -72,8 +82,10 @@ class ModelTab:
         bar.add_class("acl-row")
         self.memory = model.memory
         self.details = W.HTML(render_html(model))
+        self.coverage = W.HTML(coverage_html(_coverage_summary(model)))  # before anything runs
+        self.coverage.add_class("acl-coverage")
         self.runner = RunBox(model)  # "Run (random input)" and "Bench (n)"
-        self.box = W.VBox([bar, self.details, self.runner.box])
+        self.box = W.VBox([bar, self.details, self.coverage, self.runner.box])
         self.box.add_class("acl-model-view")
 
     def update(self, model: Any) -> None:
@@ -85,7 +97,8 @@ class ModelTab:
     def close(self) -> None:
         self.runner.close()
         bar = self.box.children[0]
-        for widget in (*self.actions.children, self.actions, self.caption, self.details, bar, self.box):
+        for widget in (*self.actions.children, self.actions, self.caption, self.details, self.coverage, bar,
+                       self.box):
             widget.close()
 
 

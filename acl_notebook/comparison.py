@@ -68,7 +68,7 @@ def compare_arrays(name: str, device: Any, ref: Any) -> OutputComparison:
     diff = np.abs(x[ok] - y[ok])
     rel = diff / np.maximum(np.abs(y[ok]), np.finfo(np.float32).tiny)
     norm = float(np.linalg.norm(x[ok]) * np.linalg.norm(y[ok]))
-    cosine = float(np.dot(x[ok], y[ok]) / norm) if norm > 0 else (1.0 if not diff.any() else 0.0)
+    cosine = float(np.clip(np.dot(x[ok], y[ok]) / norm, -1.0, 1.0)) if norm > 0 else float(not diff.any())
     if a.ndim >= 2 and a.shape[1] > 1:
         agree = float((np.argmax(a, axis=1) == np.argmax(b, axis=1)).mean())
     else:
@@ -77,8 +77,12 @@ def compare_arrays(name: str, device: Any, ref: Any) -> OutputComparison:
                             float(diff.mean()), cosine, agree, *counts)
 
 
-def compare(model: Any, inputs: Any = None, *, seed: Optional[int] = 0) -> Comparison:
-    """Run `model` (a Model, name or id) on the device and through the CPU reference; compare."""
+def compare(model: Any, inputs: Any = None, *, source: Any = None, seed: Optional[int] = 0) -> Comparison:
+    """Run `model` (a Model, name or id) on the device and through the CPU reference; compare.
+
+    source: the model's .om (path or bytes) for the reference, when the model was loaded from a
+    buffer on real hardware (ACL keeps no copy to read back); by default the model itself.
+    """
     from .cpuref import reference
     from .runner.execute import resolve
     from .runner.inputs import random_inputs
@@ -87,7 +91,7 @@ def compare(model: Any, inputs: Any = None, *, seed: Optional[int] = 0) -> Compa
     if inputs is None:
         inputs = random_inputs(model, seed=seed)
     device = model.run(inputs)
-    ref = reference(model, inputs)
+    ref = reference(model if source is None else source, inputs)
     rows = tuple(compare_arrays(n, d, r) for n, d, r in zip(device.names, device, ref))
     return Comparison(model.name, model.backend, ref.fidelity or "", tuple(ref.notes), rows)
 
