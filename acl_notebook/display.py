@@ -1052,8 +1052,8 @@ def _outputs_flag(out: Any) -> str:
     """How far to trust the values (the fidelity of the CPU reference that computed them)."""
     notes = len(out.notes)
     if out.fidelity == "placeholder":
-        return (f"placeholder: some op could not be computed ({_plural(notes, 'note')}), so the values are a "
-                "deterministic function of the inputs, not the model's")
+        return (f"simulated placeholder: some op could not be computed ({_plural(notes, 'note')}), so the values "
+                "are a deterministic function of the inputs, not the model's")
     if out.fidelity == "approximate":
         return (f"approximate: computed on the CPU, but {_plural(notes, 'op')} had attributes guessed or solved "
                 "from shapes (see .notes)")
