@@ -56,8 +56,8 @@ def build_figures(runs: int) -> dict:
 def reference_figures(images: int) -> dict:
     import numpy as np
 
+    from acl_notebook.cpu_reference import open_model, reference
     from acl_notebook.demo import digits
-    from acl_notebook.reference import open_model, reference
 
     model = digits.build()
     interp = open_model(model.om)
