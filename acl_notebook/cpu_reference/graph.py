@@ -119,35 +119,64 @@ class Graph:
     subgraphs: dict[str, Graph] = field(default_factory=dict)
 
 
-def detach(graph: Graph) -> int:
-    """Copy the bytes of every Const some op reads out of the model buffer, then let go of it.
-
-    For a simulator that must keep computing after the caller frees the buffer it loaded
-    from (ACL allows that): only weights the graph reads are copied, not the partitions
-    around them. Returns the bytes copied.
-    """
-    copied = 0
-    for g in (graph, *graph.subgraphs.values()):
-        read = {ref[0] for node in g.nodes for ref in node.inputs if ref is not None}
-        for node in g.nodes:
-            d = node.const
-            if d is None or node.const_data or node.name not in read:
-                continue
-            node.const_data = bytes(g.weights[d.data_offset: d.data_offset + d.nbytes])
-            copied += d.nbytes
-        g.weights = memoryview(b"")
-    return copied
+def _flat(data: Any) -> memoryview:
+    view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    return view
 
 
 def load_graph(data: Any) -> Graph:
     """Decode the model in `data` (a bytes-like object kept alive by the caller) into a `Graph`."""
-    view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data
-    if view.format != "B" or view.ndim != 1:
-        view = view.cast("B")
+    view = _flat(data)
     model, partitions = decode_full(view)  # refuses a model without a MODEL_DEF partition
     root = {p.type: p for p in partitions if p.model == 0}
     weights = root.get(WEIGHTS_DATA)
     blob = view[weights.offset: weights.offset + weights.size] if weights else view[0:0]
+    return graph_of(model, blob)
+
+
+@dataclass(frozen=True)
+class Detached:
+    """What a model's graph needs once the model buffer is gone: the ModelDef bytes and the bytes
+    of every Const some op reads (by data_offset and size), nothing else of WEIGHTS_DATA."""
+
+    modeldef: bytes
+    consts: dict
+    copied: int
+
+    def graph(self) -> Graph:
+        return graph_of(modeldef.load(self.modeldef, full=True), self.consts)
+
+
+def detach_model(data: Any) -> Detached:
+    """Copy out of the model buffer what `Detached.graph` needs (see `Detached`), checking every read
+    Const lies inside WEIGHTS_DATA. One ModelDef decode and a scan of op inputs: no graph is built."""
+    view = _flat(data)
+    model, partitions = decode_full(view)
+    root = {p.type: p for p in partitions if p.model == 0}
+    weights, mdef = root.get(WEIGHTS_DATA), root[MODEL_DEF]
+    blob = view[weights.offset: weights.offset + weights.size] if weights else view[0:0]
+    names = AttrNames(entries_dict(model.attr))
+    kept: dict[tuple[int, int], bytes] = {}
+    copied = 0
+    for g in model.graph:
+        read = {ref.rpartition(b":")[0] or ref for op in g.op for ref in op.input
+                if ref and not ref.endswith(b":-1")}
+        for index, op in enumerate(g.op):
+            if op.type != b"Const" or op.name not in read:
+                continue
+            node = _node(index, op, names, blob)
+            d = node.const
+            if node.const_data or d is None or (d.data_offset, d.nbytes) in kept:
+                continue
+            kept[(d.data_offset, d.nbytes)] = bytes(blob[d.data_offset: d.data_offset + d.nbytes])
+            copied += d.nbytes
+    return Detached(bytes(view[mdef.offset: mdef.offset + mdef.size]), kept, copied)
+
+
+def graph_of(model: Any, blob: Any) -> Graph:
+    """The `Graph` of a decoded ModelDef; `blob` is WEIGHTS_DATA (a memoryview) or `Detached.consts`."""
     raw = entries_dict(model.attr)
     names = AttrNames(raw)
     framework = modeldef.describe(model, scan_ops=False).framework
@@ -188,7 +217,8 @@ def _build(g: Any, names: AttrNames, blob: memoryview, framework: str, need_outp
     data = [n for n in nodes if n.type in ("Data", "AippData", "AnnData")]
     ordered = sorted(enumerate(data), key=lambda p: (p[1].attrs.get("index", p[0]) if isinstance(
         p[1].attrs.get("index"), int) else p[0], p[0]))
-    return Graph(text(g.name), nodes, by_name, [n for _, n in ordered], outputs[0], blob, framework)
+    weights = blob if isinstance(blob, memoryview) else memoryview(b"")
+    return Graph(text(g.name), nodes, by_name, [n for _, n in ordered], outputs[0], weights, framework)
 
 
 def _node(index: int, op: Any, names: AttrNames, blob: memoryview) -> Node:
@@ -239,6 +269,9 @@ def _const(node: Node, tensor: Any, names: AttrNames, blob: memoryview) -> None:
     node.const = desc
     if tensor is not None and tensor.data:
         node.const_data = bytes(tensor.data)
+        return
+    if isinstance(blob, dict):  # a detached model: the bytes kept at load (absent: no op reads it)
+        node.const_data = blob.get((desc.data_offset, desc.nbytes), b"")
         return
     size = desc.weight_size or desc.nbytes
     if desc.data_offset < 0 or desc.data_offset + size > len(blob):

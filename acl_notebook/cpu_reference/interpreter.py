@@ -26,7 +26,7 @@ from ..om import layouts
 from ..om.errors import OMFormatError
 from ..om.reader import parse
 from .branches import gear_case, pick_branch
-from .graph import Desc, Graph, Node, detach, load_graph
+from .graph import Desc, Graph, Node, load_graph
 from .placeholder import NOTE as PLACEHOLDER_NOTE
 from .placeholder import placeholder_like
 from .registry import OpView, Unsupported, planner_for
@@ -54,8 +54,8 @@ class Interpreter:
     """The model in `data` (any bytes-like object; kept alive, never copied), ready to run many times."""
 
     def __init__(self, data: Any, *, graph: Optional[Graph] = None, info: Any = None) -> None:
-        """From the model bytes, or from an already loaded `graph` and its `info` (no bytes needed
-        once the graph is detached, see `graph.detach`)."""
+        """From the model bytes, or from an already built `graph` and its `info` (a detached
+        model's, see `graph.detach_model`: no bytes needed)."""
         self._data = data
         try:
             self.info = info if info is not None else parse(data)
@@ -67,14 +67,6 @@ class Interpreter:
         self._steps: dict[str, Step] = {}
         self._case = gear_case(self.graph)
         self._branches: dict[str, Interpreter] = {}
-
-    def detach(self) -> int:
-        """Stop needing the bytes given at construction (see `graph.detach`); returns bytes copied."""
-        copied = detach(self.graph)
-        self._data = None
-        for hit in self._branches.values():
-            hit._data = None
-        return copied
 
     def _branch(self, name: str) -> Interpreter:
         """The interpreter of one gear's sub-graph (same bytes and model info, its own plans)."""

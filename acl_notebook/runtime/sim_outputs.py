@@ -7,10 +7,11 @@ Two functions form the seam:
 
 - `prepare(info, model)` runs once at load with our parse and the model bytes (valid only
   during the call: ACL lets the caller free its buffer once aclmdlLoadFromMem returns).
-  So the graph is decoded now and only the weights its ops read are copied
-  (`Interpreter.detach`), as a real NPU copies weights into device memory: the partitions
-  around them (kernels, task info) are not, and a graph in which no op reads a weight (the
-  writer's descriptor-only models, however large) copies nothing. Holding the caller's
+  So the ModelDef is decoded once more now, only to find the Consts some op reads, and we
+  copy the ModelDef bytes and those weights (`cpu_reference.graph.detach_model`), as a real
+  NPU copies weights into device memory: the partitions around them (kernels, task info) are
+  not, and a graph in which no op reads a weight (the writer's descriptor-only models,
+  however large) copies nothing. The graph itself is built at the first run. Holding the caller's
   buffer instead would keep memory the caller freed alive, and a bytearray could change
   under a loaded model.
 
@@ -60,38 +61,48 @@ class SimOutputs:
 
 
 class Kept:
-    """The CPU reference of one loaded model: its detached graph, made an interpreter at first use
-    (numpy is imported then, not at load), or the reason its graph cannot be read."""
+    """The CPU reference of one loaded model: what was copied at load (`graph.Detached`), made an
+    interpreter at the first run (the graph is built and numpy imported then, not at load), or
+    the reason its graph cannot be read."""
 
-    def __init__(self, info: ModelInfo, graph: Any = None, problem: str = "", copied: int = 0) -> None:
+    def __init__(self, info: ModelInfo, detached: Any = None, problem: str = "") -> None:
         self.info = info
-        self.graph = graph
         self.problem = problem
-        self.copied = copied  # weight bytes copied at load
+        self.copied = detached.copied if detached is not None else 0  # weight bytes copied at load
+        self._detached = detached
         self._interpreter: Any = None
         self._lock = threading.Lock()
 
     def interpreter(self) -> Any:
-        """The `reference.Interpreter`, or None when the graph cannot be read (see `problem`)."""
-        if self._interpreter is None and self.graph is not None:
+        """The `cpu_reference.Interpreter`, or None when the graph cannot be read (see `problem`)."""
+        if self._interpreter is None and self._detached is not None:
             with self._lock:
-                if self._interpreter is None:
-                    from ..cpu_reference import Interpreter
-
-                    self._interpreter = Interpreter(None, graph=self.graph, info=self.info)
+                if self._interpreter is None and self._detached is not None:
+                    self._interpreter, self.problem = _interpreter(self._detached, self.info)
+                    self._detached = None
         return self._interpreter
+
+
+def _interpreter(detached: Any, info: ModelInfo) -> tuple[Any, str]:
+    from ..cpu_reference import Interpreter
+    from ..om.errors import OMFormatError
+
+    try:
+        return Interpreter(None, graph=detached.graph(), info=info), ""
+    except (OMFormatError, ValueError, TypeError, IndexError, KeyError, MemoryError) as exc:
+        return None, f"the CPU reference cannot read this model's graph ({exc})"
 
 
 def prepare(info: ModelInfo, model: memoryview) -> Kept:
     """Called once at load; `model` is only valid during this call (see the module docstring)."""
-    from ..cpu_reference.graph import detach, load_graph
+    from ..cpu_reference.graph import detach_model
     from ..om.errors import OMFormatError
 
     try:
-        graph = load_graph(model)
+        detached = detach_model(model)
     except (OMFormatError, ValueError, TypeError, IndexError, KeyError, MemoryError) as exc:
         return Kept(info, problem=f"the CPU reference cannot read this model's graph ({exc})")
-    return Kept(info, graph, copied=detach(graph))
+    return Kept(info, detached)
 
 
 def check_override(model: ModelState, override: dict[str, Any]) -> None:
