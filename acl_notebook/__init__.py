@@ -2,8 +2,10 @@
 
 Public API (see README): `inspect`, `configure`, `load`, `models`, `unload`, `unload_all`,
 `memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, `reference`, `coverage`, `compare`,
-and the types `Model`, `ModelInfo`, `TensorDesc`, `Outputs`, `BenchResult`, `Comparison`, with the
-errors `OMFormatError`, `AclError`, `DeviceMemoryError`, `OverrideError`.
+and the types `Model`, `ModelInfo`, `TensorDesc`, `Outputs`, `BenchResult`, `Comparison`, `ModelGroup`
+(one model on several devices), with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`,
+`OverrideError`, `GroupLoadError`; and `cluster`, the Ray cluster of NPUs (`acl_notebook.cluster`,
+imported on first use; Ray only when a cluster starts).
 
 ``%load_ext acl_notebook`` registers the ``%acl_*`` magics. Names are resolved lazily so
 that importing the package (and so ``%load_ext``) stays cheap: numpy, protobuf,

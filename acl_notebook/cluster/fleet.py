@@ -11,6 +11,7 @@ lost; the other workers go on.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, Callable, Optional, Sequence
 
@@ -85,19 +86,19 @@ class Cluster:
         self.address = address
         self._models: dict[str, dict[tuple[str, int], RemoteModel]] = {}
         self._infos: dict[str, Any] = {}  # name -> our parse (its gears plan split runs)
+        self._lock = threading.RLock()  # the registry: the kernel's thread and the live view's timer
         self.closed = False
 
     # -- calls --------------------------------------------------------------------------
     def _lose(self, worker: Worker, exc: BaseException) -> None:
-        if worker.alive:
-            worker.state, worker.reason = "lost", first_line(exc)
-            log.info("%s lost: %s", worker.where, worker.reason)
-        key = (worker.info.host, worker.info.device)
-        for copies in self._models.values():
-            if key in copies and copies[key].state == "loaded":
-                c = copies[key]
-                copies[key] = RemoteModel(c.name, c.id, c.host, c.device, c.memory, c.inputs, c.outputs,
-                                          c.load_seconds, state="lost")
+        with self._lock:  # the live view's timer thread calls too
+            if worker.alive:
+                worker.state, worker.reason = "lost", first_line(exc)
+                log.info("%s lost: %s", worker.where, worker.reason)
+            key = (worker.info.host, worker.info.device)
+            for copies in self._models.values():
+                if key in copies and copies[key].state == "loaded":
+                    copies[key] = _with_state(copies[key], "lost")
 
     def call(self, method: str, *args: Any, workers: Optional[Sequence[Worker]] = None,
              timeout: Optional[float] = None, **kwargs: Any) -> list[tuple[Worker, Any]]:
@@ -195,8 +196,9 @@ class Cluster:
         copies = {(w.info.host, w.info.device): a for w, a in answers if not isinstance(a, Failure)}
         failed = [(w, a) for w, a in answers if isinstance(a, Failure)]
         if copies:
-            self._models[model_name] = copies
-            self._infos[model_name] = info
+            with self._lock:
+                self._models[model_name] = copies
+                self._infos[model_name] = info
         if failed:
             where = "; ".join(f"{w.where}: {_line(a.exc)}" for w, a in failed)
             kept = (f"the copies on {len(copies)} other device(s) stay loaded "
@@ -209,8 +211,9 @@ class Cluster:
         holders = [w for w in self.alive() if (w.info.host, w.info.device) in self._models[name]]
         errors = [(w, a) for w, a in self.call("unload", name, workers=holders, timeout=timeout)
                   if isinstance(a, Failure) and not a.lost]
-        del self._models[name]
-        self._infos.pop(name, None)
+        with self._lock:
+            del self._models[name]
+            self._infos.pop(name, None)
         if errors:
             where = "; ".join(f"{w.where}: {_line(a.exc)}" for w, a in errors)
             raise ClusterError(f"unloading {name!r} failed on {where}")
@@ -218,7 +221,8 @@ class Cluster:
                                         for c in model.copies))
 
     def models(self) -> ClusterModels:
-        return ClusterModels(ClusterModel(n, tuple(c.values())) for n, c in self._models.items())
+        with self._lock:
+            return ClusterModels(ClusterModel(n, tuple(c.values())) for n, c in self._models.items())
 
     # -- running ------------------------------------------------------------------------
     def _holders(self, name: str) -> list[Worker]:
@@ -350,8 +354,9 @@ class Cluster:
         from ..grid import CellShare
 
         key = (w.info.host, w.info.device)
-        shares = tuple(CellShare(n, n, c[key].memory, "lost" if not w.alive else "loaded")
-                       for n, c in self._models.items() if key in c)
+        with self._lock:
+            shares = tuple(CellShare(n, n, c[key].memory, "lost" if not w.alive else "loaded")
+                           for n, c in self._models.items() if key in c)
         reason = w.reason or (_line(answer.exc) if isinstance(answer, Failure) else "no answer")
         state = "lost" if not w.alive else "unanswered"
         last = w.last_cell
@@ -364,7 +369,8 @@ class Cluster:
         states = []
         for w in self.workers:
             key = (w.info.host, w.info.device)
-            names = tuple(n for n, c in self._models.items() if key in c)
+            with self._lock:
+                names = tuple(n for n, c in self._models.items() if key in c)
             states.append(WorkerState(w.info.host, w.info.device, w.state, w.reason, w.info.pid, w.info.backend,
                                       w.info.soc, names))
         return ClusterStatus(states)
