@@ -130,6 +130,19 @@ def test_load_from_a_path_and_bad_bytes_never_reach_the_cluster(clean, tmp_path)
     assert [x.name for x in acl.cluster.models()] == ["net"]
 
 
+def test_workers_read_the_model_from_the_object_store_without_copying_it(clean):
+    acl.cluster.load(model("warm", MiB, MiB))  # first-load imports are not what we measure
+    size = 256 * MiB
+    data = model("big", MiB, size)
+    assert len(data) > size
+    before = {w.info.pid: a["rss"] for w, a in clean.call("host_memory")}
+    m = acl.cluster.load(data)
+    after = {w.info.pid: a["rss"] for w, a in clean.call("host_memory")}
+    assert len(m.loaded) == DEVICES
+    for pid, rss in after.items():
+        assert rss - before[pid] < 0.10 * size, f"worker {pid} grew by {(rss - before[pid]) / MiB:.0f} MiB"
+
+
 def test_a_refusal_is_the_device_memory_error_naming_host_and_device(clean):
     base = acl.cluster.memory().used
     with pytest.raises(DeviceMemoryError) as err:
