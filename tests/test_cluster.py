@@ -241,8 +241,9 @@ def test_a_worker_killed_mid_bench_is_lost_and_the_others_keep_working(clean):
     acl.cluster.load(model("net", 10 * MiB, 10 * MiB))
     acl.cluster.load(batch_model("slow", side=96))
     victim = clean.workers[1]
-    probe = acl.cluster.bench("slow", n=40, warmup=1)
-    runs = int(6.0 * 40 / probe.wall_seconds)  # a bench of about six seconds on this machine
+    probe = acl.cluster.bench("slow", n=100, warmup=1)
+    per_run_ms = max(r.figures["total"]["mean"] for r in probe.results)  # a whole run, call overhead aside
+    runs = min(int(12000 / max(per_run_ms, 1e-3)), 500_000)  # several seconds of runs on every worker
     done: dict = {}
     bench = threading.Thread(target=lambda: done.setdefault("b", acl.cluster.bench("slow", n=runs, warmup=1,
                                                                                      timeout=120)))
