@@ -1,0 +1,190 @@
+"""CPU reference: time and peak memory per run, and what im2col / layout work add over the GEMMs.
+
+Models: the two shared real models, and a writer-built ResNet-50 (224x224, bottlenecks
+3-4-6-3, fp16 weights in FRACTAL_Z, NC1HWC0 activations, residual adds fused into the convs
+as FixPipe does, 25.5 M parameters). For the ResNet every conv's time is set beside numpy's
+own GEMM of the same matrices (``W[O, C*k*k] @ cols[C*k*k, Ho*Wo]``, timed alone), and the
+layout work (TransData, weight decoding from FRACTAL_Z) is timed apart.
+
+Run: python benchmarks/bench_reference.py  (about a minute on two busy cores)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from acl_notebook.cpu_reference import open_model  # noqa: E402
+from acl_notebook.cpu_reference.interpreter import Interpreter  # noqa: E402
+from acl_notebook.om import ModelSpec, TensorSpec, write_om  # noqa: E402
+from acl_notebook.om.opgraph import ConstSpec, OpSpec, Tensor  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "models"
+
+
+def resnet50() -> bytes:
+    rng = np.random.default_rng(0)
+    consts, ops = [], []
+    shape = {"x5": (1, 3, 224, 224)}
+
+    def act(c, h):
+        return Tensor((1, c, h, h), "float16", "NC1HWC0", "NCHW")
+
+    def conv(name, src, cout, k, stride, relu=True, residual=None):
+        _, cin, h, _ = shape[src]
+        pad = k // 2
+        out = (h + 2 * pad - k) // stride + 1
+        w = (rng.standard_normal((cout, cin, k, k)) * np.sqrt(2 / (cin * k * k))).astype(np.float16)
+        consts.append(ConstSpec(f"{name}_w", w, "FRACTAL_Z", "NCHW"))
+        consts.append(ConstSpec(f"{name}_b", np.zeros(cout, np.float16)))
+        inputs = [src, f"{name}_w", f"{name}_b", ""]
+        types = ["Relu"] if relu else []
+        if residual is not None:
+            inputs += [residual] + [""] * 8
+            types = ["Add", "Relu"]
+        ops.append(OpSpec(name, "Conv2D", inputs, [act(cout, out)],
+                          dict(strides=[1, 1, stride, stride], pads=[pad] * 4, dilations=[1, 1, 1, 1], groups=1,
+                               data_format="NCHW", _datadump_original_op_types=types)))
+        shape[name] = (1, cout, out, out)
+        return name
+
+    ops.append(OpSpec("x5", "TransData", ["x"], [act(3, 224)]))
+    x = conv("stem", "x5", 64, 7, 2)
+    ops.append(OpSpec("pool", "MaxPoolV3", [x], [act(64, 56)],
+                      dict(ksize=[1, 1, 3, 3], strides=[1, 1, 2, 2], padding_mode="CALCULATED", pads=[1, 1, 1, 1],
+                           data_format="NCHW")))
+    shape["pool"] = (1, 64, 56, 56)
+    x = "pool"
+    for stage, (blocks, width) in enumerate(((3, 64), (4, 128), (6, 256), (3, 512))):
+        for b in range(blocks):
+            stride = 2 if b == 0 and stage > 0 else 1
+            name = f"s{stage}b{b}"
+            short = x
+            if b == 0:
+                short = conv(f"{name}_down", x, width * 4, 1, stride, relu=False)
+            y = conv(f"{name}_a", x, width, 1, 1)
+            y = conv(f"{name}_b", y, width, 3, stride)
+            x = conv(f"{name}_c", y, width * 4, 1, 1, residual=short)
+    ops.append(OpSpec("gap", "AvgPoolV2", [x], [act(2048, 1)],
+                      dict(ksize=[1, 1, 7, 7], strides=[1, 1, 1, 1], padding_mode="VALID", pads=[0, 0, 0, 0],
+                           data_format="NCHW")))
+    fc = (rng.standard_normal((1000, 2048, 1, 1)) * 0.02).astype(np.float16)
+    consts.append(ConstSpec("fc_w", fc, "FRACTAL_Z", "NCHW"))
+    consts.append(ConstSpec("fc_b", np.zeros(1000, np.float16)))
+    ops.append(OpSpec("fc", "FullyConnection", ["gap", "fc_w", "fc_b"], [Tensor((1, 1000), "float16", "ND")],
+                      dict(num_output=1000, transpose=False, axis=1)))
+    return write_om(ModelSpec(name="resnet50_ref", inputs=[TensorSpec("x", (1, 3, 224, 224), "float16", "NCHW")],
+                              outputs=[TensorSpec("fc:0", (1, 1000), "float16", "ND")], consts=consts, ops=ops))
+
+
+def inputs_for(model: Interpreter, seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(t.dims).astype(t.numpy_dtype) for t in model.info.inputs]
+
+
+def per_run(model: Interpreter, x: list, runs: int) -> tuple[float, float]:
+    """Median seconds per run and peak traced memory (MiB) of one run."""
+    model.run(x)  # plans and imports outside the figures
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        model.run(x)
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    model.run(x)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return statistics.median(times), peak / 2**20
+
+
+def breakdown(model: Interpreter, x: list, repeats: int = 3) -> dict:
+    """Seconds by op type (each op's best of `repeats` runs), weight decoding apart, and each
+    conv's GEMM timed alone on warm arrays of the same sizes (best of `repeats`)."""
+    from acl_notebook.cpu_reference.ops import conv as conv_ops
+
+    best: dict[tuple[str, str], float] = {}
+    gemms: dict[str, tuple[int, int, int]] = {}
+    current: list[str] = [""]
+    real_execute, real_const, real_im2col = model._execute, model._const_value, conv_ops._im2col
+
+    def record(key, seconds):
+        best[key] = min(best.get(key, seconds), seconds)
+
+    def execute(node, xs):
+        current[0] = node.name
+        t0 = time.perf_counter()
+        try:
+            return real_execute(node, xs)
+        finally:
+            record((node.type, node.name), time.perf_counter() - t0)
+
+    def const(node):
+        t0 = time.perf_counter()
+        try:
+            return real_const(node)
+        finally:
+            record(("weights (FRACTAL_Z decode)", node.name), time.perf_counter() - t0)
+
+    def im2col(*args):
+        cols = real_im2col(*args)
+        gemms[current[0]] = cols.shape
+        return cols
+
+    model._execute, model._const_value, conv_ops._im2col = execute, const, im2col
+    try:
+        for _ in range(repeats):
+            model.run(x)
+    finally:
+        model._execute, model._const_value, conv_ops._im2col = real_execute, real_const, real_im2col
+    spent: dict[str, float] = {}
+    for (kind, _name), seconds in best.items():
+        spent[kind] = spent.get(kind, 0.0) + seconds
+    rng = np.random.default_rng(1)
+    gemm = 0.0
+    for node in (n for n in model.graph.nodes if n.type == "Conv2D"):
+        k, m = gemms[node.name]
+        o = node.output_descs[0].logical_shape[1]
+        w, cols = rng.standard_normal((o, k)).astype(np.float32), rng.standard_normal((k, m)).astype(np.float32)
+        out = np.empty((o, m), np.float32)
+        np.matmul(w, cols, out=out)  # warm
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            np.matmul(w, cols, out=out)
+            times.append(time.perf_counter() - t0)
+        gemm += min(times)
+    spent["GEMM alone (same sizes)"] = gemm
+    return spent
+
+
+def main() -> None:
+    rows = []
+    models = [("a3c_pong_model_v2", open_model(SHARED / "a3c_pong_model_v2.om"), 20),
+              ("my_122_anenet", open_model(SHARED / "my_122_anenet.om"), 3),
+              ("resnet50 (writer)", Interpreter(resnet50()), 3)]
+    for name, model, runs in models:
+        x = inputs_for(model)
+        seconds, peak = per_run(model, x, runs)
+        rows.append((name, seconds, peak, model.run(x).fidelity))
+        print(f"{name:22s} {seconds * 1000:9.1f} ms/run  peak {peak:7.1f} MiB  ({rows[-1][3]})")
+    resnet = models[2][1]
+    spent = breakdown(resnet, inputs_for(resnet))
+    conv, gemm = spent["Conv2D"], spent["GEMM alone (same sizes)"]
+    layout = spent.get("TransData", 0.0) + spent["weights (FRACTAL_Z decode)"]
+    print(f"resnet50 conv ops {conv:.3f} s vs their GEMMs alone {gemm:.3f} s: im2col, bias and post-ops add "
+          f"{(conv - gemm) / gemm * 100:.0f}% (target <= 50%)")
+    print(f"resnet50 layout work (TransData + FRACTAL_Z weight decoding) {layout:.3f} s = "
+          f"{layout / gemm * 100:.0f}% of the GEMMs; with im2col {(conv - gemm + layout) / gemm * 100:.0f}%")
+    for kind, s in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {kind:32s} {s:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
