@@ -164,7 +164,29 @@ def breakdown(model: Interpreter, x: list, repeats: int = 3) -> dict:
     return spent
 
 
+def load_growth(blob: bytes, tmp: Path) -> list[tuple[str, float]]:
+    """RSS growth (MiB) of a simulator load of `blob` from a path and from bytes, each in a fresh process:
+    what the simulator keeps to compute later (the weights the graph reads)."""
+    import json
+    import subprocess
+
+    path = tmp / "resnet50_ref.om"
+    path.write_bytes(blob)
+    code = (
+        "import sys, json; sys.path.insert(0, %r); from memtools import rss_now; import acl_notebook as acl; "
+        "acl.configure(backend='sim'); p = %r; src = p if sys.argv[1] == 'path' else open(p, 'rb').read(); "
+        "before = rss_now(); m = acl.load(src); print(json.dumps((rss_now() - before) / 2**20))"
+    ) % (str(Path(__file__).resolve().parent), str(path))
+    out = []
+    for kind in ("path", "bytes"):
+        res = subprocess.run([sys.executable, "-c", code, kind], capture_output=True, text=True, check=True)
+        out.append((kind, json.loads(res.stdout.strip().splitlines()[-1])))
+    return out
+
+
 def main() -> None:
+    import tempfile
+
     rows = []
     models = [("a3c_pong_model_v2", open_model(SHARED / "a3c_pong_model_v2.om"), 20),
               ("my_122_anenet", open_model(SHARED / "my_122_anenet.om"), 3),
@@ -184,6 +206,11 @@ def main() -> None:
           f"{layout / gemm * 100:.0f}% of the GEMMs; with im2col {(conv - gemm + layout) / gemm * 100:.0f}%")
     for kind, s in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {kind:32s} {s:.3f} s")
+    blob = resnet50()
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, grown in load_growth(blob, Path(tmp)):
+            print(f"simulator load of the {len(blob) / 2**20:.1f} MiB ResNet-50 from {kind}: RSS +{grown:.1f} MiB "
+                  "(the weights its graph reads, copied as an NPU copies them to device memory)")
 
 
 if __name__ == "__main__":
