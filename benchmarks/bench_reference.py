@@ -172,11 +172,13 @@ def load_growth(blob: bytes, tmp: Path) -> list[tuple[str, float]]:
 
     path = tmp / "resnet50_ref.om"
     path.write_bytes(blob)
+    here = str(Path(__file__).resolve().parent)
     code = (
-        "import sys, json; sys.path.insert(0, %r); from memtools import rss_now; import acl_notebook as acl; "
-        "acl.configure(backend='sim'); p = %r; src = p if sys.argv[1] == 'path' else open(p, 'rb').read(); "
+        f"import sys, json; sys.path.insert(0, {here!r}); from memtools import rss_now; "
+        f"import acl_notebook as acl; acl.configure(backend='sim'); p = {str(path)!r}; "
+        "src = p if sys.argv[1] == 'path' else open(p, 'rb').read(); "
         "before = rss_now(); m = acl.load(src); print(json.dumps((rss_now() - before) / 2**20))"
-    ) % (str(Path(__file__).resolve().parent), str(path))
+    )
     out = []
     for kind in ("path", "bytes"):
         res = subprocess.run([sys.executable, "-c", code, kind], capture_output=True, text=True, check=True)

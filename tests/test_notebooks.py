@@ -345,3 +345,11 @@ def test_error_outputs_catches_errors_and_stderr_tracebacks():
     quiet.outputs = [nbformat.v4.new_output("stream", name="stderr", text="a harmless warning\n")]
     problems = nbutil.error_outputs(new_notebook(cells=[failing, noisy, quiet]))
     assert len(problems) == 2 and "ZeroDivisionError" in problems[0] and "Traceback" in problems[1]
+
+
+def test_run_notebook_shows_what_the_simulator_computed():
+    out = text_of("05-run-and-bench", "computed")
+    assert "CPU reference coverage: approximate: 3 ops guessed" in out
+    assert out.count("fidelity approximate, simulated True") == 3
+    assert "strides/pads not in the file (erased by fusion)" in out
+    assert "acl.reference gives the same action: True" in out
