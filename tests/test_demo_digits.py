@@ -173,6 +173,33 @@ def test_cpu_reference_computes_the_trained_network(dynamic):
         np.testing.assert_allclose(reference(model, images[:batch]).outputs[0], probs[:batch], atol=2e-3)
 
 
+def test_simulator_run_gives_the_trained_networks_answers(kernel_session, dynamic):
+    """`m.run` on the simulator: the CPU reference's values, per gear, trimmed to the batch."""
+    model = acl.load(dynamic.om, name="digits")
+    images = dynamic.images.astype(np.float16)
+    runs = [model.run(images[i:i + 8]) for i in range(0, len(images), 8)]
+    assert {(r.gear, r.fidelity, r.simulated) for r in runs} == {((8,), "computed", False)}
+    probs = np.concatenate([r[0] for r in runs])
+    _agree(probs, reference_probabilities(dynamic.trained.weights, images.astype(np.float32)))
+    assert (probs.argmax(axis=1) == dynamic.labels).mean() == pytest.approx(dynamic.accuracy, abs=0.003)
+    for batch in (1, 4):
+        out = model(images[:batch])
+        assert out.gear == (batch,) and out[0].shape == (batch, 10)
+        np.testing.assert_allclose(out[0], probs[:batch], atol=2e-3)
+    with pytest.raises(ValueError):
+        model(images[:3])  # no such gear: refused before any ACL call, the model stays loaded
+    assert model.loaded
+
+
+def test_samples_are_different_digits(dynamic):
+    images, labels = dynamic.samples(8)
+    assert images.shape == (8, 1, 28, 28) and len(set(labels.tolist())) == 8
+    _, more = dynamic.samples(12)
+    assert sorted(set(more.tolist())) == list(range(10))
+    with pytest.raises(ValueError, match="between 1 and"):
+        dynamic.samples(0)
+
+
 def test_gears_are_validated():
     for bad in ((0, 4), (4, 4)):
         with pytest.raises(ValueError, match="gears"):

@@ -124,6 +124,20 @@ def test_quickstart_shows_the_panel_widget():
     assert nbutil.WIDGET_MIME in mimes
 
 
+def test_quickstart_digits_model_gives_the_right_answers():
+    out = text_of("01-quickstart", "digits-build")
+    assert re.search(r"digits_cnn: [\d.]+ KiB of OM bytes, batch gears \(1, 4, 8\), 9\d\.\d% right on 1,000", out), out
+    out = text_of("01-quickstart", "digits-run")
+    assert "gear (8,), fidelity 'computed', output [8, 10] float32" in out, out
+    predicted = re.search(r"predicted: (\[.*\])", out).group(1)
+    true = re.search(r"true: +(\[.*\])", out).group(1)
+    assert predicted == true and len(set(true.strip("[]").split(","))) == 8, out
+    assert "same classes as float32 numpy: True" in text_of("01-quickstart", "digits-check")
+    picture = nbutil.tagged(executed("01-quickstart"), "digits-picture")
+    assert any(o.get("data", {}).get("image/png") for o in picture.outputs)
+    assert "digits: 50 runs after 5 warmup" in text_of("01-quickstart", "digits-bench")
+
+
 # ------------------------------------------------------------------------------ 02 memory planning
 def test_memory_planning_predicts_what_will_not_fit():
     lines = text_of("02-memory-planning", "plan").splitlines()

@@ -77,6 +77,21 @@ class DigitsModel:
         """The true class of each held-back image."""
         return self.trained.test_labels
 
+    def samples(self, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """`n` held-back images and labels for a picture: the first of each digit in held-back
+        order, so up to ten are all different digits (more repeat the walk)."""
+        if not 0 < n <= len(self.labels):
+            raise ValueError(f"n must be between 1 and {len(self.labels)}, not {n}")
+        picked: list[int] = []
+        while len(picked) < n:
+            seen: set[int] = set()
+            for i, label in enumerate(self.labels.tolist()):
+                if label not in seen and i not in picked and len(picked) < n:
+                    seen.add(label)
+                    picked.append(i)
+        index = np.array(picked)
+        return self.images[index], self.labels[index]
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Float32 softmax output of the trained weights, computed with plain numpy."""
         return probabilities(self.trained.weights, images)
