@@ -43,3 +43,45 @@ def test_voila_digits_button_loads_the_demo(lab_root, new_page, artifacts, chrom
         run_flow(new_page, artifacts, "voila-digits", flow)
     finally:
         server.stop()
+
+
+_KERNEL_READY = """() => {
+    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+    return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}"""
+
+
+def test_lab_quickstart_shows_the_digits_predictions(lab_server, lab_root, new_page, artifacts):
+    """The quick start run in JupyterLab: the digits cell shows eight right answers as a picture."""
+    import shutil
+
+    from browser_helpers import REPO
+
+    def flow(page, attempt: int) -> None:
+        name = f"quickstart-{attempt}.ipynb"
+        shutil.copyfile(REPO / "notebooks" / "01-quickstart.ipynb", lab_root / name)
+        page.set_viewport_size({"width": 1100, "height": 900})
+        page.goto(lab_server.url(f"lab/tree/{name}") + "&reset", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook", state="visible", timeout=PAGE_S)
+        page.wait_for_function(_KERNEL_READY, timeout=PAGE_S, polling=250)
+        page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_cell = page.locator(".jp-CodeCell").filter(has_text="out = cnn(images")
+        picture = page.locator(".jp-CodeCell").filter(has_text="show_predictions(images")
+        picture.locator(".jp-OutputArea-output img").wait_for(state="visible", timeout=BUILD_MS)
+        text = run_cell.locator(".jp-OutputArea-output").inner_text(timeout=PAGE_S)
+        assert "fidelity 'computed'" in text, text
+        lines = dict(line.split(":", 1) for line in text.splitlines() if line.startswith(("predicted", "true")))
+        assert lines["predicted"].strip() == lines["true"].strip(), text
+        picture.scroll_into_view_if_needed()
+        top, bottom = run_cell.bounding_box(), picture.bounding_box()
+        clip = {"x": top["x"], "y": top["y"], "width": max(top["width"], bottom["width"]),
+                "height": bottom["y"] + bottom["height"] - top["y"]}
+        if clip["y"] < 0 or clip["y"] + clip["height"] > 900:  # both cells in view, then one shot
+            run_cell.scroll_into_view_if_needed()
+            top, bottom = run_cell.bounding_box(), picture.bounding_box()
+            clip["y"], clip["height"] = top["y"], bottom["y"] + bottom["height"] - top["y"]
+        page.screenshot(path=str(artifacts / "lab-quickstart-digits.png"), clip=clip)
+
+    run_flow(new_page, artifacts, "lab-quickstart-digits", flow)
