@@ -138,6 +138,17 @@ def test_quickstart_digits_model_gives_the_right_answers():
     assert "digits: 50 runs after 5 warmup" in text_of("01-quickstart", "digits-bench")
 
 
+def test_run_and_bench_runs_the_digits_model_for_real():
+    out = text_of("05-run-and-bench", "digits-run")
+    assert "gear (4,), simulated: False, fidelity: 'computed'" in out, out
+    match = re.search(r"predicted (\[.*\]), true (\[.*\])", out)
+    assert match and match.group(1) == match.group(2), out
+    picture = nbutil.tagged(executed("05-run-and-bench"), "digits-run")
+    assert any(o.get("data", {}).get("image/png") for o in picture.outputs)
+    out = text_of("05-run-and-bench", "digits-bench")
+    assert re.search(r"digits, batch 8: p50 execute [\d.]+ ms, throughput [\d,]+ images/s", out), out
+
+
 # ------------------------------------------------------------------------------ 02 memory planning
 def test_memory_planning_predicts_what_will_not_fit():
     lines = text_of("02-memory-planning", "plan").splitlines()
