@@ -274,7 +274,7 @@ def test_run_and_bench_reports_figures_and_ais_bench_keys():
 
 def test_run_and_bench_frees_everything():
     out = text_of("05-run-and-bench", "cleanup")
-    assert "unloaded 2 models; device memory freed: True" in out
+    assert "unloaded 3 models; device memory freed: True" in out  # classifier, batched, digits
 
 
 # ------------------------------------------------------------------------------ 07 many devices
