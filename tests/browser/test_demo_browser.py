@@ -62,26 +62,33 @@ def test_lab_quickstart_shows_the_digits_predictions(lab_server, lab_root, new_p
         name = f"quickstart-{attempt}.ipynb"
         shutil.copyfile(REPO / "notebooks" / "01-quickstart.ipynb", lab_root / name)
         page.set_viewport_size({"width": 1100, "height": 900})
+        # Render every cell (JupyterLab 4 detaches cells outside the viewport), so the digits
+        # cells can be read and framed; the server's settings are its own, not the user's.
+        page.goto(lab_server.url("lab"), wait_until="domcontentloaded")
+        page.wait_for_function("() => !!(window.jupyterapp && window.jupyterapp.serviceManager)", timeout=PAGE_S)
+        page.evaluate("""() => window.jupyterapp.serviceManager.settings.save(
+            '@jupyterlab/notebook-extension:tracker', JSON.stringify({windowingMode: 'none'}))""")
         page.goto(lab_server.url(f"lab/tree/{name}") + "&reset", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-Notebook", state="visible", timeout=PAGE_S)
         page.wait_for_function(_KERNEL_READY, timeout=PAGE_S, polling=250)
         page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # the last cell's output says the run is over; then bring the digits cells into view
+        page.get_by_text("back to the start: True").wait_for(state="visible", timeout=BUILD_MS)
         run_cell = page.locator(".jp-CodeCell").filter(has_text="out = cnn(images")
         picture = page.locator(".jp-CodeCell").filter(has_text="show_predictions(images")
-        picture.locator(".jp-OutputArea-output img").wait_for(state="visible", timeout=BUILD_MS)
+        run_cell.scroll_into_view_if_needed(timeout=PAGE_S)
         text = run_cell.locator(".jp-OutputArea-output").inner_text(timeout=PAGE_S)
         assert "fidelity 'computed'" in text, text
         lines = dict(line.split(":", 1) for line in text.splitlines() if line.startswith(("predicted", "true")))
         assert lines["predicted"].strip() == lines["true"].strip(), text
-        picture.scroll_into_view_if_needed()
+        image = picture.locator(".jp-OutputArea-output img")
+        image.scroll_into_view_if_needed(timeout=PAGE_S)
+        image.wait_for(state="visible", timeout=PAGE_S)
+        page.evaluate("(el) => el.scrollIntoView({block: 'end'})", image.element_handle())
         top, bottom = run_cell.bounding_box(), picture.bounding_box()
-        clip = {"x": top["x"], "y": top["y"], "width": max(top["width"], bottom["width"]),
-                "height": bottom["y"] + bottom["height"] - top["y"]}
-        if clip["y"] < 0 or clip["y"] + clip["height"] > 900:  # both cells in view, then one shot
-            run_cell.scroll_into_view_if_needed()
-            top, bottom = run_cell.bounding_box(), picture.bounding_box()
-            clip["y"], clip["height"] = top["y"], bottom["y"] + bottom["height"] - top["y"]
+        clip = {"x": top["x"], "y": max(top["y"], 0), "width": max(top["width"], bottom["width"])}
+        clip["height"] = bottom["y"] + bottom["height"] - clip["y"]
         page.screenshot(path=str(artifacts / "lab-quickstart-digits.png"), clip=clip)
 
     run_flow(new_page, artifacts, "lab-quickstart-digits", flow)
