@@ -7,7 +7,9 @@ once through ``import acl`` (argument parsing, the handle ledger's checks, the r
 hooks) and once as bare backend calls through the session's pass-through. Printed: the
 median microseconds per sequence for both and their ratio; and the ledger's lookup cost
 with 1,000 live allocations and 100 converted objects (it must stay flat, not grow with
-what the program holds).
+what the program holds). Then raw host pointers (``arr.ctypes.data``, which the kernel is
+asked about on every call) against converted ones in the same sequence and in a 64-byte
+copy, and what one question to the kernel costs each way it can be asked.
 """
 
 from __future__ import annotations
@@ -90,6 +92,38 @@ def main() -> None:
           f"100 converted objects ({full / empty:.2f}x)")
     for p in held:
         acl.rt.free(p)
+
+    xa = np.frombuffer(x, dtype=np.uint8).copy()
+    oa = np.zeros(1024, dtype=np.uint8)
+    xr, orr = xa.ctypes.data, oa.ctypes.data
+
+    def through_raw() -> None:
+        acl.rt.memcpy(dev_in, len(x), xr, len(x), 1)
+        acl.mdl.execute(model_id, ins, outs)
+        acl.rt.memcpy(orr, 1024, dev_out, 1024, 2)
+
+    median_us(through_raw, 50)
+    conv_us, raw_us = [], []
+    for _ in range(5):
+        conv_us.append(median_us(through_image, args.runs // 5))
+        raw_us.append(median_us(through_raw, args.runs // 5))
+    a, b = statistics.median(raw_us), statistics.median(conv_us)
+    print(f"the same sequence with raw arr.ctypes.data pointers: {a:.1f} us, converted {b:.1f} us, "
+          f"ratio {a / b:.2f}x")
+    small_conv = median_us(lambda: acl.rt.memcpy(dev_in, 64, xp, 64, 1), 2000)
+    small_raw = median_us(lambda: acl.rt.memcpy(dev_in, 64, xr, 64, 1), 2000)
+    print(f"a 64-byte memcpy: raw pointer {small_raw:.1f} us, converted {small_conv:.1f} us "
+          f"({small_raw / small_conv:.2f}x)")
+
+    from acl_notebook.pyacl import hostmem
+
+    chosen = hostmem.method()
+    for way in ("madvise", "process_vm", "proc-maps"):
+        hostmem._use(way)
+        tiny = median_us(lambda: hostmem.accessible(xr, 64, True), 500)
+        big = median_us(lambda: hostmem.accessible(xr, len(x), True), 100)
+        print(f"asking the kernel by {way}: {tiny:.1f} us for 64 bytes, {big:.1f} us for {args.mib:g} MiB")
+    hostmem._use(chosen)
     session.shutdown()
 
 

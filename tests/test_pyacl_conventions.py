@@ -8,6 +8,8 @@ process down, so these tests passing there is the proof).
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import threading
 
 import numpy as np
@@ -21,6 +23,11 @@ from acl_notebook.pyacl.core import PROGRAM
 HUGE_FIRST, H2D, D2H, D2D = 0, 1, 2, 3
 ACL_HBM_MEM = 1
 
+
+_libc = ctypes.CDLL(None)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 
 @pytest.fixture
 def env(rig):
@@ -273,10 +280,14 @@ def test_memcpy_checks_kinds_sizes_and_pointers(env):
     assert acl.rt.memcpy(dev, 64, sp, 64, H2D) == 107000  # freed
 
 
-def test_a_pointer_into_a_dropped_object_is_stale(env):
+def test_a_pointer_into_a_dropped_object_whose_memory_is_gone_is_stale(env):
     acl, _ = env
     dev, _ = acl.rt.malloc(64, HUGE_FIRST)
-    stale = acl.util.bytes_to_ptr(bytes(range(64)))  # the bytes die at once
+    pages = _libc.mmap(None, mmap.PAGESIZE, 3, 0x22, -1, 0)  # PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS
+    arr = np.ctypeslib.as_array((ctypes.c_uint8 * mmap.PAGESIZE).from_address(pages))
+    stale = acl.util.numpy_contiguous_to_ptr(arr)
+    del arr
+    assert _libc.munmap(pages, mmap.PAGESIZE) == 0  # the program dropped the array and unmapped it
     assert acl.rt.memcpy(dev, 64, stale, 64, H2D) == 107000
     with pytest.raises(ValueError, match="not live memory"):
         acl.util.ptr_to_bytes(stale, 64)

@@ -12,6 +12,13 @@ kernel alive). The ledger knows:
   program has dropped it, so the pointer is stale (pyACL documents exactly this lifetime
   rule) and the entry is discarded;
 - data buffers, datasets, streams, contexts and model descs it created.
+
+Any other host pointer (``arr.ctypes.data``, ``ctypes.addressof(buf)``: real programs use
+them, and on a device they work) is the program's own memory if the kernel says it is mapped
+with the access the call needs (`hostmem.accessible`, which never touches it); `reach`
+answers both questions in that order. A pointer that starts inside a known allocation or
+object but runs past its end is refused without asking: the kernel would call the
+neighbouring heap memory mapped.
 """
 
 from __future__ import annotations
@@ -23,7 +30,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from . import hostmem
+
 DEVICE, ACL_HOST, PYTHON = "device", "acl-host", "python"
+RAW = "raw"  # host memory the program made itself, vouched for by the kernel at the time of the call
 
 
 @dataclass
@@ -32,7 +42,7 @@ class Region:
 
     address: int
     size: int
-    kind: str  # DEVICE, ACL_HOST or PYTHON
+    kind: str  # DEVICE, ACL_HOST, PYTHON or RAW
     device: int = 0
     owner: Any = None  # the bytes / ndarray behind a PYTHON region
 
@@ -141,6 +151,18 @@ class Ledger:
     def find(self, address: int, count: int = 0) -> Optional[Region]:
         """Any live region holding ``[address, address + count)``."""
         return self.allocation(address, count) or self.python_region(address, count)
+
+    def reach(self, address: int, count: int, write: bool = False) -> Optional[Region]:
+        """The region a call may use for ``[address, address + count)``: a live one we know,
+        else (outside all of them) raw host memory the kernel says is mapped with the access."""
+        region = self.find(address, count)
+        if region is not None:
+            return region
+        if self.find(address) is not None:
+            return None  # starts in a known allocation or object and runs past its end
+        if hostmem.accessible(address, max(count, 1), write):
+            return Region(address, count, RAW)
+        return None
 
     # -- descs ---------------------------------------------------------------------------------
     def new_desc(self) -> int:

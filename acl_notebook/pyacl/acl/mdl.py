@@ -19,7 +19,7 @@ from typing import Any, Optional
 from ...runtime import errors as E
 from ...runtime.errors import AclError
 from ..core import INVALID_PARAM, PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, text, uint32, unsigned
-from ..ledger import DEVICE, Desc, view_of
+from ..ledger import DEVICE, RAW, Desc, view_of
 
 _P = PROGRAM
 _NOT_INIT = E.ACL_ERROR_GE_EXEC_NOT_INIT
@@ -46,15 +46,22 @@ def _open_file(path: str, call: str) -> tuple[Any, int]:
 
 
 def _host_view(ptr: int, size: int, call: str) -> tuple[Optional[memoryview], int]:
-    """Model bytes the program points at: they must be live memory it can name."""
+    """Model bytes the program points at: live memory it can name, or mapped host memory.
+
+    Raw memory (``arr.ctypes.data``) is copied, as ACL copies the model: the program may free
+    it right after the load, and the runtime and the registry keep reading the bytes."""
     if not ptr or not size:
         return memoryview(b""), 0  # the runtime answers NULL / size 0 itself (100000)
-    region = _P.ledger.find(ptr, size)
+    region = _P.ledger.reach(ptr, size)
     if region is None:
-        return None, _P.fail(INVALID_PARAM, call, f"0x{ptr:x} + {size} bytes is not live host memory of this "
-                                                   "program; pass acl.util.bytes_to_ptr(data) of bytes you keep")
+        return None, _P.fail(INVALID_PARAM, call, f"0x{ptr:x} + {size} bytes is neither live memory of this "
+                                                   "program nor mapped host memory (freed, unmapped, or made up)")
     if region.kind == DEVICE and not _P.rc():
         return None, _P.fail(INVALID_PARAM, call, "in EP mode the model must be in host memory, not device memory")
+    if region.kind == RAW:
+        import ctypes
+
+        return memoryview(ctypes.string_at(ptr, size)), 0
     return view_of(region, ptr, size), 0
 
 
@@ -453,7 +460,7 @@ def _check_mbatch(model_id: int, dataset: int, index: int, call: str, valid_gear
         return _P.fail(INVALID_PARAM, call, f"dataset entry {index} is not a live data buffer")
     if buffer:
         addr, size = _P.call("data_buffer_addr", buffer), _P.call("data_buffer_size", buffer)
-        if addr and _P.ledger.find(addr, size) is None:
+        if addr and _P.ledger.reach(addr, size, write=True) is None:
             return _P.fail(RT_PARAM_INVALID, call, f"the mbatch buffer 0x{addr:x} is not live device memory")
     return 0
 
@@ -600,7 +607,7 @@ def _check_pointers(call: str, model_id: int, ins: list, outs: list) -> int:
         return 0
     for side, entries in (("input", ins), ("output", outs)):
         for i, (_, addr, size) in enumerate(entries):
-            if addr and ledger.find(addr, size) is None:
+            if addr and ledger.reach(addr, size, write=side == "output") is None:
                 return _P.fail(RT_PARAM_INVALID, call, f"{side} {i} points at 0x{addr:x} (+{size} bytes), which "
                                                        "is not live memory of this program")
     return 0

@@ -1,9 +1,11 @@
 """``acl.rt``: devices, contexts, streams and memory, with pyACL's signatures and returns.
 
-Every pointer the program hands back is looked up in the ledger first. One ACL would not
-know (made up, freed, or from an object the program dropped) gets the code the runtime
-gives for an invalid value, 107000, never a crash; the checks ACL makes before it touches
-memory (NULL, count 0, the copy kind, destMax, the context) keep their order and codes.
+Every pointer the program hands back is looked up in the ledger first, and a host pointer
+the ledger does not know (``arr.ctypes.data``) is asked of the kernel (`Ledger.reach`). One
+that is neither (made up, unmapped, or without the access: a read-only page as a copy's
+destination) gets the code the runtime gives for an invalid value, 107000, never a crash;
+the checks ACL makes before it touches memory (NULL, count 0, the copy kind, destMax, the
+context) keep their order and codes.
 """
 
 from __future__ import annotations
@@ -233,8 +235,8 @@ def _release(pointer: Any, kind: str, call: str, name: str, py: str) -> int:
     return ret
 
 
-def _unknown(ptr: int, count: int) -> bool:
-    return _P.ledger.find(ptr, count) is None
+def _unknown(ptr: int, count: int, write: bool) -> bool:
+    return _P.ledger.reach(ptr, count, write) is None
 
 
 def memcpy(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any) -> int:
@@ -245,8 +247,8 @@ def memcpy(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any) -> int:
     # ACL's checks that come before any memory is touched are the runtime's to answer
     touches = n and d and s and k in _COPY_KINDS and dmax and n <= dmax and d != s
     if touches and _P.current_context() is not None:
-        for side, ptr in (("dst", d), ("src", s)):
-            if _unknown(ptr, n):
+        for side, ptr in (("src", s), ("dst", d)):
+            if _unknown(ptr, n, side == "dst"):
                 return _P.fail(RT_PARAM_INVALID, call, _unknown_text(side, ptr, n))
         k = _rc_kind(k, s, d, n)
     return _P.ret(call, "memcpy", d, dmax, s, n, k)
@@ -256,20 +258,19 @@ def _rc_kind(kind: int, src: int, dst: int, count: int) -> int:
     """In RC mode the app's own memory is device memory too: acllite copies a numpy array
     into aclrtMalloc memory with DEVICE_TO_DEVICE there, and the board does it. The runtime
     below cannot vouch for a Python object's memory, but the ledger can; so a copy naming
-    such memory is passed down with the kind that says where each side really lives."""
-    src_py, dst_py = (_P.ledger.python_region(p, count) is not None for p in (src, dst))
+    such memory (converted, or raw) is passed down with the kind that says where each side
+    really lives."""
+    src_py, dst_py = (_P.ledger.allocation(p, count) is None for p in (src, dst))
     if not (src_py or dst_py) or not _P.rc():
         return kind
-    src_dev = not src_py and _P.ledger.allocation(src, count) is not None
-    dst_dev = not dst_py and _P.ledger.allocation(dst, count) is not None
-    return {(False, False): 0, (False, True): 1, (True, False): 2, (True, True): 3}[(src_dev, dst_dev)]
+    return {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[(src_py, dst_py)]
 
 
 def memset(dev_ptr: Any, max_count: Any, value: Any, count: Any) -> int:
     call = "aclrtMemset"
     p, mx = unsigned(dev_ptr, "acl.rt.memset"), unsigned(max_count, "acl.rt.memset")
     v, n = signed(value, "acl.rt.memset"), unsigned(count, "acl.rt.memset")
-    if n and p and n <= mx and _P.current_context() is not None and _unknown(p, n):
+    if n and p and n <= mx and _P.current_context() is not None and _unknown(p, n, True):
         return _P.fail(RT_PARAM_INVALID, call, _unknown_text("devPtr", p, n))
     return _P.ret(call, "memset", p, mx, v, n)
 
@@ -279,8 +280,8 @@ def _unknown_text(side: str, ptr: int, count: int) -> str:
     if near is not None:
         return (f"{side} 0x{ptr:x} + {count} bytes runs past the end of its {near.size}-byte "
                 f"{'buffer' if near.kind != PYTHON else 'object'}")
-    return (f"{side} 0x{ptr:x} is not live memory of this program (freed, dropped, or made up); "
-            "use acl.rt.malloc / acl.rt.malloc_host or acl.util.bytes_to_ptr on an object you keep")
+    return (f"{side} 0x{ptr:x} + {count} bytes is not live memory of this program, nor mapped host memory the "
+            f"copy may {'write' if side != 'src' else 'read'} (freed, unmapped, read-only, or made up)")
 
 
 __all__ = [

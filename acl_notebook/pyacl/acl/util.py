@@ -2,8 +2,8 @@
 
 ``bytes_to_ptr`` points into the bytes object itself (programs copy device outputs into it
 with ``acl.rt.memcpy`` and then read the bytes), and ``numpy_to_ptr`` at the array's data.
-The pointer lives as long as the object: once the program drops it the ledger forgets it,
-and a later use is refused instead of writing into freed memory.
+The pointer lives as long as the object. Any other host pointer the program made itself
+(``arr.ctypes.data``) works too where the kernel says the memory is mapped (`Ledger.reach`).
 
 Reading memory back (``ptr_to_bytes``, ``ptr_to_numpy``) works for host memory, and for
 device memory only in RC mode, where host and device share one DDR. In EP mode the host
@@ -18,7 +18,8 @@ import warnings
 from typing import Any
 
 from ..core import PROGRAM, unsigned
-from ..ledger import DEVICE, PYTHON, Region
+from ..hostmem import accessible as _hostmem_access
+from ..ledger import DEVICE, PYTHON, RAW, Region
 
 _P = PROGRAM
 
@@ -57,10 +58,10 @@ def _array_ptr(data: Any, contiguous: bool) -> int:
 
 def _readable(ptr: int, size: int, call: str) -> Region:
     """The live region the host may read ``[ptr, ptr + size)`` from, or a clear ValueError."""
-    region = _P.ledger.find(ptr, size)
+    region = _P.ledger.reach(ptr, size)
     if region is None:
-        raise ValueError(f"{call}: 0x{ptr:x} + {size} bytes is not live memory of this program (freed, dropped, "
-                         "or made up); a real pyACL would crash here")
+        raise ValueError(f"{call}: 0x{ptr:x} + {size} bytes is not live memory of this program, nor mapped host memory "
+                         "(freed, unmapped, or made up); a real pyACL would crash here")
     if region.kind == DEVICE and not _P.rc():
         raise ValueError(f"{call}: 0x{ptr:x} is device memory, which the host cannot read in EP mode (a PCIe "
                          "card); copy it to host memory first with acl.rt.memcpy(host_ptr, size, dev_ptr, "
@@ -89,7 +90,10 @@ def ptr_to_numpy(ptr: Any, shape: Any, type: Any) -> Any:  # noqa: A002 (pyACL's
     raw = (ctypes.c_char * max(n, 1)).from_address(p)
     if region.kind == PYTHON:
         raw._owner = region.owner  # the array keeps the object it views alive
-    return np.frombuffer(raw, dtype=dtype, count=count).reshape(dims)
+    array = np.frombuffer(raw, dtype=dtype, count=count).reshape(dims)
+    if region.kind == RAW and not _hostmem_access(p, max(n, 1), write=True):
+        array.flags.writeable = False  # a read-only mapping: a write through the array would segfault
+    return array
 
 
 def _npy_type(number: Any) -> Any:
