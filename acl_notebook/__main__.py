@@ -7,7 +7,6 @@ fix (missing file, not an OM, bad option) end with exit status 2 and one line on
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ from .om.errors import OMFormatError
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
+    import argparse
     from typing import Callable, Optional, Sequence
 
     Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -108,6 +108,8 @@ def _default_notebook(name: str) -> Optional[str]:
 
 def _add_server(default: str) -> Callable[[argparse.ArgumentParser], None]:
     def add(p: argparse.ArgumentParser) -> None:
+        import argparse
+
         p.add_argument("notebook", nargs="?", help=f"notebook to open (default: notebooks/{default} when present)")
         p.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
         p.add_argument("extra", nargs=argparse.REMAINDER, help="further options passed to the server after --")
@@ -142,6 +144,8 @@ COMMANDS: list[Command] = [
 def _formatter(prog: str) -> argparse.HelpFormatter:
     """argparse's formatter with the terminal width found here: left to itself it imports
     shutil (and with it bz2, lzma, zlib) for that, on every start, help or not."""
+    import argparse
+
     try:
         width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.__stdout__.fileno()).columns
     except (ValueError, OSError, AttributeError):
@@ -150,6 +154,8 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(prog=PROG, description="Ascend offline models in Jupyter, from a shell.",
                                      formatter_class=_formatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=PROG)  # prog: no formatter needed
@@ -160,16 +166,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Args:
+    """What argparse would have made of a plain ``inspect [--json] MODEL``."""
+
+    def __init__(self, model: str, as_json: bool) -> None:
+        self.command, self.model, self.json, self.run = "inspect", model, as_json, _run_inspect
+
+
+def _plain_inspect(argv: list) -> Optional[_Args]:
+    """``inspect MODEL`` with or without ``--json`` (either order), read without argparse,
+    whose import and parser cost a cold start more than the inspect; None for anything else
+    (options, help, another command), which argparse handles as always."""
+    if not argv or argv[0] != "inspect" or len(argv) > 3:
+        return None
+    rest = argv[1:]
+    as_json = "--json" in rest
+    if as_json:
+        rest.remove("--json")
+    if len(rest) != 1 or not isinstance(rest[0], str) or rest[0].startswith("-"):
+        return None
+    return _Args(rest[0], as_json)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status instead of exiting (handy in tests)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
-        return exc.code if isinstance(exc.code, int) else 2
-    if getattr(args, "run", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
+    args = _plain_inspect(sys.argv[1:] if argv is None else list(argv))
+    if args is None:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
+            return exc.code if isinstance(exc.code, int) else 2
+        if getattr(args, "run", None) is None:
+            parser.print_help(sys.stderr)
+            return 2
     try:
         return args.run(args)
     except (OMFormatError, OSError, ValueError, HostMemoryError) as exc:

@@ -166,6 +166,53 @@ def _upb_slim(proto, blob: bytes):
     return model
 
 
+FULL_CASES = 2000
+
+
+def _describe_full_both(blob: bytes):
+    """describe(scan_ops=True) of the pure-Python whole-ModelDef reading and of upb's, or the
+    error each raised."""
+    from acl_notebook.om import fullwire, modeldef
+
+    out = []
+    for decode in (fullwire.parse, lambda b: modeldef.load(b, full=True)):
+        try:
+            out.append(modeldef.describe(decode(blob), scan_ops=True))
+        except OMFormatError:
+            out.append(OMFormatError)
+    return out
+
+
+def test_fuzz_pure_full_reading_equals_protobuf(seeds):
+    """The whole ModelDef read in Python (a cold start on a small older file) gives exactly
+    the I/O, gears and attrs upb's full decode gives, on every small seed ModelDef (with
+    and without compressed attr names and gears) and on thousands of mutations of them."""
+    from acl_notebook.om import fullwire
+
+    rng = random.Random(SEED + 3)
+    blobs = []
+    for data in seeds.values():
+        info = parse(data)
+        part = next(p for p in info.partitions if p.type == 0 and p.model == 0)
+        if part.size <= fullwire.MAX_BYTES:
+            blobs.append(data[part.offset : part.offset + part.size])
+    assert len(blobs) >= 5
+    for blob in blobs:
+        pure, upb = _describe_full_both(blob)
+        assert pure == upb and pure is not OMFormatError
+    differ, refused, read, with_inputs = [], 0, 0, 0
+    for case in range(FULL_CASES):
+        mutated = mutate(blobs[case % len(blobs)], rng)
+        pure, upb = _describe_full_both(mutated)
+        if pure != upb:
+            differ.append((case, pure, upb))
+        refused += pure is OMFormatError
+        read += pure is not OMFormatError
+        with_inputs += pure is not OMFormatError and bool(pure.inputs)
+    assert not differ, differ[:3]
+    assert refused > 100 and read > 100 and with_inputs > 100, (refused, read, with_inputs)
+
+
 def test_fuzz_pure_slim_reading_equals_protobuf(seeds):
     """The slim ModelDef read in Python (small files, cold starts) says exactly what upb says,
     on every seed's ModelDef and on thousands of mutations of them."""

@@ -91,3 +91,47 @@ def test_a_cold_inspect_of_a_small_model_with_inout_info_imports_neither_protobu
                          cwd=tmp_path).stdout
     status, name, heavy = __import__("json").loads(out)
     assert (status, name) == (0, "small") and heavy == []
+
+
+def test_a_cold_inspect_of_a_small_older_model_imports_neither_protobuf_nor_argparse(tmp_path):
+    """Without MODEL_INOUT_INFO the ops must be decoded: a cold process reads a small
+    ModelDef whole in Python (`fullwire`) and a plain ``inspect --json MODEL`` skips argparse,
+    and the answer is the one a warm process (upb) gives."""
+    from acl_notebook.om import ModelSpec, TensorSpec, inspect, write_om_file
+
+    path = tmp_path / "old.om"
+    write_om_file(ModelSpec(name="old", inout_info=False, op_count=12, dynamic_kind="batch", gears=[(1,), (4,)],
+                            inputs=[TensorSpec("x", (-1, 3, 8, 8), "float16")],
+                            outputs=[TensorSpec("y", (-1, 10), "float32", "ND")]), path)
+    code = ("import io, contextlib, json, sys; base = set(sys.modules)\n"
+            "from acl_notebook.__main__ import main\n"
+            "out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out): code = main(['inspect', sys.argv[1], '--json'])\n"
+            "new = set(sys.modules) - base\n"
+            "print(json.dumps([code, json.loads(out.getvalue()), sorted(m for m in new if m.startswith("
+            "('google', 'argparse', 'typing', 'shutil')))]))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True,
+                         cwd=tmp_path).stdout
+    status, cold, heavy = __import__("json").loads(out)
+    warm = inspect(path).to_dict()
+    assert status == 0 and heavy == []
+    assert cold == __import__("json").loads(__import__("json").dumps(warm))
+    assert cold["inputs"][0]["name"] == "x" and cold["dynamic"]["gears"]
+
+
+def test_the_pure_wire_schema_is_the_descriptor_sets():
+    """fullwire.SCHEMA names every field of ge_ir.proto's messages with its number, type and label."""
+    from acl_notebook.om import _proto, fullwire
+
+    kinds = {9: "bytes", 12: "bytes", 3: "int64", 5: "int32", 13: "uint32", 8: "bool", 2: "float"}
+
+    def repeated(f) -> bool:  # protobuf 6 dropped `label` for `is_repeated`
+        return f.is_repeated if hasattr(f, "is_repeated") else f.label == 3
+
+    for message, fields in fullwire.SCHEMA.items():
+        descriptor = _proto.message_class(message).DESCRIPTOR
+        want = {f.number: (f.name, f.message_type.name if f.message_type else kinds[f.type], repeated(f))
+                for f in descriptor.fields}
+        assert fields == want, message
+        oneofs = [o.name for o in descriptor.oneofs]
+        assert oneofs == ([fullwire.ONEOF[message]] if message in fullwire.ONEOF else [])

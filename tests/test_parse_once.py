@@ -8,7 +8,7 @@ import mmap
 import pytest
 
 from acl_notebook.hostbuf import open_source
-from acl_notebook.om import ModelSpec, modeldef, parse, reader, slimwire, write_om
+from acl_notebook.om import ModelSpec, fullwire, modeldef, parse, reader, slimwire, write_om
 from acl_notebook.session import Config, Session
 
 
@@ -31,7 +31,13 @@ def decodes(monkeypatch):
         return real_slim(blob)
 
     monkeypatch.setattr(modeldef, "load", counted_load)
+    def counted_full(blob):  # the pure-Python full decode of a cold process counts as one too
+        calls.append("load")
+        return real_full(blob)
+
+    real_full = fullwire.parse
     monkeypatch.setattr(slimwire, "parse", counted_slim)
+    monkeypatch.setattr(fullwire, "parse", counted_full)
     return calls
 
 

@@ -51,6 +51,11 @@ def message_class(name: str) -> Any:
     return cls
 
 
+def unused() -> bool:
+    """True while no message class has been built (protobuf not imported on our behalf)."""
+    return _pool is None
+
+
 def _descriptor_pool() -> Any:
     """A private pool holding our files (caller holds `_lock`)."""
     global _pool, _maker

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import _proto, slimwire
+from . import _proto, fullwire, slimwire
 from .attrs import AttrNames, entries_dict, plain_model_attrs, text
 from .enums import (
     DYNAMIC_KINDS,
@@ -158,6 +158,24 @@ def load(blob: Any, full: bool = True) -> Any:
             "the file is damaged, export it again"
         ) from None
     return model
+
+
+_pure_full_decodes = 1  # how many full decodes a process does in Python before it imports protobuf
+
+
+def load_for_scan(blob: Any, full: bool) -> Any:
+    """`load` for `describe` only (the result may not be a protobuf message).
+
+    A small ModelDef's first full decode in a process is read in Python (`fullwire`): a
+    cold ``acl-notebook inspect`` of an older file then never imports protobuf. Later ones
+    use upb, which is many times faster once imported, for a long-lived kernel.
+    """
+    global _pure_full_decodes
+    if full and _pure_full_decodes > 0 and len(blob) <= fullwire.MAX_BYTES and _proto.unused():
+        check_size(len(blob))
+        _pure_full_decodes -= 1
+        return fullwire.parse(blob)
+    return load(blob, full)
 
 
 def op_type_counts(model: Any) -> dict[str, int]:

@@ -215,7 +215,7 @@ def _parse_blob(blob: _Blob) -> ModelInfo:
         io = inout.decode(blob.read(part.offset, part.size), part)
     io_complete = io is not None and io.inputs is not None and io.outputs is not None
     # With the I/O known, ops are never decoded (slim schema); older files need the full one.
-    model = modeldef.load(blob.read(mdef_part.offset, mdef_part.size), full=not io_complete)
+    model = modeldef.load_for_scan(blob.read(mdef_part.offset, mdef_part.size), full=not io_complete)
     desc = modeldef.describe(model, scan_ops=not io_complete)
     inputs = io.inputs if io_complete else desc.inputs
     outputs = io.outputs if io_complete else desc.outputs
