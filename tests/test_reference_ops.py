@@ -449,3 +449,19 @@ def test_big_intermediates_are_freed_after_their_last_consumer():
     tracemalloc.stop()
     tensor = int(np.prod(shape)) * 2
     assert peak < 8 * tensor, f"peak {peak} bytes for a chain of 24 ops on {tensor}-byte tensors"
+
+
+def test_tensorflow_depthwise_conv_with_a_channel_multiplier():
+    x = fp16((1, 7, 7, 3), seed=42)  # NHWC
+    k = fp16((3, 3, 3, 2), seed=43, scale=0.3)  # [kh, kw, C, multiplier]
+    g = Graph(framework="TensorFlow")
+    g.input("x", x.shape, fmt="NHWC")
+    g.const("k", k, "HWCN", "HWCN")
+    g.op("dw", "DepthwiseConv2D", ["x", "k", "", ""], Tensor((1, 7, 7, 6), "float16", "NHWC"),
+         strides=[1, 1, 1, 1], pads=[1, 1, 1, 1], dilations=[1, 1, 1, 1], data_format="NHWC")
+    r = reference(g.build("dw"), x)
+    assert r.fidelity == "computed", r.notes
+    # channel c*m + j of the output convolves input channel c with k[:, :, c, j]
+    w = k.transpose(2, 3, 0, 1).reshape(6, 1, 3, 3)
+    want = naive.conv2d(x.transpose(0, 3, 1, 2), w, pads=(1, 1, 1, 1), groups=3).transpose(0, 2, 3, 1)
+    close(r.outputs[0], want)

@@ -119,6 +119,8 @@ def test_lab_upload_real_model(lab_server, lab_root, new_page, artifacts):
         assert "out_a:0" in text and "[1, 42, 42, 1]" in text, text
         assert re.search(r"\bs\b", text)
         assert "upload:a3c_pong_model_v2.om" in text
+        # what the CPU reference can compute, said before anything runs
+        assert "CPU reference: approximate: 3 ops guessed" in text, text
         # the upload widget was cleared in the kernel, so its label went back to (0)
         panel.locator(".widget-upload").get_by_text("(0)").wait_for(timeout=PAGE_S)
         page.screenshot(path=str(artifacts / "lab-page.png"), full_page=True)
