@@ -272,11 +272,12 @@ class Backend(ABC):
 
     @abstractmethod
     def destroy_stream(self, stream: int) -> None:
-        """aclrtDestroyStream()."""
+        """aclrtDestroyStream(); waits for the stream's queued work first."""
 
     @abstractmethod
     def synchronize_stream(self, stream: int) -> None:
-        """aclrtSynchronizeStream(); 0 is the default stream."""
+        """aclrtSynchronizeStream(); 0 is the current context's default stream. Only after it
+        are the outputs of `execute_async` on that stream final."""
 
     # -- data buffers and datasets ---------------------------------------------------------
     @abstractmethod
@@ -326,7 +327,8 @@ class Backend(ABC):
 
     @abstractmethod
     def execute_async(self, model_id: int, inputs: int, outputs: int, stream: int) -> None:
-        """aclmdlExecuteAsync(); the caller synchronizes `stream`."""
+        """aclmdlExecuteAsync(): checks now, runs later; the caller synchronizes `stream` before
+        it reads the outputs (before that they may still hold their previous contents)."""
 
     @abstractmethod
     def set_dynamic_batch_size(self, model_id: int, dataset: int, index: int, batch: int) -> None:

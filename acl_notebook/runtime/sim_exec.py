@@ -15,6 +15,13 @@ readable file. Check orders and codes follow shared/docs/acl-execute.md:
   107002; another context 107004. A sync execute allocates outputs left with NULL data.
 - the three set calls check and write the mbatch buffer as §7's table says, store the gear
   in the dataset and make it the model's current shape for aclmdlGetCurOutputDims.
+- aclmdlExecuteAsync makes every check (and returns every code) at once, then queues the run
+  on its stream; the run reads its inputs and writes its outputs when that stream is
+  synchronized, as on a device, where a program that reads the outputs first may see their
+  previous contents. What waits for a stream's queue, as ACL documents: aclrtSynchronizeStream
+  (0: the context's default stream), aclrtDestroyStream (aclrtDestroyStreamForce would not
+  wait), aclrtDestroyContext and aclrtResetDevice (the work of their streams), aclFinalize.
+  A synchronous aclrtMemcpy or aclmdlExecute does not: they are not on the program's stream.
 
 Output values come from `sim_outputs.compute` (the interpreter seam).
 """
@@ -61,6 +68,20 @@ class _Dataset:
 
 
 @dataclass
+class _Task:
+    """One queued model run: everything was checked at launch; only the values are left."""
+
+    model_id: int
+    state: Any
+    in_views: list
+    out_views: list
+    gear: Optional[tuple[int, ...]]
+    sizes: list
+    device: int
+    override: Optional[dict]
+
+
+@dataclass
 class _Desc:
     model_id: int
     inputs: tuple[TensorDesc, ...]
@@ -83,6 +104,9 @@ class ExecutionMixin:
         self._buffers: dict[int, _DataBuffer] = {}
         self._datasets: dict[int, _Dataset] = {}
         self._streams: dict[int, int] = {}  # stream -> context
+        # aclmdlExecuteAsync's queued runs, by stream (a context's default stream: ("default", context))
+        self._queued: dict[Any, list[_Task]] = {}
+        self._draining = threading.Lock()  # held while queued runs compute: a sync waits for them
         self._descs: dict[int, _Desc] = {}
         self._last = threading.local()
         #: calls made, by name, for tests that count copies and allocations
@@ -236,12 +260,17 @@ class ExecutionMixin:
                 raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtDestroyStream", "stream is NULL")
             if self._streams.pop(stream, None) is None:
                 raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtDestroyStream", "unknown stream")
+            tasks = self._take([stream])
+        self._finish(tasks)  # aclrtDestroyStream waits for the stream's tasks (aclrtDestroyStreamForce would not)
 
     def synchronize_stream(self, stream: int) -> None:
+        """Runs what aclmdlExecuteAsync queued on `stream`: only now do its outputs change."""
         with self._lock:
-            self._current("aclrtSynchronizeStream")
+            ctx = self._current("aclrtSynchronizeStream")
             if stream and stream not in self._streams:
                 raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtSynchronizeStream", "unknown stream")
+            tasks = self._take([stream or ("default", ctx.handle)])
+        self._finish(tasks)
 
     # -- data buffers and datasets --------------------------------------------------------
     def create_data_buffer(self, data: int, size: int) -> int:
@@ -495,20 +524,41 @@ class ExecutionMixin:
                 out_views.append(self._device_side(b.data, n, call, strict=True) if n else memoryview(b""))
             if gear is not None:
                 loaded.current_gear = gear
-            state = loaded.state
-            device = ctx.device
-        # The values are computed outside the lock: an interpreter may take a while, and the
-        # views keep their blocks' storage alive even if another thread frees them meanwhile.
-        override = getattr(self._last, "override", None)
-        self._last.override = None  # one execute only
+            override = getattr(self._last, "override", None)
+            self._last.override = None  # one execute only
+            task = _Task(model_id, loaded.state, in_views, out_views, gear, sizes, ctx.device, override)
+            if stream is not None:  # queued: the outputs change when the stream is synchronized
+                self._queued.setdefault(stream or ("default", ctx.handle), []).append(task)
+                return
+        self._run(task)
+
+    def _run(self, task: _Task) -> None:
+        """Compute one run and write its outputs. Outside the lock: an interpreter may take a
+        while, and the views keep their blocks' storage alive even if another thread frees them."""
         started = time.monotonic()
-        result = sim_outputs.compute(state, in_views, gear, sizes, override=override)
+        result = sim_outputs.compute(task.state, task.in_views, task.gear, task.sizes, override=task.override)
         # the run kept the device busy: aclrtGetDeviceUtilizationRate reports it
-        self.devices[device].record_run(started, time.monotonic())
-        for view, data in zip(out_views, result.outputs):
+        self.devices[task.device].record_run(started, time.monotonic())
+        for view, data in zip(task.out_views, result.outputs):
             if len(view):
                 view[:] = memoryview(data).cast("B")[: len(view)]
-        self._last.report = ExecutionReport(result.fidelity, tuple(result.notes), model_id, gear)
+        self._last.report = ExecutionReport(result.fidelity, tuple(result.notes), task.model_id, task.gear)
+
+    def _take(self, keys: list) -> list[_Task]:
+        """Under `_lock`: the runs queued on these streams, in launch order, off their queues."""
+        return [t for k in keys for t in self._queued.pop(k, ())]
+
+    def _finish(self, tasks: list[_Task]) -> None:
+        """After `_lock` is released: run them. `_draining` also makes a sync wait for runs
+        another thread's sync took off the queue just before."""
+        with self._draining:
+            for t in tasks:
+                self._run(t)
+
+    def _queues_of(self, contexts: set) -> list:
+        """The queue keys of every stream (default ones included) of these contexts."""
+        return [k for k in self._queued
+                if (k[1] if isinstance(k, tuple) else self._streams.get(k)) in contexts]
 
     def _gear_for_run(self, loaded: Any, ins: list[_DataBuffer], dataset: int, call: str) -> Optional[tuple[int, ...]]:
         """The gear set on this dataset, else whatever the mbatch buffer holds."""

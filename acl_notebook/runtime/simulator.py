@@ -204,6 +204,8 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 raise self._fail(E.ACL_ERROR_REPEAT_FINALIZE, "aclFinalize")
             self._initialised = False
             self._finalized = True
+            tasks = self._take(list(self._queued))
+        self._finish(tasks)  # the device finishes what it was given before it goes
 
     def versions(self) -> Versions:
         return Versions(acl_api="1.17.0", cann="simulated", driver="simulated")
@@ -238,6 +240,9 @@ class SimulatorBackend(ExecutionMixin, Backend):
             handle = self._default_contexts.pop(device, None)
             if handle is not None:
                 self._contexts.pop(handle, None)
+            on_device = {h for h, c in self._contexts.items() if c.device == device} | {handle}
+            tasks = self._take(self._queues_of(on_device))
+        self._finish(tasks)  # resetting a device waits for its queued work
 
     def create_context(self, device: int) -> int:
         with self._lock:
@@ -254,6 +259,8 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtDestroyContext", "unknown context")
             if getattr(self._local, "context", None) == context:
                 self._local.context = None
+            tasks = self._take(self._queues_of({context}))
+        self._finish(tasks)  # destroying a context waits for its streams' queued work
 
     def set_current_context(self, context: int) -> None:
         with self._lock:

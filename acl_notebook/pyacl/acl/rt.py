@@ -164,14 +164,15 @@ def synchronize_stream(stream: Any) -> int:
 
 
 def synchronize_device() -> int:
-    """aclrtSynchronizeDevice: waits for every stream of the current context's device."""
+    """aclrtSynchronizeDevice: waits for every stream of the current context's device (the
+    program's streams in any of its contexts there, and this context's default stream)."""
     call = "aclrtSynchronizeDevice"
     ctx = _P.current_context()
     if ctx is None:
         return _P.fail(_CONTEXT_NULL, call, "no current context on this thread")
     device = _device_of(ctx)
     for s, owner in list(_P.ledger.streams.items()):
-        if _device_of(owner) == device and owner == ctx:
+        if _device_of(owner) == device:
             ret = _P.ret(call, "synchronize_stream", s)
             if ret:
                 return ret
