@@ -88,7 +88,7 @@ class HostBuffer:
     def holds(self, offset: int, expected: bytes) -> bool:
         """Whether the bytes at `offset` are still `expected` (read as safely as `read`)."""
         if self._fd is not None:
-            return _pread(self._fd, offset, len(expected)) == expected
+            return _pread_equals(self._fd, offset, expected)
         return same_bytes(self.view, offset, expected)
 
     def changed(self) -> str:
@@ -239,9 +239,15 @@ def same_bytes(view: memoryview, offset: int, expected: bytes) -> bool:
     """Whether `view` holds `expected` at `offset` (SIGBUS-safe, like `read_view`)."""
     if offset + len(expected) > view.nbytes:
         return False
+    part = view[offset : offset + len(expected)]
     # startswith of an equal-length buffer is one memcmp, with no copy; memoryview == bytes
     # would compare item by item (20x slower)
-    return expected.startswith(read_view(view, offset, len(expected)))
+    if _on_heap(view):
+        return expected.startswith(part)
+    fd, done = _to_memfd(part)
+    if fd is None:  # pragma: no cover - not Linux
+        return expected.startswith(bytes(part))
+    return done == len(expected) and _pread_equals(fd, 0, expected)
 
 
 _KEEP_SCRATCH = 8 << 20  # a scratch file bigger than this is emptied after use
@@ -265,12 +271,24 @@ _scratch = _thread_local()  # .memfd: one per thread, dropped (and closed) with 
 def _kernel_copy(part: memoryview) -> bytes:
     """Copy `part` through a per-thread memfd: write(2) reports a page past the end of a
     shrunk file as EFAULT (or a short count), where a plain read would raise SIGBUS."""
+    fd, done = _to_memfd(part)
+    if fd is None:  # pragma: no cover - not Linux: no safe copy available, plain read
+        return bytes(part)
+    out = os.pread(fd, done, 0) if done else b""
+    if done > _KEEP_SCRATCH:
+        os.ftruncate(fd, 0)
+    return out
+
+
+def _to_memfd(part: memoryview) -> tuple[Optional[int], int]:
+    """Write `part` to this thread's scratch memfd: (its fd, how many bytes could be read
+    from `part`), or (None, 0) where there is no memfd."""
     memfd = getattr(_scratch, "memfd", None)
     if memfd is None:
         memfd = _scratch.memfd = _Memfd()
     fd = memfd.fd
-    if fd is None:  # pragma: no cover - not Linux: no safe copy available, plain read
-        return bytes(part)
+    if fd is None:  # pragma: no cover - not Linux
+        return None, 0
     done = 0
     while done < part.nbytes:
         try:
@@ -282,10 +300,28 @@ def _kernel_copy(part: memoryview) -> bytes:
         if n <= 0:
             break
         done += n
-    out = os.pread(fd, done, 0) if done else b""
-    if done > _KEEP_SCRATCH:
-        os.ftruncate(fd, 0)
-    return out
+    return fd, done
+
+
+def _pread_equals(fd: int, offset: int, expected: bytes) -> bool:
+    """Whether the file holds `expected` at `offset`: read into this thread's reusable buffer
+    and compared in one memcmp. Checking a parse this way costs no allocation (a fresh
+    buffer per check costs more in page faults than the copy and the compare together)."""
+    size = len(expected)
+    buf = getattr(_scratch, "buffer", None)
+    if buf is None or len(buf) < size:
+        buf = bytearray(size)
+        if size <= _KEEP_SCRATCH:
+            _scratch.buffer = buf
+    with memoryview(buf) as whole:
+        view = whole[:size]
+        got = 0
+        while got < size:
+            n = os.preadv(fd, [view[got:]], offset + got)
+            if n <= 0:
+                return False  # the file is shorter now
+            got += n
+        return expected.startswith(view)
 
 
 def _pread(fd: int, offset: int, size: int) -> bytes:

@@ -102,3 +102,27 @@ def test_a3c_fidelity_and_notes_as_found():
         "shapes as H: stride 2, pads 0+0; W: stride 2, pads 0+0, dilation assumed 1" for i in (1, 2, 3))
     cov = coverage(path)
     assert (cov.fidelity, cov.ops, cov.guessed, cov.summary) == ("approximate", 12, 3, "approximate: 3 ops guessed")
+
+
+@pytest.mark.parametrize("name", ["a3c_pong_model_v2", "my_122_anenet"])
+def test_a_load_keeps_exactly_the_weights_the_built_graph_reads(name):
+    """The load-time Const scan (no nodes built) keeps the bytes of every Const some op reads,
+    at the (offset, size) the graph built at the first run looks them up by, and nothing else."""
+    from acl_notebook.cpu_reference.graph import detach_model, load_graph
+
+    data = model_path(name).read_bytes()
+    graph = load_graph(data)
+    read = {ref[0] for n in graph.nodes for ref in n.inputs if ref is not None}
+    want = {}
+    for node in graph.nodes:
+        if node.type == "Const" and node.name in read and not node.const_data:
+            d = node.const
+            want[(d.data_offset, d.nbytes)] = bytes(graph.weights[d.data_offset:d.data_offset + d.nbytes])
+    detached = detach_model(data)
+    assert detached.consts == want and len(want) > 3
+    assert detached.copied == sum(len(v) for v in want.values())
+    rebuilt = detached.graph()
+    assert [n.name for n in rebuilt.nodes] == [n.name for n in graph.nodes]
+    assert all(n.const_data == want[(n.const.data_offset, n.const.nbytes)]
+               for n in rebuilt.nodes if n.type == "Const" and n.name in read and not n.const_data
+               and (n.const.data_offset, n.const.nbytes) in want)

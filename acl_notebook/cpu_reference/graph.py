@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..hostbuf import read_view
 from ..om import modeldef
 from ..om.attrs import AttrNames, entries_dict, text
 from ..om.enums import FORMAT_NAMES, PROTO_TO_ACL_DTYPE, numpy_dtype_name
@@ -163,16 +164,59 @@ def detach_model(data: Any) -> Detached:
     for g in model.graph:
         read = {ref.rpartition(b":")[0] or ref for op in g.op for ref in op.input
                 if ref and not ref.endswith(b":-1")}
-        for index, op in enumerate(g.op):
+        for op in g.op:
             if op.type != b"Const" or op.name not in read:
                 continue
-            node = _node(index, op, names, blob)
-            d = node.const
-            if node.const_data or d is None or (d.data_offset, d.nbytes) in kept:
+            where = _const_weights(op, names, blob)  # what _const reads, no node built at load
+            if where is None or where in kept:
                 continue
-            kept[(d.data_offset, d.nbytes)] = bytes(blob[d.data_offset: d.data_offset + d.nbytes])
-            copied += d.nbytes
-    return Detached(bytes(view[mdef.offset: mdef.offset + mdef.size]), kept, copied)
+            kept[where] = _copy(blob, *where)
+            copied += where[1]
+    return Detached(_copy(view, mdef.offset, mdef.size), kept, copied)
+
+
+def _const_weights(op: Any, names: AttrNames, blob: memoryview) -> Optional[tuple[int, int]]:
+    """(data_offset, nbytes) of a Const whose bytes live in WEIGHTS_DATA, None when TensorDef.data
+    holds them inline: the descriptor `_const` picks, bounds-checked as `_const` checks it, read
+    from the protobuf fields alone (a load builds no `Desc`, and no attr is decoded)."""
+    tensor = None
+    for entry in op.attr:  # the last `value` TensorDef wins, as in _node
+        if entry.value.WhichOneof("value") == "t" and names.resolve(entry.key)[0] == b"value":
+            tensor = entry.value.t
+    where = _weight_range(tensor.desc) if tensor is not None and tensor.HasField("desc") else None
+    if where is None:
+        if not op.output_desc:
+            raise OMFormatError(f"Const op {text(op.name)!r} has no tensor descriptor; the graph is damaged")
+        where = _weight_range(op.output_desc[0]) or (0, 0, 0)  # an absent descriptor: no bytes
+    if tensor is not None and tensor.data:
+        return None
+    offset, nbytes, weight_size = where
+    size = weight_size or nbytes
+    if offset < 0 or offset + size > len(blob):
+        raise OMFormatError(
+            f"Const op {text(op.name)!r} points at WEIGHTS_DATA[{offset}:{offset + size}] "
+            f"but the partition holds {len(blob)} bytes; the model is damaged or its weights are kept elsewhere"
+        )
+    return offset, nbytes
+
+
+def _weight_range(d: Any) -> Optional[tuple[int, int, int]]:
+    """(data_offset, nbytes, weight_size) of a descriptor `_desc` calls present, else None."""
+    if d.layout in (b"", b"FORMAT_RESERVED", b"RESERVED") or (d.dtype == 0 and not d.shape.dim):
+        return None
+    count = 1
+    for dim in d.shape.dim:
+        count *= max(dim, 0)
+    itemsize = _ITEMSIZE.get(numpy_dtype_name(PROTO_TO_ACL_DTYPE.get(d.dtype, -1)) or "", 0)
+    return int(d.data_offset), count * itemsize, int(d.weight_size)
+
+
+def _copy(view: memoryview, offset: int, size: int) -> bytes:
+    """view[offset:offset+size] as bytes, read SIGBUS-safely (the view may map a file that shrinks)."""
+    data = read_view(view, offset, size)
+    if len(data) != size:
+        raise OMFormatError("the model changed while it was being loaded (its file shrank); load it again")
+    return bytes(data)
 
 
 def graph_of(model: Any, blob: Any) -> Graph:
