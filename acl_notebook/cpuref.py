@@ -24,7 +24,10 @@ def interpreter_for(source: Any) -> Any:
     if isinstance(source, Model):
         kept = source._session.reference_of(source)
         if kept is not None:
-            return kept
+            interpreter = kept.interpreter()
+            if interpreter is None:  # the simulator runs it with placeholder values, and says why
+                raise UnreadableGraph(kept.problem)
+            return interpreter
         path = source.source
         if path and os.path.isfile(path):
             return open_model(path)
@@ -51,9 +54,32 @@ def reference(source: Any, inputs: Any, *, override: Optional[dict[str, Any]] = 
                    fidelity=result.fidelity, notes=result.notes, model=name)
 
 
+class UnreadableGraph(ValueError):
+    """The model loaded, but the CPU reference cannot read its graph (the simulator runs it with
+    placeholder values)."""
+
+
 def coverage(source: Any) -> Any:
-    """What the CPU reference can do for the model (`reference.Coverage`), without running it."""
-    return interpreter_for(source).coverage()
+    """What the CPU reference can do for the model (`reference.Coverage`), without running it.
+
+    A readable .om whose graph the reference cannot read (a descriptor-only model, an
+    inconsistent graph) is covered as "placeholder" with the reason, which is what running it on
+    the simulator gives; a file that is not a readable .om still raises `OMFormatError`.
+    """
+    from .cpu_reference.result import PLACEHOLDER, Coverage
+    from .om.errors import OMFormatError
+
+    try:
+        return interpreter_for(source).coverage()
+    except UnreadableGraph as exc:
+        reason = str(exc)
+    except OMFormatError as exc:
+        if not isinstance(source, Model):
+            from .om.reader import inspect
+
+            inspect(source)  # not an OM at all: the reader's own error, as everywhere
+        reason = f"the CPU reference cannot read this model's graph ({exc})"
+    return Coverage(PLACEHOLDER, (reason,), 0, 0, ("graph not readable",))
 
 
 def _gear(model: Any, arrays: list) -> Optional[tuple[int, ...]]:

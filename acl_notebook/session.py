@@ -746,7 +746,7 @@ class Session:
         return record, report
 
     def reference_of(self, model: Model) -> Any:
-        """The CPU reference the simulator computes `model` with (None on the acl backend)."""
+        """The simulator's CPU reference record of `model` (``interpreter()``, ``problem``); None on acl."""
         with self._lock:
             model = self.find(model)
             return self.backend.reference_of(model.id)

@@ -138,6 +138,28 @@ def test_coverage_says_what_the_reference_can_do_without_running():
     assert acl.coverage(random_op_model()).summary == "placeholder: FrameworkOp RandomStandardNormal"
 
 
+def test_a_graph_the_reference_cannot_read_is_covered_as_what_the_simulator_runs(sim):
+    """A descriptor-only model (the writer's demo models: I/O and memory, no compute graph)
+    loads and runs on the simulator with placeholder values; coverage says the same thing for
+    the file and for the model loaded from bytes, instead of "unavailable"."""
+    from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
+
+    blob = write_om(ModelSpec(name="descr", inputs=[TensorSpec("x", (1, 3, 8, 8), "float32")],
+                              outputs=[TensorSpec("y", (1, 10), "float32")], op_count=40, weight_size=4096))
+    m = sim.load(blob)
+    out = m.run(np.zeros((1, 3, 8, 8), np.float32))
+    assert out.fidelity == "placeholder" and out.simulated
+    for source in (blob, m):
+        cov = acl.coverage(source)
+        assert cov.fidelity == "placeholder" and cov.summary == "placeholder: graph not readable"
+        assert len(cov.notes) == 1 and "cannot read this model's graph" in cov.notes[0]
+    assert acl.coverage(m).notes == out.notes  # the reason the run gives
+    with pytest.raises(ValueError, match="cannot read this model's graph"):
+        acl.reference(m, np.zeros((1, 3, 8, 8), np.float32))
+    with pytest.raises(acl.OMFormatError):  # not an OM at all is still the reader's refusal
+        acl.coverage(b"IMOD" + bytes(300))
+
+
 def test_compare_arrays_figures():
     ref = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], np.float32)
     dev = ref.copy()

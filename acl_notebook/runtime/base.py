@@ -370,5 +370,6 @@ class Backend(ABC):
         raise NotImplementedError("override= needs the simulator: the NPU computes every op itself")
 
     def reference_of(self, model_id: int) -> Any:
-        """Simulator only: the CPU reference it computes `model_id` with; None elsewhere."""
+        """Simulator only: the CPU reference it computes `model_id` with (an object with
+        ``interpreter()`` and ``problem``); None elsewhere."""
         return None

@@ -612,11 +612,13 @@ class ExecutionMixin:
         self._last.override = override
 
     def reference_of(self, model_id: int) -> Any:
-        """The CPU reference interpreter the simulator computes `model_id` with (None if it has none)."""
+        """The CPU reference the simulator computes `model_id` with: a `sim_outputs.Kept`, whose
+        ``interpreter()`` is None when the graph cannot be read (``problem`` says why); None for
+        an unknown id."""
         with self._lock:
             loaded = self._models.get(model_id)
             kept = loaded.state.prepared if loaded is not None else None
-        return kept.interpreter() if isinstance(kept, sim_outputs.Kept) else None
+        return kept if isinstance(kept, sim_outputs.Kept) else None
 
     # -- introspection for tests ---------------------------------------------------------------
     def live_objects(self) -> dict[str, int]:
