@@ -4,7 +4,6 @@ backends: the simulator and the ctypes binding over the C test library."""
 from __future__ import annotations
 
 import pytest
-from rig import Rig
 
 import acl_notebook as acl
 from acl_notebook import display
@@ -14,19 +13,6 @@ from acl_notebook.om.writer import ModelSpec, write_om
 from acl_notebook.session import DeviceMemoryError
 
 MiB = 1024**2
-
-
-@pytest.fixture(params=["sim", "acl"])
-def rig(request, monkeypatch, tmp_path_factory):
-    if request.param == "acl":
-        from abi_lib import FakeAclControl, build_fake_acl
-
-        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-        r = Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
-    else:
-        r = Rig("sim", monkeypatch)
-    yield r
-    r.close()
 
 
 def model(name: str, work: int, weight: int) -> bytes:

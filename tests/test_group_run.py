@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rig import Rig
 
 import acl_notebook as acl
 from acl_notebook import display
@@ -15,19 +14,6 @@ from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 from acl_notebook.shard import Piece, batch_sizes, pieces, plan, shard_rows
 
 MiB = 1024**2
-
-
-@pytest.fixture(params=["sim", "acl"])
-def rig(request, monkeypatch, tmp_path_factory):
-    if request.param == "acl":
-        from abi_lib import FakeAclControl, build_fake_acl
-
-        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-        r = Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
-    else:
-        r = Rig("sim", monkeypatch)
-    yield r
-    r.close()
 
 
 def batch_model(gears=(1, 2, 4)) -> bytes:

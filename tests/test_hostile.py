@@ -28,19 +28,6 @@ from acl_notebook.runtime.errors import AclError
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(params=["sim", "acl"])
-def rig(request, monkeypatch, tmp_path_factory):
-    if request.param == "acl":
-        from abi_lib import FakeAclControl, build_fake_acl
-
-        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-        r = Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
-    else:
-        r = Rig("sim", monkeypatch)
-    yield r
-    r.close()
-
-
 def _both(source):
     """Call inspect and a fresh simulator load on `source`; return the two exceptions."""
     from acl_notebook.session import Config, Session
