@@ -1,6 +1,6 @@
 """acl-notebook: load Ascend offline models from memory in Jupyter.
 
-Public API (see README): `inspect`, `configure`, `load`, `models`, `unload`, `unload_all`,
+Public API (see README): `inspect`, `configure`, `load`, `models`, `find`, `unload`, `unload_all`,
 `memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, `reference`, `coverage`, `compare`,
 and the types `Model`, `ModelInfo`, `TensorDesc`, `Outputs`, `BenchResult`, `Comparison`, `ModelGroup`
 (one model on several devices), with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`,
@@ -29,6 +29,7 @@ _EXPORTS = {
     "load": "acl_notebook.api",
     "models": "acl_notebook.api",
     "unload": "acl_notebook.api",
+    "find": "acl_notebook.api",
     "unload_all": "acl_notebook.api",
     "memory": "acl_notebook.api",
     "info": "acl_notebook.api",

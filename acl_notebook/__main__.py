@@ -203,8 +203,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return args.run(args)
     except (OMFormatError, OSError, ValueError, HostMemoryError) as exc:
-        message = " ".join(str(exc).split())  # always one line
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        from .display import error_line
+
+        print(f"{PROG}: error: {error_line(exc)}", file=sys.stderr)  # always one line
         return 2
 
 

@@ -60,8 +60,14 @@ def models() -> ModelList:
     return get_session().models()
 
 
+def find(model: Union[Model, str, int]) -> Model:
+    """A loaded model by its name, an alias (the name stored in the file, or the file's stem),
+    or its id. A miss raises KeyError naming the close match ("did you mean ...")."""
+    return get_session().find(model)
+
+
 def unload(model: Union[Model, ModelGroup, str, int]) -> Union[Model, ModelGroup]:
-    """Unload a model given as a Model, its name or its id, or every copy of a group
+    """Unload a model given as a Model, its name, an alias or its id, or every copy of a group
     (a ModelGroup or its name)."""
     from .group import ModelGroup, find_group
 

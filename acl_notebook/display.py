@@ -35,6 +35,7 @@ __all__ = [
     "device_rows_html",
     "duration",
     "error_line",
+    "error_text",
     "grid_colors",
     "model_colour",
     "refusal_html",
@@ -1669,7 +1670,7 @@ def render_text(obj: Any, width: Optional[int] = None) -> str:
     if fn is not None:
         return fn(obj, w)
     if isinstance(obj, BaseException):
-        return error_line(obj)
+        return error_text(obj)
     kind = _kind_of_sequence(obj)
     if kind == "io":
         lines = _io_text("Tensors", obj, w)
@@ -1718,28 +1719,44 @@ def repr_pretty(obj: Any, p: Any, cycle: bool) -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# one-line error messages
+# error messages
 # ----------------------------------------------------------------------------------------
-def error_line(exc: BaseException) -> str:
-    """The single line a magic shows for a failure: what went wrong and what to do.
+_PLAIN_WORD = re.compile(r"^[a-z]+(?=[\s,;:])")
+_OUR_KINDS = ("OMFormatError", "AclError", "LibraryNotFoundError", "FunctionNotFoundError", "DeviceMemoryError",
+              "HostMemoryError", "SessionBusyError", "ModelNotFoundError", "UploadError")
 
-    ACL errors read "ACL_ERROR_X (code): meaning; what to do"; everything else is
-    "TypeName: message" on one line.
+
+def _sentence(text: str) -> str:
+    """Capitalise a leading plain word (never a name such as "resnet50.om") and end with a stop."""
+    text = text.strip()
+    if _PLAIN_WORD.match(text):
+        text = text[0].upper() + text[1:]
+    return text if not text or text[-1] in ".!?:" else text + "."
+
+
+def _speaks_for_itself(exc: BaseException) -> bool:
+    """Our errors and the builtins we raise with a message need no type name in front."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(names & set(_OUR_KINDS)) or type(exc) in (KeyError, ValueError, TypeError, AttributeError) or (
+        isinstance(exc, OSError))
+
+
+def error_text(exc: BaseException) -> str:
+    """What a magic shows for a failure: sentences that say what went wrong and what to do.
+
+    No Python type name in front (our messages say what happened); an ACL error keeps its
+    name and code. A message of several lines (the library search: what was tried, what
+    to do) becomes a short first line and the rest indented below it.
     """
     from .runtime.errors import AclError  # cheap: a table and some classes
 
     if isinstance(exc, AclError):
-        text = f"{exc.name} ({exc.code}): {exc.meaning}"
-        if exc.call:
-            text += f" (in {exc.call})"
-        if exc.detail:
-            text += f" [{exc.detail}]"
-        text += "; " + (exc.hint or "see the CANN error-code reference for this code")
-        return _one_line(text)
-    kind = type(exc).__name__
+        head = f"{exc.name} ({exc.code})" + (f" from {exc.call}" if exc.call else "")
+        text = f"{head}: {exc.meaning}" + (f" ({exc.detail})" if exc.detail else "")
+        return _one_line(_sentence(text) + " " + _sentence(exc.hint or "see the CANN error-code reference"))
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)) and exc.filename:
         what = {
-            FileNotFoundError: "no such file",
+            FileNotFoundError: (exc.strerror or "no such file").lower(),  # ours may say "did you mean"
             IsADirectoryError: "is a directory, not an .om file",
             PermissionError: "permission denied",
         }
@@ -1747,9 +1764,22 @@ def error_line(exc: BaseException) -> str:
         where = "check the path"
         if not os.path.isabs(str(exc.filename)):
             where += f" (relative paths start at {os.getcwd()})"
-        return _one_line(f"{kind}: {exc.filename}: {reason}; {where}")
+        return _sentence(f"{exc.filename}: {reason}; {where}")
     if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
         message = exc.args[0]  # str(KeyError) would add quotes
     else:
         message = str(exc)
-    return _one_line(f"{kind}: {message}" if message else kind)
+    lines = [line.rstrip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0] if _speaks_for_itself(exc) else f"{type(exc).__name__}: {lines[0]}"
+    if len(lines) == 1:
+        return _sentence(first)
+    # Several parts (the library search and its advice): keep them, indented under the first.
+    indent = min(len(line) - len(line.lstrip()) for line in lines[1:])
+    return "\n".join([_sentence(first)] + ["    " + line[indent:] for line in lines[1:]])
+
+
+def error_line(exc: BaseException) -> str:
+    """`error_text` on one line, for places with room for one (the panel's status line)."""
+    return _one_line(error_text(exc))

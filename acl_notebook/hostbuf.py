@@ -150,7 +150,7 @@ def open_buffer(source: Any) -> HostBuffer:
         view = memoryview(source)
     except TypeError:
         raise TypeError(
-            f"cannot read a model from a {kind}: pass a path to a .om file or bytes, bytearray, "
+            f"cannot read a model from a value of type {kind}: pass a path to a .om file or bytes, bytearray, "
             "memoryview, mmap or a numpy uint8 array"
         ) from None
     except ValueError as exc:  # a released memoryview, a closed mmap
@@ -368,8 +368,10 @@ def _stat_path(text: str) -> os.stat_result:
         if os.path.lexists(text):
             message = f"{text} is a symbolic link to a file that does not exist; fix or remove the link"
             raise _path_error(FileNotFoundError, errno.ENOENT, message) from None
-        raise _path_error(FileNotFoundError, errno.ENOENT,
-                          f"no such model file: {text} (working directory: {os.getcwd()})") from None
+        from .suggest import close_path, did_you_mean
+
+        raise _path_error(FileNotFoundError, errno.ENOENT, f"no such model file: {text}"
+                          f"{did_you_mean(close_path(text))} (working directory: {os.getcwd()})") from None
     except NotADirectoryError:
         raise _path_error(NotADirectoryError, errno.ENOTDIR,
                           f"{text}: a part of the path before the last '/' is a file, not a directory; "

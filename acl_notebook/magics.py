@@ -61,7 +61,7 @@ def _as_usage_errors(*extra: type) -> Iterator[None]:
         raise
     except Exception as exc:
         if isinstance(exc, _user_error_types(tuple(extra))):
-            raise usage_error(display.error_line(exc)) from None
+            raise usage_error(display.error_text(exc)) from None
         raise
 
 
@@ -105,20 +105,18 @@ def _parse(magic: Any, line: str) -> Any:
     return parse_argstring(magic, line)
 
 
-def _loaded_match(models: Any, key: str) -> Any:
-    """The loaded model named `key`, else the one whose id is `key`, else None."""
-    for m in models:
-        if m.name == key:
-            return m
-    if key.strip().isdigit():
-        for m in models:
-            if m.id == int(key):
-                return m
-    return None
-
-
 def _known(models: Any) -> str:
     return ", ".join(f"{m.name} (id {m.id})" for m in models) or "none"
+
+
+def _neither(key: str, path: str, miss: Any) -> str:
+    """Why `key` is neither a loaded model nor a file, with the close file or model name."""
+    from .suggest import close_path, did_you_mean
+
+    near = close_path(path)
+    if near is not None:
+        return f"{key!r} is neither a loaded model nor a file{did_you_mean(near)}"
+    return f"{key!r} is neither a loaded model nor a file; as a model: {miss}"
 
 
 # ----------------------------------------------------------------------------------------
@@ -305,7 +303,7 @@ class AclMagics(Magics, Configurable):
         if args is None:
             return None
         from . import api
-        from .session import ModelList
+        from .session import ModelList, ModelNotFoundError
 
         with _as_usage_errors():
             loaded = api.models()
@@ -318,13 +316,14 @@ class AclMagics(Magics, Configurable):
                 raise usage_error(f"say which model to unload (or --all); loaded: {_known(loaded)}")
             targets = []
             for key in (_unquote(k) for k in args.models):
-                model = _loaded_match(loaded, key)
-                if model is None:
+                try:
+                    model = api.find(key)  # a name, an alias or an id; a miss says what was meant
+                except ModelNotFoundError:
                     copies = [m for m in loaded if getattr(m, "group", None) == key]
+                    if not copies:
+                        raise
                     targets += [m for m in copies if m not in targets]
-                    if copies:
-                        continue
-                    raise KeyError(f"no loaded model {key!r}; loaded: {_known(loaded)}")
+                    continue
                 if model not in targets:
                     targets.append(model)
             done = [api.unload(m) for m in targets]
@@ -364,14 +363,20 @@ class AclMagics(Magics, Configurable):
 
         with _as_usage_errors(TypeError):
             if args.var or args.model:
-                loaded = api.models()
+                from .session import ModelNotFoundError
+
                 key = _path_arg(args.model) if args.model else ""
-                found = _loaded_match(loaded, key) if key and not args.var else None
-                if found is not None:
-                    return display.Descriptors.of(found, coverage=_coverage_line(found))
+                miss: Optional[ModelNotFoundError] = None
+                if key and not args.var:
+                    try:
+                        found = api.find(key)
+                    except ModelNotFoundError as exc:
+                        miss = exc
+                    else:
+                        return display.Descriptors.of(found, coverage=_coverage_line(found))
                 source, _ = self._source(args.model, args.var)
                 if isinstance(source, str) and not os.path.exists(source):
-                    raise KeyError(f"{key!r} is neither a loaded model nor a file; loaded: {_known(loaded)}")
+                    raise KeyError(_neither(key, source, miss))
                 import acl_notebook
 
                 return display.Descriptors.of(acl_notebook.inspect(source), coverage=_coverage_line(source))

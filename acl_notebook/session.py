@@ -59,7 +59,7 @@ class DeviceMemoryError(RuntimeError):
             todo = (f"unloading every model would not make room (device total {hb(total)}); "
                     "use a device with more memory or a smaller model")
         super().__init__(
-            f"{model_name} needs {hb(needed)} of device memory but device {device}"
+            f"model {model_name!r} needs {hb(needed)} of device memory but device {device}"
             f"{f' on host {host}' if host else ''} has "
             f"{hb(free)} free of {hb(total)}; {todo}"
         )
@@ -129,6 +129,8 @@ class Model:
         #: what the runtime itself charged for the model (work + weight, less memory the
         #: program supplied to a load_*_with_mem)
         self.runtime_charge = needs.total
+        #: Other names that find this model: the name stored in the file, the file's stem.
+        self.aliases: tuple[str, ...] = ()
 
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
@@ -463,10 +465,14 @@ class Session:
     @_keeps_caller_context
     def load(self, source: Any, *, name: Optional[str] = None, device: Optional[int] = None,
              force: bool = False, priority: Optional[int] = None, label: Optional[str] = None,
-             group: Optional[str] = None) -> Model:
+             group: Optional[str] = None, filename: Optional[str] = None) -> Model:
         """Load a model from memory (path -> mmap, buffers as they are) after the memory pre-check.
 
-        group: the name of the multi-device load this copy belongs to (see `group.py`)."""
+        group: the name of the multi-device load this copy belongs to (see `group.py`).
+        The name rule is the same for a path and for bytes that came from a file (`filename`,
+        as the panel's upload gives): the file's stem, made unique. Bytes with no file are
+        named by the name stored in the model. The other of the two names is an alias.
+        """
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
@@ -479,7 +485,10 @@ class Session:
             with self._lock, _handed(self.backend, parsed):  # parse once per load
                 self.start()
                 dev = self._check_device(self.config.device if device is None else device)
-                model_name = self._unique_name(name, info.name or "model")
+                if filename is None and isinstance(source, (str, os.PathLike)):
+                    filename = os.fspath(source)
+                stem = file_stem(filename) if filename else ""
+                model_name = self._unique_name(name, stem or info.name or "model")
                 backend = self.backend
                 needs = self._precheck(buf.view, info, dev, model_name, force)
                 changed = buf.changed()
@@ -508,6 +517,7 @@ class Session:
                               seconds, backend.kind)
                 model.soc_note = self._soc_decided(model)
                 model.group = group
+                model.aliases = tuple(dict.fromkeys(a for a in (info.name, stem) if a and a != model_name))
                 self._models[model_id] = model
                 self._sample_locked(dev)
         self._emit("load", model)
@@ -601,26 +611,40 @@ class Session:
         return tuple(chosen) if freed >= shortfall else ()
 
     def find(self, target: Union[Model, str, int]) -> Model:
-        """A loaded model by Model object, name, or id (an int or a string of digits)."""
+        """A loaded model by Model object, name, alias, or id (an int or a string of digits).
+
+        A miss says what was meant when it can: the closest name or alias, or the model whose
+        id was written as text ("#3", "id 3").
+        """
         with self._lock:
+            models = list(self._models.values())
             if isinstance(target, Model):
                 found = self._models.get(target.id)
                 if found is target:
                     return found
+                label = target.name
             elif isinstance(target, int) and not isinstance(target, bool):
                 if target in self._models:
                     return self._models[target]
+                label = target
             elif isinstance(target, str):
-                for m in self._models.values():
-                    if m.name == target:
+                key = target.strip()
+                for m in models:
+                    if m.name == key:
                         return m
-                if target.strip().isdigit() and int(target) in self._models:
-                    return self._models[int(target)]
+                if key.isdigit() and int(key) in self._models:
+                    return self._models[int(key)]
+                by_alias = [m for m in models if key in m.aliases]
+                if len(by_alias) == 1:
+                    return by_alias[0]
+                if by_alias:
+                    several = ", ".join(f"{m.name} (id {m.id})" for m in by_alias)
+                    raise ModelNotFoundError(f"{key!r} names several loaded models ({several}); "
+                                             "give the name or the id")
+                label = target
             else:
                 raise TypeError(f"expected a Model, a name or an id, got {type(target).__name__}")
-            known = ", ".join(f"{m.name} (id {m.id})" for m in self._models.values()) or "none"
-            label = target.name if isinstance(target, Model) else target
-            raise ModelNotFoundError(f"no loaded model {label!r}; loaded: {known}")
+            raise ModelNotFoundError(_not_loaded(label, models))
 
     @_keeps_caller_context
     def unload(self, target: Union[Model, str, int]) -> Model:
@@ -893,6 +917,30 @@ class Session:
                 callback(event, payload)
             except Exception:  # a broken view must not break a load
                 log.exception("acl_notebook subscriber failed on %s", event)
+
+
+def _not_loaded(label: Any, models: list[Model]) -> str:
+    """ "no loaded model 'x'; did you mean ...?; loaded: ..." for a `find` miss."""
+    from .suggest import close_name, did_you_mean, id_in_text
+
+    known = ", ".join(f"{m.name} (id {m.id})" for m in models) or "none"
+    if isinstance(label, int):
+        return f"no loaded model has id {label}; loaded: {known}"
+    hint = ""
+    as_id = id_in_text(str(label))
+    by_id = next((m for m in models if m.id == as_id), None)
+    if by_id is not None:
+        hint = f" (did you mean id {by_id.id}, {by_id.name}? give the id as a bare number)"
+    elif models:
+        names = [m.name for m in models] + [a for m in models for a in m.aliases]
+        hint = did_you_mean(close_name(str(label), names))
+    return f"no loaded model {str(label)!r}{hint}; loaded: {known}"
+
+
+def file_stem(filename: str) -> str:
+    """A model's name from its file: ``"dir/resnet50.om"`` -> ``"resnet50"`` (any OS's slashes)."""
+    base = os.path.basename(str(filename).replace("\\", "/"))
+    return base[:-3] if base.lower().endswith(".om") and len(base) > 3 else base
 
 
 def unique_name(base: str, taken: Iterable[str]) -> str:

@@ -146,4 +146,4 @@ def test_lab_and_voila_commands_open_the_repo_notebooks(monkeypatch):
 def test_lab_with_a_missing_notebook_is_one_line(capsys):
     assert main(["lab", "no/such/notebook.ipynb"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no such notebook" in err
+    assert err.count("\n") == 1 and "No such notebook" in err

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from IPython.lib.pretty import RepresentationPrinter, pretty
 
 from acl_notebook import display
-from acl_notebook.display import Descriptors, error_line, human_bytes, render_html, render_text
+from acl_notebook.display import Descriptors, error_line, error_text, human_bytes, render_html, render_text
 from acl_notebook.om.errors import OMFormatError
 from acl_notebook.om.model import DynamicInfo, MemoryNeeds, ModelInfo, OMHeader, Partition, TensorDesc
 from acl_notebook.runtime.errors import AclError
@@ -348,38 +348,48 @@ def test_html_gears_tables():
 # ------------------------------------------------------------------------------------------
 def test_acl_error_line_names_code_meaning_and_advice():
     line = error_line(AclError(145003, call="aclmdlUnload"))
-    assert line.startswith("ACL_ERROR_GE_EXEC_MODEL_ID_INVALID (145003): no model is loaded with this id")
-    assert "aclmdlUnload" in line and "%acl_models" in line
-    assert "\n" not in line
+    assert line == ("ACL_ERROR_GE_EXEC_MODEL_ID_INVALID (145003) from aclmdlUnload: no model is loaded with "
+                    "this id. List loaded models with %acl_models; ids are never reused after unload.")
 
 
 def test_acl_error_line_for_an_unknown_code_still_says_what_to_do():
     line = error_line(AclError(424242))
-    assert line.startswith("ACL_ERROR_424242 (424242)") and "; " in line
+    assert line.startswith("ACL_ERROR_424242 (424242): unknown ACL error code. See the CANN")
 
 
 def test_file_not_found_line_names_the_path_and_the_working_directory():
     exc = FileNotFoundError(2, "No such file or directory", "missing.om")
     line = error_line(exc)
-    assert line.startswith("FileNotFoundError: missing.om: no such file")
-    assert "relative paths start at" in line
+    assert line.startswith("missing.om: no such file or directory; check the path")
+    assert "relative paths start at" in line and line.endswith(").")
 
 
-def test_key_error_line_has_no_stray_quotes():
-    assert error_line(KeyError("no loaded model 'x'; loaded: none")) == (
-        "KeyError: no loaded model 'x'; loaded: none"
-    )
+def test_error_lines_have_no_type_name_and_read_as_sentences():
+    assert error_text(KeyError("no loaded model 'x'; loaded: none")) == "No loaded model 'x'; loaded: none."
+    assert error_text(ValueError("name must be a non-empty string")) == "Name must be a non-empty string."
+    # a leading name is never capitalised; a stop is not doubled
+    assert error_text(OMFormatError("resnet50.om is empty.")) == "resnet50.om is empty."
+    exc = DeviceMemoryError("big", 0, needed=3 * GiB, free=GiB, total=4 * GiB, candidates=(("a", 2 * GiB),))
+    assert error_text(exc).startswith("Model 'big' needs 3.0 GiB of device memory")
+    # an error that is not ours keeps its type, which is all that explains it
+    assert error_text(ZeroDivisionError("division by zero")) == "ZeroDivisionError: division by zero."
 
 
-def test_error_lines_are_one_line():
-    line = error_line(OMFormatError("not an OM file:\n  the magic is b'PK\\x03\\x04'\n  re-export with ATC"))
-    assert line == "OMFormatError: not an OM file: the magic is b'PK\\x03\\x04' re-export with ATC"
+def test_multi_part_message_is_a_short_line_and_indented_detail():
+    from acl_notebook.runtime.errors import LibraryNotFoundError
+
+    exc = LibraryNotFoundError("libascendcl.so was not found.\nPlaces tried, in order:\n  - /a: no match\n"
+                               "  - /b: not there\nWhat to do: source set_env.sh")
+    text = error_text(exc)
+    assert text.splitlines() == ["libascendcl.so was not found.", "    Places tried, in order:",
+                                 "      - /a: no match", "      - /b: not there", "    What to do: source set_env.sh"]
+    assert "\n" not in error_line(exc)  # the panel's status line keeps one line
 
 
 def test_device_memory_error_line_keeps_both_numbers():
     exc = DeviceMemoryError("big", 0, needed=3 * GiB, free=GiB, total=4 * GiB, candidates=(("a", 2 * GiB),))
     line = error_line(exc)
-    assert line.startswith("DeviceMemoryError: ") and "3.0 GiB" in line and "1.0 GiB" in line
+    assert "3.0 GiB" in line and "1.0 GiB" in line and "DeviceMemoryError" not in line
     assert "\n" not in line
 
 

@@ -183,7 +183,7 @@ def test_tilde_is_expanded(ip, tmp_path, monkeypatch):
 def test_force_skips_the_pre_check(ip, capsys):
     acl.configure(soc="Ascend310B4", memory=12 * MiB)
     refused = fails_with_one_line(ip, capsys, f"%acl_load {LANE}")
-    assert "DeviceMemoryError" in refused and "12.9 MiB" in refused
+    assert refused.startswith("UsageError: Model 'my_122_anenet' needs 12.9 MiB")
     # With --force the pre-check is skipped and the runtime's own refusal is shown.
     forced = fails_with_one_line(ip, capsys, f"%acl_load {LANE} --force")
     assert "ACL_ERROR_RT_MEMORY_ALLOCATION (207001)" in forced
@@ -222,7 +222,8 @@ def two_loaded(ip):
 
 def test_missing_file(ip, capsys, two_loaded):
     line = fails_with_one_line(ip, capsys, "%acl_load no/such/model.om")
-    assert "FileNotFoundError" in line and "no/such/model.om" in line
+    assert line.startswith("UsageError: no/such/model.om: no such model file; check the path")
+    assert "Error:" not in line.removeprefix("UsageError:")
     assert registry() == two_loaded
 
 
@@ -230,13 +231,13 @@ def test_not_an_om_file(ip, capsys, two_loaded, tmp_path):
     junk = tmp_path / "notes.om"
     junk.write_bytes(b"PK\x03\x04 this is a zip, not a model" * 20)
     line = fails_with_one_line(ip, capsys, f"%acl_load {junk}")
-    assert line.startswith("UsageError: OMFormatError: ") and "IMOD" in line
+    assert line.startswith("UsageError: This is an OM2 zip package") and "IMOD" in line
     assert registry() == two_loaded
 
 
 def test_a_directory(ip, capsys, two_loaded, tmp_path):
     line = fails_with_one_line(ip, capsys, f"%acl_load {tmp_path}")
-    assert "IsADirectoryError" in line
+    assert "is a directory" in line and "Error" not in line.removeprefix("UsageError:")
     assert registry() == two_loaded
 
 
@@ -245,7 +246,7 @@ def test_out_of_device_memory_names_what_to_unload(ip, capsys):
     ip.run_line_magic("acl_load", f"{LANE} --name first")
     before = registry()
     line = fails_with_one_line(ip, capsys, f"%acl_load {LANE} --name second")
-    assert "DeviceMemoryError" in line and "12.9 MiB" in line and "unload first" in line
+    assert line.startswith("UsageError: Model 'second' needs 12.9 MiB") and "unload first" in line
     assert registry() == before
 
 
@@ -262,7 +263,7 @@ def test_unloading_several_checks_them_all_first(ip, capsys, two_loaded):
 
 def test_wrong_device(ip, capsys, two_loaded):
     line = fails_with_one_line(ip, capsys, f"%acl_load {PONG} --device 7")
-    assert "device 7" in line and "0..1" in line
+    assert "UsageError: Device 7 does not exist" in line and "0..1" in line
     assert registry() == two_loaded
     fails_with_one_line(ip, capsys, "%acl_mem --device 9")
 
@@ -273,7 +274,7 @@ def test_bad_arguments(ip, capsys, two_loaded):
     fails_with_one_line(ip, capsys, f"%acl_load {PONG} -v blob")
     assert "nosuchvar" in fails_with_one_line(ip, capsys, "%acl_load -v nosuchvar")
     ip.user_ns["blob"] = 42
-    assert "TypeError" in fails_with_one_line(ip, capsys, "%acl_load -v blob")
+    assert "from a value of type int" in fails_with_one_line(ip, capsys, "%acl_load -v blob")
     assert "already loaded" in fails_with_one_line(ip, capsys, f"%acl_load {PONG} --name a")
     assert registry() == two_loaded
 
@@ -493,7 +494,7 @@ def test_a_bad_configured_option_warns_once_and_keeps_the_magics(ip, capsys):
     capsys.readouterr()
     ip.run_line_magic("reload_ext", "acl_notebook")
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "could not apply AclMagics settings" in err and "device 9" in err
+    assert err.count("\n") == 1 and "could not apply AclMagics settings" in err and "Device 9" in err
     assert ip.run_line_magic("acl_models", "") == ()
 
 

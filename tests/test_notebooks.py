@@ -158,7 +158,7 @@ def test_memory_planning_predicts_what_will_not_fit():
 
 def test_memory_planning_shows_the_precheck_refusal_with_numbers():
     out = text_of("02-memory-planning", "refusal")
-    assert out.startswith("DeviceMemoryError: upscaler needs"), out
+    assert out.startswith("DeviceMemoryError: model 'upscaler' needs"), out
     assert re.search(r"needed [\d.]+ GiB, free [\d.]+ MiB", out), out
     assert "unloading ['detector'] would make room" in out
 

@@ -84,7 +84,8 @@ def test_load_by_path_and_names_stay_distinct(rig, name):
     first = s.load(model_path(name))
     second = s.load(str(model_path(name)))
     assert first.source == str(model_path(name))
-    assert first.name == first.info.name
+    assert first.name == name  # the file's stem, as for an upload of the same file
+    assert first.aliases == ((first.info.name,) if first.info.name != name else ())
     assert second.name == f"{first.name}-2"
     assert second.id > first.id
     s.unload(first)

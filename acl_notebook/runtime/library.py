@@ -151,7 +151,8 @@ def locate(explicit: Optional[str] = None) -> str:
                 status = f"skipped, {stub_reason(path)}"
                 stubs.append(path)
             lines.append(f"  - {path} ({place.source}): {status}")
-    message = f"{LIBRARY_NAME} (AscendCL) was not found. Places tried, in order:\n" + "\n".join(lines)
+    message = (f"{LIBRARY_NAME} (AscendCL) was not found; the places tried and what to do follow.\n"
+               "Places tried, in order:\n" + "\n".join(lines))
     if stubs:
         message += (
             "\nOnly compile-time stub libraries were found; they cannot run models. Install the CANN "

@@ -8,12 +8,11 @@ panel says about the size limit. The bytes are never copied here: the widget han
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from ..lab import JUPYTER_DEFAULT_LIMIT, upload_limit_in_force
-from ..session import unique_name
+from ..session import file_stem, unique_name
 
 OM_MAGIC = b"IMOD"
 OM_SUFFIX = ".om"
@@ -40,10 +39,7 @@ class Upload:
 
 def model_name(filename: str, taken: Iterable[str] = ()) -> str:
     """The file's stem (``"dir/resnet50.om"`` -> ``"resnet50"``), suffixed -2, -3... if taken."""
-    base = os.path.basename(filename.replace("\\", "/")) or "model"
-    has_suffix = base.lower().endswith(OM_SUFFIX) and len(base) > len(OM_SUFFIX)
-    stem = base[: -len(OM_SUFFIX)] if has_suffix else base
-    return unique_name(stem, taken)
+    return unique_name(file_stem(filename) or "model", taken)  # the session's rule for paths too
 
 
 def _field(entry: Any, key: str, default: Any = None) -> Any:
