@@ -523,18 +523,24 @@ def _session_pairs(info: Any) -> list[tuple[str, Any]]:
     versions = info.acl_version or "-"
     if info.cann_version:
         versions += f"   CANN {info.cann_version}"
-    return [
+    pairs: list[tuple[str, Any]] = [
         ("Backend", f"{info.backend} ({'simulated' if info.simulated else 'real AscendCL'})"),
         ("Library", info.library),
         ("ACL version", versions),
         ("SoC", (info.soc or "-") + (f" ({info.soc_source})" if getattr(info, "soc_source", "") else "")),
         ("Devices", f"{info.device_count} (default device {info.device})"),
         ("Run mode", info.run_mode),
-        ("Memory kind", info.memory_kind),
+        ("Memory", f"{human_bytes(info.memory_total)} {info.memory_kind} on device {info.device}"
+         if getattr(info, "memory_total", 0) else info.memory_kind),
         ("Model buffers", getattr(info, "buffers", "") or None),
         ("Models loaded", info.models_loaded),
         ("Note", info.note or None),
     ]
+    changed = getattr(info, "changed", None)
+    if changed is not None:
+        text = "; ".join(f"{k} {a} → {b}" for k, a, b in changed) or "nothing (already running with these settings)"
+        pairs.insert(0, ("Changed", text))
+    return pairs
 
 
 def _text_session(info: Any, width: int) -> str:

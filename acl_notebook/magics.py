@@ -109,6 +109,12 @@ def _known(models: Any) -> str:
     return ", ".join(f"{m.name} (id {m.id})" for m in models) or "none"
 
 
+def _is_terminal(shell: Any) -> bool:
+    """A terminal IPython cannot show widgets (a kernel's shell, or an embedding one, may).
+    By class name, so the check imports nothing."""
+    return any(c.__name__ == "TerminalInteractiveShell" for c in type(shell).__mro__)
+
+
 def _neither(key: str, path: str, miss: Any) -> str:
     """Why `key` is neither a loaded model nor a file, with the close file or model name."""
     from .suggest import close_path, did_you_mean
@@ -640,12 +646,22 @@ class AclMagics(Magics, Configurable):
     @argument("-c", "--cluster", action="store_true", help="The cluster view: hosts x devices, live.")
     @line_magic
     def acl_panel(self, line: str = "") -> Any:
-        """Open the live panel: upload .om files, inspect loaded models, watch device memory."""
+        """Open the live panel: upload .om files, inspect loaded models, watch device memory.
+
+        The panel is a widget and needs a notebook front end (JupyterLab, Notebook 7, VS Code,
+        Voila); in a terminal IPython this says so and shows ``%acl_mem`` instead.
+        """
         args = _parse(self.acl_panel, line)
         if args is None:
             return None
         from . import api
         from .cluster.results import ClusterError
+
+        if _is_terminal(self.shell):
+            print("The panel needs a notebook front end (JupyterLab, Notebook 7, VS Code or Voila); "
+                  "in this terminal, here is %acl_mem instead (%acl_models lists the models).")
+            with _as_usage_errors():
+                return api.memory(args.device)
 
         try:
             with _as_usage_errors(ClusterError):
@@ -713,7 +729,8 @@ def load_ipython_extension(ip: Any) -> AclMagics:
 
 
 def unload_ipython_extension(ip: Any) -> None:
-    """Remove the magics and their options, then shut the session down (models unloaded)."""
+    """Remove the magics and their options, then shut the session down, saying which models
+    it unloaded (they are gone from the device, so the user should hear of it)."""
     magics = _registered(ip)
     if magics is not None:
         del ip.magics_manager.registry[AclMagics.__name__]
@@ -724,5 +741,9 @@ def unload_ipython_extension(ip: Any) -> None:
                     del live[name]
         ip.configurables[:] = [c for c in ip.configurables if c is not magics]
     session = sys.modules.get("acl_notebook.session")
-    if session is not None:
-        session.get_session().shutdown()
+    unloaded = session.get_session().shutdown() if session is not None else []
+    if unloaded:
+        names = ", ".join(f"{m.name} (id {m.id})" for m in unloaded)
+        print(f"acl_notebook: magics removed; unloaded {len(unloaded)} model(s): {names}, and released the device.")
+    else:
+        print("acl_notebook: magics removed; no models were loaded.")

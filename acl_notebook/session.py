@@ -222,6 +222,9 @@ class SessionInfo:
     buffers: str = ""
     note: str = ""
     soc_source: str = ""  # how the simulated SoC was chosen (auto / configured); "" on hardware
+    memory_total: int = 0  # bytes aclrtGetMemInfo reports as total on the default device
+    #: What `configure` changed, as (setting, before, after); None when nothing was asked.
+    changed: Optional[tuple[tuple[str, str, str], ...]] = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -367,25 +370,26 @@ class Session:
         cfg = self.config
         return SimulatorBackend(cfg.soc or DEFAULT_SOC, memory=cfg.memory, devices=cfg.devices)
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> list[Model]:
         """Unload every model (freeing its I/O buffers), destroy the contexts, reset devices,
-        aclFinalize if we did aclInit."""
+        aclFinalize if we did aclInit. Returns the models it unloaded (so `%unload_ext` can
+        say which)."""
         with self._lock:
             pending = list(self._models.values())
         # Lock order is always run lock, then session lock: wait for runs in flight (bounded,
         # so a stuck run cannot hang the kernel's exit).
         held = [m for m in pending if m._run_lock.acquire(timeout=10)]
         try:
-            self._shutdown_locked()
+            return self._shutdown_locked()
         finally:
             for m in held:
                 m._run_lock.release()
 
-    def _shutdown_locked(self) -> None:
+    def _shutdown_locked(self) -> list[Model]:
         with self._lock:
             backend = self._backend
             if backend is None:
-                return
+                return []
             unloaded = list(self._models.values())
             for model in unloaded:
                 _quietly(self._enter_model_context, model)
@@ -402,6 +406,7 @@ class Session:
             self._backend, self._contexts, self._we_initialised = None, {}, False
         for model in unloaded:
             self._emit("unload", model)
+        return unloaded
 
     def configure(self, **changes: Any) -> SessionInfo:
         """Change settings; a change of backend/SoC/memory/devices/library restarts the runtime."""
@@ -416,6 +421,8 @@ class Session:
                     "(acl_notebook.unload_all() or %acl_unload --all), then reconfigure"
                 )
             old = self.config
+            # Before the first start there is no device to ask: compare what was asked for.
+            before = self._effective() if self.started else _configured(old, changes)
             if restart:
                 self.shutdown()
                 self.history.clear()  # samples of the old device would mislead the plot
@@ -429,9 +436,21 @@ class Session:
                     self.shutdown()
                 self.config = old
                 raise
-            info = self.info()
+            after = self._effective()
+            diff = tuple((k, before[k], after[k]) for k in after if k in before and before[k] != after[k])
+            info = replace(self.info(), changed=diff if changes else None)
         self._emit("configure", info)
         return info
+
+    def _effective(self) -> dict[str, str]:
+        """The settings as the running session has them, as `configure` reports a change."""
+        from .units import human_bytes
+
+        self._use(self.config.device)
+        total = self.backend.mem_info(self._mem_attr())[1]
+        return {"backend": self.backend.kind, "library": self.backend.library, "soc": self._soc,
+                "devices": str(self._device_count), "device": str(self.config.device),
+                "memory": f"{human_bytes(total)} {self.memory_kind()}"}
 
     # -- context discipline ---------------------------------------------------------------
     def _check_device(self, device: Any) -> int:
@@ -893,8 +912,12 @@ class Session:
                 acl_version=versions.acl_api, cann_version=versions.cann, soc=self._soc,
                 device_count=self._device_count, device=self.config.device, run_mode=run_mode,
                 memory_kind=self.memory_kind(), models_loaded=len(self._models), buffers=buffers,
-                note=self._note, soc_source=self._soc_source(),
+                note=self._note, soc_source=self._soc_source(), memory_total=self._default_total(),
             )
+
+    def _default_total(self) -> int:
+        self._use(self.config.device)
+        return self.backend.mem_info(self._mem_attr())[1]
 
     # -- events ----------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[str, Any], None]) -> Callable[[], None]:
@@ -1003,6 +1026,14 @@ def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo,
         return reported
     return replace(reported, shape_order=reported.shape_order or parsed.shape_order,
                    output_shapes=reported.output_shapes or parsed.output_shapes)
+
+
+def _configured(config: Config, asked: dict[str, Any]) -> dict[str, str]:
+    """The settings `asked` for, as a not yet started session had them configured."""
+    out = {"backend": config.backend, "soc": config.soc or "auto", "device": str(config.device),
+           "library": config.library or "(searched)", "devices": str(config.devices or "(profile's)"),
+           "memory": "(profile's)" if config.memory is None else str(config.memory)}
+    return {k: v for k, v in out.items() if k in asked}
 
 
 def _an(soc: str) -> str:

@@ -413,6 +413,43 @@ def test_default_shell_session_loads_both_real_models_and_the_demo(tmp_path):
     assert "DEMO True Ascend310P3 DDR" in out, out
 
 
+def test_config_says_what_it_changed_including_simulated_memory(ip):
+    info = ip.run_line_magic("acl_config", "--soc Ascend310B4 --memory 512MiB")
+    assert ("soc", "Ascend910B1", "Ascend310B4") in info.changed
+    assert ("memory", "16.0 GiB HBM", "512.0 MiB DDR") in info.changed
+    text = display.render_text(info)
+    assert "Changed" in text and "memory 16.0 GiB HBM → 512.0 MiB DDR" in text
+    assert "Changed" in info._repr_html_() and "512.0 MiB DDR" in info._repr_html_()
+    again = ip.run_line_magic("acl_config", "--soc Ascend310B4")
+    assert again.changed == () and "nothing" in display.render_text(again)
+    shown = ip.run_line_magic("acl_config", "")  # no options: the session, no change row
+    assert shown.changed is None and "Changed" not in display.render_text(shown)
+    assert "512.0 MiB DDR on device 0" in display.render_text(shown)
+
+
+def test_panel_in_a_terminal_says_why_and_shows_memory(tmp_path):
+    done = _run("%load_ext acl_notebook\n%acl_panel\n", tmp_path, "-m", "IPython", "--no-banner")
+    out = done.stdout + done.stderr
+    assert "The panel needs a notebook front end" in out, out
+    assert "Device 0 · HBM" in out and "free" in out  # %acl_mem's text
+    assert "Panel(" not in out and "Traceback" not in out
+
+
+def test_unload_ext_says_which_models_it_unloaded(shell, capsys):
+    shell.run_line_magic("load_ext", "acl_notebook")
+    acl.configure(backend="sim", soc="Ascend910B1", memory=16 * GiB, devices=2, device=0)
+    a = shell.run_line_magic("acl_load", f"{PONG} --name a")
+    b = shell.run_line_magic("acl_load", f"{PONG} --name b")
+    capsys.readouterr()
+    shell.run_line_magic("unload_ext", "acl_notebook")
+    out = capsys.readouterr().out
+    assert f"unloaded 2 model(s): a (id {a.id}), b (id {b.id})" in out
+    shell.run_line_magic("load_ext", "acl_notebook")
+    capsys.readouterr()
+    shell.run_line_magic("unload_ext", "acl_notebook")
+    assert "no models were loaded" in capsys.readouterr().out
+
+
 def test_config_shows_and_changes_the_session(ip):
     assert ip.run_line_magic("acl_config", "").soc == "Ascend910B1"
     info = ip.run_line_magic("acl_config", "--soc Ascend310B4 --memory 512MiB --devices 3 --device 2")
