@@ -1,4 +1,5 @@
-"""Command line: ``acl-notebook inspect MODEL.om [--json]``, ``demo-model [--kind digits] OUT.om``, ``lab``, ``voila``.
+"""Command line: ``acl-notebook inspect MODEL.om... [--json]``, ``demo-model [--kind digits] OUT.om``, ``lab``,
+``voila``.
 
 Each subcommand is one entry in `COMMANDS` (a name, a function adding its arguments, a
 function running it), so new ones slot in without touching `main`. Problems the user can
@@ -25,21 +26,33 @@ PROG = "acl-notebook"
 
 
 def _add_inspect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="path of the .om file")
-    p.add_argument("--json", action="store_true", help="print ModelInfo.to_dict() as one JSON object")
+    p.add_argument("model", nargs="+", help="path of an .om file (several may be given)")
+    p.add_argument("--json", action="store_true",
+                   help="print ModelInfo.to_dict() plus the path as JSON: one object, or a list for several files")
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
+    """Each file in turn; one that cannot be read is reported and the others still shown."""
+    from .display import error_line, render_text
     from .om.reader import inspect
 
-    info = inspect(args.model)
+    found, status = [], 0
+    for path in args.model:
+        try:
+            info = inspect(path)
+        except (OMFormatError, OSError, ValueError, HostMemoryError) as exc:
+            print(f"{PROG}: error: {error_line(exc)}", file=sys.stderr)
+            status = 2
+            continue
+        found.append((path, info))
     if args.json:
-        print(json.dumps(info.to_dict(), indent=2))
-    else:
-        from .display import render_text
-
-        print(render_text(info))
-    return 0
+        objects = [{"path": path, **info.to_dict()} for path, info in found]
+        if objects:
+            print(json.dumps(objects[0] if len(args.model) == 1 else objects, indent=2))
+    elif found:
+        several = len(args.model) > 1
+        print("\n\n".join((f"== {path}\n" if several else "") + render_text(info) for path, info in found))
+    return status
 
 
 def _add_demo(p: argparse.ArgumentParser) -> None:

@@ -147,3 +147,34 @@ def test_lab_with_a_missing_notebook_is_one_line(capsys):
     assert main(["lab", "no/such/notebook.ipynb"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No such notebook" in err
+
+
+def test_inspect_json_carries_what_the_text_shows(capsys):
+    path = model_path("my_122_anenet")
+    code, out, _ = _run(capsys, "inspect", str(path), "--json")
+    got = json.loads(out)
+    assert code == 0 and got["path"] == str(path)
+    # framework, partitions, streams and events are in the text; the JSON must have them too
+    assert got["framework"] == "Onnx" and (got["stream_num"], got["event_num"]) == (1, 0)
+    assert [p["name"] for p in got["partitions"]] == [
+        "MODEL_INOUT_INFO", "MODEL_DEF", "WEIGHTS_DATA", "TBE_KERNELS", "TASK_INFO"]
+    assert got["partitions"][2]["size"] == 2_203_648
+    assert got["opp_version"] == "7.6.0.1.220" and got["header"]["platform_version"] == "1.11.z.0"
+    code, text, _ = _run(capsys, "inspect", str(path))
+    for p in got["partitions"]:
+        assert p["name"] in text
+    assert "Onnx" in text and "streams 1" in text and "events 0" in text
+
+
+def test_inspect_several_files(capsys, tmp_path):
+    paths = [str(model_path(n)) for n in REAL_MODELS]
+    code, out, err = _run(capsys, "inspect", *paths, "--json")
+    got = json.loads(out)
+    assert code == 0 and err == "" and [g["path"] for g in got] == paths
+    code, out, err = _run(capsys, "inspect", *paths)
+    assert code == 0 and all(f"== {p}" in out for p in paths)
+    # a bad file among good ones: reported, the others still shown, status 2
+    missing = str(tmp_path / "gone.om")
+    code, out, err = _run(capsys, "inspect", paths[0], missing, paths[1], "--json")
+    assert code == 2 and [g["path"] for g in json.loads(out)] == [paths[0], paths[1]]
+    assert err.count("\n") == 1 and "gone.om" in err

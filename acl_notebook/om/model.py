@@ -7,7 +7,7 @@ value beside a readable name, and byte sizes as ACL reports them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from .._rich import _repr_html_, _repr_pretty_
 from .enums import ACL_DTYPE_NAMES, numpy_dtype_name
@@ -182,15 +182,21 @@ class ModelInfo:
     _repr_pretty_ = _repr_pretty_
 
     def to_dict(self) -> dict:
-        """The `--json` shape of `acl-notebook inspect`."""
+        """The `--json` shape of `acl-notebook inspect`: everything its text shows, and the header."""
         return {
             "name": self.name,
             "soc_version": self.soc_version,
             "atc_version": self.atc_version,
+            "opp_version": self.opp_version,
+            "framework": self.framework,
             "om_version": self.om_version,
             "op_count": self.op_count,
+            "stream_num": self.stream_num,
+            "event_num": self.event_num,
             "file_size": self.file_size,
             "submodels": self.submodels,
+            "partitions": [asdict(p) for p in self.partitions],
+            "header": asdict(self.header),
             "inputs": [t.to_dict() for t in self.inputs],
             "outputs": [t.to_dict() for t in self.outputs],
             "dynamic": self.dynamic.to_dict(),
