@@ -360,6 +360,9 @@ def launch_lab(
             # Jupyter serves a notebook given on the command line from that notebook's folder.
             page = f"lab/tree/{Path(notebook).name}" if notebook else "lab"
             print(f"acl-notebook: open http://localhost:{port}/{page}?token={token}", file=sys.stderr)
+        hint = remote_hint(port, extra_args)
+        if hint:
+            print(f"acl-notebook: {hint}", file=sys.stderr)
         process = subprocess.Popen(argv, env=server_env(config_dir, limit))
         restore = _forward_signals(process, (signal.SIGTERM, signal.SIGHUP))
         try:
@@ -373,6 +376,40 @@ def launch_lab(
             restore()
     finally:
         shutil.rmtree(config_dir, ignore_errors=True)
+
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "")
+
+
+def bind_host(extra_args: Sequence[str]) -> str:
+    """The address the server will listen on: Jupyter's default (localhost) unless the extra
+    arguments set ``--ip`` / ``--ServerApp.ip`` / ``--Voila.ip``."""
+    host = "localhost"
+    args = list(extra_args)
+    for i, arg in enumerate(args):
+        for flag in ("--ip", "--ServerApp.ip", "--NotebookApp.ip", "--Voila.ip"):
+            if arg.startswith(flag + "="):
+                host = arg.split("=", 1)[1]
+            elif arg == flag and i + 1 < len(args):
+                host = args[i + 1]
+    return host.strip("'\"")
+
+
+def remote_hint(port: int, extra_args: Sequence[str] = ()) -> Optional[str]:
+    """How to reach a localhost-only server from another machine (the usual case on an Atlas
+    box or a cloud VM reached over SSH): an SSH port forward to run there. None when the
+    server listens on a public address already."""
+    if bind_host(extra_args) not in _LOCAL_HOSTS:
+        return None
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in this environment (some containers)
+        user = "USER"
+    host = socket.getfqdn() or socket.gethostname() or "THIS-HOST"
+    return (f"the server listens on localhost only; from another machine run "
+            f"`ssh -N -L {port}:localhost:{port} {user}@{host}` there, then open the link above in its browser")
 
 
 def _quiet_lab_settings(folder: Path) -> None:
@@ -426,6 +463,7 @@ __all__ = [
     "free_port",
     "launch_lab",
     "parse_size",
+    "remote_hint",
     "server_command",
     "server_env",
     "start_server",

@@ -178,3 +178,13 @@ def test_inspect_several_files(capsys, tmp_path):
     code, out, err = _run(capsys, "inspect", paths[0], missing, paths[1], "--json")
     assert code == 2 and [g["path"] for g in json.loads(out)] == [paths[0], paths[1]]
     assert err.count("\n") == 1 and "gone.om" in err
+
+
+def test_lab_prints_an_ssh_forward_when_it_binds_to_localhost():
+    from acl_notebook.lab import bind_host, remote_hint
+
+    hint = remote_hint(8899)
+    assert "ssh -N -L 8899:localhost:8899 " in hint and "@" in hint
+    assert remote_hint(8899, ["--ServerApp.ip=127.0.0.1"]) is not None
+    assert remote_hint(8899, ["--ip=0.0.0.0"]) is None and remote_hint(8899, ["--ip", "10.0.0.5"]) is None
+    assert bind_host(["--Voila.ip='0.0.0.0'"]) == "0.0.0.0" and bind_host([]) == "localhost"

@@ -46,4 +46,5 @@ def test_launch_lab_serves_and_cleans_up(tmp_path):
             pass
     assert proc.returncode == 0, output
     assert "websocket limit 1073741824 bytes" in output
+    assert f"ssh -N -L {port}:localhost:{port} " in output  # how to reach it from another machine
     assert list(scratch.iterdir()) == []  # the private config dir is gone
