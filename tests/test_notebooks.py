@@ -112,8 +112,21 @@ def test_quickstart_loads_real_models_and_explains_a_soc_mismatch():
     out = text_of("01-quickstart", "real-models")
     assert "loaded a3c_pong from ../../shared/models/a3c_pong_model_v2.om" in out
     assert "input s [1, 42, 42, 1] float32, output int32" in out
-    # The default simulated SoC is an Ascend910B; the LaneNet was built for an Ascend310B4.
+    # The simulator took the SoC of the first model (resnet50, built for an Ascend910B1); the
+    # LaneNet was built for an Ascend310B4, and the refusal says what to do on the simulator.
     assert "lanenet refused" in out and "ACL_ERROR_RT_SOC_VERSION (507008)" in out
+    assert "adopted from model 'resnet50'" in out and "%acl_config --soc Ascend310B4" in out
+
+
+def test_quickstart_ends_with_a_loaded_model_in_the_panel():
+    nb = executed("01-quickstart")
+    code = [c for _, c in nbutil.code_cells(nb)]
+    assert code[-1].source.strip() == "%acl_panel", "the last thing the quick start runs is the panel"
+    assert "loaded resnet50 on device 0" in text_of("01-quickstart", "final-load")
+    # The panel's tabs (kept in the notebook's widget state by the run) show the loaded model.
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    tabs = [m["state"] for m in state.values() if m.get("model_name") == "TabModel"]
+    assert any(list(t.get("titles", [])) == ["resnet50"] for t in tabs), tabs
 
 
 def test_quickstart_shows_the_panel_widget():
@@ -378,3 +391,10 @@ def test_run_notebook_shows_what_the_simulator_computed():
     assert out.count("fidelity approximate, simulated True") == 3
     assert "strides/pads not in the file (erased by fusion)" in out
     assert "acl.reference gives the same action: True" in out
+
+
+# ------------------------------------------------------------------------------ 03 dynamic shapes
+def test_dynamic_batch_shows_each_gears_own_output_shape():
+    out = text_of("03-dynamic-shapes", "desc-batch")
+    for gear, batch in enumerate((1, 2, 4, 8)):
+        assert f"gear {gear}: logits:0=[{batch}, 1000]" in out, out

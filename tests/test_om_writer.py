@@ -390,3 +390,23 @@ def test_case_op_gear_count_is_never_trusted_over_the_data():
 
     info = parse(_edit_modeldef(write_om(spec), inflate))
     assert info.dynamic.gears == ((1,), (4,), (8,))
+
+
+def test_outputs_declared_with_their_largest_shape_get_each_gears_own_shape():
+    """As ATC reports them: the output desc has the largest shape, each gear its own dims."""
+    cases = {
+        "batch": (dict(inputs=[TensorSpec("x", (-1, 3, 8, 8))], outputs=[TensorSpec("y", (8, 10))],
+                       gears=[(1,), (8,)]), ["0,0,1,10", "1,0,8,10"]),
+        "hw": (dict(inputs=[TensorSpec("img", (1, 3, -1, -1))], outputs=[TensorSpec("m", (1, 2, 720, 1280))],
+                    gears=[(256, 512), (720, 1280)]), ["0,0,1,2,256,512", "1,0,1,2,720,1280"]),
+        "dims": (dict(inputs=[TensorSpec("ids", (-1, -1), "int32", "ND"), TensorSpec("mask", (-1, -1), "int32", "ND")],
+                      outputs=[TensorSpec("h", (4, 512, 768), "float16", "ND")], shape_order=["ids", "mask"],
+                      gears=[(1, 128, 1, 128), (4, 512, 4, 512)]), ["0,0,1,128,768", "1,0,4,512,768"]),
+    }
+    for kind, (kw, want) in cases.items():
+        dyn = parse(write_om(ModelSpec(dynamic_kind=kind, **kw))).dynamic
+        assert list(dyn.output_shapes) == want, kind
+    # an output whose axes do not follow the input keeps its shape in every gear
+    dyn = parse(write_om(ModelSpec(dynamic_kind="batch", inputs=[TensorSpec("x", (-1, 4))],
+                                   outputs=[TensorSpec("stats", (3, 7))], gears=[(1,), (8,)]))).dynamic
+    assert list(dyn.output_shapes) == ["0,0,3,7", "1,0,3,7"]

@@ -506,8 +506,15 @@ def _output_desc(t: TensorSpec) -> TensorDesc:
 
 
 def _output_shapes(spec: ModelSpec, gears: tuple[tuple[int, ...], ...]) -> tuple[str, ...]:
-    """`_dynamic_output_dims` strings: "gear,output,dims..." with -1 axes filled from the gear
-    (every -1 from the batch; otherwise the gear's values in order, as far as they go)."""
+    """`_dynamic_output_dims` strings: "gear,output,dims..." with each gear's own output dims.
+
+    An output axis that is -1 takes the gear's value. An output declared with its largest shape
+    (as ATC reports outputs) takes the gear's value on each axis that sits where the first
+    dynamic input varies and equals that axis's largest gear value: batch 8 -> 1 on axis 0 for
+    the batch-1 gear, 720x1280 -> 256x512 for an image-size gear.
+    """
+    slots = _varying_axes(spec)  # (axis in the output, index into the gear) per dynamic slot
+    largest = [max(g[k] for g in gears) for _, k in slots]
     out = []
     for g, gear in enumerate(gears):
         for j, t in enumerate(spec.outputs):
@@ -519,8 +526,23 @@ def _output_shapes(spec: ModelSpec, gears: tuple[tuple[int, ...], ...]) -> tuple
                 dims = [next(values) if d == -1 else d for d in t.dims]
             else:
                 dims = list(t.dims)
+            for (axis, k), top in zip(slots, largest):
+                if -len(dims) <= axis < len(dims) and dims[axis] == top:
+                    dims[axis] = gear[k]
             out.append(",".join(str(v) for v in [g, j, *dims]))
     return tuple(out)
+
+
+def _varying_axes(spec: ModelSpec) -> list[tuple[int, int]]:
+    """Where a gear's values go in an output shaped like the first dynamic input: batch on
+    axis 0, H and W on the last two axes, dims on the first input's -1 axes."""
+    if spec.dynamic_kind == "batch":
+        return [(0, 0)]
+    if spec.dynamic_kind == "hw":
+        return [(-2, 0), (-1, 1)]
+    dynamic = _dynamic_inputs(spec)
+    first = dynamic[0].dims if dynamic else ()
+    return [(axis, k) for k, axis in enumerate(a for a, d in enumerate(first) if d == -1)]
 
 
 def _node_and_index(name: str) -> tuple[str, int]:
