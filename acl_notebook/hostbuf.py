@@ -150,7 +150,8 @@ def open_buffer(source: Any) -> HostBuffer:
         view = memoryview(source)
     except TypeError:
         raise TypeError(
-            f"cannot read a model from a value of type {kind}: pass a path to a .om file or bytes, bytearray, "
+            f"cannot read a model from {'an' if kind[:1] in 'aeiou' else 'a'} {kind}: pass a path to a .om file or "
+            "bytes, bytearray, "
             "memoryview, mmap or a numpy uint8 array"
         ) from None
     except ValueError as exc:  # a released memoryview, a closed mmap

@@ -65,7 +65,7 @@ def test_inspect_text_shows_gears(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["inspect", "/no/such/model.om"], "no such model file"),
+    (["inspect", "/no/such/model.om"], "No such model file"),
     (["inspect", "/"], "directory"),
 ])
 def test_errors_are_one_line_with_status_2(capsys, args, needle):

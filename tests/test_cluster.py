@@ -167,7 +167,7 @@ def test_magics_load_and_show_the_cluster(clean):
         assert all(c.models and c.models[0].name == "det" for c in grid.cells)
         with pytest.raises(UsageError, match="not both"):
             ip.run_line_magic("acl_load", "-v blob --cluster --device 0")
-        with pytest.raises(UsageError, match="DeviceMemoryError: .* on host"):
+        with pytest.raises(UsageError, match="Model '.*' needs .* on host"):
             ip.user_ns["blob"] = model("huge", 2000 * MiB, 0)
             ip.run_line_magic("acl_load", "-v blob --cluster")
     finally:

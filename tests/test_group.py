@@ -178,7 +178,7 @@ def test_magics_load_list_and_unload_groups(four):
     assert isinstance(single, acl.Model) and single.name == "net-2"  # "net" is the group's name
     grid = ip.run_line_magic("acl_mem", "--device all")
     assert len(grid.cells) == 4
-    with pytest.raises(UsageError, match="device 4 does not exist"):
+    with pytest.raises(UsageError, match="Device 4 does not exist"):
         ip.run_line_magic("acl_load", "-v blob --device 0-7")
     ip.run_line_magic("acl_unload", "net")
     assert [m.device for m in acl.models()] == [3]

@@ -32,7 +32,7 @@ def test_mmap_is_labelled_and_viewed(tmp_path):
 
 
 @pytest.mark.parametrize("bad, error, words", [
-    ([1, 2, 3], TypeError, "cannot read a model from a value of type list"),
+    ([1, 2, 3], TypeError, "cannot read a model from a list"),
     (np.zeros(4, np.float32), TypeError, "must hold bytes (uint8)"),
     (np.zeros((4, 4), np.uint8)[:, ::2], ValueError, "C-contiguous"),
 ])

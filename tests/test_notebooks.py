@@ -312,7 +312,7 @@ def test_many_devices_runs_splits_and_benches_the_group():
 
 def test_many_devices_refusal_names_the_device_and_loads_nothing():
     out = text_of("07-many-devices", "refusal")
-    assert "refused on device 2: detector needs 2.0 GiB" in out and "nothing new loaded: True" in out
+    assert "refused on device 2: model 'detector' needs 2.0 GiB" in out and "nothing new loaded: True" in out
     assert "left on this host: 0 models" in text_of("07-many-devices", "host-cleanup")
 
 
