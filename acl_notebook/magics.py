@@ -484,16 +484,16 @@ class AclMagics(Magics, Configurable):
             if not loaded:
                 raise usage_error("no model is loaded; load one first (%acl_load PATH.om)")
             raise usage_error(f"several models are loaded; say which: {_known(loaded)}")
-        found = _loaded_match(loaded, key)
-        if found is None:
-            from .group import find_group
-            from .session import get_session
+        from .group import find_group
+        from .session import ModelNotFoundError, get_session
 
+        try:
+            return api.find(key)  # a name, an alias or an id; a miss says what was meant
+        except ModelNotFoundError as exc:
             group = find_group(get_session(), key)  # a multi-device load, by its name
             if group is not None:
                 return group
-            raise usage_error(f"no loaded model {key!r}; loaded: {_known(loaded)}")
-        return found
+            raise usage_error(display.error_text(exc)) from None
 
     @staticmethod
     def _gear_args(args: Any) -> dict[str, Any]:
