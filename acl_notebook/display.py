@@ -41,6 +41,7 @@ __all__ = [
     "refusal_html",
     "human_bytes",
     "render_html",
+    "sentence",
     "render_text",
     "repr_pretty",
 ]
@@ -1727,12 +1728,12 @@ def repr_pretty(obj: Any, p: Any, cycle: bool) -> None:
 # ----------------------------------------------------------------------------------------
 # error messages
 # ----------------------------------------------------------------------------------------
-_PLAIN_WORD = re.compile(r"^[a-z]+(?=[\s,;:])")
+_PLAIN_WORD = re.compile(r"^(?:a|[a-z]{2,})(?=[\s,;:])")  # not "n" (a parameter's name)
 _OUR_KINDS = ("OMFormatError", "AclError", "LibraryNotFoundError", "FunctionNotFoundError", "DeviceMemoryError",
               "HostMemoryError", "SessionBusyError", "ModelNotFoundError", "UploadError")
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
     """Capitalise a leading plain word (never a name such as "resnet50.om") and end with a stop."""
     text = text.strip()
     if _PLAIN_WORD.match(text):
@@ -1759,7 +1760,7 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, AclError):
         head = f"{exc.name} ({exc.code})" + (f" from {exc.call}" if exc.call else "")
         text = f"{head}: {exc.meaning}" + (f" ({exc.detail})" if exc.detail else "")
-        return _one_line(_sentence(text) + " " + _sentence(exc.hint or "see the CANN error-code reference"))
+        return _one_line(sentence(text) + " " + sentence(exc.hint or "see the CANN error-code reference"))
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)) and exc.filename:
         what = {
             FileNotFoundError: (exc.strerror or "no such file").lower(),  # ours may say "did you mean"
@@ -1770,7 +1771,7 @@ def error_text(exc: BaseException) -> str:
         where = "check the path"
         if not os.path.isabs(str(exc.filename)):
             where += f" (relative paths start at {os.getcwd()})"
-        return _sentence(f"{exc.filename}: {reason}; {where}")
+        return sentence(f"{exc.filename}: {reason}; {where}")
     if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
         message = exc.args[0]  # str(KeyError) would add quotes
     else:
@@ -1780,10 +1781,10 @@ def error_text(exc: BaseException) -> str:
         return type(exc).__name__
     first = lines[0] if _speaks_for_itself(exc) else f"{type(exc).__name__}: {lines[0]}"
     if len(lines) == 1:
-        return _sentence(first)
+        return sentence(first)
     # Several parts (the library search and its advice): keep them, indented under the first.
     indent = min(len(line) - len(line.lstrip()) for line in lines[1:])
-    return "\n".join([_sentence(first)] + ["    " + line[indent:] for line in lines[1:]])
+    return "\n".join([sentence(first)] + ["    " + line[indent:] for line in lines[1:]])
 
 
 def error_line(exc: BaseException) -> str:

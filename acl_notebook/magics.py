@@ -36,8 +36,10 @@ _SETTINGS = ("backend", "soc", "device", "library")
 
 
 def usage_error(message: str) -> UsageError:
-    """The one place user-facing magic errors are made (a plain UsageError, see above)."""
-    return UsageError(message)
+    """The one place user-facing magic errors are made (a plain UsageError, see above); the
+    message reads as a sentence, as `display.error_text` makes every other failure read."""
+    first, _, rest = str(message).partition("\n")
+    return UsageError(display.sentence(first) + (f"\n{rest}" if rest else ""))
 
 
 def _user_error_types(extra: tuple[type, ...] = ()) -> tuple[type, ...]:

@@ -408,6 +408,7 @@ class Session:
             self._emit("unload", model)
         return unloaded
 
+    @_keeps_caller_context
     def configure(self, **changes: Any) -> SessionInfo:
         """Change settings; a change of backend/SoC/memory/devices/library restarts the runtime."""
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -894,6 +895,7 @@ class Session:
             return self._sample_locked(dev)
 
     # -- info ----------------------------------------------------------------------------
+    @_keeps_caller_context  # it asks the device for its memory total
     def info(self) -> SessionInfo:
         with self._lock:
             self.start()

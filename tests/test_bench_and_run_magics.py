@@ -126,8 +126,8 @@ def test_acl_run_random_and_from_a_variable(ip, capsys):  # noqa: F811
 @pytest.mark.parametrize("line,fragment", [
     ("clf", "-i VAR"),
     ("clf -i arr --random", "not both"),
-    ("nope --random", "no loaded model 'nope'"),
-    ("clf -i missing", "no variable named 'missing'"),
+    ("nope --random", "No loaded model 'nope'"),
+    ("clf -i missing", "No variable named 'missing'"),
     ("clf -i arr", "gears: 1, 4"),
     ("clf --random --batch 3", "gears: 1, 4"),
     ("clf --random --hw 4", "--hw takes two integers"),
@@ -160,7 +160,7 @@ def test_acl_bench_errors_are_one_line(ip, capsys):  # noqa: F811
     assert "gears: 1, 4" in fails_with_one_line(ip, capsys, "%acl_bench clf --batch 9")
     ip.user_ns["blob2"] = batch_model(name="other")
     ip.run_line_magic("acl_load", "-v blob2")
-    assert "several models are loaded" in fails_with_one_line(ip, capsys, "%acl_bench")
+    assert "Several models are loaded" in fails_with_one_line(ip, capsys, "%acl_bench")
     ip.user_ns.pop("blob2")
 
 

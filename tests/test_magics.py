@@ -345,10 +345,10 @@ def test_desc_of_a_file_or_variable_reads_without_loading(ip):
 
 
 def test_desc_errors(ip, capsys, two_loaded):
-    assert "several models" in fails_with_one_line(ip, capsys, "%acl_desc")
+    assert "Several models" in fails_with_one_line(ip, capsys, "%acl_desc")
     assert "neither a loaded model nor a file" in fails_with_one_line(ip, capsys, "%acl_desc zzz")
     acl.unload_all()
-    assert "no model is loaded" in fails_with_one_line(ip, capsys, "%acl_desc")
+    assert "No model is loaded" in fails_with_one_line(ip, capsys, "%acl_desc")
 
 
 # ------------------------------------------------------------------------------------------

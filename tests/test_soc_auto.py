@@ -240,3 +240,12 @@ def test_fake_acl_family_rule_matches(monkeypatch, tmp_path_factory):
 
 def test_profiles_table_has_no_duplicates_or_blank_products():
     assert len(PROFILES) == len(set(PROFILES)) and all(p.product for p in PROFILES.values())
+
+
+def test_info_and_configure_keep_a_programs_own_context(default):
+    """info() now asks the device for its total: a program's current context must survive it."""
+    default.start()
+    own = default.backend.create_context(0)  # a program's context, current on this thread
+    default.info()
+    default.configure(device=0)
+    assert default.backend.get_current_context() == own
