@@ -186,7 +186,8 @@ def test_precheck_refusal_shows_numbers_and_what_to_unload(make_session, make_pa
     assert [m.name for m in s.models()] == ["big"]
     assert panel.tabs.titles == ("big", "✗ huge")  # the refused model is shown, with its needs
     refused = panel.tabs.children[1]
-    assert "Not loaded: Model &#x27;huge&#x27; needs" in refused.children[1].value and "Unload big" in refused.children[1].value
+    reason = refused.children[1].value
+    assert "Not loaded: Model &#x27;huge&#x27; needs" in reason and "Unload big" in reason
     assert human_bytes(needed) in refused.children[2].value
     assert set(buttons(refused)) == {"Try again", "Load anyway", "Close"}
     button.click()
