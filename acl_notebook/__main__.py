@@ -32,8 +32,8 @@ def _add_inspect(p: argparse.ArgumentParser) -> None:
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    """Each file in turn; one that cannot be read is reported and the others still shown."""
-    from .display import error_line, render_text
+    """Each file in turn; one that cannot be read is reported and the others still shown.
+    (display is imported only to print text or an error: a cold `--json` stays cheap.)"""
     from .om.reader import inspect
 
     found, status = [], 0
@@ -41,6 +41,8 @@ def _run_inspect(args: argparse.Namespace) -> int:
         try:
             info = inspect(path)
         except (OMFormatError, OSError, ValueError, HostMemoryError) as exc:
+            from .display import error_line
+
             print(f"{PROG}: error: {error_line(exc)}", file=sys.stderr)
             status = 2
             continue
@@ -50,6 +52,8 @@ def _run_inspect(args: argparse.Namespace) -> int:
         if objects:
             print(json.dumps(objects[0] if len(args.model) == 1 else objects, indent=2))
     elif found:
+        from .display import render_text
+
         several = len(args.model) > 1
         print("\n\n".join((f"== {path}\n" if several else "") + render_text(info) for path, info in found))
     return status
