@@ -187,7 +187,7 @@ class _Args:
     """What argparse would have made of a plain ``inspect [--json] MODEL``."""
 
     def __init__(self, model: str, as_json: bool) -> None:
-        self.command, self.model, self.json, self.run = "inspect", model, as_json, _run_inspect
+        self.command, self.model, self.json, self.run = "inspect", [model], as_json, _run_inspect
 
 
 def _plain_inspect(argv: list) -> Optional[_Args]:
