@@ -28,7 +28,8 @@ PROG = "acl-notebook"
 def _add_inspect(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", nargs="+", help="path of an .om file (several may be given)")
     p.add_argument("--json", action="store_true",
-                   help="print ModelInfo.to_dict() plus the path as JSON: one object, or a list for several files")
+                   help="print ModelInfo.to_dict() as JSON: one object, or for several files a list "
+                        "whose objects also carry their 'path'")
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
@@ -48,9 +49,10 @@ def _run_inspect(args: argparse.Namespace) -> int:
             continue
         found.append((path, info))
     if args.json:
-        objects = [{"path": path, **info.to_dict()} for path, info in found]
-        if objects:
-            print(json.dumps(objects[0] if len(args.model) == 1 else objects, indent=2))
+        if len(args.model) == 1 and found:  # one file: ModelInfo.to_dict() as it is
+            print(json.dumps(found[0][1].to_dict(), indent=2))
+        elif len(args.model) > 1:  # several: a list, each object saying which file it is
+            print(json.dumps([{"path": path, **info.to_dict()} for path, info in found], indent=2))
     elif found:
         from .display import render_text
 
