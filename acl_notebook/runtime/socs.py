@@ -6,7 +6,9 @@ kind and size a single device (one chip, or one die on A3) has, from published p
 specifications. Each figure says where it comes from:
 
 - [doc]  ``shared/docs/acl-api.md`` §6 (device memory totals gathered from Huawei's pages);
-- [spec] a Huawei product specification, named beside the figure;
+- [spec] a Huawei product specification, named beside the figure, as it is widely published
+  (we found the documents, e.g. the Atlas 300T (model 9000) technical white paper, but did not
+  read the figure off them here: treat these as well-known, not re-verified);
 - [est]  our estimate, where no specification for that exact SoC name was found (the
   closest product's figure, said beside it).
 
