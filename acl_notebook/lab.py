@@ -407,7 +407,9 @@ def remote_hint(port: int, extra_args: Sequence[str] = ()) -> Optional[str]:
         user = getpass.getuser()
     except Exception:  # no user name in this environment (some containers)
         user = "USER"
-    host = socket.getfqdn() or socket.gethostname() or "THIS-HOST"
+    # getfqdn() says "localhost" where /etc/hosts maps the machine's name to 127.0.0.1
+    names = (socket.getfqdn(), socket.gethostname())
+    host = next((h for h in names if h and not h.startswith("localhost") and h not in _LOCAL_HOSTS), "THIS-HOST")
     return (f"the server listens on localhost only; from another machine run "
             f"`ssh -N -L {port}:localhost:{port} {user}@{host}` there, then open the link above in its browser")
 

@@ -180,10 +180,13 @@ def test_inspect_several_files(capsys, tmp_path):
     assert err.count("\n") == 1 and "gone.om" in err
 
 
-def test_lab_prints_an_ssh_forward_when_it_binds_to_localhost():
+def test_lab_prints_an_ssh_forward_when_it_binds_to_localhost(monkeypatch):
     from acl_notebook.lab import bind_host, remote_hint
 
     hint = remote_hint(8899)
+    monkeypatch.setattr("socket.getfqdn", lambda: "localhost")  # /etc/hosts maps the name to 127.0.0.1
+    monkeypatch.setattr("socket.gethostname", lambda: "atlas-box")
+    assert remote_hint(8899).split("`")[1].endswith("@atlas-box")
     assert "ssh -N -L 8899:localhost:8899 " in hint and "@" in hint
     assert remote_hint(8899, ["--ServerApp.ip=127.0.0.1"]) is not None
     assert remote_hint(8899, ["--ip=0.0.0.0"]) is None and remote_hint(8899, ["--ip", "10.0.0.5"]) is None
