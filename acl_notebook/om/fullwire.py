@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 
-from .errors import OMFormatError
+from .errors import bad_modeldef
 from .slimwire import _I32, _I64, _LEN, _VARINT, _Corrupt, _varint
 
 #: Above this size (or once a process has decoded one ModelDef) upb is used instead.
@@ -111,10 +111,7 @@ def parse(blob: object) -> Message:
     try:
         _decode(model, data, 0, len(data), 0)
     except _Corrupt as exc:
-        raise OMFormatError(
-            f"the MODEL_DEF partition ({len(data)} bytes) is not a valid ModelDef protobuf ({exc}); "
-            "the file is damaged, export it again"
-        ) from None
+        raise bad_modeldef(len(data), exc) from None
     return model
 
 

@@ -24,7 +24,7 @@ from .enums import (
     format_name,
     tensor_size,
 )
-from .errors import OMFormatError
+from .errors import OMFormatError, bad_modeldef
 from .model import MAX_BYTES, DynamicInfo, TensorDesc
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
@@ -153,10 +153,7 @@ def load(blob: Any, full: bool = True) -> Any:
     try:
         model.ParseFromString(blob)
     except _proto.decode_error() as exc:
-        raise OMFormatError(
-            f"the MODEL_DEF partition ({len(blob)} bytes) is not a valid ModelDef protobuf ({exc}); "
-            "the file is damaged, export it again"
-        ) from None
+        raise bad_modeldef(len(blob), exc) from None
     return model
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from .errors import OMFormatError
+from .errors import bad_modeldef
 
 #: Above this ModelDef size protobuf (upb) is used: its parse is linear and fast, and at
 #: this size the cost of importing it no longer dominates.
@@ -108,10 +108,7 @@ def parse(blob: object) -> SlimModel:
             elif field == 11 and wire == _LEN:
                 model.attr.append(_entry(data, start, end))
     except _Corrupt as exc:
-        raise OMFormatError(
-            f"the MODEL_DEF partition ({len(data)} bytes) is not a valid ModelDef protobuf ({exc}); "
-            "the file is damaged, export it again"
-        ) from None
+        raise bad_modeldef(len(data), exc) from None
     return model
 
 
