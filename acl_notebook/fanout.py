@@ -111,14 +111,9 @@ class FleetBench:
 
     def to_json(self, path: Optional[str] = None) -> str:
         """The summary and every device's ais_bench-style figures as JSON (also to `path`)."""
-        import json
-        import os
+        from .runner.bench import json_summary
 
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(os.fspath(path), "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-        return text
+        return json_summary(self.to_dict(), path)
 
     def to_dict(self) -> dict:
         return {"model": self.model, "throughput": self.throughput, "wall_throughput": self.wall_throughput,

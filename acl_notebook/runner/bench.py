@@ -43,6 +43,15 @@ def stats(samples_ms: list[float]) -> dict[str, float]:
             "mean": float(a.mean()), "max": float(a.max()), "count": int(a.size)}
 
 
+def json_summary(summary: dict, path: Optional[str] = None) -> str:
+    """`summary` as indented JSON text, also written to `path` when given (a bench's --json file)."""
+    text = json.dumps(summary, indent=2)
+    if path is not None:
+        with open(os.fspath(path), "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return text
+
+
 @dataclass(frozen=True)
 class BenchResult:
     """Timings of `n` runs of a model (after `warmup` unrecorded ones), in milliseconds."""
@@ -104,11 +113,7 @@ class BenchResult:
 
     def to_json(self, path: Optional[str] = None) -> str:
         """The summary as JSON text; also written to `path` when given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(os.fspath(path), "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-        return text
+        return json_summary(self.to_dict(), path)
 
     _repr_html_ = _repr_html_
     _repr_pretty_ = _repr_pretty_
