@@ -24,6 +24,7 @@ import errno
 import mmap
 import os
 import stat
+import time
 from _thread import _local as _thread_local  # threading.local without importing threading
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
@@ -67,13 +68,14 @@ class HostBuffer:
     """
 
     def __init__(self, view: memoryview, label: str, owner: Any = None, mapped: Optional[mmap.mmap] = None,
-                 fd: Optional[int] = None, heap: bool = False) -> None:
+                 fd: Optional[int] = None, heap: bool = False, stamp: Optional[FileStamp] = None) -> None:
         self.view = view
         self.label = label  # shown as the model's source
         self._owner = owner
         self._mapped = mapped
         self._fd = fd  # open while the buffer lives, for pread and the size recheck
         self._heap = heap
+        self.stamp = stamp  # a path's file as it was when opened, if it had settled by then
 
     @property
     def size(self) -> int:
@@ -90,6 +92,23 @@ class HostBuffer:
         if self._fd is not None:
             return _pread_equals(self._fd, offset, expected)
         return same_bytes(self.view, offset, expected)
+
+    def unchanged(self) -> bool:
+        """True when the file behind this path's mapping provably has not been written since it
+        was opened: it had settled then (see `FileStamp`) and fstat still reports the same stamp.
+        One fstat, where comparing the bytes costs a read of everything parsed. False means
+        "cannot tell this way", never "changed"."""
+        if self.stamp is None or self._fd is None:
+            return False
+        return FileStamp.of(os.fstat(self._fd)) == self.stamp
+
+    def keep_file(self) -> Optional[KeptFile]:
+        """The file behind a settled path's mapping, held open (a new descriptor) so it can be
+        read after this buffer is closed; None for a buffer, or a file written too recently
+        for its stamp to tell a later change (`FileStamp`)."""
+        if self.stamp is None or self._fd is None or not self.unchanged():
+            return None
+        return KeptFile(os.dup(self._fd), self.label, self.stamp, self.size)
 
     def changed(self) -> str:
         """Why the bytes can no longer be read whole ("" while they can): the file behind the
@@ -126,6 +145,66 @@ class HostBuffer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+#: A file whose mtime and ctime are at least this old when it is opened has "settled": any
+#: later write gives it a newer mtime, even on file systems that keep times in whole seconds.
+#: A younger file may be rewritten within the same clock tick without its times changing (the
+#: "racy" case git's index knows), so its bytes are compared instead.
+SETTLED_SECONDS = 2.5
+
+
+class FileStamp(tuple):
+    """(device, inode, size, mtime_ns) of a file: equal stamps mean an unwritten file.
+
+    Sound only for a file that had settled when the first stamp was taken (`settled`: its
+    mtime and ctime both old enough). The ctime is not compared: deleting, renaming over or
+    chmod-ing the file changes it, not the bytes. The holes that remain are a write whose
+    mtime is then set back on purpose (``touch -r``), a network file system whose server clock
+    runs far behind ours, and a page another process keeps dirty through its own writable
+    mapping (no new mtime then).
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileStamp:
+        return cls((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+
+    @staticmethod
+    def settled(st: os.stat_result, now_ns: int) -> bool:
+        return max(st.st_mtime_ns, st.st_ctime_ns) <= now_ns - int(SETTLED_SECONDS * 1e9)
+
+
+class KeptFile:
+    """A model file held open after a load (its own descriptor), and its stamp at that time.
+
+    What the simulator keeps of a model loaded from a settled path instead of copying its
+    weights at load: `read` maps it again later, and `unchanged` says whether it still holds
+    the bytes that were loaded (a real device would have copied them at load).
+    """
+
+    def __init__(self, fd: int, label: str, stamp: FileStamp, size: int) -> None:
+        self._fd: Optional[int] = fd
+        self.label, self.stamp, self.size = label, stamp, size
+
+    def unchanged(self) -> bool:
+        return self._fd is not None and FileStamp.of(os.fstat(self._fd)) == self.stamp
+
+    def read(self) -> HostBuffer:
+        """A fresh read-only mapping of the file (reads through it are SIGBUS-safe, like a path's)."""
+        if self._fd is None or self.size == 0:
+            raise ValueError(f"{self.label} is closed")
+        mapped = mmap.mmap(self._fd, self.size, access=mmap.ACCESS_READ)
+        return HostBuffer(memoryview(mapped), self.label, mapped=mapped, fd=os.dup(self._fd))
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
         self.close()
 
 
@@ -422,6 +501,8 @@ def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
         raise
     try:
         now = os.fstat(fd)
+        # a file written too recently has no stamp: its times may not show the next write
+        stamp = FileStamp.of(now) if FileStamp.settled(now, time.time_ns()) else None
         if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(now.st_mode):
             raise _path_error(OSError, errno.EAGAIN, f"{text} was replaced while it was being opened; try again")
         size = now.st_size
@@ -434,4 +515,4 @@ def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
     except BaseException:
         os.close(fd)
         raise
-    return HostBuffer(memoryview(mapped), text, mapped=mapped, fd=fd)
+    return HostBuffer(memoryview(mapped), text, mapped=mapped, fd=fd, stamp=stamp)

@@ -140,17 +140,21 @@ def load_graph(data: Any) -> Graph:
 @dataclass(frozen=True)
 class Detached:
     """What a model's graph needs once the model buffer is gone: the ModelDef bytes and the bytes
-    of every Const some op reads (by data_offset and size), nothing else of WEIGHTS_DATA."""
+    of every Const some op reads (by data_offset and size), nothing else of WEIGHTS_DATA.
+    `decoded` is the ModelDef already decoded, when the graph is built right away (else it is
+    decoded again from `modeldef` then: a decoded ModelDef is far larger than its bytes)."""
 
     modeldef: bytes
     consts: dict
     copied: int
+    decoded: Any = field(default=None, compare=False, repr=False)
 
     def graph(self) -> Graph:
-        return graph_of(modeldef.load(self.modeldef, full=True), self.consts)
+        model = self.decoded if self.decoded is not None else modeldef.load(self.modeldef, full=True)
+        return graph_of(model, self.consts)
 
 
-def detach_model(data: Any) -> Detached:
+def detach_model(data: Any, keep_decoded: bool = False) -> Detached:
     """Copy out of the model buffer what `Detached.graph` needs (see `Detached`), checking every read
     Const lies inside WEIGHTS_DATA. One ModelDef decode and a scan of op inputs: no graph is built."""
     view = _flat(data)
@@ -172,7 +176,7 @@ def detach_model(data: Any) -> Detached:
                 continue
             kept[where] = _copy(blob, *where)
             copied += where[1]
-    return Detached(_copy(view, mdef.offset, mdef.size), kept, copied)
+    return Detached(_copy(view, mdef.offset, mdef.size), kept, copied, model if keep_decoded else None)
 
 
 def _const_weights(op: Any, names: AttrNames, blob: memoryview) -> Optional[tuple[int, int]]:

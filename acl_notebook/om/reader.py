@@ -54,7 +54,8 @@ class ParsedModel:
     size holding the same bytes in those regions has this parse, and any change there
     (a mutated bytearray, a rewritten file) fails `matches`: a stale parse cannot be reused.
     Checking costs one comparison of those bytes (memcmp speed), not a parse; for a model
-    held in one ``bytes`` object, which cannot change, an identity check.
+    held in one ``bytes`` object, which cannot change, an identity check; for our own mapping
+    of a file that had settled when it was opened, one fstat (`hostbuf.FileStamp`).
     """
 
     info: ModelInfo
@@ -68,8 +69,10 @@ class ParsedModel:
             return view.obj is self.owner and view.nbytes == self.size
         if view.nbytes != self.size:
             return False
-        if self.source is not None and view is self.source.view:  # our own mapping: pread its file
-            return all(self.source.holds(off, data) for off, data in self.regions)
+        if self.source is not None and view is self.source.view:  # our own mapping of a path
+            # a settled file unwritten since it was opened holds what was parsed: one fstat;
+            # else pread what was parsed and compare
+            return self.source.unchanged() or all(self.source.holds(off, data) for off, data in self.regions)
         return all(same_bytes(view, off, data) for off, data in self.regions)
 
 

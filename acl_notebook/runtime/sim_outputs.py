@@ -5,15 +5,21 @@ The simulator's execute path (checks, gears, copies, codes) is ACL's; the number
 simulator returns exactly what ``acl.reference`` returns, with its fidelity and notes.
 Two functions form the seam:
 
-- `prepare(info, model)` runs once at load with our parse and the model bytes (valid only
-  during the call: ACL lets the caller free its buffer once aclmdlLoadFromMem returns).
-  So the ModelDef is decoded once more now, only to find the Consts some op reads, and we
-  copy the ModelDef bytes and those weights (`cpu_reference.graph.detach_model`), as a real
-  NPU copies weights into device memory: the partitions around them (kernels, task info) are
-  not, and a graph in which no op reads a weight (the writer's descriptor-only models,
-  however large) copies nothing. The graph itself is built at the first run. Holding the caller's
-  buffer instead would keep memory the caller freed alive, and a bytearray could change
-  under a loaded model.
+- `prepare(info, model, parsed)` runs once at load with our parse and the model bytes, which
+  ACL lets the caller free once aclmdlLoadFromMem returns. What is kept depends on what the
+  bytes are, so that a load costs about one parse and a run still sees the loaded model:
+
+  * one immutable ``bytes`` object (the session's parse says so: `ParsedModel.owner`) is
+    held by reference until unload; it cannot change, and holding it copies nothing;
+  * the session's own mapping of a file that had settled when it was opened is held open
+    (`hostbuf.KeptFile`, a descriptor and the file's stamp); its weights are read at the first
+    run, and a file written after the load (a real device had copied it) is said to be so;
+  * any other buffer (a bytearray, numpy array, mmap, a raw pointer from a pyACL program) may
+    change or be freed: the ModelDef is decoded now to find the Consts some op reads, and the
+    ModelDef bytes and those weights are copied (`cpu_reference.graph.detach_model`), as a
+    real NPU copies weights into device memory; the kernels and task info around them are not.
+
+  In every case the graph is built, and numpy imported, at the first run, not at load.
 
 - `compute(model, inputs, gear, output_sizes, override=None)` receives the loaded model's
   state, the bytes of each user input (the mbatch input excluded, each trimmed to its size at
@@ -61,40 +67,78 @@ class SimOutputs:
 
 
 class Kept:
-    """The CPU reference of one loaded model: what was copied at load (`graph.Detached`), made an
-    interpreter at the first run (the graph is built and numpy imported then, not at load), or
-    the reason its graph cannot be read."""
+    """The CPU reference of one loaded model: what `prepare` kept (`graph.Detached` copied at
+    load, the caller's immutable bytes, or a `hostbuf.KeptFile`), made an interpreter at the
+    first run, or the reason its graph cannot be read."""
 
-    def __init__(self, info: ModelInfo, detached: Any = None, problem: str = "") -> None:
+    def __init__(self, info: ModelInfo, detached: Any = None, problem: str = "", held: Any = None) -> None:
         self.info = info
         self.problem = problem
         self.copied = detached.copied if detached is not None else 0  # weight bytes copied at load
         self._detached = detached
+        self._held = held  # bytes (read in place) or a KeptFile (read at the first run)
         self._interpreter: Any = None
         self._lock = threading.Lock()
 
     def interpreter(self) -> Any:
         """The `cpu_reference.Interpreter`, or None when the graph cannot be read (see `problem`)."""
-        if self._interpreter is None and self._detached is not None:
+        if self._interpreter is None and (self._detached is not None or self._held is not None):
             with self._lock:
-                if self._interpreter is None and self._detached is not None:
-                    self._interpreter, self.problem = _interpreter(self._detached, self.info)
+                if self._interpreter is None and (self._detached is not None or self._held is not None):
+                    self._interpreter, self.problem = _interpreter(self._graph, self.info)
                     self._detached = None
+                    self.release()
         return self._interpreter
 
+    def _graph(self) -> Any:
+        """The graph from what was kept; OMFormatError / ValueError say why it cannot be had."""
+        held = self._held
+        if held is None:
+            return self._detached.graph()
+        from ..cpu_reference.graph import detach_model, load_graph
 
-def _interpreter(detached: Any, info: ModelInfo) -> tuple[Any, str]:
+        if isinstance(held, bytes):
+            return load_graph(held)  # weights read in place: the bytes stay alive with the graph
+        if not held.unchanged():
+            raise ValueError(_changed(held.label))
+        with held.read() as buf:
+            detached = detach_model(buf.view, keep_decoded=True)
+        if not held.unchanged():  # written while its weights were being copied
+            raise ValueError(_changed(held.label))
+        self.copied = detached.copied
+        return detached.graph()
+
+    def release(self) -> None:
+        """Let go of what was held (the unload; also once the graph is built)."""
+        held, self._held = self._held, None
+        if held is not None and not isinstance(held, bytes):
+            held.close()
+
+
+def _changed(label: str) -> str:
+    return (f"{label} was written after the model was loaded from it (a device holds the bytes it "
+            "loaded; the simulator reads them from the file at the first run); load it again")
+
+
+def _interpreter(graph: Any, info: ModelInfo) -> tuple[Any, str]:
     from ..cpu_reference import Interpreter
     from ..om.errors import OMFormatError
 
     try:
-        return Interpreter(None, graph=detached.graph(), info=info), ""
-    except (OMFormatError, ValueError, TypeError, IndexError, KeyError, MemoryError) as exc:
+        return Interpreter(None, graph=graph(), info=info), ""
+    except (OMFormatError, ValueError, TypeError, IndexError, KeyError, MemoryError, OSError) as exc:
         return None, f"the CPU reference cannot read this model's graph ({exc})"
 
 
-def prepare(info: ModelInfo, model: memoryview) -> Kept:
-    """Called once at load; `model` is only valid during this call (see the module docstring)."""
+def prepare(info: ModelInfo, model: memoryview, parsed: Any = None) -> Kept:
+    """Called once at load; `model` is only valid during this call (see the module docstring).
+    `parsed`: the session's `om.reader.ParsedModel` of exactly these bytes, when there is one."""
+    if parsed is not None:
+        if parsed.owner is not None:  # one immutable bytes object: hold it, copy nothing
+            return Kept(info, held=parsed.owner)
+        kept_file = parsed.source.keep_file() if parsed.source is not None else None
+        if kept_file is not None:
+            return Kept(info, held=kept_file)
     from ..cpu_reference.graph import detach_model
     from ..om.errors import OMFormatError
 

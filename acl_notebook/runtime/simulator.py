@@ -179,6 +179,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
             )
         handed = self._handed
         if handed is not None and handed.matches(model):
+            self._local.matched = handed
             return handed.info
         from ..om.reader import parse
 
@@ -326,7 +327,9 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 block = self.memory.find(ptr, size) if ptr else None
                 if ptr and (block is None or block.host):
                     raise self._fail(107000, call, f"{what} 0x{ptr:x} + {size} bytes is not live device memory")
+            self._local.matched = None
             info = self._parse(model, call)
+            parsed, self._local.matched = self._local.matched, None  # the parse of exactly these bytes
             if (work_ptr and work_size < info.memory.work) or (weight_ptr and weight_size < info.memory.weight):
                 raise self._fail(E.ACL_ERROR_GE_PARAM_INVALID, call,
                                  f"the model needs {info.memory.work} work and {info.memory.weight} weight bytes, "
@@ -346,7 +349,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
                     E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
                     f"device {ctx.device} out of memory: need {charge} bytes, {dev.free} free",
                 )
-            state = sim_outputs.ModelState(info, sim_outputs.prepare(info, model))
+            state = sim_outputs.ModelState(info, sim_outputs.prepare(info, model, parsed))
             # Nothing changes before this point: a refused load leaves the device as it was.
             self.profile, self.devices = profile, devices
             self._profile_changed()
@@ -411,6 +414,8 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 )
             del self._models[model_id]
             self.devices[loaded.device].charged -= loaded.charge
+            if isinstance(loaded.state.prepared, sim_outputs.Kept):
+                loaded.state.prepared.release()  # the caller's bytes, or the file held open
             if model_id == self.adopted_by:
                 # The next model that names a SoC decides again, unless one still loaded
                 # names a SoC (it keeps the device what it is).

@@ -1,0 +1,132 @@
+"""What the simulator keeps of a loaded model for its runs, by what the bytes were.
+
+ACL lets the caller free (or reuse) its buffer once the load returns, and a device holds
+the bytes it loaded. The simulator copies nothing it can avoid: immutable ``bytes`` are
+held, a settled file is held open and read at the first run, anything else is copied at
+load. Each way, a run computes the model that was loaded, or says plainly why it cannot.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+from test_reference_api import conv_model
+
+from acl_notebook import hostbuf
+from acl_notebook.session import Config, Session
+
+
+@pytest.fixture
+def sim():
+    s = Session(Config(backend="sim"))
+    s.start()
+    yield s
+    s.shutdown()
+
+
+@pytest.fixture
+def settled_file(tmp_path, monkeypatch):
+    """Writes bytes to a file that counts as settled (its last write 0.1 s old, the bar lowered
+    from 2.5 s to 0.05 s)."""
+    monkeypatch.setattr(hostbuf, "SETTLED_SECONDS", 0.05)
+
+    def write(data: bytes, name: str = "conv.om"):
+        path = tmp_path / name
+        path.write_bytes(data)
+        time.sleep(0.1)
+        return path
+    return write
+
+
+def _fds_on(path) -> int:
+    """How many of this process's descriptors are open on `path` (also once it is deleted)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += target in (str(path), f"{path} (deleted)")
+    return count
+
+
+def test_immutable_bytes_are_held_not_copied_and_let_go_at_unload(sim):
+    blob, x, _want = conv_model()
+    blob = bytes(bytearray(blob))  # a bytes object only this test refers to
+    before = sys.getrefcount(blob)
+    m = sim.load(blob)
+    assert sys.getrefcount(blob) > before  # held for the runs
+    assert sim.reference_of(m).copied == 0  # no weight copied at load
+    first = m.run(x)
+    assert first.fidelity == "computed"
+    sim.unload(m)
+    assert sys.getrefcount(blob) == before  # nothing of it kept after the unload
+
+
+def test_a_settled_file_runs_after_it_is_deleted_and_releases_its_descriptor(sim, settled_file):
+    blob, x, _want = conv_model()
+    path = settled_file(blob)
+    m = sim.load(path)
+    assert _fds_on(path) == 1  # the file is held open, its weights not yet read
+    assert sim.reference_of(m).copied == 0
+    path.unlink()  # the held descriptor still reads the loaded file
+    out = m.run(x)
+    assert out.fidelity == "computed" and out.notes == ()
+    assert sim.reference_of(m).copied > 0  # read at the first run
+    assert _fds_on(path) == 0  # and the file let go once its weights were copied
+    sim.unload(m)
+
+
+def test_a_settled_file_held_but_never_run_is_let_go_at_unload(sim, settled_file):
+    blob, _x, _want = conv_model()
+    path = settled_file(blob)
+    m = sim.load(path)
+    assert _fds_on(path) == 1
+    sim.unload(m)
+    assert _fds_on(path) == 0
+
+
+def test_a_settled_file_replaced_by_a_new_one_still_runs_the_loaded_model(sim, settled_file, tmp_path):
+    blob, x, want = conv_model()
+    path = settled_file(blob)
+    m = sim.load(path)
+    other = tmp_path / "other.om"
+    other.write_bytes(bytes(len(blob)))
+    os.replace(other, path)  # how most tools save a file: the loaded one is untouched
+    out = m.run(x)
+    assert out.fidelity == "computed"
+    np.testing.assert_allclose(out[0], want.astype(np.float16).astype(np.float32), rtol=2e-3, atol=2e-3)
+    sim.unload(m)
+
+
+def test_a_settled_file_written_in_place_after_the_load_is_said_to_have_changed(sim, settled_file):
+    blob, x, _want = conv_model()
+    path = settled_file(blob)
+    m = sim.load(path)
+    with open(path, "r+b") as f:  # the same file, rewritten where it is
+        f.write(blob)
+    out = m.run(x)
+    assert out.fidelity == "placeholder" and out.simulated
+    assert len(out.notes) == 1 and "was written after the model was loaded from it" in out.notes[0]
+    assert "load it again" in out.notes[0] and str(path) in out.notes[0]
+    sim.unload(m)
+    again = sim.load(path)  # and loading it again computes the model
+    assert again.run(x).fidelity == "computed"
+
+
+def test_a_file_just_written_is_copied_at_load_so_a_rewrite_cannot_reach_the_run(sim, tmp_path):
+    blob, x, want = conv_model()
+    path = tmp_path / "conv.om"
+    path.write_bytes(blob)  # its times cannot show a write in the same clock tick: copy now
+    m = sim.load(path)
+    assert _fds_on(path) == 0 and sim.reference_of(m).copied > 0
+    with open(path, "r+b") as f:
+        f.write(bytes(len(blob)))
+    out = m.run(x)
+    assert out.fidelity == "computed"
+    np.testing.assert_allclose(out[0], want.astype(np.float16).astype(np.float32), rtol=2e-3, atol=2e-3)
+    sim.unload(m)
