@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 #: The `per_model` key for device memory pyACL programs allocated that no model has run with.
 PROGRAM_BUFFERS = "pyACL buffers"
@@ -35,10 +35,13 @@ class MemorySample:
 class MemoryHistory:
     """Keeps the last `maxlen` changes of every device (runs of equal samples collapsed)."""
 
-    def __init__(self, maxlen: int = 4096) -> None:
+    def __init__(self, maxlen: int = 4096, flush: Optional[Callable[[], None]] = None) -> None:
+        """`flush`: called before every read, to add the samples its owner put off (the
+        session spaces the samples of quick loads and unloads, see `Session._memory_changed`)."""
         self._samples: deque[MemorySample] = deque(maxlen=maxlen)
         self._runs: dict[int, int] = {}  # device -> length of its current run of equal samples
         self._lock = threading.Lock()
+        self._flush = flush
 
     def add(self, sample: MemorySample) -> None:
         with self._lock:
@@ -58,10 +61,12 @@ class MemoryHistory:
         return None
 
     def samples(self, device: Optional[int] = None) -> list[MemorySample]:
+        self._flushed()
         with self._lock:
             return [s for s in self._samples if device is None or s.device == device]
 
     def latest(self, device: int) -> Optional[MemorySample]:
+        self._flushed()
         with self._lock:
             index = self._latest_index(device)
             return None if index is None else self._samples[index]
@@ -72,4 +77,9 @@ class MemoryHistory:
             self._runs.clear()
 
     def __len__(self) -> int:
+        self._flushed()
         return len(self._samples)
+
+    def _flushed(self) -> None:
+        if self._flush is not None:
+            self._flush()

@@ -60,6 +60,14 @@ def host_available_memory() -> Optional[int]:
     return None
 
 
+def _physical_memory() -> int:
+    """The machine's RAM in bytes (sysinfo, no file read); 0 where it cannot be had."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 class HostBuffer:
     """A read-only, 1-D unsigned-byte view of model bytes, what keeps them alive, and a safe reader.
 
@@ -113,6 +121,8 @@ class HostBuffer:
     def changed(self) -> str:
         """Why the bytes can no longer be read whole ("" while they can): the file behind the
         mapping is now shorter than the mapping."""
+        if self._heap:
+            return ""  # no file behind heap memory
         if self._fd is not None:
             now = os.fstat(self._fd).st_size
         else:
@@ -222,6 +232,8 @@ def open_source(source: Any, check_memory: bool = True) -> HostBuffer:
 
 def open_buffer(source: Any) -> HostBuffer:
     """A HostBuffer viewing a bytes-like object in place (the contract's buffer rows)."""
+    if type(source) is bytes:  # the common case, and the one that needs no checks
+        return HostBuffer(memoryview(source), "<bytes>", owner=source, heap=True)
     kind = "mmap" if isinstance(source, mmap.mmap) else type(source).__name__
     if isinstance(source, mmap.mmap) and source.closed:
         raise ValueError("the mmap is closed; map the model file again (or pass its path)")
@@ -489,8 +501,8 @@ def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
     if st.st_dev in _pseudo_devices():
         raise _path_error(OSError, errno.EINVAL,
                           f"{text} is a file of the kernel's /proc or /sys, not a model; pass a .om file")
-    if check_memory:
-        available = host_available_memory()
+    if check_memory and st.st_size > _physical_memory() // 64:  # a smaller file cannot be what runs out
+        available = host_available_memory()  # reading /proc/meminfo costs more than the rest of a load
         if available is not None and st.st_size > available:
             raise HostMemoryError(text, st.st_size, available)
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)

@@ -37,6 +37,9 @@ from .runtime.errors import (
 log = logging.getLogger("acl_notebook")
 
 BACKENDS = ("auto", "sim", "acl")
+#: Seconds: loads and unloads closer together than this share one memory sample (a plot
+#: cannot show a shorter step, and a loop of loads would flood the bounded history).
+SAMPLE_SPACING = 0.02
 
 
 # --------------------------------------------------------------------------------------
@@ -284,7 +287,9 @@ class Session:
 
     def __init__(self, config: Optional[Config] = None) -> None:
         self.config = config or _default_config()
-        self.history = MemoryHistory()
+        self.history = MemoryHistory(flush=self._flush_samples)
+        self._sampled_at: dict[int, float] = {}  # device -> time.monotonic() of its last sample
+        self._unsampled: set[int] = set()  # devices whose memory changed since their last sample
         self._lock = threading.RLock()
         self._backend: Optional[Backend] = None
         self._we_initialised = False
@@ -311,12 +316,17 @@ class Session:
 
     @property
     def backend(self) -> Backend:
-        self.start()
-        assert self._backend is not None
-        return self._backend
+        backend = self._backend
+        if backend is None:
+            self.start()
+            backend = self._backend
+            assert backend is not None
+        return backend
 
     def start(self) -> None:
         """aclInit, set the default device and create the kernel's context (once)."""
+        if self._backend is not None:  # started: no lock needed to see it (set once per start)
+            return
         with self._lock:
             if self._backend is not None:
                 return
@@ -539,7 +549,7 @@ class Session:
                 model.group = group
                 model.aliases = tuple(dict.fromkeys(a for a in (info.name, stem) if a and a != model_name))
                 self._models[model_id] = model
-                self._sample_locked(dev)
+                self._memory_changed(dev)
         self._emit("load", model)
         return model
 
@@ -686,7 +696,7 @@ class Session:
                 log.warning("model %s (id %s) was already gone from the runtime", model.name, model.id)
             del self._models[model.id]
             model.loaded = False
-            self._sample_locked(model.device)
+            self._memory_changed(model.device)
         self._emit("unload", model)
         return model
 
@@ -853,7 +863,33 @@ class Session:
         return sum(a.charge for a in self._program_allocs.values()
                    if a.device == device and (a.model_id is None or a.model_id not in self._models))
 
+    def _memory_changed(self, device: int) -> None:
+        """Sample `device` after a load or unload, unless its last sample is under
+        `SAMPLE_SPACING` old: then the change is sampled by the next reader of the history (or
+        the next change after that), so a burst of loads costs one sample and cannot push
+        the session's earlier history out of the bounded buffer."""
+        if time.monotonic() - self._sampled_at.get(device, -SAMPLE_SPACING) >= SAMPLE_SPACING:
+            self._sample_locked(device)
+        else:
+            self._unsampled.add(device)
+
+    @_keeps_caller_context
+    def _flush_samples(self) -> None:
+        """Take the samples `_memory_changed` put off (the history calls this before it is read)."""
+        if not self._unsampled:
+            return
+        with self._lock:
+            if self._backend is None:
+                self._unsampled.clear()
+                return
+            for device in sorted(self._unsampled):
+                self._use(device)
+                _quietly(self._sample_locked, device)
+            self._unsampled.clear()
+
     def _sample_locked(self, device: int) -> MemorySample:
+        self._unsampled.discard(device)
+        self._sampled_at[device] = time.monotonic()
         free, total = self._mem_info()
         per_model = {m.name: m.memory for m in self._models.values() if m.device == device}
         loose = self._loose_program_bytes(device)
@@ -1026,6 +1062,8 @@ def _with_parsed_extras(reported: DynamicInfo, parsed: DynamicInfo,
             reported = replace(reported, gears=own)  # type: ignore[arg-type]
     if reported.kind != parsed.kind or reported.gears != parsed.gears:
         return reported
+    if (reported.shape_order or not parsed.shape_order) and (reported.output_shapes or not parsed.output_shapes):
+        return reported  # nothing to add (a static model)
     return replace(reported, shape_order=reported.shape_order or parsed.shape_order,
                    output_shapes=reported.output_shapes or parsed.output_shapes)
 

@@ -338,10 +338,17 @@ def test_mem_info_kinds(rig):
 
 def test_host_memory_guard(rig, monkeypatch):
     s = rig.session()
-    monkeypatch.setattr(hostbuf, "host_available_memory", lambda: 1000)
+    asked = []
+    monkeypatch.setattr(hostbuf, "host_available_memory", lambda: asked.append(1) or 1000)
+    path = model_path("a3c_pong_model_v2")
+    # a file under 1/64 of the machine's RAM cannot be what exhausts it: /proc/meminfo is not read
+    monkeypatch.setattr(hostbuf, "_physical_memory", lambda: 64 * path.stat().st_size)
+    s.unload(s.load(path))
+    assert asked == []
+    monkeypatch.setattr(hostbuf, "_physical_memory", lambda: 63 * path.stat().st_size)
     with pytest.raises(HostMemoryError, match="available"):
-        s.load(model_path("a3c_pong_model_v2"))
-    assert s.models() == ()
+        s.load(path)
+    assert s.models() == () and asked == [1]
 
 
 def test_cycles_leave_nothing_behind(rig):

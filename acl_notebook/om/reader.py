@@ -64,6 +64,17 @@ class ParsedModel:
     owner: Optional[bytes] = None  # the whole model as one immutable bytes object, if it was
     source: Optional[HostBuffer] = field(default=None, compare=False, repr=False)
 
+    def head(self, size: int) -> Any:
+        """The model's first `size` bytes as parsed (fewer if it is shorter), without reading
+        the buffer again: the header is the first region every parse reads."""
+        if self.owner is not None:
+            return memoryview(self.owner)[:size]
+        if self.regions and self.regions[0][0] == 0 and len(self.regions[0][1]) >= min(size, self.size):
+            return self.regions[0][1][:size]
+        if self.source is not None:
+            return self.source.read(0, size)
+        return b""
+
     def matches(self, view: memoryview) -> bool:
         if self.owner is not None:  # bytes never change: the same object is the same model
             return view.obj is self.owner and view.nbytes == self.size

@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..hostbuf import read_view
 from ..om.errors import OMFormatError
@@ -133,6 +133,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
         self._models: dict[int, _Loaded] = {}
         self._init_execution()
         self._handed: Optional[ParsedModel] = None
+        self._checked: Optional[ParsedModel] = None
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:
@@ -159,6 +160,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
     def adopt_parse(self, parsed: Optional[ParsedModel]) -> None:
         with self._lock:
             self._handed = parsed
+            self._checked = None  # the handed parse whose bytes passed GE's header checks
 
     def _parse(self, model: memoryview, call: str) -> ModelInfo:
         """Validate like GE's ModelParserBase, then parse with our reader (or reuse the parse
@@ -166,7 +168,25 @@ class SimulatorBackend(ExecutionMixin, Backend):
         size = model.nbytes
         if size == 0:
             raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "model buffer is empty")
-        head = read_view(model, 0, _HEADER)  # never a SIGBUS, even from a shrunk file's mapping
+        handed = self._handed
+        if handed is not None and handed.matches(model):
+            if handed is not self._checked:  # once per handed parse: the bytes are the same
+                self._check_header(handed.head(_HEADER), size, call)
+                self._checked = handed
+            self._local.matched = handed
+            return handed.info
+        self._check_header(read_view(model, 0, _HEADER), size, call)  # no SIGBUS from a shrunk file
+        from ..om.reader import parse
+
+        try:
+            return parse(model)
+        except OMFormatError as exc:
+            raise self._fail(E.ACL_ERROR_GE_EXEC_LOAD_MODEL_PARTITION_FAILED, call, str(exc)) from None
+        except ValueError as exc:  # the buffer itself is unreadable (a mapping whose file shrank)
+            raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call, str(exc)) from None
+
+    def _check_header(self, head: Any, size: int, call: str) -> None:
+        """GE's checks of the header (`head`: its first bytes, fewer if the buffer is shorter)."""
         if size < _HEADER or len(head) < _HEADER or bytes(head[:4]) != _MAGIC:
             raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call, "not an OM model buffer")
         # GE prefers the 64-bit model_length when set; in the oldest layout that area is
@@ -177,18 +197,6 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call,
                 f"header says {model_length or length} payload bytes, buffer has {size - _HEADER}",
             )
-        handed = self._handed
-        if handed is not None and handed.matches(model):
-            self._local.matched = handed
-            return handed.info
-        from ..om.reader import parse
-
-        try:
-            return parse(model)
-        except OMFormatError as exc:
-            raise self._fail(E.ACL_ERROR_GE_EXEC_LOAD_MODEL_PARTITION_FAILED, call, str(exc)) from None
-        except ValueError as exc:  # the buffer itself is unreadable (a mapping whose file shrank)
-            raise self._fail(E.ACL_ERROR_GE_EXEC_MODEL_DATA_SIZE_INVALID, call, str(exc)) from None
 
     # -- process ----------------------------------------------------------------------
     def init(self) -> bool:
