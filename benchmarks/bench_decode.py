@@ -1,6 +1,8 @@
 """Decode-only-what-is-read, parse-once-per-load and cold start, side by side with the previous code.
 
-Run: ``python benchmarks/bench_decode.py [--old-rev REV] [--rounds 5]`` (a few minutes).
+Run: ``python benchmarks/bench_decode.py [--old-rev REV] [--rounds 5]`` (a few minutes), or
+only some cases, e.g. ``--cases slim_bare,inspect_bytes`` (the inspect ratio and the per-op
+curve, a minute) or ``--cases cold``.
 
 The previous code is main before issue 13 (``--old-rev``, default below), exported with
 ``git archive`` into a temporary folder; each measurement runs in a fresh child process
@@ -83,6 +85,12 @@ print(json.dumps(result))
 """
 
 
+_PLAN = [("inspect_path", "new"), ("inspect_path", "old"), ("inspect_bytes", "new"), ("inspect_bytes", "old"),
+         ("inspect_mmap", "new"), ("slim_bare", "new"), ("cycle_bytes", "new"), ("cycle_bytes", "old"),
+         ("cycle_path", "new"), ("cycle_path", "old")]
+CASES = tuple(dict.fromkeys(case for case, _tree in _PLAN)) + ("cold",)
+
+
 def write_models(tmp: Path) -> dict[str, Path]:
     sys.path.insert(0, str(ROOT))
     from acl_notebook.om import ModelSpec, TensorSpec, write_om_file
@@ -96,6 +104,10 @@ def write_models(tmp: Path) -> dict[str, Path]:
         write_om_file(spec, path)
         out[f"writer {ops // 1000}k ops"] = path
     return out
+
+
+def ms(x: float) -> str:
+    return f"{x * 1e3:.2f} ms"
 
 
 def _ops(label: str) -> int:
@@ -136,15 +148,17 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="alternating old/new rounds (default 5)")
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per child (default 15)")
     parser.add_argument("--cold", type=int, default=20, help="cold CLI starts per variant (default 20)")
+    parser.add_argument("--cases", default="", help=f"comma-separated subset of: {', '.join(CASES)} (default all)")
     args = parser.parse_args(argv)
+    chosen = set(args.cases.split(",")) - {""} if args.cases else set(CASES)
+    if chosen - set(CASES):
+        parser.error(f"unknown cases {sorted(chosen - set(CASES))}; choose from {', '.join(CASES)}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         models = write_models(tmp)
         trees = {"new": ROOT, "old": export_old(args.old_rev, tmp)}
         runs: dict[tuple, list[float]] = {}
-        plan = [("inspect_path", "new"), ("inspect_path", "old"), ("inspect_bytes", "new"), ("inspect_bytes", "old"),
-                ("inspect_mmap", "new"), ("slim_bare", "new"), ("cycle_bytes", "new"), ("cycle_bytes", "old"),
-                ("cycle_path", "new"), ("cycle_path", "old")]
+        plan = [(case, tree) for case, tree in _PLAN if case in chosen]
         for _ in range(args.rounds):
             for label, path in models.items():
                 big = "100k" in label
@@ -155,60 +169,68 @@ def main(argv=None) -> int:
                     runs.setdefault((label, case, tree), []).append(child(trees[tree], case, path, repeat))
         med = {k: statistics.median(v) for k, v in runs.items()}
         rows = [("model", "case", "measured (new vs old)", "target")]
-
-        def ms(x: float) -> str:
-            return f"{x * 1e3:.2f} ms"
-
         for label in models:
             m = {(c, t): v for (lab, c, t), v in med.items() if lab == label}
-            new, old = m["inspect_path", "new"], m["inspect_path", "old"]
-            rows.append((label, "inspect(path)", f"{ms(new)} vs {ms(old)} = {new / old:.2f}x", "faster"))
-            rows.append((label, "inspect(bytes) / bare slim ParseFromString, same process",
-                         f"{m['slim_bare', 'new']:.2f}x", "<= 1.2x (big graphs)"))
-            rows.append((label, "SIGBUS-safe reads: memoryview(mmap) / bytes",
-                         f"{m['inspect_mmap', 'new'] / m['inspect_bytes', 'new']:.2f}x", "cost shown"))
-            rows.append((label, "SIGBUS-safe reads: path / bytes",
-                         f"{new / m['inspect_bytes', 'new']:.2f}x vs {old / m['inspect_bytes', 'old']:.2f}x",
-                         "cost shown"))
-            if ("cycle_bytes", "new") in m:
-                for src in ("bytes", "path"):
+            if ("inspect_path", "new") in m and ("inspect_path", "old") in m:
+                new, old = m["inspect_path", "new"], m["inspect_path", "old"]
+                rows.append((label, "inspect(path)", f"{ms(new)} vs {ms(old)} = {new / old:.2f}x", "faster"))
+            if ("slim_bare", "new") in m:
+                rows.append((label, "inspect(bytes) / bare slim ParseFromString, same process",
+                             f"{m['slim_bare', 'new']:.2f}x", "<= 1.2x (big graphs)"))
+            if ("inspect_mmap", "new") in m and ("inspect_bytes", "new") in m:
+                rows.append((label, "SIGBUS-safe reads: memoryview(mmap) / bytes",
+                             f"{m['inspect_mmap', 'new'] / m['inspect_bytes', 'new']:.2f}x", "cost shown"))
+            if all((c, t) in m for c in ("inspect_path", "inspect_bytes") for t in ("new", "old")):
+                rows.append((label, "SIGBUS-safe reads: path / bytes",
+                             f"{new / m['inspect_bytes', 'new']:.2f}x vs {old / m['inspect_bytes', 'old']:.2f}x",
+                             "cost shown"))
+            for src in ("bytes", "path"):
+                if all((c, t) in m for c in (f"cycle_{src}", f"inspect_{src}") for t in ("new", "old")):
                     ratio_new = m[f"cycle_{src}", "new"] / m[f"inspect_{src}", "new"]
                     ratio_old = m[f"cycle_{src}", "old"] / m[f"inspect_{src}", "old"]
                     rows.append((label, f"sim load+unload / inspect, from {src}",
                                  f"{ratio_new:.2f}x vs {ratio_old:.2f}x ({ms(m[f'cycle_{src}', 'new'])} vs "
                                  f"{ms(m[f'cycle_{src}', 'old'])})", "<= 1.2x"))
         for tree in ("new", "old"):
-            curve = ", ".join(f"{lab.split()[1]}: {med[lab, 'inspect_bytes', tree] / _ops(lab) * 1e9:.0f}"
-                              for lab in models if "ops" in lab)
-            rows.append(("writer models", f"inspect(bytes), ns per op ({tree})", curve, "flat (linear)"))
-
-        for tree in trees.values():  # byte-compiled, as installed code is (PYTHONDONTWRITEBYTECODE may be set)
-            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "acl_notebook")], check=True,
-                           stdout=subprocess.DEVNULL)
-        env_new = dict(os.environ, PYTHONPATH=str(trees["new"]))
-        env_old = dict(os.environ, PYTHONPATH=str(trees["old"]))
-        from acl_notebook.om import ModelSpec, write_om_file
-
-        small_inout = tmp / "small.om"
-        write_om_file(ModelSpec(name="small", weight_size=1 << 16), small_inout)
-        ipy = [sys.executable, "-c", "import IPython"]
-        for label, path in (("a3c (no MODEL_INOUT_INFO)", models["a3c_pong_model_v2"]),
-                            ("writer, ATC 7.x layout", small_inout)):
-            cli = [sys.executable, "-c", _CLI, "inspect", "--json", str(path)]
-            times: dict[str, list[float]] = {"new": [], "old": [], "ipython": []}
-            for _ in range(args.cold):
-                times["new"].append(cold(cli, env_new, tmp))
-                times["old"].append(cold(cli, env_old, tmp))
-                times["ipython"].append(cold(ipy, env_new, tmp))
-            c = {k: statistics.median(v) for k, v in times.items()}
-            rows.append((label, "cold `inspect --json` / `import IPython` (CPU)",
-                         f"{c['new'] / c['ipython']:.2f}x vs {c['old'] / c['ipython']:.2f}x ({ms(c['new'])} vs "
-                         f"{ms(c['old'])}, IPython {ms(c['ipython'])})", "<= 0.5x"))
+            if all((lab, "inspect_bytes", tree) in med for lab in models if "ops" in lab):
+                curve = ", ".join(f"{lab.split()[1]}: {med[lab, 'inspect_bytes', tree] / _ops(lab) * 1e9:.0f}"
+                                  for lab in models if "ops" in lab)
+                rows.append(("writer models", f"inspect(bytes), ns per op ({tree})", curve, "flat (linear)"))
+        if "cold" in chosen:
+            rows += cold_rows(args, tmp, trees, models)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} CPUs, previous code: {args.old_rev}")
     return 0
+
+
+def cold_rows(args: argparse.Namespace, tmp: Path, trees: dict[str, Path], models: dict[str, Path]) -> list[tuple]:
+    """Cold `acl-notebook inspect --json`, new and old, against ``python -c "import IPython"``."""
+    rows = []
+    for tree in trees.values():  # byte-compiled, as installed code is (PYTHONDONTWRITEBYTECODE may be set)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "acl_notebook")], check=True,
+                       stdout=subprocess.DEVNULL)
+    env_new = dict(os.environ, PYTHONPATH=str(trees["new"]))
+    env_old = dict(os.environ, PYTHONPATH=str(trees["old"]))
+    from acl_notebook.om import ModelSpec, write_om_file
+
+    small_inout = tmp / "small.om"
+    write_om_file(ModelSpec(name="small", weight_size=1 << 16), small_inout)
+    ipy = [sys.executable, "-c", "import IPython"]
+    for label, path in (("a3c (no MODEL_INOUT_INFO)", models["a3c_pong_model_v2"]),
+                        ("writer, ATC 7.x layout", small_inout)):
+        cli = [sys.executable, "-c", _CLI, "inspect", "--json", str(path)]
+        times: dict[str, list[float]] = {"new": [], "old": [], "ipython": []}
+        for _ in range(args.cold):
+            times["new"].append(cold(cli, env_new, tmp))
+            times["old"].append(cold(cli, env_old, tmp))
+            times["ipython"].append(cold(ipy, env_new, tmp))
+        c = {k: statistics.median(v) for k, v in times.items()}
+        rows.append((label, "cold `inspect --json` / `import IPython` (CPU)",
+                     f"{c['new'] / c['ipython']:.2f}x vs {c['old'] / c['ipython']:.2f}x ({ms(c['new'])} vs "
+                     f"{ms(c['old'])}, IPython {ms(c['ipython'])})", "<= 0.5x"))
+    return rows
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from .errors import OMFormatError
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Optional
 
 _BASE = 127
 
@@ -140,22 +140,50 @@ def _list_field(attr: Any, field: str) -> list:
     return list(getattr(attr.list, field))
 
 
-def plain_model_attrs(model_attrs: dict[bytes, Any], limit: int = 4096) -> dict[str, Any]:
-    """Model-level attrs that are single ints/floats/bools/strings, for display.
+_SCALAR_KINDS = frozenset(("s", "i", "f", "b"))
+_NUMBER_KINDS = frozenset(("i", "f", "b"))
+
+
+def model_scalars(entries: Iterable[Any]) -> dict[bytes, tuple[Optional[str], Any]]:
+    """The model attrs in one pass, as ``{key: (kind, value)}`` (later duplicates win, like a
+    map); `value` is set for the single-value kinds s, i, f and b only, else None.
+
+    Each field read off a protobuf message costs a wrapper object, and `inspect` reads
+    every model attr: this touches each entry's key, value and oneof once, and what is
+    read from it later (`plain_model_attrs`, the sizes and versions) comes from this dict.
+    """
+    out: dict[bytes, tuple[Optional[str], Any]] = {}
+    for entry in entries:
+        value = entry.value
+        kind = value.WhichOneof("value")
+        out[entry.key] = (kind, getattr(value, kind)) if kind in _SCALAR_KINDS else (kind, None)
+    return out
+
+
+def plain_model_attrs(scalars: dict[bytes, tuple[Optional[str], Any]], limit: int = 4096) -> dict[str, Any]:
+    """Model-level attrs that are single ints/floats/bools/strings, for display, from `model_scalars`.
 
     Lists, blobs (``tasks``) and the compression tables are left out; over-long strings
     are cut to `limit` characters.
     """
     out: dict[str, Any] = {}
-    for key, attr in model_attrs.items():
-        kind = attr.WhichOneof("value")
+    for key, (kind, value) in scalars.items():
         if kind == "s":
-            value: Any = text(attr.s)
+            value = value.decode("utf-8", "replace")
             if len(value) > limit:
                 value = value[:limit] + "..."
-        elif kind in ("i", "f", "b"):
-            value = getattr(attr, kind)
-        else:
+        elif kind not in _NUMBER_KINDS:
             continue
-        out[text(key)] = value
-    return dict(sorted(out.items()))
+        name = _NAMES.get(key)
+        if name is None:
+            name = key.decode("utf-8", "replace")
+            if len(_NAMES) < _MAX_NAMES:
+                _NAMES[key] = name
+        out[name] = value
+    order = sorted(out)
+    return out if order == list(out) else {name: out[name] for name in order}  # ATC writes them sorted
+
+
+# Decoded model attr names: every model of an ATC version has the same few dozen.
+_NAMES: dict[bytes, str] = {}
+_MAX_NAMES = 4096

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 
 from .errors import OMFormatError
-from .model import OMHeader
+from .model import OMHeader, make
 
 MAGIC = b"IMOD"  # u32 0x444F4D49 stored little-endian
 HEADER_SIZE = 256
@@ -24,6 +24,7 @@ PICO_MAGIC = b"PICO"
 # Offsets of the fields we read (the struct layout is documented in om-format.md §2).
 _COMMON = struct.Struct("<4sII64sIBBBB32sI32sI")  # magic .. om_ir_version, ends at 0x9C
 _NEW_TAIL = struct.Struct("<I20sB3sQBB")  # model_num .. is_unknow_model, from 0x9C
+_WHOLE = struct.Struct(_COMMON.format + _NEW_TAIL.format[1:])  # both, as the new layout reads them
 _OLD_TAIL = struct.Struct("<20sB")  # platform_version, platform_type, from 0x9C
 _MODEL_LENGTH = struct.Struct("<Q")  # at 0xB8, zero in old files
 _OFF_TAIL = 0x9C
@@ -81,8 +82,9 @@ def read_header(view: memoryview, size: int) -> OMHeader:
     """
     (
         _magic, headsize, version, _checksum, length, is_encrypt, is_checksum, modeltype,
-        genmode, name, _ops, _userdefine, om_ir_version,
-    ) = _COMMON.unpack_from(view, 0)
+        genmode, name, _ops, _userdefine, om_ir_version, slot, platform_version, platform_type, _pad,
+        model_length, check_cpu, unknown,
+    ) = _WHOLE.unpack_from(view, 0)  # one unpack, read as the new layout; an old one is fixed below
     if headsize != HEADER_SIZE:
         raise OMFormatError(
             f"corrupt OM header: headsize is {headsize}, every offline model has {HEADER_SIZE}; "
@@ -93,42 +95,30 @@ def read_header(view: memoryview, size: int) -> OMHeader:
             f"the model is encrypted (is_encrypt={is_encrypt}); its contents cannot be read without "
             "the key. Export an unencrypted model with ATC, or load it on a device with its key"
         )
-    if _uses_new_layout(view, version):
-        model_num, platform_version, platform_type, _pad, model_length, check_cpu, unknown = (
-            _NEW_TAIL.unpack_from(view, _OFF_TAIL)
-        )
-        model_num = model_num or 1
+    if version >= VERSION_2 or 1 <= slot <= _MAX_GUARD_MODEL_NUM:  # the new layout (see the module doc)
+        model_num = slot or 1
     else:
-        platform_version, platform_type = _OLD_TAIL.unpack_from(view, _OFF_TAIL)
+        platform_version, platform_type = _OLD_TAIL.unpack_from(view, _OFF_TAIL)  # the rest sits alike
         model_num = 1
-        (model_length,) = _MODEL_LENGTH.unpack_from(view, _OFF_MODEL_LENGTH)
-        check_cpu, unknown = view[_OFF_FLAGS], view[_OFF_FLAGS + 1]
-    header = OMHeader(
-        version=version,
-        length=length,
-        is_encrypt=is_encrypt,
-        is_checksum=is_checksum,
-        modeltype=modeltype,
-        genmode=genmode,
-        name=c_string(name),
-        om_ir_version=om_ir_version,
-        model_num=model_num,
-        platform_version=c_string(platform_version),
-        platform_type=platform_type,
-        model_length=model_length,
-        need_check_os_cpu_info=check_cpu,
-        is_unknow_model=unknown,
-    )
+    header = make(OMHeader, {
+        "version": version,
+        "length": length,
+        "is_encrypt": is_encrypt,
+        "is_checksum": is_checksum,
+        "modeltype": modeltype,
+        "genmode": genmode,
+        "name": c_string(name),
+        "om_ir_version": om_ir_version,
+        "model_num": model_num,
+        "platform_version": c_string(platform_version),
+        "platform_type": platform_type,
+        "model_length": model_length,
+        "need_check_os_cpu_info": check_cpu,
+        "is_unknow_model": unknown,
+    })
     _check_length(header, size)
     _check_modeltype(header)
     return header
-
-
-def _uses_new_layout(view: memoryview, version: int) -> bool:
-    if version >= VERSION_2:
-        return True
-    (slot,) = struct.unpack_from("<I", view, _OFF_TAIL)
-    return 1 <= slot <= _MAX_GUARD_MODEL_NUM
 
 
 def _check_length(header: OMHeader, size: int) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .enums import dtype_name, format_name
+from .enums import ACL_DTYPE_NAMES, dtype_name, format_name
 from .errors import OMFormatError
-from .model import MAX_BYTES, Partition, TensorDesc
+from .model import MAX_BYTES, Partition, TensorDesc, make
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def decode(view: memoryview, part: Partition) -> InoutInfo:
     are relative to its start). Unknown block types are skipped like GE does; a second input
     or output block is refused, as the runtime refuses it (545002)."""
     pos, end = 0, part.size
-    found: dict[str, object] = {}
+    found: dict[str, object] = dict(_NOTHING)
     while pos < end:
         if pos + _BLOCK.size > end:
             raise _corrupt(f"a block header at offset {pos} is cut off by the partition end ({end})")
@@ -68,7 +68,7 @@ def decode(view: memoryview, part: Partition) -> InoutInfo:
             raise _corrupt(f"block type {btype} at offset {pos} claims {length} bytes, past the end ({end})")
         if btype in (INPUT_DESC, OUTPUT_DESC):
             key = "inputs" if btype == INPUT_DESC else "outputs"
-            if key in found:
+            if found[key] is not None:
                 raise _corrupt(f"it has a second {key[:-1]} block (type {btype}) at offset {pos}; the runtime "
                                "refuses such a model (545002) because it cannot tell which block is right")
             found[key] = _tensors(view, start, stop)
@@ -83,7 +83,10 @@ def decode(view: memoryview, part: Partition) -> InoutInfo:
         elif btype == DESIGNATE_SHAPE_ORDER:
             found["shape_order"] = _strings(view, start, stop)
         pos = stop
-    return InoutInfo(**found)
+    return make(InoutInfo, found)
+
+
+_NOTHING = {"inputs": None, "outputs": None, "kind": None, "gears": (), "shape_order": (), "output_shapes": ()}
 
 
 def _count(view: memoryview, start: int, stop: int, item_size: int, what: str) -> int:
@@ -109,29 +112,40 @@ def _tensors(view: memoryview, start: int, stop: int) -> tuple[TensorDesc, ...]:
                            "that are not whole int64 values")
         if pos + name_len + dims_len + dims2_len + range_len > stop:
             raise _corrupt(f"tensor record {k} at offset {pos} runs past its block")
-        name = bytes(view[pos : pos + name_len]).decode("utf-8", "replace")
-        pos += name_len
-        dims = struct.unpack_from(f"<{dims_len // 8}q", view, pos)
-        pos += dims_len + dims2_len  # dimsV2 is the AIPP view; ACL's default getters use dims
-        flat = struct.unpack_from(f"<{range_len // 8}q", view, pos)
-        pos += range_len
         if size > MAX_BYTES:
             raise _corrupt(f"tensor record {k} claims {size} bytes, more than any device holds")
+        name = str(view[pos : pos + name_len], "utf-8", "replace")
+        pos += name_len
+        dims = _int64s(dims_len).unpack_from(view, pos)
+        pos += dims_len + dims2_len  # dimsV2 is the AIPP view; ACL's default getters use dims
+        flat = _int64s(range_len).unpack_from(view, pos) if range_len else ()
+        pos += range_len
         acl_dtype = -1 if dt == _GE_DT_UNDEFINED else dt
         primary = fmt & 0xFF if fmt >= 0 else fmt
-        out.append(
-            TensorDesc(
-                name=name,
-                dims=tuple(dims),
-                dtype=dtype_name(acl_dtype),
-                format=format_name(primary),
-                size=size,
-                acl_dtype=acl_dtype,
-                acl_format=primary,
-                dims_range=tuple(zip(flat[0::2], flat[1::2])),
-            )
-        )
+        out.append(make(TensorDesc, {
+            "name": name,
+            "dims": dims,
+            "dtype": ACL_DTYPE_NAMES.get(acl_dtype) or dtype_name(acl_dtype),
+            "format": format_name(primary),
+            "size": size,
+            "acl_dtype": acl_dtype,
+            "acl_format": primary,
+            "dims_range": tuple(zip(flat[0::2], flat[1::2])) if flat else (),
+        }))
     return tuple(out)
+
+
+_INT64S: dict[int, struct.Struct] = {}
+
+
+def _int64s(nbytes: int) -> struct.Struct:
+    """The Struct of `nbytes` // 8 little-endian int64s (compiled once per length: shapes repeat)."""
+    packer = _INT64S.get(nbytes)
+    if packer is None:
+        packer = struct.Struct(f"<{nbytes // 8}q")
+        if len(_INT64S) < 64:
+            _INT64S[nbytes] = packer
+    return packer
 
 
 def _u64_list(view: memoryview, start: int, stop: int) -> tuple[int, ...]:

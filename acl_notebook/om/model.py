@@ -20,6 +20,21 @@ if TYPE_CHECKING:
 #: device's memory, far below where int64/size_t arithmetic wraps (2**63).
 MAX_BYTES = 2**50
 
+_new = object.__new__
+
+
+def make(cls: type, fields: dict):
+    """An instance of frozen dataclass `cls` with exactly `fields` (every field, by name).
+
+    The generated ``__init__`` of a frozen dataclass sets each field through
+    ``object.__setattr__``, which is most of what building a `ModelInfo` costs; the reader
+    builds several such values per parse, so it fills the instance dict in one step
+    instead. Equality, hashing, repr and `dataclasses.replace` are unaffected.
+    """
+    obj = _new(cls)
+    obj.__dict__.update(fields)
+    return obj
+
 
 @dataclass(frozen=True)
 class TensorDesc:

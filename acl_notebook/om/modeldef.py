@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import _proto, fullwire, slimwire
-from .attrs import AttrNames, entries_dict, plain_model_attrs, text
+from .attrs import AttrNames, entries_dict, model_scalars, plain_model_attrs, text
 from .enums import (
     DYNAMIC_KINDS,
     FORMAT_VALUES,
@@ -45,6 +45,9 @@ _TENSOR_ATTRS = frozenset({
 _NETOUTPUT_ATTRS = frozenset({b"_dynamic_output_dims"})
 
 
+STATIC = DynamicInfo()  # a frozen value: one instance serves every static model
+
+
 @dataclass
 class ModelDefInfo:
     """What the ModelDef says, in reader terms; I/O fields stay None unless ops were scanned."""
@@ -63,7 +66,7 @@ class ModelDefInfo:
     event_num: int = 0
     inputs: Optional[tuple[TensorDesc, ...]] = None
     outputs: Optional[tuple[TensorDesc, ...]] = None
-    dynamic: DynamicInfo = field(default_factory=DynamicInfo)
+    dynamic: DynamicInfo = STATIC
 
 
 #: protobuf cannot parse a message of 2 GiB or more, and GE reads ModelDefs with that limit too.
@@ -187,22 +190,23 @@ def op_type_counts(model: Any) -> dict[str, int]:
 def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
     """Model-level facts always; inputs/outputs/gears from the ops when `scan_ops` (which
     needs a full ModelDef; the slim one is enough otherwise)."""
-    raw = entries_dict(model.attr)
+    scalars = model_scalars(model.attr)  # every model attr read once (see model_scalars)
     info = ModelDefInfo(
         name=text(model.name),
         op_count=sum(len(g.op) for g in model.graph),
-        attrs=plain_model_attrs(raw),
-        soc_version=_str_attr(raw, b"soc_version"),
-        atc_version=_str_attr(raw, b"atc_version"),
-        opp_version=_str_attr(raw, b"opp_version"),
-        framework=_framework(raw.get(b"framework_type")),
-        memory_size=_size_attr(raw, b"memory_size") or 0,
-        weight_size=_size_attr(raw, b"weight_size"),
-        zero_copy_memory_size=_size_attr(raw, b"zero_copy_memory_size") or 0,
-        stream_num=_int_attr(raw, b"stream_num") or 0,
-        event_num=_int_attr(raw, b"event_num") or 0,
+        attrs=plain_model_attrs(scalars),
+        soc_version=_str_attr(scalars, b"soc_version"),
+        atc_version=_str_attr(scalars, b"atc_version"),
+        opp_version=_str_attr(scalars, b"opp_version"),
+        framework=_framework(scalars.get(b"framework_type")),
+        memory_size=_size_attr(scalars, b"memory_size") or 0,
+        weight_size=_size_attr(scalars, b"weight_size"),
+        zero_copy_memory_size=_size_attr(scalars, b"zero_copy_memory_size") or 0,
+        stream_num=_int_attr(scalars, b"stream_num") or 0,
+        event_num=_int_attr(scalars, b"event_num") or 0,
     )
     if scan_ops:
+        raw = entries_dict(model.attr)
         names = AttrNames(raw)  # the compression tables matter only for op and tensor attrs
         out_attr = raw.get(b"attr_model_out_nodes_name")
         out_names = names.value(out_attr) if out_attr is not None else []
@@ -210,9 +214,12 @@ def describe(model: Any, scan_ops: bool) -> ModelDefInfo:
     return info
 
 
-def _size_attr(raw: dict[bytes, Any], key: bytes) -> Optional[int]:
+_Scalars = "dict[bytes, tuple[Optional[str], Any]]"  # what attrs.model_scalars returns
+
+
+def _size_attr(scalars: _Scalars, key: bytes) -> Optional[int]:
     """A byte-count attr, refused when negative or beyond any device (it would be charged as is)."""
-    value = _int_attr(raw, key)
+    value = _int_attr(scalars, key)
     if value is not None and not 0 <= value <= MAX_BYTES:
         raise OMFormatError(
             f"the model attribute {key.decode()} is {value} bytes, which no device can hold "
@@ -221,24 +228,25 @@ def _size_attr(raw: dict[bytes, Any], key: bytes) -> Optional[int]:
     return value
 
 
-def _int_attr(raw: dict[bytes, Any], key: bytes) -> Optional[int]:
-    attr = raw.get(key)
-    return attr.i if attr is not None and attr.WhichOneof("value") == "i" else None
+def _int_attr(scalars: _Scalars, key: bytes) -> Optional[int]:
+    kind, value = scalars.get(key, _ABSENT)
+    return value if kind == "i" else None
 
 
-def _str_attr(raw: dict[bytes, Any], key: bytes) -> str:
-    attr = raw.get(key)
-    return text(attr.s) if attr is not None and attr.WhichOneof("value") == "s" else ""
+def _str_attr(scalars: _Scalars, key: bytes) -> str:
+    kind, value = scalars.get(key, _ABSENT)
+    return text(value) if kind == "s" else ""
 
 
-def _framework(attr: Any) -> str:
-    if attr is None:
-        return ""
-    kind = attr.WhichOneof("value")
+_ABSENT = (None, None)
+
+
+def _framework(attr: Optional[tuple[Optional[str], Any]]) -> str:
+    kind, value = attr or _ABSENT
     if kind == "s":
-        return text(attr.s)
+        return text(value)
     if kind == "i":
-        return FRAMEWORK_NAMES.get(attr.i, str(attr.i))
+        return FRAMEWORK_NAMES.get(value, str(value))
     return ""
 
 
@@ -257,7 +265,7 @@ def _scan_graph(model: Any, names: AttrNames, out_names: list, info: ModelDefInf
                 case = case or op
     info.inputs = _inputs(data_ops, names)
     info.outputs = _outputs(netoutput, names, out_names) if netoutput is not None else ()
-    info.dynamic = _gears(case, netoutput, names) if case is not None else DynamicInfo()
+    info.dynamic = _gears(case, netoutput, names) if case is not None else STATIC
 
 
 def _inputs(data_ops: list[Any], names: AttrNames) -> tuple[TensorDesc, ...]:

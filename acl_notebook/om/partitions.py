@@ -14,7 +14,7 @@ import struct
 from .enums import PARTITION_NAMES
 from .errors import OMFormatError
 from .header import HEADER_SIZE
-from .model import OMHeader, Partition
+from .model import OMHeader, Partition, make
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
@@ -30,6 +30,9 @@ _SMALLEST_TABLE = _NARROW_HEAD.size + _NARROW_ENTRY.size
 
 def partition_name(ptype: int) -> str:
     return PARTITION_NAMES.get(ptype, f"TYPE_{ptype}")
+
+
+_NAMES = tuple(partition_name(t) for t in range(_MAX_TYPE))
 
 
 def read_partitions(blob: Any, header: OMHeader) -> tuple[tuple[Partition, ...], bool]:
@@ -73,33 +76,35 @@ def _read_table(
     blob: Any, pos: int, end: int, wide: bool, model: int
 ) -> Union[tuple[list[Partition], int], str]:
     head, entry = (_WIDE_HEAD, _WIDE_ENTRY) if wide else (_NARROW_HEAD, _NARROW_ENTRY)
-    where = f"table {model} at offset {pos} ({'24' if wide else '12'}-byte entries)"
     if pos + head.size > end:
-        return f"{where} starts past the end of the file ({end} bytes)"
+        return f"{_where(model, pos, wide)} starts past the end of the file ({end} bytes)"
     (num,) = head.unpack_from(blob.read(pos, head.size))
     if not 1 <= num <= _MAX_TYPE:
-        return f"{where} claims {num} partitions"
+        return f"{_where(model, pos, wide)} claims {num} partitions"
     cursor = pos + head.size + num * entry.size
     if cursor > end:
-        return f"{where} with {num} entries runs past the end of the file ({end} bytes)"
-    table = blob.read(pos + head.size, num * entry.size)
+        return f"{_where(model, pos, wide)} with {num} entries runs past the end of the file ({end} bytes)"
     parts: list[Partition] = []
-    seen: set[int] = set()
-    for k in range(num):
-        ptype, _mem_offset, size = entry.unpack_from(table, k * entry.size)
+    seen = 0  # bit set of the types met so far (every type is below _MAX_TYPE)
+    for k, (ptype, _mem_offset, size) in enumerate(entry.iter_unpack(blob.read(pos + head.size, num * entry.size))):
         if ptype >= _MAX_TYPE:
-            return f"{where}: entry {k} has an unknown partition type {ptype}"
-        if ptype in seen:
-            return f"{where}: partition type {ptype} ({partition_name(ptype)}) appears twice"
-        seen.add(ptype)
+            return f"{_where(model, pos, wide)}: entry {k} has an unknown partition type {ptype}"
+        if seen >> ptype & 1:
+            return f"{_where(model, pos, wide)}: partition type {ptype} ({partition_name(ptype)}) appears twice"
+        seen |= 1 << ptype
         if cursor + size > end:
             return (
-                f"{where}: partition {partition_name(ptype)} ({size} bytes at offset {cursor}) "
+                f"{_where(model, pos, wide)}: partition {partition_name(ptype)} ({size} bytes at offset {cursor}) "
                 f"is out of range, the file ends at {end}"
             )
-        parts.append(Partition(ptype, partition_name(ptype), cursor, size, model))
+        parts.append(make(Partition, {"type": ptype, "name": _NAMES[ptype], "offset": cursor, "size": size,
+                                      "model": model}))
         cursor += size
     return parts, cursor
+
+
+def _where(model: int, pos: int, wide: bool) -> str:
+    return f"table {model} at offset {pos} ({'24' if wide else '12'}-byte entries)"
 
 
 def pack_table(entries: list[tuple[int, int]], wide: bool) -> bytes:

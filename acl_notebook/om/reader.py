@@ -27,7 +27,7 @@ from ..hostbuf import HostBuffer, HostMemoryError, host_available_memory, open_b
 from . import inout, modeldef
 from .errors import OMFormatError
 from .header import HEADER_SIZE, check_container, read_header
-from .model import DynamicInfo, MemoryNeeds, ModelInfo, Partition
+from .model import DynamicInfo, MemoryNeeds, ModelInfo, Partition, make
 from .partitions import read_partitions
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
@@ -236,27 +236,28 @@ def _parse_blob(blob: _Blob) -> ModelInfo:
     if io is not None and io.kind is not None:
         dynamic = DynamicInfo(io.kind, io.gears, io.shape_order, io.output_shapes)
     elif io_complete:
-        dynamic = DynamicInfo()
+        dynamic = modeldef.STATIC
     else:
         dynamic = desc.dynamic
     weights = root.get(WEIGHTS_DATA)
     weight = desc.weight_size if desc.weight_size is not None else (weights.size if weights else 0)
-    return ModelInfo(
-        name=desc.name or header.name,
-        soc_version=desc.soc_version,
-        atc_version=desc.atc_version,
-        op_count=desc.op_count,
-        inputs=inputs or (),
-        outputs=outputs or (),
-        dynamic=dynamic,
-        memory=MemoryNeeds(work=desc.memory_size, weight=weight, zero_copy=desc.zero_copy_memory_size),
-        header=header,
-        partitions=partitions,
-        file_size=blob.size,
-        framework=desc.framework,
-        opp_version=desc.opp_version,
-        stream_num=desc.stream_num,
-        event_num=desc.event_num,
-        submodels=header.model_num,
-        attrs=desc.attrs,
-    )
+    return make(ModelInfo, {  # every field, without the frozen __init__'s per-field setattr
+        "name": desc.name or header.name,
+        "soc_version": desc.soc_version,
+        "atc_version": desc.atc_version,
+        "op_count": desc.op_count,
+        "inputs": inputs or (),
+        "outputs": outputs or (),
+        "dynamic": dynamic,
+        "memory": make(MemoryNeeds, {"work": desc.memory_size, "weight": weight,
+                                     "zero_copy": desc.zero_copy_memory_size}),
+        "header": header,
+        "partitions": partitions,
+        "file_size": blob.size,
+        "framework": desc.framework,
+        "opp_version": desc.opp_version,
+        "stream_num": desc.stream_num,
+        "event_num": desc.event_num,
+        "submodels": header.model_num,
+        "attrs": desc.attrs,
+    })
