@@ -44,10 +44,12 @@ def load(source: Any, *, name: Optional[str] = None, device: Any = None, force: 
     device: one id (a `Model`), or several: "all", "0-3", "0,2" or [0, 2] (a `ModelGroup`,
     one copy per device; every device is pre-checked before any loads).
     """
+    session = get_session()
+    if device is None:
+        return session.load(source, name=name, force=force, priority=priority, label=label)
     from .devices import is_single
 
-    session = get_session()
-    if device is None or is_single(device):
+    if is_single(device):
         dev = int(device) if isinstance(device, str) else device
         return session.load(source, name=name, device=dev, force=force, priority=priority, label=label)
     from .group import load_group
@@ -69,9 +71,11 @@ def find(model: Union[Model, str, int]) -> Model:
 def unload(model: Union[Model, ModelGroup, str, int]) -> Union[Model, ModelGroup]:
     """Unload a model given as a Model, its name, an alias or its id, or every copy of a group
     (a ModelGroup or its name)."""
+    session = get_session()
+    if isinstance(model, (Model, int)):  # one copy: no group to look for
+        return session.unload(model)
     from .group import ModelGroup, find_group
 
-    session = get_session()
     if isinstance(model, ModelGroup):
         return model.unload()
     if isinstance(model, str):

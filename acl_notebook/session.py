@@ -16,16 +16,16 @@ import logging
 import os
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 from ._rich import _repr_html_, _repr_pretty_
 from .history import PROGRAM_BUFFERS, MemoryHistory, MemorySample
 from .hostbuf import HostMemoryError, open_source
 from .om.errors import OMFormatError
 from .om.model import MAX_BYTES, DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
+from .om.reader import read
 from .runtime.base import Backend, MemAttr, RunMode, Utilization
 from .runtime.errors import (
     ACL_ERROR_GE_EXEC_MODEL_ID_INVALID,
@@ -507,13 +507,10 @@ class Session:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
             raise TypeError(f"priority must be an int, got {priority!r}")
-        from .om.reader import read
-
         with open_source(source) as buf:
             parsed = read(buf, keep=True)  # bad bytes are refused before the device is touched
             info = parsed.info
             with self._lock, _handed(self.backend, parsed):  # parse once per load
-                self.start()
                 dev = self._check_device(self.config.device if device is None else device)
                 if filename is None and isinstance(source, (str, os.PathLike)):
                     filename = os.fspath(source)
@@ -558,8 +555,10 @@ class Session:
         self._use(device)
         work, weight = _sizes("aclmdlQuerySizeFromMem", "work size", "weight size", *self.backend.query_size(view))
         needs = MemoryNeeds(work=work, weight=weight, zero_copy=info.memory.zero_copy)
+        if force:  # the check is skipped, so is asking for the numbers it compares
+            return needs
         free, total = self._mem_info()
-        if not force and needs.total > free:
+        if needs.total > free:
             raise DeviceMemoryError(model_name, device, needs.total, free, total,
                                     self._candidates(device, needs.total - free))
         return needs
@@ -567,8 +566,6 @@ class Session:
     def check_fits(self, source: Any, device: int, name: str = "model") -> MemoryNeeds:
         """The load pre-check alone (nothing is loaded): what a multi-device load runs on
         every device first, so a refusal on one device loads nothing anywhere."""
-        from .om.reader import read
-
         with open_source(source) as buf:
             parsed = read(buf, keep=True)
             with self._lock, _handed(self.backend, parsed):
@@ -1079,15 +1076,22 @@ def _configured(config: Config, asked: dict[str, Any]) -> dict[str, str]:
 def _an(soc: str) -> str:
     """ "an Ascend310B4": every SoC name starts with a vowel, but say it right anyway."""
     return f"{'an' if soc[:1].lower() in 'aeiou' else 'a'} {soc}"
-@contextmanager
-def _handed(backend: Backend, parsed: Any) -> Iterator[None]:
+class _handed:
     """Offer the backend our parse for the duration of one load (so it parses once), and
-    withdraw it after, so nothing of the model is kept alive by the offer."""
-    backend.adopt_parse(parsed)
-    try:
-        yield
-    finally:
-        backend.adopt_parse(None)
+    withdraw it after, so nothing of the model is kept alive by the offer. (A class, not a
+    generator context manager: this is on every load's path.)"""
+
+    __slots__ = ("backend",)
+
+    def __init__(self, backend: Backend, parsed: Any) -> None:
+        self.backend = backend
+        backend.adopt_parse(parsed)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.backend.adopt_parse(None)
 
 
 def _sizes(call: str, first: str, second: str, *values: Any) -> tuple[int, int]:
