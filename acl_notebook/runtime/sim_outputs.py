@@ -74,7 +74,8 @@ class Kept:
     def __init__(self, info: ModelInfo, detached: Any = None, problem: str = "", held: Any = None) -> None:
         self.info = info
         self.problem = problem
-        self.copied = detached.copied if detached is not None else 0  # weight bytes copied at load
+        # weight bytes copied: at load, or (a settled file's) at the first run
+        self.copied = detached.copied if detached is not None else 0
         self._detached = detached
         self._held = held  # bytes (read in place) or a KeptFile (read at the first run)
         self._interpreter: Any = None
