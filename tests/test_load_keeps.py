@@ -17,15 +17,11 @@ import pytest
 from test_reference_api import conv_model
 
 from acl_notebook import hostbuf
-from acl_notebook.session import Config, Session
 
 
 @pytest.fixture
-def sim():
-    s = Session(Config(backend="sim"))
-    s.start()
-    yield s
-    s.shutdown()
+def sim(make_session):
+    return make_session()
 
 
 @pytest.fixture
