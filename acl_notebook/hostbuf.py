@@ -60,10 +60,11 @@ def host_available_memory() -> Optional[int]:
     return None
 
 
-def _physical_memory() -> int:
-    """The machine's RAM in bytes (sysinfo, no file read); 0 where it cannot be had."""
+def _free_memory() -> int:
+    """The host's free memory in bytes (MemFree, from sysinfo: no file read), a lower bound of
+    MemAvailable; 0 where it cannot be had (then MemAvailable is always read)."""
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return 0
 
@@ -207,7 +208,12 @@ class KeptFile:
         if self._fd is None or self.size == 0:
             raise ValueError(f"{self.label} is closed")
         mapped = mmap.mmap(self._fd, self.size, access=mmap.ACCESS_READ)
-        return HostBuffer(memoryview(mapped), self.label, mapped=mapped, fd=os.dup(self._fd))
+        try:
+            fd = os.dup(self._fd)
+        except OSError:
+            mapped.close()
+            raise
+        return HostBuffer(memoryview(mapped), self.label, mapped=mapped, fd=fd)
 
     def close(self) -> None:
         fd, self._fd = self._fd, None
@@ -501,7 +507,7 @@ def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
     if st.st_dev in _pseudo_devices():
         raise _path_error(OSError, errno.EINVAL,
                           f"{text} is a file of the kernel's /proc or /sys, not a model; pass a .om file")
-    if check_memory and st.st_size > _physical_memory() // 64:  # a smaller file cannot be what runs out
+    if check_memory and st.st_size > _free_memory():  # MemAvailable >= MemFree: only then can it fail
         available = host_available_memory()  # reading /proc/meminfo costs more than the rest of a load
         if available is not None and st.st_size > available:
             raise HostMemoryError(text, st.st_size, available)

@@ -289,7 +289,7 @@ class Session:
         self.config = config or _default_config()
         self.history = MemoryHistory(flush=self._flush_samples)
         self._sampled_at: dict[int, float] = {}  # device -> time.monotonic() of its last sample
-        self._unsampled: set[int] = set()  # devices whose memory changed since their last sample
+        self._unsampled: dict[int, float] = {}  # device -> time.time() of a change not yet sampled
         self._lock = threading.RLock()
         self._backend: Optional[Backend] = None
         self._we_initialised = False
@@ -414,6 +414,7 @@ class Session:
             if self._we_initialised:
                 _quietly(backend.finalize)
             self._backend, self._contexts, self._we_initialised = None, {}, False
+            self._unsampled, self._sampled_at = {}, {}  # of the runtime that is gone
         for model in unloaded:
             self._emit("unload", model)
         return unloaded
@@ -866,9 +867,9 @@ class Session:
         the next change after that), so a burst of loads costs one sample and cannot push
         the session's earlier history out of the bounded buffer."""
         if time.monotonic() - self._sampled_at.get(device, -SAMPLE_SPACING) >= SAMPLE_SPACING:
-            self._sample_locked(device)
+            _quietly(self._sample_locked, device)  # the load or unload has happened: never fail it now
         else:
-            self._unsampled.add(device)
+            self._unsampled[device] = time.time()
 
     @_keeps_caller_context
     def _flush_samples(self) -> None:
@@ -876,23 +877,28 @@ class Session:
         if not self._unsampled:
             return
         with self._lock:
+            pending, self._unsampled = self._unsampled, {}
             if self._backend is None:
-                self._unsampled.clear()
                 return
-            for device in sorted(self._unsampled):
-                self._use(device)
-                _quietly(self._sample_locked, device)
-            self._unsampled.clear()
+            for device, when in sorted(pending.items()):
+                if device in self._contexts:  # never open a device just to sample it
+                    _quietly(self._sample_at, device, when)
 
-    def _sample_locked(self, device: int) -> MemorySample:
-        self._unsampled.discard(device)
+    def _sample_at(self, device: int, when: float) -> None:
+        self._use(device)
+        self._sample_locked(device, when)
+
+    def _sample_locked(self, device: int, when: Optional[float] = None) -> MemorySample:
+        """Record `device`'s memory now, stamped `when` (the time of the change it shows, for a
+        sample put off by `_memory_changed`; else now)."""
+        self._unsampled.pop(device, None)
         self._sampled_at[device] = time.monotonic()
         free, total = self._mem_info()
         per_model = {m.name: m.memory for m in self._models.values() if m.device == device}
         loose = self._loose_program_bytes(device)
         if loose:
             per_model[PROGRAM_BUFFERS] = loose
-        sample = MemorySample(time.time(), device, total, free, total - free, per_model,
+        sample = MemorySample(time.time() if when is None else when, device, total, free, total - free, per_model,
                               self._utilization_locked(device))
         self.history.add(sample)
         return sample

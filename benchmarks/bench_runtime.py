@@ -61,11 +61,17 @@ def child_cycles(path: str, cycles: int) -> dict:
     with open(path, "rb") as f:
         blob = f.read()
     idle = acl.memory()
-    # Warm up allocators and fill the bounded memory history (two samples per cycle), so
-    # what is left to measure is growth that would go on for ever: a leak.
-    history = get_session().history
-    while len(history) < history._samples.maxlen:
+    # Warm up allocators and fill the bounded memory history (samples of alternating levels;
+    # loads share one sample per 20 ms), so what is left to measure is growth that would go
+    # on for ever: a leak.
+    from dataclasses import replace
+
+    for _ in range(1000):
         acl.unload(acl.load(blob))
+    history = get_session().history
+    latest = history.latest(0)
+    while len(history) < history._samples.maxlen:
+        history.add(replace(latest, t=latest.t + len(history), free=latest.free - len(history) % 2))
     rss0 = rss_now()
     t0 = time.perf_counter()
     for _ in range(cycles):

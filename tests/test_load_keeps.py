@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from test_reference_api import conv_model
 
+import acl_notebook as acl
 from acl_notebook import hostbuf
 
 
@@ -126,3 +127,93 @@ def test_a_file_just_written_is_copied_at_load_so_a_rewrite_cannot_reach_the_run
     assert out.fidelity == "computed"
     np.testing.assert_allclose(out[0], want.astype(np.float16).astype(np.float32), rtol=2e-3, atol=2e-3)
     sim.unload(m)
+
+
+def _other_weights(blob: bytes) -> bytes:
+    """The same model with other weights: every byte a parse reads is equal, so only identity
+    (or reading the weights) tells the two apart."""
+    from acl_notebook.om import parse
+
+    weights = next(p for p in parse(blob).partitions if p.name == "WEIGHTS_DATA")
+    other = bytearray(blob)
+    other[weights.offset : weights.offset + weights.size] = bytes(weights.size)
+    return bytes(other)
+
+
+def test_a_buffer_equal_to_the_handed_parse_but_for_its_weights_runs_its_own_weights(sim, settled_file):
+    from acl_notebook.hostbuf import open_source
+    from acl_notebook.om.reader import read
+
+    blob, x, _want = conv_model()
+    path = settled_file(blob)
+    other = _other_weights(blob)
+    backend = sim.backend
+    sim._use(0)
+    with open_source(path) as buf:
+        backend.adopt_parse(read(buf, keep=True))  # the session's parse of the file, on offer
+        model_id = backend.load_from_mem(memoryview(bytearray(other)))  # a program's own buffer
+        backend.adopt_parse(None)
+    kept = backend.reference_of(model_id)
+    assert kept.copied > 0  # copied from its own buffer at load, not the session's file held
+    out = kept.interpreter().run([x]).outputs[0]
+    assert np.array_equal(out, acl.reference(other, x)[0])
+    assert not np.array_equal(out, acl.reference(blob, x)[0])
+    backend.unload(model_id)
+
+
+def test_a_parse_handed_on_one_thread_is_never_used_on_another(sim, monkeypatch):
+    import threading
+
+    from acl_notebook.hostbuf import open_source
+    from acl_notebook.om import reader
+
+    blob, _x, _want = conv_model()
+    parses = []
+    real = reader.parse
+    monkeypatch.setattr(reader, "parse", lambda data: parses.append(1) or real(data))
+    backend = sim.backend
+    sim._use(0)
+    ctx = sim._contexts[0]
+    with open_source(blob) as buf:
+        backend.adopt_parse(reader.read(buf, keep=True))
+
+        def program() -> None:  # a pyACL program's thread, loading the same bytes meanwhile
+            backend.set_current_context(ctx)
+            backend.query_size(buf.view)
+        thread = threading.Thread(target=program)
+        thread.start()
+        thread.join()
+        backend.adopt_parse(None)
+    assert parses == [1]  # the other thread parsed for itself
+
+
+def test_a_refused_load_keeps_nothing_of_the_callers_bytes(make_session):
+    from test_runtime import small_model
+
+    from acl_notebook.session import DeviceMemoryError
+
+    s = make_session(memory=256 << 20)
+    blob = bytes(bytearray(small_model("huge", 1 << 30, 1 << 20)))
+    before = sys.getrefcount(blob)
+    with pytest.raises(DeviceMemoryError):
+        s.load(blob)
+    assert sys.getrefcount(blob) == before
+
+
+def test_a_run_still_queued_when_its_model_is_unloaded_computes_the_model(sim):
+    from test_runtime_execute import Runner
+
+    blob, x, want = conv_model()
+    m = sim.load(blob)
+    backend = sim.backend
+    sim._use(0)
+    runner = Runner(sim, m)
+    runner.put(0, x)
+    stream = backend.create_stream()
+    backend.execute_async(m.id, runner.inputs, runner.outputs, stream)
+    backend.unload(m.id)  # what a pyACL program may do before it synchronises
+    backend.synchronize_stream(stream)
+    report = backend.last_execution()
+    assert report.fidelity == "computed" and report.notes == ()
+    backend.destroy_stream(stream)
+    runner.close()

@@ -44,3 +44,39 @@ def test_a_reader_sees_a_load_made_right_after_another(rig):
     s.unload(b)
     assert s.history.latest(0).per_model == {a.name: a.memory}
     s.unload(a)
+
+
+def test_a_put_off_sample_is_stamped_with_the_time_of_the_change(make_session):
+    s = make_session()
+    s.memory()
+    time.sleep(session_module.SAMPLE_SPACING * 2)
+    m = s.load(small_model("brief", 4 * MiB, 4 * MiB))  # sampled now
+    unloaded = time.time()
+    s.unload(m)  # within the spacing: put off
+    time.sleep(0.2)
+    last = s.history.latest(0)  # taken by this read, dated when the unload happened
+    assert last.per_model == {}
+    assert abs(last.t - unloaded) < 0.1
+
+
+def test_a_load_that_cannot_sample_its_memory_still_loads(make_session, monkeypatch):
+    from acl_notebook.runtime.errors import AclError
+
+    s = make_session()
+    s.memory()
+    time.sleep(session_module.SAMPLE_SPACING * 2)
+
+    def unsupported(attr):  # a virtual NPU instance without aclrtGetMemInfo
+        raise AclError(507899, "aclrtGetMemInfo", "not supported here")
+    monkeypatch.setattr(s.backend, "mem_info", unsupported)
+    m = s.load(small_model("forced", 4 * MiB, 4 * MiB), force=True)  # force: no pre-check to fail
+    assert [x.name for x in s.models()] == [m.name] and m.loaded
+
+
+def test_samples_put_off_before_a_restart_are_dropped_with_the_old_runtime(make_session):
+    s = make_session(devices=4)
+    m = s.load(small_model("late", 4 * MiB, 4 * MiB), device=3)
+    s.unload(m)  # within the spacing of the load's sample: put off
+    s.configure(devices=2)  # device 3 no longer exists
+    assert all(x.device < 2 for x in s.history.samples())  # reading never fails, nor opens device 3
+    assert 3 not in s.open_devices()

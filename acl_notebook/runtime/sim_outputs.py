@@ -110,7 +110,8 @@ class Kept:
         return detached.graph()
 
     def release(self) -> None:
-        """Let go of what was held (the unload; also once the graph is built)."""
+        """Let go of what was held, once the graph is built (at unload it goes with the state,
+        after any run still queued)."""
         held, self._held = self._held, None
         if held is not None and not isinstance(held, bytes):
             held.close()
@@ -135,11 +136,15 @@ def prepare(info: ModelInfo, model: memoryview, parsed: Any = None) -> Kept:
     """Called once at load; `model` is only valid during this call (see the module docstring).
     `parsed`: the session's `om.reader.ParsedModel` of exactly these bytes, when there is one."""
     if parsed is not None:
-        if parsed.owner is not None:  # one immutable bytes object: hold it, copy nothing
+        if parsed.owner is not None and model.obj is parsed.owner:  # immutable bytes: hold them
             return Kept(info, held=parsed.owner)
-        kept_file = parsed.source.keep_file() if parsed.source is not None else None
-        if kept_file is not None:
-            return Kept(info, held=kept_file)
+        if parsed.source is not None and model is parsed.source.view:  # the session's mapping
+            try:
+                kept_file = parsed.source.keep_file()
+            except OSError:  # no descriptor to spare (EMFILE): copy now instead
+                kept_file = None
+            if kept_file is not None:
+                return Kept(info, held=kept_file)
     from ..cpu_reference.graph import detach_model
     from ..om.errors import OMFormatError
 

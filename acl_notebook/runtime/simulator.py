@@ -132,8 +132,6 @@ class SimulatorBackend(ExecutionMixin, Backend):
         self._ids = itertools.count(1)
         self._models: dict[int, _Loaded] = {}
         self._init_execution()
-        self._handed: Optional[ParsedModel] = None
-        self._checked: Optional[ParsedModel] = None
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:
@@ -158,28 +156,29 @@ class SimulatorBackend(ExecutionMixin, Backend):
             )
 
     def adopt_parse(self, parsed: Optional[ParsedModel]) -> None:
-        with self._lock:
-            self._handed = parsed
-            self._checked = None  # the handed parse whose bytes passed GE's header checks
+        # Per thread: the offer is for the offering thread's own query and load, never for a
+        # program's load on another thread that happens to run meanwhile.
+        self._local.handed = parsed
+        self._local.checked = None  # the handed parse whose bytes passed GE's header checks
 
-    def _parse(self, model: memoryview, call: str) -> ModelInfo:
+    def _parse(self, model: memoryview, call: str) -> tuple[ModelInfo, Optional[ParsedModel]]:
         """Validate like GE's ModelParserBase, then parse with our reader (or reuse the parse
-        the session handed over, when the buffer still holds the bytes it was made from)."""
+        the session handed over, when the buffer still holds the bytes it was made from).
+        Returns the info and, when it was reused, that parse."""
         size = model.nbytes
         if size == 0:
             raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "model buffer is empty")
-        handed = self._handed
+        handed = getattr(self._local, "handed", None)
         if handed is not None and handed.matches(model):
-            if handed is not self._checked:  # once per handed parse: the bytes are the same
+            if handed is not self._local.checked:  # once per handed parse: the bytes are the same
                 self._check_header(handed.head(_HEADER), size, call)
-                self._checked = handed
-            self._local.matched = handed
-            return handed.info
+                self._local.checked = handed
+            return handed.info, handed
         self._check_header(read_view(model, 0, _HEADER), size, call)  # no SIGBUS from a shrunk file
         from ..om.reader import parse
 
         try:
-            return parse(model)
+            return parse(model), None
         except OMFormatError as exc:
             raise self._fail(E.ACL_ERROR_GE_EXEC_LOAD_MODEL_PARTITION_FAILED, call, str(exc)) from None
         except ValueError as exc:  # the buffer itself is unreadable (a mapping whose file shrank)
@@ -310,7 +309,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
     def query_size(self, model: memoryview) -> tuple[int, int]:
         self._need_buffer(model, "aclmdlQuerySizeFromMem")
         self._need_init("aclmdlQuerySizeFromMem", E.ACL_ERROR_GE_EXEC_NOT_INIT)
-        info = self._parse(model, "aclmdlQuerySizeFromMem")
+        info, _parsed = self._parse(model, "aclmdlQuerySizeFromMem")
         return info.memory.work, info.memory.weight
 
     def load_from_mem(self, model: memoryview) -> int:
@@ -335,9 +334,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 block = self.memory.find(ptr, size) if ptr else None
                 if ptr and (block is None or block.host):
                     raise self._fail(107000, call, f"{what} 0x{ptr:x} + {size} bytes is not live device memory")
-            self._local.matched = None
-            info = self._parse(model, call)
-            parsed, self._local.matched = self._local.matched, None  # the parse of exactly these bytes
+            info, parsed = self._parse(model, call)
             if (work_ptr and work_size < info.memory.work) or (weight_ptr and weight_size < info.memory.weight):
                 raise self._fail(E.ACL_ERROR_GE_PARAM_INVALID, call,
                                  f"the model needs {info.memory.work} work and {info.memory.weight} weight bytes, "
@@ -422,8 +419,8 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 )
             del self._models[model_id]
             self.devices[loaded.device].charged -= loaded.charge
-            if isinstance(loaded.state.prepared, sim_outputs.Kept):
-                loaded.state.prepared.release()  # the caller's bytes, or the file held open
+            # What the model's CPU reference holds (the caller's bytes, or its file held open)
+            # goes with its state: now, or when a run still queued on a stream has finished.
             if model_id == self.adopted_by:
                 # The next model that names a SoC decides again, unless one still loaded
                 # names a SoC (it keeps the device what it is).
