@@ -66,7 +66,7 @@ def child_cycles(path: str, cycles: int) -> dict:
     # on for ever: a leak.
     from dataclasses import replace
 
-    for _ in range(1000):
+    for _ in range(cycles):
         acl.unload(acl.load(blob))
     history = get_session().history
     latest = history.latest(0)
