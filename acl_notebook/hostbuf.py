@@ -26,6 +26,7 @@ import os
 import stat
 import time
 from _thread import _local as _thread_local  # threading.local without importing threading
+from _thread import allocate_lock
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class HostBuffer:
         """The file behind a settled path's mapping, held open (a new descriptor) so it can be
         read after this buffer is closed; None for a buffer, or a file written too recently
         for its stamp to tell a later change (`FileStamp`)."""
-        if self.stamp is None or self._fd is None or not self.unchanged():
+        if self.stamp is None or self._fd is None or KeptFile.live >= KeptFile.MAX_LIVE or not self.unchanged():
             return None
         return KeptFile(os.dup(self._fd), self.label, self.stamp, self.size)
 
@@ -196,9 +197,18 @@ class KeptFile:
     the bytes that were loaded (a real device would have copied them at load).
     """
 
+    #: At most this many are held open at once (a descriptor each); past it `keep_file`
+    #: declines and the simulator copies at load, so many loaded models never exhaust the
+    #: process's descriptors.
+    MAX_LIVE = 64
+    live = 0
+    _count_lock = allocate_lock()
+
     def __init__(self, fd: int, label: str, stamp: FileStamp, size: int) -> None:
         self._fd: Optional[int] = fd
         self.label, self.stamp, self.size = label, stamp, size
+        with KeptFile._count_lock:
+            KeptFile.live += 1
 
     def unchanged(self) -> bool:
         return self._fd is not None and FileStamp.of(os.fstat(self._fd)) == self.stamp
@@ -218,6 +228,8 @@ class KeptFile:
     def close(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
+            with KeptFile._count_lock:
+                KeptFile.live -= 1
             os.close(fd)
 
     def __del__(self) -> None:

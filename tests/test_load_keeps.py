@@ -217,3 +217,17 @@ def test_a_run_still_queued_when_its_model_is_unloaded_computes_the_model(sim):
     assert report.fidelity == "computed" and report.notes == ()
     backend.destroy_stream(stream)
     runner.close()
+
+
+def test_past_the_held_files_limit_a_settled_file_is_copied_at_load(sim, settled_file, monkeypatch):
+    monkeypatch.setattr(hostbuf.KeptFile, "MAX_LIVE", hostbuf.KeptFile.live + 1)
+    blob, x, _want = conv_model()
+    first, second = settled_file(blob, "first.om"), settled_file(blob, "second.om")
+    a = sim.load(first)
+    b = sim.load(second)  # one descriptor is the limit here: copy now instead
+    assert (_fds_on(first), _fds_on(second)) == (1, 0)
+    assert sim.reference_of(a).copied == 0 and sim.reference_of(b).copied > 0
+    assert a.run(x).fidelity == b.run(x).fidelity == "computed"
+    sim.unload(a)
+    sim.unload(b)
+    assert hostbuf.KeptFile.live < hostbuf.KeptFile.MAX_LIVE
