@@ -108,9 +108,7 @@ class HostBuffer:
         was opened: it had settled then (see `FileStamp`) and fstat still reports the same stamp.
         One fstat, where comparing the bytes costs a read of everything parsed. False means
         "cannot tell this way", never "changed"."""
-        if self.stamp is None or self._fd is None:
-            return False
-        return FileStamp.of(os.fstat(self._fd)) == self.stamp
+        return self.stamp is not None and self._fd is not None and self.stamp.holds(self._fd)
 
     def keep_file(self) -> Optional[KeptFile]:
         """The file behind a settled path's mapping, held open (a new descriptor) so it can be
@@ -184,6 +182,10 @@ class FileStamp(tuple):
     def of(cls, st: os.stat_result) -> FileStamp:
         return cls((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
 
+    def holds(self, fd: int) -> bool:
+        """Whether the file open as `fd` still has this stamp (one fstat)."""
+        return FileStamp.of(os.fstat(fd)) == self
+
     @staticmethod
     def settled(st: os.stat_result, now_ns: int) -> bool:
         return max(st.st_mtime_ns, st.st_ctime_ns) <= now_ns - int(SETTLED_SECONDS * 1e9)
@@ -211,7 +213,7 @@ class KeptFile:
             KeptFile.live += 1
 
     def unchanged(self) -> bool:
-        return self._fd is not None and FileStamp.of(os.fstat(self._fd)) == self.stamp
+        return self._fd is not None and self.stamp.holds(self._fd)
 
     def read(self) -> HostBuffer:
         """A fresh read-only mapping of the file (reads through it are SIGBUS-safe, like a path's)."""

@@ -871,11 +871,14 @@ class Session:
         else:
             self._unsampled[device] = time.time()
 
-    @_keeps_caller_context
     def _flush_samples(self) -> None:
-        """Take the samples `_memory_changed` put off (the history calls this before it is read)."""
-        if not self._unsampled:
-            return
+        """Take the samples `_memory_changed` put off (the history calls this before every read,
+        so when there are none this costs one check)."""
+        if self._unsampled:
+            self._take_put_off_samples()
+
+    @_keeps_caller_context
+    def _take_put_off_samples(self) -> None:
         with self._lock:
             pending, self._unsampled = self._unsampled, {}
             if self._backend is None:

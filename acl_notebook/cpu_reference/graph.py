@@ -176,7 +176,9 @@ def detach_model(data: Any, keep_decoded: bool = False) -> Detached:
                 continue
             kept[where] = _copy(blob, *where)
             copied += where[1]
-    return Detached(_copy(view, mdef.offset, mdef.size), kept, copied, model if keep_decoded else None)
+    if keep_decoded:  # the graph is built from `model` right away: its bytes are not needed
+        return Detached(b"", kept, copied, model)
+    return Detached(_copy(view, mdef.offset, mdef.size), kept, copied)
 
 
 def _const_weights(op: Any, names: AttrNames, blob: memoryview) -> Optional[tuple[int, int]]:

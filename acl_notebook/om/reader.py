@@ -66,14 +66,10 @@ class ParsedModel:
 
     def head(self, size: int) -> Any:
         """The model's first `size` bytes as parsed (fewer if it is shorter), without reading
-        the buffer again: the header is the first region every parse reads."""
+        the buffer again: the header is the first region a kept parse (`read(keep=True)`) reads."""
         if self.owner is not None:
             return memoryview(self.owner)[:size]
-        if self.regions and self.regions[0][0] == 0 and len(self.regions[0][1]) >= min(size, self.size):
-            return self.regions[0][1][:size]
-        if self.source is not None:
-            return self.source.read(0, size)
-        return b""
+        return self.regions[0][1][:size]  # the header, read first (`_root_partitions`)
 
     def matches(self, view: memoryview) -> bool:
         if self.owner is not None:  # bytes never change: the same object is the same model
