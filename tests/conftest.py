@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -28,21 +29,41 @@ def models_dir() -> Path:
     return MODELS_DIR
 
 
+def _acl_rig(monkeypatch, tmp_path_factory):
+    from abi_lib import FakeAclControl, build_fake_acl
+    from rig import Rig
+
+    lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
+    return Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
+
+
 @pytest.fixture(params=["sim", "acl"])
 def rig(request, monkeypatch, tmp_path_factory):
     """The shared behavioural suite's device: the simulator, or the ctypes binding over the
     compiled C library with ACL's ABI (tests/abi)."""
     from rig import Rig
 
-    if request.param == "acl":
-        from abi_lib import FakeAclControl, build_fake_acl
-
-        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-        r = Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
-    else:
-        r = Rig("sim", monkeypatch)
+    r = _acl_rig(monkeypatch, tmp_path_factory) if request.param == "acl" else Rig("sim", monkeypatch)
     yield r
     r.close()
+
+
+@pytest.fixture
+def acl_rig(monkeypatch, tmp_path_factory):
+    """The ctypes backend over the C test library alone (`rig`'s "acl" half)."""
+    r = _acl_rig(monkeypatch, tmp_path_factory)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def settle(monkeypatch):
+    """Makes files count as settled 0.05 s after their last write (2.5 s in real use,
+    `hostbuf.SETTLED_SECONDS`), and returns the wait that settles a file just written."""
+    from acl_notebook import hostbuf
+
+    monkeypatch.setattr(hostbuf, "SETTLED_SECONDS", 0.05)
+    return lambda: time.sleep(0.1)
 
 
 # -- the panel tests' sessions and panels (closed after each test) ----------------------

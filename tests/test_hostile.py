@@ -18,7 +18,6 @@ from pathlib import Path
 
 import hostile
 import pytest
-from rig import Rig
 
 import acl_notebook as acl
 from acl_notebook.om import OMFormatError, inspect, parse
@@ -158,17 +157,12 @@ def test_a_negative_size_never_reaches_the_accounts(rig, case):
         s.load(hostile.with_model_attrs(memory_size=2 * 1024**3))  # a 2 GiB model on a 1 GiB device
 
 
-def test_the_c_side_really_wraps_a_negative_size(monkeypatch, tmp_path_factory):
+def test_the_c_side_really_wraps_a_negative_size(acl_rig):
     """Why the session checks what the runtime reports: through ctypes, -1 is 2**64-1."""
-    from abi_lib import FakeAclControl, build_fake_acl
-
-    lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-    rig = Rig("acl", monkeypatch, FakeAclControl(lib), lib.parents[1])
-    s = rig.session()
+    s = acl_rig.session()
     s._use(0)
     work, _weight = s.backend.query_size(memoryview(hostile.with_model_attrs(memory_size=-1)))
     assert work == 2**64 - 1
-    rig.close()
 
 
 def test_runtime_sizes_beyond_any_device_are_refused_by_the_session(rig, monkeypatch):

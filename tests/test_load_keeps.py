@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -26,15 +25,12 @@ def sim(make_session):
 
 
 @pytest.fixture
-def settled_file(tmp_path, monkeypatch):
-    """Writes bytes to a file that counts as settled (its last write 0.1 s old, the bar lowered
-    from 2.5 s to 0.05 s)."""
-    monkeypatch.setattr(hostbuf, "SETTLED_SECONDS", 0.05)
-
+def settled_file(tmp_path, settle):
+    """Writes bytes to a file that counts as settled (see conftest's `settle`)."""
     def write(data: bytes, name: str = "conv.om"):
         path = tmp_path / name
         path.write_bytes(data)
-        time.sleep(0.1)
+        settle()
         return path
     return write
 

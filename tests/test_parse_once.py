@@ -4,11 +4,9 @@ the query and the load only while the buffer still holds the bytes that parse wa
 from __future__ import annotations
 
 import mmap
-import time
 
 import pytest
 
-from acl_notebook import hostbuf
 from acl_notebook.hostbuf import HostBuffer, open_source
 from acl_notebook.om import ModelSpec, fullwire, modeldef, parse, reader, slimwire, write_om
 from acl_notebook.session import Config, Session
@@ -49,14 +47,6 @@ def session():
     s.start()
     yield s
     s.shutdown()
-
-
-@pytest.fixture
-def settle(monkeypatch):
-    """Makes files count as settled 0.05 s after their last write (2.5 s in real use), and
-    returns the wait that makes a file just written settled."""
-    monkeypatch.setattr(hostbuf, "SETTLED_SECONDS", 0.05)
-    return lambda: time.sleep(0.1)
 
 
 @pytest.mark.parametrize("inout", [True, False])

@@ -190,45 +190,25 @@ def test_env_auto(monkeypatch):
 
 
 # -- real hardware: one SoC, auto does not apply ------------------------------------------
-def test_acl_backend_keeps_its_soc(monkeypatch, tmp_path_factory):
-    from abi_lib import FakeAclControl, build_fake_acl
-
-    lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-    fake = FakeAclControl(lib)
-    fake.reset()
-    fake.set_soc("Ascend910B1")
-    monkeypatch.setenv("ASCEND_HOME_PATH", str(lib.parents[1]))
-    s = Session(Config(backend="acl"))
-    try:
-        info = s.info()
-        assert (info.backend, info.soc, info.soc_source) == ("acl", "Ascend910B1", "")
-        assert "ignored" not in info.note  # auto is the default, not a setting to warn about
-        with pytest.raises(AclError) as err:
-            s.load(LANE)
-        assert err.value.code == 507008 and "ATC" in err.value.hint  # rebuild: the device is fixed
-        assert s.info().soc == "Ascend910B1" and s.models() == ()
-        assert s.load(PONG).soc_note == ""
-    finally:
-        s.shutdown()
+def test_acl_backend_keeps_its_soc(acl_rig):
+    s = acl_rig.session(soc="Ascend910B1")
+    info = s.info()
+    assert (info.backend, info.soc, info.soc_source) == ("acl", "Ascend910B1", "")
+    assert "ignored" not in info.note  # auto is the default, not a setting to warn about
+    with pytest.raises(AclError) as err:
+        s.load(LANE)
+    assert err.value.code == 507008 and "ATC" in err.value.hint  # rebuild: the device is fixed
+    assert s.info().soc == "Ascend910B1" and s.models() == ()
+    assert s.load(PONG).soc_note == ""
 
 
-def test_fake_acl_family_rule_matches(monkeypatch, tmp_path_factory):
+def test_fake_acl_family_rule_matches(acl_rig):
     """The ABI library and the simulator agree on first-generation 910 vs 910B."""
-    from abi_lib import FakeAclControl, build_fake_acl
-
-    lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-    fake = FakeAclControl(lib)
-    fake.reset()
-    fake.set_soc("Ascend910B1")
-    monkeypatch.setenv("ASCEND_HOME_PATH", str(lib.parents[1]))
-    s = Session(Config(backend="acl"))
-    try:
-        with pytest.raises(AclError) as err:
-            s.load(om("gen1", "Ascend910B"))  # first-generation variant B, not an A2
-        assert err.value.code == 507008
-        assert s.load(om("a2", "Ascend910B4-1")).loaded
-    finally:
-        s.shutdown()
+    s = acl_rig.session(soc="Ascend910B1")
+    with pytest.raises(AclError) as err:
+        s.load(om("gen1", "Ascend910B"))  # first-generation variant B, not an A2
+    assert err.value.code == 507008
+    assert s.load(om("a2", "Ascend910B4-1")).loaded
     sim = Session(Config(backend="sim", soc="Ascend910B1"))
     try:
         with pytest.raises(AclError):
