@@ -3,11 +3,13 @@ and the outputs the simulator computes for given inputs (to check read-back agai
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -15,6 +17,33 @@ from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 
 PROGRAMS = Path(__file__).parent / "pyacl_programs"
 REPO = Path(__file__).resolve().parents[1]
+
+#: libc with mmap / munmap / mprotect typed, for tests that hand programs memory they then unmap.
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+
+@contextmanager
+def pyacl_installed(session, set_device: bool = False) -> Iterator:
+    """The pyACL image installed over `session` with ``acl.init()`` done (and device 0 set when
+    `set_device`): yields the ``acl`` module, uninstalled and unbound afterwards."""
+    from acl_notebook import pyacl
+    from acl_notebook.pyacl.core import PROGRAM
+
+    assert pyacl.install(force=True, session=session).installed
+    import acl
+
+    assert acl.init() == 0
+    if set_device:
+        assert acl.rt.set_device(0) == 0
+    try:
+        yield acl
+    finally:
+        pyacl.uninstall()
+        PROGRAM.bind(None)
 
 
 def classifier_spec(soc: str = "Ascend910B1") -> ModelSpec:

@@ -13,38 +13,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, outputs_on, write
+from pyacl_helpers import classifier_spec, outputs_on, pyacl_installed, write
 from test_pyacl_conventions import H2D, Program, image
 
-from acl_notebook import pyacl
-from acl_notebook.pyacl.core import PROGRAM
 from acl_notebook.session import Config, Session
 
 SENTINEL = b"\xab"
 
 
-def _install(session):
-    assert pyacl.install(force=True, session=session).installed
-    import acl
-
-    assert acl.init() == 0
-    return acl
-
-
 @pytest.fixture
 def env(rig):
     session = rig.session(soc="Ascend910B1")
-    yield _install(session), session
-    pyacl.uninstall()
-    PROGRAM.bind(None)
+    with pyacl_installed(session) as acl:
+        yield acl, session
 
 
 @pytest.fixture
 def sim():
     session = Session(Config(backend="sim", soc="Ascend910B1"))
-    yield _install(session), session
-    pyacl.uninstall()
-    PROGRAM.bind(None)
+    with pyacl_installed(session) as acl:
+        yield acl, session
     session.shutdown()
 
 

@@ -14,41 +14,27 @@ import threading
 
 import numpy as np
 import pytest
-from pyacl_helpers import batch_spec, classifier_spec, hw_spec, outputs_on, two_input_spec
+from pyacl_helpers import batch_spec, classifier_spec, hw_spec, libc, outputs_on, pyacl_installed, two_input_spec
 
-from acl_notebook import pyacl
 from acl_notebook.om.writer import write_om
-from acl_notebook.pyacl.core import PROGRAM
 
 HUGE_FIRST, H2D, D2H, D2D = 0, 1, 2, 3
 ACL_HBM_MEM = 1
 
 
-_libc = ctypes.CDLL(None)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 
 @pytest.fixture
 def env(rig):
-    yield from _env(rig, "Ascend910B1")
+    session = rig.session(soc="Ascend910B1")
+    with pyacl_installed(session) as acl:
+        yield acl, session
 
 
 @pytest.fixture
 def rc_env(rig):
-    yield from _env(rig, "Ascend310B4")
-
-
-def _env(rig, soc):
-    session = rig.session(soc=soc)
-    status = pyacl.install(force=True, session=session)
-    assert status.installed
-    import acl
-
-    assert acl.init() == 0
-    yield acl, session
-    pyacl.uninstall()
-    PROGRAM.bind(None)
+    session = rig.session(soc="Ascend310B4")
+    with pyacl_installed(session) as acl:
+        yield acl, session
 
 
 class Program:
@@ -283,11 +269,11 @@ def test_memcpy_checks_kinds_sizes_and_pointers(env):
 def test_a_pointer_into_a_dropped_object_whose_memory_is_gone_is_stale(env):
     acl, _ = env
     dev, _ = acl.rt.malloc(64, HUGE_FIRST)
-    pages = _libc.mmap(None, mmap.PAGESIZE, 3, 0x22, -1, 0)  # PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS
+    pages = libc.mmap(None, mmap.PAGESIZE, 3, 0x22, -1, 0)  # PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS
     arr = np.ctypeslib.as_array((ctypes.c_uint8 * mmap.PAGESIZE).from_address(pages))
     stale = acl.util.numpy_contiguous_to_ptr(arr)
     del arr
-    assert _libc.munmap(pages, mmap.PAGESIZE) == 0  # the program dropped the array and unmapped it
+    assert libc.munmap(pages, mmap.PAGESIZE) == 0  # the program dropped the array and unmapped it
     assert acl.rt.memcpy(dev, 64, stale, 64, H2D) == 107000
     with pytest.raises(ValueError, match="not live memory"):
         acl.util.ptr_to_bytes(stale, 64)

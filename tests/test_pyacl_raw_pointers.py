@@ -10,39 +10,32 @@ import mmap
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, outputs_on, run_program, simulated_outputs, write
+from pyacl_helpers import classifier_spec, libc, outputs_on, pyacl_installed, run_program, simulated_outputs, write
 
-from acl_notebook import pyacl
 from acl_notebook.om.writer import write_om
 from acl_notebook.pyacl import hostmem
-from acl_notebook.pyacl.core import PROGRAM
 
 H2H, H2D, D2H = 0, 1, 2
 PAGE = mmap.PAGESIZE
 PROT_NONE, PROT_READ, PROT_RW = 0, 1, 3
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
 class Pages:
     """Three anonymous pages we can unmap or protect one at a time."""
 
     def __init__(self) -> None:
-        self.base = _libc.mmap(None, 3 * PAGE, PROT_RW, 0x22, -1, 0)  # MAP_PRIVATE | MAP_ANONYMOUS
+        self.base = libc.mmap(None, 3 * PAGE, PROT_RW, 0x22, -1, 0)  # MAP_PRIVATE | MAP_ANONYMOUS
         assert self.base not in (None, ctypes.c_void_p(-1).value)
 
     def protect(self, page: int, prot: int) -> None:
-        assert _libc.mprotect(self.base + page * PAGE, PAGE, prot) == 0
+        assert libc.mprotect(self.base + page * PAGE, PAGE, prot) == 0
 
     def unmap(self, page: int) -> None:
-        assert _libc.munmap(self.base + page * PAGE, PAGE) == 0
+        assert libc.munmap(self.base + page * PAGE, PAGE) == 0
 
     def close(self) -> None:
-        _libc.munmap(self.base, 3 * PAGE)
+        libc.munmap(self.base, 3 * PAGE)
 
 
 @pytest.fixture
@@ -55,14 +48,8 @@ def pages():
 @pytest.fixture
 def env(rig):
     session = rig.session(soc="Ascend910B1")  # EP: device memory is not host memory
-    assert pyacl.install(force=True, session=session).installed
-    import acl
-
-    assert acl.init() == 0
-    assert acl.rt.set_device(0) == 0
-    yield acl, session
-    pyacl.uninstall()
-    PROGRAM.bind(None)
+    with pyacl_installed(session, set_device=True) as acl:
+        yield acl, session
 
 
 def device(acl, size):

@@ -8,34 +8,22 @@ import mmap
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, run_program, write
+from pyacl_helpers import classifier_spec, libc, pyacl_installed, run_program, write
 
-from acl_notebook import pyacl
 from acl_notebook.om.reader import parse
 from acl_notebook.om.writer import write_om
-from acl_notebook.pyacl.core import PROGRAM
 from acl_notebook.runtime.base import malloc_charge
 from acl_notebook.session import PROGRAM_BUFFERS
 
 HUGE_FIRST, H2D = 0, 1
 
 
-_libc = ctypes.CDLL(None)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 
 @pytest.fixture
 def env(rig):
     session = rig.session()
-    assert pyacl.install(force=True, session=session).installed
-    import acl
-
-    assert acl.init() == 0
-    assert acl.rt.set_device(0) == 0
-    yield acl, session
-    pyacl.uninstall()
-    PROGRAM.bind(None)
+    with pyacl_installed(session, set_device=True) as acl:
+        yield acl, session
 
 
 def load(acl, om):
@@ -144,11 +132,11 @@ def test_the_program_may_drop_the_model_bytes_after_loading(env):
     assert ret == 0
     desc = acl.mdl.create_desc()
     assert acl.mdl.get_desc(desc, model_id) == 0
-    pages = _libc.mmap(None, mmap.PAGESIZE, 3, 0x22, -1, 0)  # PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS
+    pages = libc.mmap(None, mmap.PAGESIZE, 3, 0x22, -1, 0)  # PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS
     arr = np.ctypeslib.as_array((ctypes.c_uint8 * mmap.PAGESIZE).from_address(pages))
     gone = acl.util.numpy_contiguous_to_ptr(arr)
     del arr
-    assert _libc.munmap(pages, mmap.PAGESIZE) == 0
+    assert libc.munmap(pages, mmap.PAGESIZE) == 0
     assert acl.mdl.load_from_mem(gone, 100) == (0, 100000)  # a pointer into memory that is gone
     assert acl.mdl.unload(model_id) == 0
 
