@@ -22,7 +22,6 @@ HUGE_FIRST, H2D, D2H, D2D = 0, 1, 2, 3
 ACL_HBM_MEM = 1
 
 
-
 @pytest.fixture
 def env(rig):
     session = rig.session(soc="Ascend910B1")

@@ -20,7 +20,6 @@ PAGE = mmap.PAGESIZE
 PROT_NONE, PROT_READ, PROT_RW = 0, 1, 3
 
 
-
 class Pages:
     """Three anonymous pages we can unmap or protect one at a time."""
 

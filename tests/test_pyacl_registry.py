@@ -18,7 +18,6 @@ from acl_notebook.session import PROGRAM_BUFFERS
 HUGE_FIRST, H2D = 0, 1
 
 
-
 @pytest.fixture
 def env(rig):
     session = rig.session()
