@@ -119,6 +119,36 @@ def test_a_cold_inspect_of_a_small_older_model_imports_neither_protobuf_nor_argp
     assert cold["inputs"][0]["name"] == "x" and cold["dynamic"]["gears"]
 
 
+def test_only_a_processs_first_small_modeldef_is_walked_in_python(tmp_path):
+    """The Python wire walk saves a cold process the protobuf import once; after that every
+    decode is upb's, which is many times faster (a kernel inspecting small models, or a
+    first ModelDef too large to walk), and each answer is the same as upb's."""
+    from acl_notebook.om import ModelSpec, inspect, write_om_file
+
+    small, second, big = tmp_path / "small.om", tmp_path / "second.om", tmp_path / "big.om"
+    write_om_file(ModelSpec(name="small", op_count=40), small)
+    write_om_file(ModelSpec(name="second", op_count=40, inout_info=False), second)
+    write_om_file(ModelSpec(name="big", op_count=2000), big)  # a ModelDef over slimwire.MAX_BYTES
+    code = ("import json, sys\n"
+            "from acl_notebook.om import _proto, fullwire, inspect, slimwire\n"
+            "walks = []\n"
+            "for mod in (slimwire, fullwire):\n"
+            "    real = mod.parse\n"
+            "    mod.parse = lambda blob, real=real, name=mod.__name__: walks.append(name) or real(blob)\n"
+            "out = []\n"
+            "for path in sys.argv[1:]:\n"
+            "    info = inspect(path)\n"
+            "    out.append([info.name, info.op_count, 'google.protobuf' in sys.modules, len(walks)])\n"
+            "print(json.dumps(out))")
+    for order, want in (([small, second, small], [["small", 40, False, 1], ["second", 40, True, 1],
+                                                  ["small", 40, True, 1]]),
+                        ([big, small], [["big", 2000, True, 0], ["small", 40, True, 0]])):
+        out = subprocess.run([sys.executable, "-c", code, *map(str, order)], check=True, capture_output=True,
+                             text=True, cwd=tmp_path).stdout
+        assert __import__("json").loads(out) == want, order
+    assert inspect(second).op_count == 40 and inspect(big).name == "big"
+
+
 def test_the_pure_wire_schema_is_the_descriptor_sets():
     """fullwire.SCHEMA names every field of ge_ir.proto's messages with its number, type and label."""
     from acl_notebook.om import _proto, fullwire

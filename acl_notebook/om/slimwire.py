@@ -1,15 +1,16 @@
-"""The slim ModelDef read straight off the protobuf wire, for small ModelDefs and cold starts.
+"""The slim ModelDef read straight off the protobuf wire, for a process's first small ModelDef.
 
 `modeldef.describe(..., scan_ops=False)` reads only the model's name, the number of ops of
-each graph and the model attrs' scalar values. For a small ModelDef, walking those fields
-in Python costs less than importing protobuf and building its classes, which is most of
-a cold ``acl-notebook inspect``. This module yields objects with exactly the parts of the
-``SlimModelDef`` message that `describe` touches (``name``, ``graph[i].op`` as a sized
-range, ``attr`` entries whose ``value`` answers ``WhichOneof`` and ``.i/.s/.f/.b``), and
-follows protobuf's rules: unknown fields are skipped, a repeated singular field means
-"last one wins" (and a repeated message is merged), and anything malformed is an
-`OMFormatError` like protobuf's DecodeError. tests/test_fuzz.py holds it equal to upb.
-"""
+each graph and the model attrs' scalar values. For one small ModelDef, walking those fields
+in Python costs less than importing protobuf and building its classes, which is most of a
+cold ``acl-notebook inspect``; `modeldef.load_for_scan` uses upb for every later one.
+
+This module yields objects with exactly the parts of the ``SlimModelDef`` message that
+`describe` touches (``name``, ``graph[i].op`` as a sized range, ``attr`` entries whose
+``value`` answers ``WhichOneof`` and ``.i/.s/.f/.b``), and follows protobuf's rules: unknown
+fields are skipped, a repeated singular field means "last one wins" (and a repeated message
+is merged), and anything malformed is an `OMFormatError` like protobuf's DecodeError.
+tests/test_fuzz.py holds it equal to upb."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import struct
 
 from .errors import bad_modeldef
 
-#: Above this ModelDef size protobuf (upb) is used: its parse is linear and fast, and at
-#: this size the cost of importing it no longer dominates.
+#: Above this ModelDef size even a first decode uses protobuf (upb): at this size the walk
+#: costs a few tenths of a millisecond, and importing protobuf no longer dominates.
 MAX_BYTES = 256 << 10
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
