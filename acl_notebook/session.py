@@ -977,6 +977,8 @@ class Session:
         return unsubscribe
 
     def _emit(self, event: str, payload: Any) -> None:
+        if not self._subscribers:  # no panel open: a load or unload tells nobody
+            return
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
@@ -1106,6 +1108,9 @@ class _handed:
 def _sizes(call: str, first: str, second: str, *values: Any) -> tuple[int, int]:
     """Two byte counts a runtime reported, refused when they cannot be true: negative, or
     beyond any device (a C size_t of -1 reads as 2**64-1), so accounting never goes wrong."""
+    a, b = values
+    if type(a) is int and type(b) is int and 0 <= a <= MAX_BYTES and 0 <= b <= MAX_BYTES:
+        return a, b  # every load asks twice: the common case without the loop
     for what, value in zip((first, second), values):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BYTES:
             raise AclError(ACL_ERROR_INVALID_PARAM, call,

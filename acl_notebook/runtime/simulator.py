@@ -284,7 +284,8 @@ class SimulatorBackend(ExecutionMixin, Backend):
         with self._lock:
             self._need_init("aclrtGetMemInfo")
             dev = self.devices[self._current("aclrtGetMemInfo").device]
-            attr = MemAttr(attr)
+            if type(attr) is not MemAttr:
+                attr = MemAttr(attr)  # a plain int from a program: the enum refuses an unknown one
             hbm_attr = attr in (MemAttr.HBM, MemAttr.HBM_HUGE, MemAttr.HBM_NORMAL)
             if self.profile.memory_kind == "HBM" and not hbm_attr:
                 return 0, 0  # A2/A3 have no DDR pool for the device: ACL reports zeros
