@@ -61,3 +61,5 @@ class Rig:
     def close(self) -> None:
         for s in self.sessions:
             s.shutdown()
+        if self.kind != "sim":  # the C library is one per process: leave it as a fresh one has it
+            self.control.reset()  # (a test that opens it without a rig must not get this one's SoC)

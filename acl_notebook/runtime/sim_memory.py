@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import collections
 import ctypes
+import mmap
 import threading
 from dataclasses import dataclass
 from typing import Optional
@@ -30,6 +31,14 @@ _ALIGN = 64  # ACL documents 64-byte-aligned starts
 
 class HostAccessError(ValueError):
     """A host pointer the simulator was asked to touch is not usable memory."""
+
+
+def _give_back(mapping: mmap.mmap) -> None:
+    """Return a freed block's pages to the kernel but keep its addresses (reads give zeros)."""
+    try:
+        mapping.madvise(mmap.MADV_DONTNEED)
+    except (AttributeError, OSError, ValueError):  # no madvise here: the pages stay until unmapped
+        pass
 
 
 def host_view(address: int, size: int, writable: bool = False) -> memoryview:
@@ -67,8 +76,10 @@ class AddressSpace:
         self._bases: list[int] = []
         self._blocks: dict[int, Block] = {}
         self._next = EP_DEVICE_BASE
-        # Freed real-memory blocks (RC, and host blocks): a stale pointer into one must get a
-        # code, not a read of memory Python has given back.
+        # Freed real-memory blocks (RC, and host blocks): (start, end, mapping). A stale pointer
+        # into one gets a code. Each keeps its mapping, its pages given back to the kernel, so
+        # no other allocation (a numpy array a program makes next) can be handed an address
+        # that is still refused; one that falls off the end is unmapped, and forgotten alike.
         self._freed: collections.deque = collections.deque(maxlen=4096)
         #: every allocation ever made, for tests that count them
         self.allocations = 0
@@ -76,11 +87,10 @@ class AddressSpace:
     def allocate(self, size: int, charge: int, device: int, host: bool = False) -> Block:
         """A new block of `size` bytes (uninitialised in ACL; zeros here)."""
         length = max(size, 1)
-        if self.rc or host:  # real memory, 64-byte aligned like ACL's
-            storage = (ctypes.c_char * (length + _ALIGN))()
-            skip = -ctypes.addressof(storage) % _ALIGN
-            address = ctypes.addressof(storage) + skip
-            view = memoryview(storage).cast("B")[skip: skip + length]  # the slice keeps storage alive
+        if self.rc or host:  # real memory, in its own mapping: page-aligned (ACL promises 64 bytes)
+            storage = mmap.mmap(-1, length)  # anonymous: zeros, never from the heap numpy allocates in
+            address = ctypes.addressof(ctypes.c_char.from_buffer(storage))
+            view = memoryview(storage)
         else:
             storage = bytearray(length)
             view = memoryview(storage)
@@ -101,13 +111,14 @@ class AddressSpace:
             if block is not None:
                 del self._bases[bisect.bisect_left(self._bases, address)]
                 if self.rc or block.host:
-                    self._freed.append((block.address, block.address + max(block.size, 1)))
+                    _give_back(block.owner)
+                    self._freed.append((block.address, block.address + max(block.size, 1), block.owner))
             return block
 
     def was_freed(self, address: int) -> bool:
         """True if `address` lies in a recently freed real-memory block (and no live one)."""
         with self._lock:
-            return any(lo <= address < hi for lo, hi in self._freed)
+            return any(lo <= address < hi for lo, hi, _mapping in self._freed)
 
     def find(self, address: int, count: int = 0) -> Optional[Block]:
         """The live block holding ``[address, address + count)``, or None."""
