@@ -20,7 +20,7 @@ import hostile
 import pytest
 
 import acl_notebook as acl
-from acl_notebook.om import OMFormatError, inspect, parse
+from acl_notebook.om import ModelSpec, OMFormatError, TensorSpec, inspect, parse, write_om
 from acl_notebook.om import modeldef as modeldef_mod
 from acl_notebook.runtime.errors import AclError
 
@@ -140,6 +140,24 @@ def test_bad_memory_sizes_are_refused_by_the_reader(case):
     (attr, value), = BAD_SIZES[case].items()
     with pytest.raises(OMFormatError, match=rf"{attr} is {value} bytes.*no device"):
         parse(data)
+
+
+@pytest.mark.parametrize("side", ["input", "output"])
+def test_tensor_sizes_beyond_any_device_are_refused_by_the_reader(rig, side):
+    """An older file (no MODEL_INOUT_INFO) takes its I/O sizes from the ops' descriptors: dims
+    whose product no device holds are damage there too, for `parse` and for a load, and a
+    refused load leaves the device as it was (found by a fuzz run: a flipped bit in a dim)."""
+    huge = TensorSpec("big", (2**17, 2**17, 2**17), "float32", "ND")  # 8 PiB: fits int64, no device
+    ok = TensorSpec("small", (1, 10), "float32", "ND")
+    data = write_om(ModelSpec(name="huge", inout_info=False, work_size=1 << 20,
+                              inputs=[huge if side == "input" else ok], outputs=[huge if side == "output" else ok]))
+    with pytest.raises(OMFormatError, match=r"tensor '?big.*more than any device holds"):
+        parse(data)
+    session = rig.session()
+    free = session.memory().free
+    with pytest.raises(OMFormatError, match="more than any device holds"):
+        session.load(data)
+    assert len(session.models()) == 0 and session.memory().free == free
 
 
 @pytest.mark.parametrize("case", ["negative work", "work the C side wraps to 2**64-1"])

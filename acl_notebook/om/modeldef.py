@@ -334,6 +334,13 @@ def _tensor(name: str, desc: Any, names: AttrNames, dims: Optional[tuple[int, ..
 
 
 def _replace_size(t: TensorDesc, size: int) -> TensorDesc:
+    """`t` with its byte size, refused when no device could hold it (damaged dims or sizes
+    would otherwise be believed, and charged, like MODEL_INOUT_INFO's are refused)."""
+    if size > MAX_BYTES:
+        raise OMFormatError(
+            f"the ModelDef gives tensor {t.name!r} (dims {list(t.dims)}) {size} bytes, more than any device "
+            f"holds (at most {MAX_BYTES}); the file is damaged, export it again"
+        )
     return TensorDesc(t.name, t.dims, t.dtype, t.format, size, t.acl_dtype, t.acl_format, t.dims_range)
 
 
