@@ -135,6 +135,17 @@ def test_malloc_host_is_host_memory_in_ep_and_device_memory_in_rc(rig, dev, mode
     assert free_bytes(dev) == before
 
 
+def test_host_memory_the_machine_cannot_give_is_acls_allocation_error(dev):
+    """aclrtMallocHost of more than the host can map (256 TiB) is 207001, like any failed
+    allocation, never a Python MemoryError or OSError; the next one works."""
+    b = dev.backend
+    before = free_bytes(dev)
+    assert code_of(b.malloc_host, 2**48) == 207001
+    assert free_bytes(dev) == before
+    host = b.malloc_host(64)
+    b.free_host(host)
+
+
 # -- aclrtMemcpy ---------------------------------------------------------------------------------
 def test_copies_round_trip_through_device_memory(dev):
     b = dev.backend

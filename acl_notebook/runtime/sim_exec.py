@@ -138,7 +138,11 @@ class ExecutionMixin:
         if charge > dev.free:
             raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
                              f"device {device} out of memory: {charge} bytes asked, {dev.free} free")
-        block = self.memory.allocate(size, charge, device, host=host)
+        try:
+            block = self.memory.allocate(size, charge, device, host=host)
+        except (MemoryError, OSError) as exc:  # the host cannot map it: ACL's code, not a Python error
+            raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
+                             f"the host could not provide {size} bytes ({exc})") from None
         dev.charged += charge
         return block
 
