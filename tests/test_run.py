@@ -227,6 +227,9 @@ def test_dynamic_refusals_list_the_gears(rig, mode):
     r(lambda: m(x, hw=(4, 4)), InputError, "batch gears", "use batch=")
     r(lambda: m(x, batch=1, hw=(1, 1)), InputError, "give one of")
     r(lambda: m(x, batch="x"), InputTypeError, "batch= must be an int")
+    for not_whole in (1.5, 4.0, float("inf"), True):  # never truncated into another gear
+        r(lambda b=not_whole: m(x, batch=b), InputTypeError, "batch= must be an int")
+    assert m(np.ones((4, 3, 4, 4), np.float16), batch=np.int64(4)).gear == (4,)  # a numpy integer is an int
 
 
 # -- gears ------------------------------------------------------------------------------------------

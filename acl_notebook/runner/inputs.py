@@ -17,6 +17,7 @@ leaves the model loaded and usable. The rules:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -166,7 +167,7 @@ def _explicit_gear(model: Any, batch: Any, hw: Any, dims: Any) -> Optional[Gear]
         raise InputError(f"{model.name} has {dyn.kind} gears ({gear_text(dyn.kind, dyn.gears)}); {key}= does "
                          f"not apply, use {dyn.kind}=")
     try:
-        gear = (int(value),) if key == "batch" else tuple(int(v) for v in value)
+        gear = (_whole(value),) if key == "batch" else tuple(_whole(v) for v in value)
     except (TypeError, ValueError):
         raise InputTypeError(f"{key}= must be {'an int' if key == 'batch' else 'a tuple of ints'}, got {value!r}") \
             from None
@@ -174,6 +175,14 @@ def _explicit_gear(model: Any, batch: Any, hw: Any, dims: Any) -> Optional[Gear]
         shown = gear[0] if key == "batch" else gear
         raise InputError(f"{key}={shown} is not a gear of {model.name}; gears: {gear_text(dyn.kind, dyn.gears)}")
     return gear
+
+
+def _whole(value: Any) -> int:
+    """An int or numpy integer as itself; a float (4.0, 1.5, inf), bool or text is refused
+    rather than truncated into some other gear."""
+    if isinstance(value, bool):
+        raise TypeError("a bool is not a gear")
+    return operator.index(value)
 
 
 def prepare(model: Any, inputs: Any, *, batch: Any = None, hw: Any = None, dims: Any = None) -> Prepared:
