@@ -104,7 +104,11 @@ def _parse(magic: Any, line: str) -> Any:
     if _HELP.search(line):
         print(magic.__doc__)
         return None
-    return parse_argstring(magic, line)
+    try:
+        return parse_argstring(magic, line)
+    except ValueError as exc:  # shlex: an unclosed quote
+        raise usage_error(f"cannot split the line into arguments ({exc}); close the quote, or escape a "
+                          "quote inside a name with a backslash") from None
 
 
 def _known(models: Any) -> str:

@@ -47,7 +47,10 @@ def parse_size(text: str) -> int:
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
         raise ValueError(f"cannot read {text!r} as a size; write e.g. 8GiB, 512MiB, 64GB or 1e9")
-    value = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    number = float(match.group(1)) * _SIZE_UNITS[unit]
+    if number != number or number in (float("inf"), float("-inf")):  # "1e400": no device has that
+        raise ValueError(f"{text!r} is too large to be a size; write e.g. 8GiB, 512MiB, 64GB or 1e9")
+    value = int(number)
     if value <= 0:
         raise ValueError(f"size must be positive, got {text!r}")
     return value

@@ -477,10 +477,22 @@ def test_parse_size(text, value):
     assert parse_size(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "lots", "8 parsecs", "-1GiB", "0"])
+@pytest.mark.parametrize("text", ["", "lots", "8 parsecs", "-1GiB", "0", "1e400", "1e300TiB"])
 def test_parse_size_refuses(text):
     with pytest.raises(ValueError, match="size"):
         parse_size(text)
+
+
+@pytest.mark.parametrize("cell", ["%acl_load 'my model.om", '%acl_unload "half', "%acl_run m --batch '2",
+                                  "%acl_config --memory 1e400"])
+def test_lines_that_cannot_be_read_are_one_usage_line(ip, capsys, cell):
+    """An unclosed quote (shlex's bare ValueError before) or a size past any float is one
+    UsageError saying what to fix, and the loaded models stay as they were."""
+    ip.run_cell(f"%acl_load {PONG}")
+    before = registry()
+    line = fails_with_one_line(ip, capsys, cell)
+    assert ("close the quote" in line) if "'" in cell or '"' in cell else ("too large" in line)
+    assert registry() == before
 
 
 def test_panel_returns_the_widget(ip):
