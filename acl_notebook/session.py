@@ -1041,11 +1041,16 @@ def _validated(changes: dict[str, Any]) -> dict[str, Any]:
             out["soc"] = None  # the default: the first model decides
         else:
             get_profile(out["soc"])  # raises with the list of known SoCs
-    for key in ("memory", "devices"):
+    from .runtime.socs import MAX_DEVICES
+
+    for key, most in (("memory", MAX_BYTES), ("devices", MAX_DEVICES)):
         if key in out:
             value = out[key]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{key} must be a positive int, got {value!r}")
+            if value > most:  # a typo: refused before the runtime is rebuilt with it
+                unit = " bytes (1 PiB)" if key == "memory" else " (simulated devices on one host)"
+                raise ValueError(f"{key} must be at most {most}{unit}, got {value}")
     if "device" in out:
         value = out["device"]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

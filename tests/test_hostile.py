@@ -160,6 +160,32 @@ def test_tensor_sizes_beyond_any_device_are_refused_by_the_reader(rig, side):
     assert len(session.models()) == 0 and session.memory().free == free
 
 
+@pytest.mark.parametrize("change, words", [({"devices": 10**9}, "devices must be at most 256"),
+                                           ({"memory": 2**70}, "memory must be at most 1125899906842624 bytes")])
+def test_configure_refuses_what_no_host_could_simulate(change, words):
+    """A typo'd device count built a billion simulated devices until the kernel was killed for
+    memory (found by probing configure); a memory past 1 PiB only failed later, as a "broken
+    runtime". Both are refused at once, and the session keeps its settings."""
+    from acl_notebook.session import Config, Session
+
+    session = Session(Config(backend="sim", soc="Ascend910B1"))
+    session.start()
+    try:
+        before, total = session.info(), session.memory().total
+        t0 = time.monotonic()
+        with pytest.raises(ValueError, match=words):
+            session.configure(**change)
+        assert time.monotonic() - t0 < 1
+        assert session.info() == before and session.memory().total == total
+    finally:
+        session.shutdown()
+    if "devices" in change:  # the simulator refuses it too, whoever builds one
+        from acl_notebook.runtime.simulator import SimulatorBackend
+
+        with pytest.raises(ValueError, match="devices must be 1 to 256"):
+            SimulatorBackend(devices=change["devices"])
+
+
 @pytest.mark.parametrize("case", ["negative work", "work the C side wraps to 2**64-1"])
 def test_a_negative_size_never_reaches_the_accounts(rig, case):
     """The reproduction: a -2**40 work size was charged as negative (free > total, then a

@@ -45,6 +45,7 @@ from .socs import (
     AUTO,
     DEFAULT_SOC,
     FALLBACK_SOC,
+    MAX_DEVICES,
     SocProfile,
     get_profile,
     measures_vector,
@@ -116,8 +117,8 @@ class SimulatorBackend(ExecutionMixin, Backend):
         #: The id of the loaded model whose SoC an `auto` simulator took, if any.
         self.adopted_by: Optional[int] = None
         count = devices if devices is not None else self.profile.devices
-        if count < 1:
-            raise ValueError(f"devices must be at least 1, got {count}")
+        if not 1 <= count <= MAX_DEVICES:
+            raise ValueError(f"devices must be 1 to {MAX_DEVICES}, got {count}")
         if memory is not None and memory <= 0:
             raise ValueError(f"memory must be a positive number of bytes, got {memory}")
         self._memory = memory

@@ -36,6 +36,9 @@ DEFAULT_SOC = AUTO
 #: The SoC an `auto` simulator shows until a model names one (and runs SoC-less models on):
 #: an Atlas A2 training device, the commonest NPU in today's clouds.
 FALLBACK_SOC = "Ascend910B1"
+#: The most devices a simulator is made with: each is a panel row and a memory bar, and a
+#: typo'd count (a billion) would otherwise build devices until the host runs out of memory.
+MAX_DEVICES = 256
 
 
 @dataclass(frozen=True)
