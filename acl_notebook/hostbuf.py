@@ -39,14 +39,13 @@ _HEAP_TYPES = (bytes, bytearray)
 class HostMemoryError(RuntimeError):
     """The model (or its ModelDef) is larger than the host memory available to hold it."""
 
-    def __init__(self, path: str, size: int, available: int) -> None:
+    def __init__(self, path: str, size: int, available: int,
+                 fix: str = "free host memory (close other kernels) or load it on a machine with more RAM") -> None:
         from .units import human_bytes
 
         self.path, self.size, self.available = path, size, available
-        super().__init__(
-            f"{path} is {human_bytes(size)} but the host has only {human_bytes(available)} available; "
-            "free host memory (close other kernels) or load it on a machine with more RAM"
-        )
+        super().__init__(f"{path} is {human_bytes(size)} but the host has only {human_bytes(available)} available; "
+                         f"{fix}")
 
 
 def host_available_memory() -> Optional[int]:
@@ -59,6 +58,16 @@ def host_available_memory() -> Optional[int]:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def check_host_memory(what: str, size: int, fix: str) -> None:
+    """Refuse to allocate `size` bytes for `what` when the host cannot give them: filling more
+    than the host has gets the whole process killed for memory, not a MemoryError. Reads
+    /proc/meminfo only when `size` is over MemFree (its lower bound, from one sysinfo)."""
+    if size > _free_memory():
+        available = host_available_memory()
+        if available is not None and size > available:
+            raise HostMemoryError(what, size, available, fix)
 
 
 def _free_memory() -> int:

@@ -331,3 +331,47 @@ def test_a_dropped_result_is_recycled_a_held_one_never(two):
     third = m(x)
     assert third[1].ctypes.data != held, "a view of it is still alive: never overwritten"
     assert view.base is not None
+
+
+# -- random inputs ------------------------------------------------------------------------------
+MIXED = dict(inputs=[TensorSpec("x", (-1, 3, 4, 4), "float16", "NCHW"), TensorSpec("ids", (-1, 7), "int32", "ND"),
+                     TensorSpec("keep", (-1, 2), "bool", "ND"), TensorSpec("w", (-1, 5), "float64", "ND")],
+             outputs=[TensorSpec("y", (-1, 10), "float32", "ND")], dynamic_kind="batch", gears=[(1,), (4,)])
+
+
+def test_random_inputs_match_the_descriptors_at_the_gear(rig):
+    import acl_notebook as acl
+
+    m = rig.session().load(spec("Ascend910B1", **MIXED))
+    largest, one = acl.random_inputs(m, seed=3), acl.random_inputs(m, batch=1, seed=3)
+    assert {k: (v.shape, v.dtype.name) for k, v in largest.items()} == {
+        "x": ((4, 3, 4, 4), "float16"), "ids": ((4, 7), "int32"), "keep": ((4, 2), "bool"), "w": ((4, 5), "float64")}
+    assert one["x"].shape == (1, 3, 4, 4)
+    for name in ("x", "w"):
+        values = largest[name].astype(np.float64)
+        assert values.min() >= -1 and values.max() < 1 and values.std() > 0.2  # spread over [-1, 1)
+    assert 0 <= largest["ids"].min() and largest["ids"].max() < 100
+    again = acl.random_inputs(m, seed=3)
+    assert all(np.array_equal(largest[k], again[k]) for k in largest)  # a seed gives the same arrays
+    assert not np.array_equal(acl.random_inputs(m, seed=4)["x"], largest["x"])
+    assert m(largest).gear == (4,)
+
+
+def test_random_inputs_the_host_cannot_hold_are_refused_before_any_is_made(rig, monkeypatch):
+    """Filling arrays larger than host memory gets the kernel killed, not a MemoryError: a
+    model with a huge input (here: more than a pretend 1 MiB host) gets HostMemoryError,
+    from random_inputs and from bench, and stays loaded and usable."""
+    import acl_notebook as acl
+    from acl_notebook import hostbuf
+
+    s = rig.session()
+    m = s.load(spec("Ascend910B1", [TensorSpec("x", (1, 3, 512, 512), "float32", "NCHW")],
+                    [TensorSpec("y", (1, 10), "float32", "ND")]))
+    monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
+    monkeypatch.setattr(hostbuf, "host_available_memory", lambda: MiB)
+    for call in (lambda: acl.random_inputs(m), lambda: acl.bench(m, n=1, warmup=0)):
+        with pytest.raises(hostbuf.HostMemoryError, match=r"random input set for net is 3.0 MiB but the host has "
+                                                          r"only 1.0 MiB.*pass arrays of your own"):
+            call()
+    monkeypatch.undo()
+    assert m.loaded and m(acl.random_inputs(m)).gear is None

@@ -238,25 +238,50 @@ def random_inputs(model: Any, *, batch: Any = None, hw: Any = None, dims: Any = 
     """Random arrays matching the descriptors at a gear (see `chosen_gear`): floats in
     [-1, 1), integers in a small non-negative range, booleans at random."""
     gear = chosen_gear(model, batch, hw, dims)
+    shapes = {t.name: tuple(max(d, 0) for d in input_dims(model.dynamic.kind, t, gear, model.inputs,
+                                                           model.dynamic.shape_order))
+              for t in user_inputs(model.inputs)}
+    _check_room(model, shapes)
     rng = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
     for t in user_inputs(model.inputs):
-        shape = tuple(max(d, 0) for d in input_dims(model.dynamic.kind, t, gear, model.inputs,
-                                                     model.dynamic.shape_order))
-        dtype = t.numpy_dtype
+        shape, dtype = shapes[t.name], t.numpy_dtype
         if dtype is None:
             out[t.name] = rng.integers(0, 256, tensor_size(shape, t.acl_dtype), dtype=np.uint8)
         elif dtype.kind == "f":
-            out[t.name] = rng.uniform(-1, 1, shape).astype(dtype)
+            values = rng.random(shape, dtype=np.float64 if dtype.itemsize > 4 else np.float32)
+            values *= 2
+            values -= 1  # [-1, 1), made in place: no float64 copy of a float32 or float16 input
+            out[t.name] = values.astype(dtype, copy=False)
         elif dtype.kind == "b":
-            out[t.name] = rng.integers(0, 2, shape).astype(bool)
+            out[t.name] = rng.integers(0, 2, shape, dtype=np.uint8).astype(bool)
         elif dtype.kind in "iu":
-            out[t.name] = rng.integers(0, min(100, np.iinfo(dtype).max), shape).astype(dtype)
+            out[t.name] = rng.integers(0, min(100, np.iinfo(dtype).max), shape, dtype=dtype)
         elif dtype.kind == "c":
             out[t.name] = (rng.uniform(-1, 1, shape) + 1j * rng.uniform(-1, 1, shape)).astype(dtype)
         else:
             out[t.name] = np.zeros(shape, dtype)
     return out
+
+
+def _check_room(model: Any, shapes: dict[str, tuple[int, ...]]) -> None:
+    """HostMemoryError when the arrays (and the widest one's scratch while it is made) would
+    not fit in host memory: a model with a huge input must not get the kernel killed."""
+    from ..hostbuf import check_host_memory
+
+    total = scratch = 0
+    for t in user_inputs(model.inputs):
+        dtype = t.numpy_dtype
+        if dtype is None:
+            total += tensor_size(shapes[t.name], t.acl_dtype)
+            continue
+        size = int(np.prod(shapes[t.name], dtype=object)) * dtype.itemsize
+        total += size
+        # what is made on the way: float32 for a float16, bytes for a bool, the parts of a complex
+        extra = {"f": 2 * size if dtype.itemsize < 4 else 0, "b": size, "c": 4 * size}.get(dtype.kind, 0)
+        scratch = max(scratch, extra)
+    check_host_memory(f"a random input set for {model.name}", total + scratch,
+                      "pass arrays of your own, or choose a smaller gear (batch=, hw=, dims=)")
 
 
 __all__ = ["Prepared", "chosen_gear", "gear_text", "prepare", "random_inputs"]
