@@ -60,14 +60,22 @@ def host_available_memory() -> Optional[int]:
     return None
 
 
+def host_shortfall(size: int) -> Optional[int]:
+    """The host's available memory when `size` more bytes cannot be had, else None. Filling
+    more than the host has gets the whole process killed for memory, not a MemoryError, so
+    big allocations ask first. Reads /proc/meminfo only when `size` is over MemFree (its
+    lower bound, from one sysinfo)."""
+    if size <= _free_memory():
+        return None
+    available = host_available_memory()
+    return available if available is not None and size > available else None
+
+
 def check_host_memory(what: str, size: int, fix: str) -> None:
-    """Refuse to allocate `size` bytes for `what` when the host cannot give them: filling more
-    than the host has gets the whole process killed for memory, not a MemoryError. Reads
-    /proc/meminfo only when `size` is over MemFree (its lower bound, from one sysinfo)."""
-    if size > _free_memory():
-        available = host_available_memory()
-        if available is not None and size > available:
-            raise HostMemoryError(what, size, available, fix)
+    """HostMemoryError for `what` when the host cannot give `size` bytes (`host_shortfall`)."""
+    available = host_shortfall(size)
+    if available is not None:
+        raise HostMemoryError(what, size, available, fix)
 
 
 def _free_memory() -> int:

@@ -375,3 +375,34 @@ def test_random_inputs_the_host_cannot_hold_are_refused_before_any_is_made(rig, 
             call()
     monkeypatch.undo()
     assert m.loaded and m(acl.random_inputs(m)).gear is None
+
+
+def test_outputs_the_host_cannot_hold_are_refused_and_the_model_stays_usable(rig, monkeypatch):
+    """A run whose outputs would not fit in host memory (a pretend 1 MiB host, 4 MiB output)
+    is refused before anything is paged in: HostMemoryError for a new output array; on the
+    simulator, which computes the outputs in host RAM first, ACL's 207001 for the run. The
+    model stays loaded and runs again once there is room."""
+    from acl_notebook import hostbuf
+    from acl_notebook.runtime.errors import AclError
+
+    s = rig.session()
+    m = s.load(spec("Ascend910B1", [TensorSpec("x", (1, 4), "float32", "ND")],
+                    [TensorSpec("y", (1, MiB), "float32", "ND")]))
+    x = np.ones((1, 4), np.float32)
+    first = m(x)  # device buffers are made here, while there is room
+
+    def tiny_host():
+        monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
+        monkeypatch.setattr(hostbuf, "host_available_memory", lambda: MiB)
+
+    tiny_host()
+    if rig.kind == "sim":  # it computes the outputs before any copy out: its check comes first
+        with pytest.raises(AclError, match=r"computes a run's outputs in this host's RAM") as refused:
+            m(x)
+        assert refused.value.code == 207001
+    else:  # `first` still holds the last arrays, so the run needs a new one
+        with pytest.raises(hostbuf.HostMemoryError, match=r"output 'y(:0)?' is 4.0 MiB but the host has only 1.0 MiB"):
+            m(x)
+    assert first[0].shape == (1, MiB)
+    monkeypatch.undo()
+    assert m.loaded and m(x)[0].shape == (1, MiB)

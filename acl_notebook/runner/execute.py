@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..hostbuf import HostMemoryError, check_host_memory, host_available_memory
 from ..om.enums import tensor_size
 from ..runtime.sim_outputs import COMPUTED
 from .errors import InputTypeError
@@ -34,10 +35,17 @@ def resolve(model: Any) -> Any:
 
 
 def _empty(t: Any, dims: tuple[int, ...]) -> np.ndarray:
-    """A fresh output array: its numpy dtype, or raw bytes for types numpy cannot hold."""
-    if t.numpy_dtype is None:
-        return np.empty(tensor_size(dims, t.acl_dtype), dtype=np.uint8)
-    return np.empty(tuple(max(d, 0) for d in dims), dtype=t.numpy_dtype)
+    """A fresh output array: its numpy dtype, or raw bytes for types numpy cannot hold.
+    Refused first when the host cannot hold it (the copy into it would page it all in)."""
+    what, size = f"output {t.name!r}", tensor_size(dims, t.acl_dtype)
+    fix = "run a smaller gear, or on a machine with more RAM"
+    check_host_memory(what, size, fix)
+    try:
+        if t.numpy_dtype is None:
+            return np.empty(size, dtype=np.uint8)
+        return np.empty(tuple(max(d, 0) for d in dims), dtype=t.numpy_dtype)
+    except MemoryError:  # a limit of the process's own (ulimit -v) rather than of the host
+        raise HostMemoryError(what, size, host_available_memory() or 0, fix) from None
 
 
 # Output arrays of each model's previous run, offered again to the next run of that

@@ -37,8 +37,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..hostbuf import host_shortfall
 from ..om.enums import tensor_size
 from ..om.model import TensorDesc
+from ..units import human_bytes
 from . import errors as E
 from . import gears as G
 from . import sim_outputs
@@ -138,11 +140,15 @@ class ExecutionMixin:
         if charge > dev.free:
             raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
                              f"device {device} out of memory: {charge} bytes asked, {dev.free} free")
+        available = host_shortfall(size)  # every simulated block is real memory of this host
         try:
+            if available is not None:
+                raise MemoryError(f"{human_bytes(available)} available")
             block = self.memory.allocate(size, charge, device, host=host)
-        except (MemoryError, OSError) as exc:  # the host cannot map it: ACL's code, not a Python error
+        except (MemoryError, OSError) as exc:  # ACL's code, not a Python error (or the OOM killer)
             raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
-                             f"the host could not provide {size} bytes ({exc})") from None
+                             f"the simulator keeps device memory in this host's RAM, which cannot give "
+                             f"{human_bytes(size)} now ({exc or 'out of memory'})") from None
         dev.charged += charge
         return block
 
@@ -540,7 +546,16 @@ class ExecutionMixin:
         """Compute one run and write its outputs. Outside the lock: an interpreter may take a
         while, and the views keep their blocks' storage alive even if another thread frees them."""
         started = time.monotonic()
-        result = sim_outputs.compute(task.state, task.in_views, task.gear, task.sizes, override=task.override)
+        need = 2 * sum(task.sizes)  # the outputs' bytes, and the scratch they are made in
+        available = host_shortfall(need)
+        try:
+            if available is not None:
+                raise MemoryError(f"{human_bytes(available)} available")
+            result = sim_outputs.compute(task.state, task.in_views, task.gear, task.sizes, override=task.override)
+        except MemoryError as exc:  # ACL's code, never a bare MemoryError (or the OOM killer)
+            raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, "aclmdlExecute",
+                             f"the simulator computes a run's outputs in this host's RAM, which cannot hold "
+                             f"{human_bytes(need)} for them now ({exc or 'out of memory'})") from None
         # the run kept the device busy: aclrtGetDeviceUtilizationRate reports it
         self.devices[task.device].record_run(started, time.monotonic())
         for view, data in zip(task.out_views, result.outputs):
