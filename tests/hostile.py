@@ -39,6 +39,24 @@ def duplicate_inout_block(which: str) -> bytes:
     return write_om(spec(inout_payload=blocks + extra))
 
 
+def with_modeldef(data: bytes, edit) -> bytes:
+    """`data` (one root model) with its ModelDef decoded, changed by `edit(message)` and
+    written back, the partition table and header sized to it: damage the writer refuses to make."""
+    from acl_notebook.om import model_def
+
+    info = parse(data)
+    message = model_def(data)
+    edit(message)
+    raw = message.SerializeToString()
+    bodies = [raw if p.type == 0 else data[p.offset:p.offset + p.size] for p in info.partitions]
+    wide = info.header.model_length != 0
+    payload = pack_table([(p.type, len(b)) for p, b in zip(info.partitions, bodies)], wide) + b"".join(bodies)
+    head = pack_header(version=info.header.version, name=info.header.name, payload_size=len(payload),
+                       wide_table=wide, platform_version=info.header.platform_version,
+                       platform_type=info.header.platform_type, om_ir_version=info.header.om_ir_version)
+    return head + payload
+
+
 def zero_digit_attr_name() -> bytes:
     """A compressed model (I/O read from the ops) whose first compressed attr key has a 0x00 digit."""
     data = bytearray(write_om(spec(compress_attrs=True, inout_info=False)))

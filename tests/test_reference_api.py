@@ -3,6 +3,7 @@ override= on both backends, and what %acl_desc, %acl_compare and the panel say."
 
 from __future__ import annotations
 
+import hostile
 import numpy as np
 import pytest
 import reference_naive as naive
@@ -221,3 +222,27 @@ def test_the_panel_tab_says_what_the_reference_can_do(ip):  # noqa: F811
         assert "CPU reference" in view.coverage.value and "approximate: 3 ops guessed" in view.coverage.value
     finally:
         panel.close()
+
+
+def test_an_op_reading_an_output_its_producer_lacks_is_placeholder_not_a_crash():
+    """A damaged graph (found by a fuzz run on a3c: a flipped bit in an input's "name:index")
+    where an op reads output 3 of a one-output Const: that op and what it feeds become
+    placeholder with a note naming the reference, never a KeyError out of `reference`."""
+    import acl_notebook as acl
+
+    g = Graph()
+    g.input("x", (1, 4), dtype="float32", fmt="ND")
+    g.const("konst", np.ones((1, 4), np.float32))
+    g.op("y", "Add", ["x", "konst"], Tensor((1, 4), "float32", "ND"))
+    good = g.build("y")
+
+    def read_output_3(model) -> None:
+        add = next(op for op in model.graph[0].op if op.name == b"y")
+        assert add.input[1] == b"konst"
+        add.input[1] = b"konst:3"
+
+    data = hostile.with_modeldef(good, read_output_3)  # the writer refuses to write the damage itself
+    assert acl.reference(good, np.zeros((1, 4), np.float32)).fidelity == "computed"
+    out = acl.reference(data, np.zeros((1, 4), np.float32))
+    assert out.fidelity == "placeholder"
+    assert any("reads output 3 of 'konst', which has no output 3" in n for n in out.notes), out.notes

@@ -240,7 +240,10 @@ class Interpreter:
         return _decode(raw, desc)
 
     def _read(self, env: dict, ref: tuple[str, int], desc: Desc) -> Any:
-        value, pdesc = env[ref]
+        found = env.get(ref)
+        if found is None:  # a damaged graph: an op reads an output its producer does not have
+            raise ValueError(f"it reads output {ref[1]} of '{ref[0]}', which has no output {ref[1]}")
+        value, pdesc = found
         if value is None:  # a Const, decoded when first read
             value = self._const_value(self.graph.by_name[ref[0]])
             env[ref] = (value, pdesc)
