@@ -246,3 +246,27 @@ def test_an_op_reading_an_output_its_producer_lacks_is_placeholder_not_a_crash()
     out = acl.reference(data, np.zeros((1, 4), np.float32))
     assert out.fidelity == "placeholder"
     assert any("reads output 3 of 'konst', which has no output 3" in n for n in out.notes), out.notes
+
+
+def test_a_data_op_that_disagrees_with_the_input_is_refused_by_reference_and_placeholder_on_the_simulator(sim):
+    """A damaged Data op descriptor (found by a fuzz run: a dim of a3c's input flipped to 0)
+    left numpy's "cannot reshape" as the whole answer of a simulator run. The device would run
+    such a model, so the simulator now does, with placeholder values and a note saying why;
+    `reference` refuses it with OMFormatError naming the op."""
+    g = Graph()
+    g.input("x", (1, 4), dtype="float32", fmt="ND")
+    g.const("k", np.ones((1, 4), np.float32))
+    g.op("y", "Add", ["x", "k"], Tensor((1, 4), "float32", "ND"))
+
+    def widen_data_op(model) -> None:
+        data_op = next(op for op in model.graph[0].op if op.type == b"Data")
+        for desc in (*data_op.input_desc, *data_op.output_desc):
+            desc.shape.dim[:] = [1, 5]
+
+    data = hostile.with_modeldef(g.build("y"), widen_data_op)
+    x = np.zeros((1, 4), np.float32)
+    with pytest.raises(acl.OMFormatError, match=r"Data op 'x' describes its input as \[1, 5\]"):
+        acl.reference(data, x)
+    out = sim.load(data)(x)
+    assert out.fidelity == "placeholder" and out[0].shape == (1, 4)
+    assert any("cannot run this model's graph" in n and "Data op 'x'" in n for n in out.notes), out.notes

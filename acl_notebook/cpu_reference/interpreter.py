@@ -227,7 +227,12 @@ class Interpreter:
         x = np.asarray(array)
         if desc.dtype:
             x = x.astype(desc.dtype, copy=False)
-        return x.reshape(desc.logical_shape if desc.packed else desc.shape), desc
+        shape = desc.logical_shape if desc.packed else desc.shape
+        try:
+            return x.reshape(shape), desc
+        except ValueError:  # the op's descriptor disagrees with the model's input: damage
+            raise OMFormatError(f"the Data op '{node.name}' describes its input as {list(shape)}, which the "
+                                f"model's input of {x.size} values cannot fill; the ModelDef is damaged") from None
 
     def _const_value(self, node: Node) -> Any:
         desc = node.const

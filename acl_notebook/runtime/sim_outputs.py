@@ -178,12 +178,22 @@ def compute(model: ModelState, inputs: Sequence[memoryview], gear: Optional[tupl
         return SimOutputs(outputs, PLACEHOLDER, (note,))
     import numpy as np
 
-    arrays = []
-    for t, raw in zip(_user_inputs(model.info), inputs):
-        dtype = t.numpy_dtype or np.dtype(np.uint8)
-        flat = np.frombuffer(raw, dtype=dtype)
-        arrays.append(flat.reshape(_shape_at(t.dims, flat.size, gear, model.info.dynamic.kind)))
-    result = interpreter.run(arrays, override=override)
+    try:
+        arrays = []
+        for t, raw in zip(_user_inputs(model.info), inputs):
+            dtype = t.numpy_dtype or np.dtype(np.uint8)
+            flat = np.frombuffer(raw, dtype=dtype)
+            arrays.append(flat.reshape(_shape_at(t.dims, flat.size, gear, model.info.dynamic.kind)))
+        result = interpreter.run(arrays, override=override)
+    except (ValueError, TypeError, IndexError, KeyError) as exc:  # OMFormatError too: a graph it cannot follow
+        from ..cpu_reference.interpreter import OverrideError
+
+        if isinstance(exc, OverrideError):  # the caller's mistake, not the model's
+            raise
+        # the device would run the model; only the CPU reference cannot: say so, as placeholder
+        note = f"the CPU reference cannot run this model's graph ({exc})"
+        outputs = tuple(placeholder_output(inputs, j, n) for j, n in enumerate(output_sizes))
+        return SimOutputs(outputs, PLACEHOLDER, (note, PLACEHOLDER_NOTE))
     outputs = []
     for array, size in zip(result.outputs, output_sizes):
         data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
