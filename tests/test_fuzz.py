@@ -141,6 +141,88 @@ def test_fuzz_simulator_load(seeds):
     assert loaded > 10
 
 
+RUN_CASES = 400
+# Mutations of a3c that longer runs of the test below found failing, replayed first as
+# (offset, new byte) edits: a Data op's dim made 0 (numpy's bare "cannot reshape" out of a
+# run), an op input pointing at a Const's output 8 (KeyError out of `reference`), and sizes
+# that disagree with dims (ACL's own 107000 from the copy, which a device gives too).
+KNOWN_RUN_CASES = (
+    ((731, 0), (4644, 70), (15882, 17)), ((827, 208), (6699, 73)),
+    ((6706, 21), (11354, 56), (21465, 223), (31916, 91)), ((9508, 49), (16597, 114), (23687, 76), (29206, 71)),
+    ((5393, 107), (19085, 56), (25271, 225)), ((826, 112), (4504, 93), (16578, 112)), ((728, 17), (4207, 117)),
+)
+
+
+def _mutate_modeldef(data: bytes, rng: random.Random) -> bytes:
+    """Bit flips and boundary values inside the MODEL_DEF partition only: the graph, its op
+    descriptors and wiring, which is what a run and the CPU reference read."""
+    part = next(p for p in parse(data).partitions if p.type == 0 and p.model == 0)
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        if rng.random() < 0.7:
+            buf[part.offset + rng.randrange(part.size)] ^= 1 << rng.randrange(8)
+        else:
+            pos = part.offset + rng.randrange(max(part.size - 8, 1))
+            struct.pack_into("<Q", buf, pos, rng.choice(_BOUNDARY))
+    return bytes(buf)
+
+
+def test_fuzz_simulator_run_and_reference():
+    """Mutated graphs of a real model (a3c, whose ops the CPU reference computes) loaded and
+    run on the simulator and through `reference`: a run gives Outputs (placeholder, with a
+    note, where the reference cannot follow the graph, as a device would still run it) or a
+    documented refusal; `reference` gives Outputs or OMFormatError / ValueError; nothing is
+    left loaded. Longer runs of this found a KeyError out of `reference` and numpy's bare
+    "cannot reshape" out of a run."""
+
+    import acl_notebook as acl
+    from acl_notebook.runner.errors import InputError, InputTypeError
+
+    seed = model_path("a3c_pong_model_v2").read_bytes()
+    rng = random.Random(SEED + 4)
+    session = Session(Config(backend="sim", soc="Ascend910B1", memory=8 * 1024**3))
+    session.start()
+    outcomes = {"ran": 0, "placeholder": 0, "refused": 0}
+
+    def known(edits) -> bytes:
+        buf = bytearray(seed)
+        for offset, value in edits:
+            buf[offset] = value
+        return bytes(buf)
+
+    cases = [known(edits) for edits in KNOWN_RUN_CASES]
+    try:
+        for case in range(len(cases) + RUN_CASES):
+            data = cases[case] if case < len(cases) else _mutate_modeldef(seed, rng)
+            t0 = time.perf_counter()
+            try:
+                model = session.load(data, force=True)
+            except (OMFormatError, AclError, DeviceMemoryError):
+                outcomes["refused"] += 1
+                continue
+            try:
+                inputs = acl.random_inputs(model, seed=case)
+                for source in (model, data):
+                    try:
+                        out = model(inputs) if source is model else acl.reference(data, inputs)
+                    except (AclError, InputError, InputTypeError) as exc:  # ACL's own answers, the runner's checks
+                        assert source is model and str(exc), case
+                    except (OMFormatError, ValueError) as exc:
+                        assert source is data and str(exc), case
+                    else:
+                        outcomes["ran"] += 1
+                        outcomes["placeholder"] += out.fidelity == "placeholder"
+                        assert out.fidelity in ("computed", "approximate", "placeholder")
+                        assert out.fidelity == "computed" or out.notes, case
+            finally:
+                session.unload(model)
+            assert time.perf_counter() - t0 < CASE_SECONDS, f"case {case}"
+        assert len(session.models()) == 0
+    finally:
+        session.shutdown()
+    assert outcomes["ran"] > 100 and outcomes["placeholder"] > 5 and outcomes["refused"] > 50, outcomes
+
+
 SLIM_CASES = 3000
 
 
