@@ -37,7 +37,9 @@ _HEAP_TYPES = (bytes, bytearray)
 
 
 class HostMemoryError(RuntimeError):
-    """The model (or its ModelDef) is larger than the host memory available to hold it."""
+    """Something the host would have to hold (a model, its ModelDef, random inputs, a run's
+    output array) is larger than its available memory: said before the allocation, since
+    filling more than the host has gets the process killed rather than a MemoryError."""
 
     def __init__(self, path: str, size: int, available: int,
                  fix: str = "free host memory (close other kernels) or load it on a machine with more RAM") -> None:

@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..hostbuf import check_host_memory
 from ..om.enums import tensor_size
 from ..om.model import TensorDesc
 from ..runtime.gears import MBATCH_INPUT, input_dims, largest, shape_order_inputs, user_inputs
@@ -267,8 +268,6 @@ def random_inputs(model: Any, *, batch: Any = None, hw: Any = None, dims: Any = 
 def _check_room(model: Any, shapes: dict[str, tuple[int, ...]]) -> None:
     """HostMemoryError when the arrays (and the widest one's scratch while it is made) would
     not fit in host memory: a model with a huge input must not get the kernel killed."""
-    from ..hostbuf import check_host_memory
-
     total = scratch = 0
     for t in user_inputs(model.inputs):
         dtype = t.numpy_dtype
