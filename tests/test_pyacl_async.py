@@ -173,3 +173,59 @@ def test_a_program_that_forgets_to_synchronize(tmp_path):
     (want,) = simulated_outputs(model.read_bytes(), [saved["x"]])
     assert not saved["early"].any()  # the fresh buffer's previous contents (the simulator zeroes it)
     assert saved["late"].tobytes() == want
+
+
+def _short_once(monkeypatch) -> None:
+    """The simulator's next host-memory check fails (a pretend shortage); later ones are real."""
+    from acl_notebook.runtime import sim_exec
+
+    real, calls = sim_exec.host_shortfall, []
+
+    def short_once(size):
+        calls.append(size)
+        return 1 if len(calls) == 1 else real(size)
+
+    monkeypatch.setattr(sim_exec, "host_shortfall", short_once)
+
+
+def test_a_queued_run_that_fails_does_not_drop_the_runs_after_it(sim, monkeypatch):
+    """Two runs of one model queued on one stream, into two output datasets: the first fails
+    (the host cannot hold its outputs), synchronize reports 207001, and the second still runs."""
+    acl, session = sim
+    p, x = Program(acl), image(4)
+    p.feed(x)
+    first_outs, first_ptrs = p.outs, p.out_ptrs
+    mark = fill(acl, p)
+    p.outs, p.out_ptrs = p._dataset(acl.mdl.get_num_outputs(p.desc), acl.mdl.get_output_size_by_index)
+    fill(acl, p)
+    stream, _ = acl.rt.create_stream()
+    for outs in (first_outs, p.outs):
+        assert acl.mdl.execute_async(p.model_id, p.ins, outs, stream) == 0
+    _short_once(monkeypatch)
+    assert acl.rt.synchronize_stream(stream) == 207001
+    assert "outputs in this host's RAM" in acl.get_recent_err_msg()
+    (want,) = outputs_on(session, p.om, [x])
+    assert p.read() == want  # the second run happened
+    p.out_ptrs = first_ptrs
+    assert p.read() == mark  # the failed one wrote nothing
+    assert acl.rt.destroy_stream(stream) == 0
+
+
+def test_synchronize_device_waits_for_every_stream_even_after_one_fails(sim, monkeypatch):
+    """aclrtSynchronizeDevice over two programs' streams: the first stream's run fails, the
+    call reports 207001, and the other stream's run still happens (before, the image stopped
+    at the first failing stream and left the rest queued)."""
+    acl, session = sim
+    x = image(4)
+    programs, marks = [], []
+    for _ in range(2):
+        p = Program(acl)  # its own context, current now
+        p.feed(x)
+        marks.append(fill(acl, p))
+        stream, ret = acl.rt.create_stream()
+        assert ret == 0 and acl.mdl.execute_async(p.model_id, p.ins, p.outs, stream) == 0
+        programs.append(p)
+    _short_once(monkeypatch)
+    assert acl.rt.synchronize_device() == 207001
+    (want,) = outputs_on(session, programs[1].om, [x])
+    assert programs[0].read() == marks[0] and programs[1].read() == want

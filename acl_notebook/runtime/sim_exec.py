@@ -571,8 +571,14 @@ class ExecutionMixin:
         """After `_lock` is released: run them. `_draining` also makes a sync wait for runs
         another thread's sync took off the queue just before."""
         with self._draining:
-            for t in tasks:
-                self._run(t)
+            failed: Optional[AclError] = None
+            for t in tasks:  # a run that fails (207001) never drops the ones queued after it
+                try:
+                    self._run(t)
+                except AclError as exc:
+                    failed = failed or exc
+            if failed is not None:
+                raise failed
 
     def _queues_of(self, contexts: set) -> list:
         """The queue keys of every stream (default ones included) of these contexts."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import collections
 import ctypes
-import mmap
 import threading
 from dataclasses import dataclass
 from typing import Optional
@@ -27,18 +26,13 @@ from typing import Optional
 #: Where synthetic EP device addresses start (shaped like a real Ascend device VA).
 EP_DEVICE_BASE = 0x12C0_0000_0000
 _ALIGN = 64  # ACL documents 64-byte-aligned starts
+#: How many freed real-memory blocks, and how many of their bytes, stay refused (and held).
+FREED_BLOCKS = 4096
+FREED_BYTES = 32 << 20
 
 
 class HostAccessError(ValueError):
     """A host pointer the simulator was asked to touch is not usable memory."""
-
-
-def _give_back(mapping: mmap.mmap) -> None:
-    """Return a freed block's pages to the kernel but keep its addresses (reads give zeros)."""
-    try:
-        mapping.madvise(mmap.MADV_DONTNEED)
-    except (AttributeError, OSError, ValueError):  # no madvise here: the pages stay until unmapped
-        pass
 
 
 def host_view(address: int, size: int, writable: bool = False) -> memoryview:
@@ -76,21 +70,24 @@ class AddressSpace:
         self._bases: list[int] = []
         self._blocks: dict[int, Block] = {}
         self._next = EP_DEVICE_BASE
-        # Freed real-memory blocks (RC, and host blocks): (start, end, mapping). A stale pointer
-        # into one gets a code. Each keeps its mapping, its pages given back to the kernel, so
-        # no other allocation (a numpy array a program makes next) can be handed an address
-        # that is still refused; one that falls off the end is unmapped, and forgotten alike.
-        self._freed: collections.deque = collections.deque(maxlen=4096)
+        # Freed real-memory blocks (RC, and host blocks): (start, end, storage). A stale pointer
+        # into one gets a code. Each is refused exactly while its storage is held back here, so
+        # the heap can never hand its addresses to another allocation (a numpy array the program
+        # makes next) that would then be refused too; the oldest go, storage and refusal together,
+        # past `FREED_BLOCKS` blocks or `FREED_BYTES` bytes (a bigger block goes at once).
+        self._freed: collections.deque = collections.deque()
+        self._freed_bytes = 0
         #: every allocation ever made, for tests that count them
         self.allocations = 0
 
     def allocate(self, size: int, charge: int, device: int, host: bool = False) -> Block:
         """A new block of `size` bytes (uninitialised in ACL; zeros here)."""
         length = max(size, 1)
-        if self.rc or host:  # real memory, in its own mapping: page-aligned (ACL promises 64 bytes)
-            storage = mmap.mmap(-1, length)  # anonymous: zeros, never from the heap numpy allocates in
-            address = ctypes.addressof(ctypes.c_char.from_buffer(storage))
-            view = memoryview(storage)
+        if self.rc or host:  # real memory, 64-byte aligned like ACL's
+            storage = (ctypes.c_char * (length + _ALIGN))()
+            skip = -ctypes.addressof(storage) % _ALIGN
+            address = ctypes.addressof(storage) + skip
+            view = memoryview(storage).cast("B")[skip: skip + length]  # the slice keeps storage alive
         else:
             storage = bytearray(length)
             view = memoryview(storage)
@@ -111,14 +108,17 @@ class AddressSpace:
             if block is not None:
                 del self._bases[bisect.bisect_left(self._bases, address)]
                 if self.rc or block.host:
-                    _give_back(block.owner)
                     self._freed.append((block.address, block.address + max(block.size, 1), block.owner))
+                    self._freed_bytes += len(block.owner)
+                    while self._freed and (len(self._freed) > FREED_BLOCKS or self._freed_bytes > FREED_BYTES):
+                        _lo, _hi, storage = self._freed.popleft()
+                        self._freed_bytes -= len(storage)
             return block
 
     def was_freed(self, address: int) -> bool:
         """True if `address` lies in a recently freed real-memory block (and no live one)."""
         with self._lock:
-            return any(lo <= address < hi for lo, hi, _mapping in self._freed)
+            return any(lo <= address < hi for lo, hi, _storage in self._freed)
 
     def find(self, address: int, count: int = 0) -> Optional[Block]:
         """The live block holding ``[address, address + count)``, or None."""

@@ -171,12 +171,13 @@ def synchronize_device() -> int:
     if ctx is None:
         return _P.fail(_CONTEXT_NULL, call, "no current context on this thread")
     device = _device_of(ctx)
+    first = 0
     for s, owner in list(_P.ledger.streams.items()):
-        if _device_of(owner) == device:
+        if _device_of(owner) == device:  # every stream is waited for, even after one fails
             ret = _P.ret(call, "synchronize_stream", s)
-            if ret:
-                return ret
-    return _P.ret(call, "synchronize_stream", 0)
+            first = first or ret
+    ret = _P.ret(call, "synchronize_stream", 0)
+    return first or ret
 
 
 # -- memory ----------------------------------------------------------------------------------------
