@@ -147,6 +147,33 @@ def test_host_memory_the_machine_cannot_give_is_acls_allocation_error(dev):
 
 
 @pytest.mark.parametrize("soc", list(MODES.values()))
+def test_freed_blocks_are_held_and_refused_only_within_a_budget(soc):
+    """A freed real-memory block stays refused (107000 for a stale pointer) while its storage
+    is held back, so the heap cannot hand its addresses to a new allocation; past 32 MiB of
+    them the oldest are let go, refusal and memory together, so freeing never hoards RAM."""
+    from acl_notebook.runtime.sim_memory import FREED_BYTES
+    from acl_notebook.session import Config, Session
+
+    s = Session(Config(backend="sim", soc=soc))
+    s.start()
+    s._use(0)
+    b = s.backend
+    try:
+        freed = []
+        for _ in range(2 * FREED_BYTES // (1 << 20)):
+            ptr = b.malloc_host(1 << 20)
+            b.free_host(ptr)
+            freed.append(ptr)
+        held = {p for p in freed if b.memory.was_freed(p)}  # a let-go address may be handed out again
+        assert freed[-1] in held and 0 < len(held) <= FREED_BYTES // (1 << 20)
+        dev = b.malloc(64)
+        assert code_of(b.memcpy, dev, 64, freed[-1], 64, H2D) == 107000  # still refused: a stale pointer
+        b.free(dev)
+    finally:
+        s.shutdown()
+
+
+@pytest.mark.parametrize("soc", list(MODES.values()))
 def test_the_simulator_asks_the_host_before_it_holds_device_memory(soc, monkeypatch):
     """The simulator keeps every block in host RAM: past what the host has available (a
     pretend 1 MiB host) aclrtMalloc is 207001 saying so, instead of paging in until the
