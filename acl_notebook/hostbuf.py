@@ -36,13 +36,16 @@ _PSEUDO_FS = ("/proc", "/sys")
 _HEAP_TYPES = (bytes, bytearray)
 
 
+#: What a HostMemoryError says to do, unless its raiser knows better.
+_MAKE_ROOM = "free host memory (close other kernels) or load it on a machine with more RAM"
+
+
 class HostMemoryError(RuntimeError):
     """Something the host would have to hold (a model, its ModelDef, random inputs, a run's
     output array) is larger than its available memory: said before the allocation, since
     filling more than the host has gets the process killed rather than a MemoryError."""
 
-    def __init__(self, path: str, size: int, available: int,
-                 fix: str = "free host memory (close other kernels) or load it on a machine with more RAM") -> None:
+    def __init__(self, path: str, size: int, available: int, fix: str = _MAKE_ROOM) -> None:
         from .units import human_bytes
 
         self.path, self.size, self.available = path, size, available
@@ -73,7 +76,7 @@ def host_shortfall(size: int) -> Optional[int]:
     return available if available is not None and size > available else None
 
 
-def check_host_memory(what: str, size: int, fix: str) -> None:
+def check_host_memory(what: str, size: int, fix: str = _MAKE_ROOM) -> None:
     """HostMemoryError for `what` when the host cannot give `size` bytes (`host_shortfall`)."""
     available = host_shortfall(size)
     if available is not None:
@@ -540,10 +543,8 @@ def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
     if st.st_dev in _pseudo_devices():
         raise _path_error(OSError, errno.EINVAL,
                           f"{text} is a file of the kernel's /proc or /sys, not a model; pass a .om file")
-    if check_memory and st.st_size > _free_memory():  # MemAvailable >= MemFree: only then can it fail
-        available = host_available_memory()  # reading /proc/meminfo costs more than the rest of a load
-        if available is not None and st.st_size > available:
-            raise HostMemoryError(text, st.st_size, available)
+    if check_memory:
+        check_host_memory(text, st.st_size)
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(text, flags)  # O_NONBLOCK: if the path was swapped for a FIFO meanwhile, no hang

@@ -258,10 +258,11 @@ def test_a_modeldef_spanning_a_huge_file_is_refused_without_copying(tmp_path, gi
 
 
 def test_a_big_modeldef_that_the_host_cannot_hold_is_a_host_memory_error(tmp_path, monkeypatch):
-    import acl_notebook.om.reader as reader
+    from acl_notebook import hostbuf
 
     path = hostile.modeldef_spanning_file(tmp_path / "big.om", 1024**3, framed=True)
-    monkeypatch.setattr(reader, "host_available_memory", lambda: 256 * 1024**2)
+    monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
+    monkeypatch.setattr(hostbuf, "host_available_memory", lambda: 256 * 1024**2)
     with pytest.raises(acl.HostMemoryError, match="ModelDef"):
         inspect(path)
 

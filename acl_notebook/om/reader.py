@@ -23,7 +23,15 @@ import os
 import struct
 from dataclasses import dataclass, field
 
-from ..hostbuf import HostBuffer, HostMemoryError, host_available_memory, open_buffer, open_source, same_bytes
+from ..hostbuf import (
+    HostBuffer,
+    HostMemoryError,
+    check_host_memory,
+    host_available_memory,
+    open_buffer,
+    open_source,
+    same_bytes,
+)
 from . import inout, modeldef
 from .errors import OMFormatError
 from .header import HEADER_SIZE, check_container, read_header
@@ -210,9 +218,7 @@ def _root_partitions(blob: _Blob) -> tuple[Any, dict[int, Any], tuple[Any, ...]]
     modeldef.check_size(part.size)  # before a byte of it is copied
     if part.size > _BIG_MODELDEF:  # copying and decoding it is costly: make sure it is worth it
         modeldef.check_framing(lambda pos, n: blob.peek(part.offset + pos, n), part.size)
-        available = host_available_memory()
-        if available is not None and part.size > available:
-            raise HostMemoryError(f"the ModelDef of {blob.buf.label}", part.size, available)
+        check_host_memory(f"the ModelDef of {blob.buf.label}", part.size)
     return header, root, partitions
 
 
