@@ -140,17 +140,24 @@ class ExecutionMixin:
         if charge > dev.free:
             raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
                              f"device {device} out of memory: {charge} bytes asked, {dev.free} free")
-        available = host_shortfall(size)  # every simulated block is real memory of this host
+        doing = f"keeps device memory in this host's RAM, which cannot give {human_bytes(size)}"
+        self._need_host(size, call, doing)  # every simulated block is real memory of this host
         try:
-            if available is not None:
-                raise MemoryError(f"{human_bytes(available)} available")
             block = self.memory.allocate(size, charge, device, host=host)
-        except (MemoryError, OSError) as exc:  # ACL's code, not a Python error (or the OOM killer)
-            raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
-                             f"the simulator keeps device memory in this host's RAM, which cannot give "
-                             f"{human_bytes(size)} now ({exc or 'out of memory'})") from None
+        except MemoryError as exc:
+            raise self._short_of_host(call, doing, str(exc) or "out of memory") from None
         dev.charged += charge
         return block
+
+    def _need_host(self, size: int, call: str, doing: str) -> None:
+        """207001 before the simulator takes `size` bytes of host RAM the host cannot give:
+        filling them would get the process killed for memory, not a MemoryError."""
+        available = host_shortfall(size)
+        if available is not None:
+            raise self._short_of_host(call, doing, f"{human_bytes(available)} available")
+
+    def _short_of_host(self, call: str, doing: str, why: str) -> AclError:
+        return self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call, f"the simulator {doing} now ({why})")
 
     def free(self, ptr: int) -> None:
         with self._lock:
@@ -547,15 +554,12 @@ class ExecutionMixin:
         while, and the views keep their blocks' storage alive even if another thread frees them."""
         started = time.monotonic()
         need = 2 * sum(task.sizes)  # the outputs' bytes, and the scratch they are made in
-        available = host_shortfall(need)
+        doing = f"computes a run's outputs in this host's RAM, which cannot hold {human_bytes(need)} for them"
+        self._need_host(need, "aclmdlExecute", doing)
         try:
-            if available is not None:
-                raise MemoryError(f"{human_bytes(available)} available")
             result = sim_outputs.compute(task.state, task.in_views, task.gear, task.sizes, override=task.override)
-        except MemoryError as exc:  # ACL's code, never a bare MemoryError (or the OOM killer)
-            raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, "aclmdlExecute",
-                             f"the simulator computes a run's outputs in this host's RAM, which cannot hold "
-                             f"{human_bytes(need)} for them now ({exc or 'out of memory'})") from None
+        except MemoryError as exc:  # ACL's code, never a bare MemoryError
+            raise self._short_of_host("aclmdlExecute", doing, str(exc) or "out of memory") from None
         # the run kept the device busy: aclrtGetDeviceUtilizationRate reports it
         self.devices[task.device].record_run(started, time.monotonic())
         for view, data in zip(task.out_views, result.outputs):
