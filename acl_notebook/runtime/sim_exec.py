@@ -140,24 +140,26 @@ class ExecutionMixin:
         if charge > dev.free:
             raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
                              f"device {device} out of memory: {charge} bytes asked, {dev.free} free")
-        doing = f"keeps device memory in this host's RAM, which cannot give {human_bytes(size)}"
+        doing = "keeps device memory in this host's RAM, which cannot give {size}"
         self._need_host(size, call, doing)  # every simulated block is real memory of this host
         try:
             block = self.memory.allocate(size, charge, device, host=host)
         except MemoryError as exc:
-            raise self._short_of_host(call, doing, str(exc) or "out of memory") from None
+            raise self._short_of_host(call, doing, size, str(exc) or "out of memory") from None
         dev.charged += charge
         return block
 
     def _need_host(self, size: int, call: str, doing: str) -> None:
         """207001 before the simulator takes `size` bytes of host RAM the host cannot give:
-        filling them would get the process killed for memory, not a MemoryError."""
+        filling them would get the process killed for memory, not a MemoryError. `doing`
+        names `{size}`, formatted only for the refusal (this is on every execute's path)."""
         available = host_shortfall(size)
         if available is not None:
-            raise self._short_of_host(call, doing, f"{human_bytes(available)} available")
+            raise self._short_of_host(call, doing, size, f"{human_bytes(available)} available")
 
-    def _short_of_host(self, call: str, doing: str, why: str) -> AclError:
-        return self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call, f"the simulator {doing} now ({why})")
+    def _short_of_host(self, call: str, doing: str, size: int, why: str) -> AclError:
+        text = doing.format(size=human_bytes(size))
+        return self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call, f"the simulator {text} now ({why})")
 
     def free(self, ptr: int) -> None:
         with self._lock:
@@ -554,12 +556,12 @@ class ExecutionMixin:
         while, and the views keep their blocks' storage alive even if another thread frees them."""
         started = time.monotonic()
         need = 2 * sum(task.sizes)  # the outputs' bytes, and the scratch they are made in
-        doing = f"computes a run's outputs in this host's RAM, which cannot hold {human_bytes(need)} for them"
+        doing = "computes a run's outputs in this host's RAM, which cannot hold {size} for them"
         self._need_host(need, "aclmdlExecute", doing)
         try:
             result = sim_outputs.compute(task.state, task.in_views, task.gear, task.sizes, override=task.override)
         except MemoryError as exc:  # ACL's code, never a bare MemoryError
-            raise self._short_of_host("aclmdlExecute", doing, str(exc) or "out of memory") from None
+            raise self._short_of_host("aclmdlExecute", doing, need, str(exc) or "out of memory") from None
         # the run kept the device busy: aclrtGetDeviceUtilizationRate reports it
         self.devices[task.device].record_run(started, time.monotonic())
         for view, data in zip(task.out_views, result.outputs):
