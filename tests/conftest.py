@@ -64,6 +64,19 @@ def acl_rig(monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture
+def small_host(monkeypatch):
+    """Returns `pretend(available)`: from then on the host has `available` bytes (MemAvailable)
+    and no MemFree to spare, so every host-memory check (`hostbuf.host_shortfall`) asks."""
+    from acl_notebook import hostbuf
+
+    def pretend(available: int) -> None:
+        monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
+        monkeypatch.setattr(hostbuf, "host_available_memory", lambda: available)
+
+    return pretend
+
+
+@pytest.fixture
 def settle(monkeypatch):
     """Makes files count as settled 0.05 s after their last write (2.5 s in real use,
     `hostbuf.SETTLED_SECONDS`), and returns the wait that settles a file just written."""

@@ -257,12 +257,9 @@ def test_a_modeldef_spanning_a_huge_file_is_refused_without_copying(tmp_path, gi
     assert grown < 64 * 1024, f"refusing cost {grown} KiB of RSS"
 
 
-def test_a_big_modeldef_that_the_host_cannot_hold_is_a_host_memory_error(tmp_path, monkeypatch):
-    from acl_notebook import hostbuf
-
+def test_a_big_modeldef_that_the_host_cannot_hold_is_a_host_memory_error(tmp_path, small_host):
     path = hostile.modeldef_spanning_file(tmp_path / "big.om", 1024**3, framed=True)
-    monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
-    monkeypatch.setattr(hostbuf, "host_available_memory", lambda: 256 * 1024**2)
+    small_host(256 * 1024**2)
     with pytest.raises(acl.HostMemoryError, match="ModelDef"):
         inspect(path)
 

@@ -357,7 +357,7 @@ def test_random_inputs_match_the_descriptors_at_the_gear(rig):
     assert m(largest).gear == (4,)
 
 
-def test_random_inputs_the_host_cannot_hold_are_refused_before_any_is_made(rig, monkeypatch):
+def test_random_inputs_the_host_cannot_hold_are_refused_before_any_is_made(rig, monkeypatch, small_host):
     """Filling arrays larger than host memory gets the kernel killed, not a MemoryError: a
     model with a huge input (here: more than a pretend 1 MiB host) gets HostMemoryError,
     from random_inputs and from bench, and stays loaded and usable."""
@@ -367,8 +367,7 @@ def test_random_inputs_the_host_cannot_hold_are_refused_before_any_is_made(rig, 
     s = rig.session()
     m = s.load(spec("Ascend910B1", [TensorSpec("x", (1, 3, 512, 512), "float32", "NCHW")],
                     [TensorSpec("y", (1, 10), "float32", "ND")]))
-    monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
-    monkeypatch.setattr(hostbuf, "host_available_memory", lambda: MiB)
+    small_host(MiB)
     for call in (lambda: acl.random_inputs(m), lambda: acl.bench(m, n=1, warmup=0)):
         with pytest.raises(hostbuf.HostMemoryError, match=r"random input set for net is 3.0 MiB but the host has "
                                                           r"only 1.0 MiB.*pass arrays of your own"):
@@ -377,7 +376,7 @@ def test_random_inputs_the_host_cannot_hold_are_refused_before_any_is_made(rig, 
     assert m.loaded and m(acl.random_inputs(m)).gear is None
 
 
-def test_outputs_the_host_cannot_hold_are_refused_and_the_model_stays_usable(rig, monkeypatch):
+def test_outputs_the_host_cannot_hold_are_refused_and_the_model_stays_usable(rig, monkeypatch, small_host):
     """A run whose outputs would not fit in host memory (a pretend 1 MiB host, 4 MiB output)
     is refused before anything is paged in: HostMemoryError for a new output array; on the
     simulator, which computes the outputs in host RAM first, ACL's 207001 for the run. The
@@ -390,12 +389,7 @@ def test_outputs_the_host_cannot_hold_are_refused_and_the_model_stays_usable(rig
                     [TensorSpec("y", (1, MiB), "float32", "ND")]))
     x = np.ones((1, 4), np.float32)
     first = m(x)  # device buffers are made here, while there is room
-
-    def tiny_host():
-        monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
-        monkeypatch.setattr(hostbuf, "host_available_memory", lambda: MiB)
-
-    tiny_host()
+    small_host(MiB)
     if rig.kind == "sim":  # it computes the outputs before any copy out: its check comes first
         with pytest.raises(AclError, match=r"computes a run's outputs in this host's RAM") as refused:
             m(x)

@@ -174,19 +174,17 @@ def test_freed_blocks_are_held_and_refused_only_within_a_budget(soc):
 
 
 @pytest.mark.parametrize("soc", list(MODES.values()))
-def test_the_simulator_asks_the_host_before_it_holds_device_memory(soc, monkeypatch):
+def test_the_simulator_asks_the_host_before_it_holds_device_memory(soc, small_host):
     """The simulator keeps every block in host RAM: past what the host has available (a
     pretend 1 MiB host) aclrtMalloc is 207001 saying so, instead of paging in until the
     process is killed for memory; small blocks still work."""
-    from acl_notebook import hostbuf
     from acl_notebook.session import Config, Session
 
     s = Session(Config(backend="sim", soc=soc))
     s.start()
     s._use(0)
     try:
-        monkeypatch.setattr(hostbuf, "_free_memory", lambda: 0)
-        monkeypatch.setattr(hostbuf, "host_available_memory", lambda: 1 << 20)
+        small_host(1 << 20)
         with pytest.raises(AclError, match="keeps device memory in this host's RAM, which cannot give 4.0 MiB") as info:
             s.backend.malloc(4 << 20)
         assert info.value.code == 207001
