@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models"
@@ -100,18 +101,24 @@ _PLAN = [("inspect_path", "new"), ("inspect_path", "old"), ("inspect_bytes", "ne
 CASES = tuple(dict.fromkeys(case for case, _tree in _PLAN)) + ("cold",)
 
 
-def write_models(tmp: Path) -> dict[str, Path]:
+def write_writer_model(ops: int, tmp: Path) -> Path:
+    """A writer model of `ops` ops with MODEL_INOUT_INFO (4 inputs, 4 outputs, compressed
+    attrs), in `tmp`; bench_netron.py measures the same ones."""
     sys.path.insert(0, str(ROOT))
     from acl_notebook.om import ModelSpec, TensorSpec, write_om_file
 
+    spec = ModelSpec(name=f"ops{ops}", soc_version="", op_count=ops, weight_size=1 << 20, compress_attrs=True,
+                     inputs=[TensorSpec(f"in{i}", (1, 3, 224, 224)) for i in range(4)],
+                     outputs=[TensorSpec(f"out{i}", (1, 1000), format="ND") for i in range(4)])
+    path = tmp / f"ops{ops}.om"
+    write_om_file(spec, path)
+    return path
+
+
+def write_models(tmp: Path) -> dict[str, Path]:
     out = {name: MODELS / f"{name}.om" for name in ("a3c_pong_model_v2", "my_122_anenet")}
     for ops in (500, 2_000, 20_000, 100_000):
-        spec = ModelSpec(name=f"ops{ops}", soc_version="", op_count=ops, weight_size=1 << 20, compress_attrs=True,
-                         inputs=[TensorSpec(f"in{i}", (1, 3, 224, 224)) for i in range(4)],
-                         outputs=[TensorSpec(f"out{i}", (1, 1000), format="ND") for i in range(4)])
-        path = tmp / f"ops{ops}.om"
-        write_om_file(spec, path)
-        out[f"writer {ops // 1000}k ops" if ops >= 1000 else f"writer {ops} ops"] = path
+        out[f"writer {ops // 1000}k ops" if ops >= 1000 else f"writer {ops} ops"] = write_writer_model(ops, tmp)
     # A file written in the last 2.5 s has not settled, and the simulator copies what its ops
     # read at load (hostbuf.FileStamp): measure the common case, a model file already on disk.
     time.sleep(2.6)
@@ -142,13 +149,15 @@ def child(tree: Path, case: str, path: Path, repeat: int) -> float:
     return json.loads(out)
 
 
-def cold(cmd: list[str], env: dict, cwd: Path) -> float:
-    """CPU seconds (user + system) one cold process spends, from wait4's rusage.
+def cold(cmd: list[str], env: dict, cwd: Path, out: Optional[Path] = None) -> float:
+    """CPU seconds (user + system) one cold process spends, from wait4's rusage; what it
+    prints goes to `out` when given (bench_netron.py checks it), else nowhere.
 
     Run from `cwd` (not the checkout: ``python -c`` puts the working directory first on
     sys.path, which would shadow the tree chosen by PYTHONPATH)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, cwd=cwd)
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    with open(out if out is not None else os.devnull, "w") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, env=env, cwd=cwd)
+        _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise RuntimeError(f"{cmd} failed with {proc.returncode}")

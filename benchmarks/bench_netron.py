@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_decode import cold, write_writer_model  # the same cold-start measure and writer models
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models"
 HARNESS = Path(__file__).resolve().with_name("netron_om.mjs")
@@ -77,18 +79,10 @@ def find_netron(given: str | None) -> Path | None:
 
 
 def write_models(tmp: Path) -> dict[str, Path]:
-    """The real models and writer models like bench_decode.py's (4 inputs, 4 outputs, compressed attrs)."""
-    sys.path.insert(0, str(ROOT))
-    from acl_notebook.om import ModelSpec, TensorSpec, write_om_file
-
+    """The real models, and bench_decode.py's writer models of 2k and 20k ops."""
     out = {"a3c": MODELS / "a3c_pong_model_v2.om", "anenet": MODELS / "my_122_anenet.om"}
     for ops in (2_000, 20_000):
-        spec = ModelSpec(name=f"ops{ops}", soc_version="", op_count=ops, weight_size=1 << 20, compress_attrs=True,
-                         inputs=[TensorSpec(f"in{i}", (1, 3, 224, 224)) for i in range(4)],
-                         outputs=[TensorSpec(f"out{i}", (1, 1000), format="ND") for i in range(4)])
-        path = tmp / f"ops{ops}.om"
-        write_om_file(spec, path)
-        out[f"writer {ops // 1000}k ops"] = path
+        out[f"writer {ops // 1000}k ops"] = write_writer_model(ops, tmp)
     return out
 
 
@@ -99,14 +93,9 @@ def run_json(cmd: list[str], env: dict) -> dict:
     return json.loads(done.stdout)
 
 
-def cold(cmd: list[str], env: dict, cwd: Path, out: Path) -> tuple[float, str]:
-    """CPU seconds (user + system) of one whole process, from wait4's rusage, and what it printed."""
-    with out.open("w") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, env=env, cwd=cwd)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise RuntimeError(f"{' '.join(cmd)} failed with {os.waitstatus_to_exitcode(status)}")
-    return usage.ru_utime + usage.ru_stime, out.read_text()
+def cold_run(cmd: list[str], env: dict, cwd: Path, out: Path) -> tuple[float, str]:
+    """bench_decode.py's `cold` (CPU seconds of one whole process), and what it printed."""
+    return cold(cmd, env, cwd, out), out.read_text()
 
 
 def ms(x: float) -> str:
@@ -165,10 +154,10 @@ def main(argv=None) -> int:
 
         def start(tool: str, label: str, path: Path) -> None:
             if tool == "netron":
-                cpu, text = cold([node, str(HARNESS), str(path)], env_node, tmp, tmp / "out.json")
+                cpu, text = cold_run([node, str(HARNESS), str(path)], env_node, tmp, tmp / "out.json")
                 ops = json.loads(text)["ops"]
             else:
-                cpu, text = cold([*cli, "inspect", "--json", str(path)], env_py, tmp, tmp / "out.json")
+                cpu, text = cold_run([*cli, "inspect", "--json", str(path)], env_py, tmp, tmp / "out.json")
                 ops = json.loads(text)["op_count"]
             if ops != found[label, tool]:
                 raise RuntimeError(f"{tool} found {ops} ops in {path} cold, {found[label, tool]} warm")
@@ -179,7 +168,7 @@ def main(argv=None) -> int:
             order = ("netron", "acl") if rnd % 2 == 0 else ("acl", "netron")
             for _ in range(args.cold):
                 for name in (("node", "python") if rnd % 2 == 0 else ("python", "node")):
-                    colds.setdefault(("bare", name), []).append(cold(bare[name], env_py, tmp, tmp / "out.json")[0])
+                    colds.setdefault(("bare", name), []).append(cold(bare[name], env_py, tmp, tmp / "out.json"))
             for label, path in models.items():
                 for tool in order:
                     measure(tool, label, path)
