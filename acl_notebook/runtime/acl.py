@@ -400,6 +400,9 @@ class AclBackend(Backend):
     def memcpy(self, dst: int, dest_max: int, src: int, count: int, kind: int) -> None:
         self._call("aclrtMemcpy", dst or None, int(dest_max), src or None, int(count), int(kind))
 
+    def memcpy_async(self, dst: int, dest_max: int, src: int, count: int, kind: int, stream: int) -> None:
+        self._call("aclrtMemcpyAsync", dst or None, int(dest_max), src or None, int(count), int(kind), stream or None)
+
     def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
         self._call("aclrtMemset", ptr or None, int(max_count), int(value), int(count))
 

@@ -265,6 +265,11 @@ class Backend(ABC):
     def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
         """aclrtMemset()."""
 
+    @abstractmethod
+    def memcpy_async(self, dst: int, dest_max: int, src: int, count: int, kind: int, stream: int) -> None:
+        """aclrtMemcpyAsync(): checks now, copies when `stream` (0: the default stream) reaches
+        it; the caller synchronizes before it uses the destination."""
+
     # -- streams ---------------------------------------------------------------------------
     @abstractmethod
     def create_stream(self) -> int:

@@ -177,6 +177,8 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtFreeHost": _P(aclError, (c_void_p,), _HOST),
     "aclrtMemcpy": _P(aclError, (c_void_p, c_size_t, c_void_p, c_size_t, aclEnum), _COPY),
     "aclrtMemset": _P(aclError, (c_void_p, c_size_t, c_int32, c_size_t), "filling device memory"),
+    "aclrtMemcpyAsync": _P(aclError, (c_void_p, c_size_t, c_void_p, c_size_t, aclEnum, aclrtStream),
+                           "copying on a stream"),
     # -- streams -------------------------------------------------------------------------------
     "aclrtCreateStream": _P(aclError, (POINTER(aclrtStream),), _STREAM),
     "aclrtDestroyStream": _P(aclError, (aclrtStream,), _STREAM),

@@ -22,6 +22,16 @@ readable file. Check orders and codes follow shared/docs/acl-execute.md:
   (0: the context's default stream), aclrtDestroyStream (aclrtDestroyStreamForce would not
   wait), aclrtDestroyContext and aclrtResetDevice (the work of their streams), aclFinalize.
   A synchronous aclrtMemcpy or aclmdlExecute does not: they are not on the program's stream.
+- a stream is a queue of tasks of several kinds (`sim_streams`): model runs, asynchronous
+  copies, and whatever else is launched on it, performed strictly in launch order.
+- aclrtMemcpyAsync (the runtime's order, which differs from aclrtMemcpy's): NULL 100000; kind
+  outside 0-5 100000; count 0 or count > destMax 107000 (count 0 is no no-op here); context
+  107002; unknown stream 107017, another context's 107003; a pointer not where the kind says
+  107000; host to host in EP 207000 (RC boards copy it); dst == src is a no-op. A copy
+  between ACL memory (aclrtMalloc / aclrtMallocHost blocks) is queued: it reads its source
+  when the stream reaches it, so a program that forgets to synchronize reads stale bytes.
+  One whose host side is pageable memory (a numpy array, bytes) is what current CANN turns
+  into "synchronize the stream, then copy at once", and so does the simulator.
 
 Output values come from `sim_outputs.compute` (the interpreter seam).
 """
@@ -33,7 +43,7 @@ import itertools
 import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -47,9 +57,11 @@ from . import sim_outputs
 from .base import ExecutionReport, MemcpyKind, RunMode, malloc_charge
 from .errors import AclError
 from .sim_memory import AddressSpace, Block, HostAccessError, host_view
+from .sim_streams import CopyTask, Queues, StreamTask, default_key
 
 _RT_PARAM_INVALID = 107000
 _RT_STREAM_CONTEXT = 107003
+_RT_FEATURE_NOT_SUPPORT = 207000
 _GE_FAILURE = 500002
 _DYNAMIC_INPUT_LENGTH_INVALID = 145012
 _DYNAMIC_BATCH_SIZE_INVALID = 145013
@@ -70,7 +82,7 @@ class _Dataset:
 
 
 @dataclass
-class _Task:
+class _RunTask(StreamTask):
     """One queued model run: everything was checked at launch; only the values are left."""
 
     model_id: int
@@ -81,6 +93,9 @@ class _Task:
     sizes: list
     device: int
     override: Optional[dict]
+
+    def perform(self, backend: Any) -> None:
+        backend._run(self)
 
 
 @dataclass
@@ -106,9 +121,11 @@ class ExecutionMixin:
         self._buffers: dict[int, _DataBuffer] = {}
         self._datasets: dict[int, _Dataset] = {}
         self._streams: dict[int, int] = {}  # stream -> context
-        # aclmdlExecuteAsync's queued runs, by stream (a context's default stream: ("default", context))
-        self._queued: dict[Any, list[_Task]] = {}
-        self._draining = threading.Lock()  # held while queued runs compute: a sync waits for them
+        # what each stream has been given and not yet done (runs, copies, event records ...)
+        self._queues = Queues()
+        # held while queued tasks are performed: a sync waits for tasks another thread took off
+        # the queue just before; re-entrant, because a task may wait for another stream's work
+        self._draining = threading.RLock()
         self._descs: dict[int, _Desc] = {}
         self._last = threading.local()
         #: calls made, by name, for tests that count copies and allocations
@@ -251,6 +268,58 @@ class ExecutionMixin:
             target[:] = source
             self._count(f"aclrtMemcpy[{MemcpyKind(int(kind)).name}]")
 
+    def memcpy_async(self, dst: int, dest_max: int, src: int, count: int, kind: int, stream: int) -> None:
+        """aclrtMemcpyAsync: every check now, the copy when the stream reaches it (see the
+        module docstring for the order of checks and the pageable-memory rule)."""
+        call = "aclrtMemcpyAsync"
+        with self._lock:
+            self._count(call)
+            if not dst or not src:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dst or src is NULL")
+            if int(kind) not in self._KIND_SIDES:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, f"kind {kind} is not accepted by aclrtMemcpyAsync")
+            if count == 0 or count > dest_max:
+                raise self._fail(_RT_PARAM_INVALID, call, f"count {count} is 0 or exceeds destMax {dest_max}")
+            ctx = self._current(call)
+            key = self._stream_key(stream, ctx.handle, call)
+            src_device, dst_device = self._KIND_SIDES[int(kind)]
+            source = self._side(src, count, src_device, call)
+            target = self._side(dst, count, dst_device, call)
+            on_device = [self._is_device(p, count, d) for p, d in ((src, src_device), (dst, dst_device))]
+            if not self.memory.rc and not any(on_device):
+                raise self._fail(_RT_FEATURE_NOT_SUPPORT, call,
+                                 "an asynchronous host-to-host copy is not supported in EP mode; use aclrtMemcpy")
+            if dst == src:
+                return
+            self._count(f"aclrtMemcpyAsync[{MemcpyKind(int(kind)).name}]")
+            if self.memory.find(src, count) is not None and self.memory.find(dst, count) is not None:
+                self._queues.add(key, CopyTask(target, source))
+                return
+            # pageable memory (not from aclrtMalloc / aclrtMallocHost): ACL synchronizes the
+            # stream and copies at once, so the device never reads host pages that may be gone
+            tasks = self._take([key])
+        self._finish(tasks)
+        target[:] = source
+
+    def _is_device(self, ptr: int, count: int, device: Optional[bool]) -> bool:
+        """Whether a copy side counts as device memory (for DEFAULT: where the address lives)."""
+        if device is not None:
+            return device
+        block = self.memory.find(ptr, count)
+        return block is not None and not block.host
+
+    def _stream_key(self, stream: int, context: int, call: str) -> Any:
+        """The queue key of `stream` (0: the context's default stream), checked as ACL does:
+        an unknown stream is 107017, one of another context 107003."""
+        if not stream:
+            return default_key(context)
+        owner = self._streams.get(stream)
+        if owner is None:
+            raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
+        if owner != context:
+            raise self._fail(_RT_STREAM_CONTEXT, call, "the stream belongs to another context")
+        return stream
+
     def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
         call = "aclrtMemset"
         with self._lock:
@@ -288,7 +357,7 @@ class ExecutionMixin:
             ctx = self._current("aclrtSynchronizeStream")
             if stream and stream not in self._streams:
                 raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtSynchronizeStream", "unknown stream")
-            tasks = self._take([stream or ("default", ctx.handle)])
+            tasks = self._take([stream or default_key(ctx.handle)])
         self._finish(tasks)
 
     # -- data buffers and datasets --------------------------------------------------------
@@ -514,12 +583,7 @@ class ExecutionMixin:
             ctx = self._current(call)
             if loaded.context != ctx.handle:
                 raise self._fail(E.ACL_ERROR_RT_MODEL_CONTEXT, call, "the model was loaded in another context")
-            if stream:
-                owner = self._streams.get(stream)
-                if owner is None:
-                    raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
-                if owner != ctx.handle:
-                    raise self._fail(_RT_STREAM_CONTEXT, call, "the stream belongs to another context")
+            key = self._stream_key(stream, ctx.handle, call) if stream is not None else None
             gear = self._gear_for_run(loaded, ins, inputs, call)
             in_views = self._input_views(info, ins, gear, call)
             sizes, missing = [], []
@@ -545,13 +609,13 @@ class ExecutionMixin:
                 loaded.current_gear = gear
             override = getattr(self._last, "override", None)
             self._last.override = None  # one execute only
-            task = _Task(model_id, loaded.state, in_views, out_views, gear, sizes, ctx.device, override)
-            if stream is not None:  # queued: the outputs change when the stream is synchronized
-                self._queued.setdefault(stream or ("default", ctx.handle), []).append(task)
+            task = _RunTask(model_id, loaded.state, in_views, out_views, gear, sizes, ctx.device, override)
+            if key is not None:  # queued: the outputs change when the stream is synchronized
+                self._queues.add(key, task)
                 return
         self._run(task)
 
-    def _run(self, task: _Task) -> None:
+    def _run(self, task: _RunTask) -> None:
         """Compute one run and write its outputs. Outside the lock: an interpreter may take a
         while, and the views keep their blocks' storage alive even if another thread frees them."""
         started = time.monotonic()
@@ -569,18 +633,18 @@ class ExecutionMixin:
                 view[:] = memoryview(data).cast("B")[: len(view)]
         self._last.report = ExecutionReport(result.fidelity, tuple(result.notes), task.model_id, task.gear)
 
-    def _take(self, keys: list) -> list[_Task]:
-        """Under `_lock`: the runs queued on these streams, in launch order, off their queues."""
-        return [t for k in keys for t in self._queued.pop(k, ())]
+    def _take(self, keys: Iterable) -> list[StreamTask]:
+        """Under `_lock`: the tasks queued on these streams, in launch order, off their queues."""
+        return self._queues.take(keys)
 
-    def _finish(self, tasks: list[_Task]) -> None:
-        """After `_lock` is released: run them. `_draining` also makes a sync wait for runs
+    def _finish(self, tasks: list[StreamTask]) -> None:
+        """After `_lock` is released: perform them. `_draining` also makes a sync wait for tasks
         another thread's sync took off the queue just before."""
         with self._draining:
             failed: Optional[AclError] = None
-            for t in tasks:  # a run that fails (207001) never drops the ones queued after it
+            for t in tasks:  # a task that fails (207001) never drops the ones queued after it
                 try:
-                    self._run(t)
+                    t.perform(self)
                 except AclError as exc:
                     failed = failed or exc
             if failed is not None:
@@ -588,7 +652,7 @@ class ExecutionMixin:
 
     def _queues_of(self, contexts: set) -> list:
         """The queue keys of every stream (default ones included) of these contexts."""
-        return [k for k in self._queued
+        return [k for k in self._queues.keys()
                 if (k[1] if isinstance(k, tuple) else self._streams.get(k)) in contexts]
 
     def _gear_for_run(self, loaded: Any, ins: list[_DataBuffer], dataset: int, call: str) -> Optional[tuple[int, ...]]:

@@ -213,7 +213,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
                 raise self._fail(E.ACL_ERROR_REPEAT_FINALIZE, "aclFinalize")
             self._initialised = False
             self._finalized = True
-            tasks = self._take(list(self._queued))
+            tasks = self._take(self._queues.keys())
         self._finish(tasks)  # the device finishes what it was given before it goes
 
     def versions(self) -> Versions:

@@ -51,6 +51,8 @@
  *    from the set calls (stored in the dataset and as the model's current shape) or, when
  *    none was set, from the mbatch buffer's contents. Output shapes per gear come from
  *    MODEL_INOUT_INFO block 5, else the -1 axes are filled from the gear.
+ *  - Stream work (aclmdlExecuteAsync, aclrtMemcpyAsync) is checked as ACL checks it and then
+ *    completed at once, so launch order holds trivially; the simulator is the one that defers.
  *
  * OM reading (GE's rules as om-format.md sections 2-5 and 8 describe them):
  *  - header 1.0 (no model_num, platform_version at 0x9C) and 2.0; model_length at 0xB8 wins
@@ -1725,6 +1727,7 @@ FAKEACL_API aclError aclmdlGetInputDynamicDims(const aclmdlDesc *modelDesc, size
 #define ACL_ERROR_GE_DYNAMIC_INPUT_LENGTH_INVALID 145012
 #define ACL_ERROR_GE_DYNAMIC_BATCH_SIZE_INVALID 145013
 #define ACL_ERROR_RT_MODEL_EXECUTE 507011
+#define ACL_ERROR_RT_FEATURE_NOT_SUPPORT 207000
 #define GE_SIZE_SLACK 64
 #define MBATCH_NAME "ascend_mbatch_shape_data"
 
@@ -1888,6 +1891,22 @@ static int side_ok(const void *p, size_t count, int device) {
     return !b || b->host || g_run_mode == 0;
 }
 
+/* Which side of a copy of `kind` (0-5) is device memory; DEFAULT decides by the addresses. */
+static void copy_sides(int kind, const void *src, const void *dst, size_t count, int *src_dev, int *dst_dev) {
+    switch (kind) {
+    case 0: *src_dev = 0; *dst_dev = 0; break;
+    case 2: *src_dev = 1; *dst_dev = 0; break;
+    case 3: *src_dev = 1; *dst_dev = 1; break;
+    case 4: {
+        fa_block *a = find_block(src, count), *b = find_block(dst, count);
+        *src_dev = a && !a->host;
+        *dst_dev = b && !b->host;
+        break;
+    }
+    default: *src_dev = 0; *dst_dev = 1; break; /* 1 and 5 */
+    }
+}
+
 FAKEACL_API aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, int kind) {
     ENTER_COUNTED();
     fa_copy *rec = &g_cpy_log[g_cpy_seen++ % CPY_LOG];
@@ -1903,18 +1922,7 @@ FAKEACL_API aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, siz
     if (dst == src) LEAVE(ACL_SUCCESS);
     NEED_CTX("aclrtMemcpy");
     int src_dev, dst_dev;
-    switch (kind) {
-    case 0: src_dev = 0; dst_dev = 0; break;
-    case 2: src_dev = 1; dst_dev = 0; break;
-    case 3: src_dev = 1; dst_dev = 1; break;
-    case 4: {
-        fa_block *a = find_block(src, count), *b = find_block(dst, count);
-        src_dev = a && !a->host;
-        dst_dev = b && !b->host;
-        break;
-    }
-    default: src_dev = 0; dst_dev = 1; break; /* 1 and 5 */
-    }
+    copy_sides(kind, src, dst, count, &src_dev, &dst_dev);
     if (!side_ok(src, count, src_dev) || !side_ok(dst, count, dst_dev))
         LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "the pointers do not match copy kind %d (or are not live memory)", kind));
     memmove(dst, src, count);
@@ -2366,6 +2374,33 @@ static void placeholder(const uint8_t **in, const size_t *len, size_t nin, uint8
             } while (len[ii] == 0);
         }
     }
+}
+
+/* The runtime's checks of aclrtMemcpyAsync (not aclrtMemcpy's: count 0 is 107000 here), then
+ * the copy at once: this library completes stream work when it is launched, which keeps the
+ * launch order the simulator keeps. */
+FAKEACL_API aclError aclrtMemcpyAsync(void *dst, size_t destMax, const void *src, size_t count, int kind,
+                                      void *stream) {
+    ENTER_COUNTED();
+    if (!dst || !src) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dst or src is NULL"));
+    if (kind < 0 || kind > 5) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "kind %d is not accepted by aclrtMemcpyAsync", kind));
+    if (count == 0 || count > destMax)
+        LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "count %zu is 0 or exceeds destMax %zu", count, destMax));
+    NEED_CTX("aclrtMemcpyAsync");
+    if (stream) {
+        fa_stream *st = find_stream(stream);
+        if (!st) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
+        if (st->ctx != current_ctx()) LEAVE(fail(ACL_ERROR_RT_STREAM_CONTEXT, "the stream belongs to another context"));
+    }
+    int src_dev, dst_dev;
+    copy_sides(kind, src, dst, count, &src_dev, &dst_dev);
+    if (!side_ok(src, count, src_dev) || !side_ok(dst, count, dst_dev))
+        LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "the pointers do not match copy kind %d (or are not live memory)", kind));
+    if (g_run_mode != 0 && !src_dev && !dst_dev)
+        LEAVE(fail(ACL_ERROR_RT_FEATURE_NOT_SUPPORT, "an asynchronous host-to-host copy is not supported in EP mode"));
+    if (dst == src) LEAVE(ACL_SUCCESS);
+    memmove(dst, src, count);
+    LEAVE(ACL_SUCCESS);
 }
 
 static aclError execute_impl(uint32_t modelId, const aclmdlDataset *input, aclmdlDataset *output, void *stream, int async) {

@@ -256,6 +256,25 @@ def memcpy(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any) -> int:
     return _P.ret(call, "memcpy", d, dmax, s, n, k)
 
 
+def memcpy_async(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any, stream: Any) -> int:
+    """aclrtMemcpyAsync: the copy joins `stream`'s queue (0: the default stream), in order with
+    its model runs; the destination is final after ``synchronize_stream``. Its checks before
+    memory is touched are the runtime's (count 0 is 107000 here, not a no-op as in memcpy)."""
+    call, py = "aclrtMemcpyAsync", "acl.rt.memcpy_async"
+    d, dmax = unsigned(dst, py), unsigned(dest_max, py)
+    s, n = unsigned(src, py), unsigned(count, py)
+    k, st = signed(kind, py), unsigned(stream, py)
+    reaches = n and d and s and k in _COPY_KINDS and n <= dmax
+    if reaches and _P.current_context() is not None:
+        if st and st not in _P.ledger.streams:
+            return _P.fail(RT_INVALID_HANDLE, call, f"0x{st:x} is not a live stream")
+        for side, ptr in (("src", s), ("dst", d)):
+            if _unknown(ptr, n, side == "dst"):
+                return _P.fail(RT_PARAM_INVALID, call, _unknown_text(side, ptr, n))
+        k = _rc_kind(k, s, d, n)
+    return _P.ret(call, "memcpy_async", d, dmax, s, n, k, st)
+
+
 def _rc_kind(kind: int, src: int, dst: int, count: int) -> int:
     """In RC mode the app's own memory is device memory too: acllite copies a numpy array
     into aclrtMalloc memory with DEVICE_TO_DEVICE there, and the board does it. The runtime
@@ -288,6 +307,6 @@ def _unknown_text(side: str, ptr: int, count: int) -> str:
 
 __all__ = [
     "create_context", "create_stream", "destroy_context", "destroy_stream", "free", "free_host", "get_context",
-    "get_device_count", "get_mem_info", "get_run_mode", "malloc", "malloc_host", "memcpy", "memset",
+    "get_device_count", "get_mem_info", "get_run_mode", "malloc", "malloc_host", "memcpy", "memcpy_async", "memset",
     "reset_device", "set_context", "set_device", "synchronize_device", "synchronize_stream",
 ]
