@@ -42,7 +42,7 @@ ORIGIN = "pyACL"
 PASS_THROUGH = frozenset({
     "init", "finalize", "run_mode", "soc_name", "device_count", "set_device", "reset_device",
     "create_context", "destroy_context", "set_current_context", "get_current_context", "mem_info",
-    "query_size", "load_from_mem", "load_with_mem", "get_desc", "unload",
+    "query_size", "load_from_mem", "load_with_mem", "load_with_config", "get_desc", "unload",
     "malloc", "free", "malloc_host", "free_host", "memcpy", "memset", "memcpy_async",
     "create_stream", "destroy_stream", "synchronize_stream",
     "create_data_buffer", "destroy_data_buffer", "data_buffer_addr", "data_buffer_size", "update_data_buffer",

@@ -11,7 +11,8 @@ kernel alive). The ledger knows:
   pointer is only as alive as its object: when the ledger is the object's last holder the
   program has dropped it, so the pointer is stale (pyACL documents exactly this lifetime
   rule) and the entry is discarded;
-- data buffers, datasets, streams, contexts and model descs it created.
+- data buffers, datasets, streams, contexts, model descs and model-load config handles it
+  created.
 
 Any other host pointer (``arr.ctypes.data``, ``ctypes.addressof(buf)``: real programs use
 them, and on a device they work) is the program's own memory if the kernel says it is mapped
@@ -67,6 +68,14 @@ class Desc:
 
 
 @dataclass
+class Config:
+    """An ``aclmdlConfigHandle`` as the program filled it: the options set so far, by
+    aclmdlConfigAttr value. Like ACL's own handle it only records them; the load reads them."""
+
+    options: dict[int, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Ledger:
     """The program's handles; one per process, reset when the runtime is replaced."""
 
@@ -79,6 +88,7 @@ class Ledger:
     contexts: dict[int, int] = field(default_factory=dict)  # context -> device
     defaults: dict[int, int] = field(default_factory=dict)  # device -> its default context (set_device)
     descs: dict[int, Desc] = field(default_factory=dict)
+    configs: dict[int, Config] = field(default_factory=dict)  # acl.mdl.create_config_handle
     models: dict[int, int] = field(default_factory=dict)  # model id -> context it was loaded in
     model_io: dict[int, tuple[int, int]] = field(default_factory=dict)  # model id -> (inputs, outputs)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -86,6 +96,7 @@ class Ledger:
     _py_starts: list[tuple[int, int]] = field(default_factory=list)  # (address, id(owner)), sorted
     _py_longest: int = 0  # the largest converted object: no region starting further below can hold a pointer
     _desc_handles: Any = None
+    _config_handles: Any = None
 
     # -- device and ACL host memory ---------------------------------------------------------
     def add_region(self, address: int, size: int, kind: str, device: int = 0) -> None:
@@ -175,6 +186,17 @@ class Ledger:
             self.descs[handle] = Desc()
             return handle
 
+    def new_config(self) -> int:
+        """A fresh config handle: an address-like int in a range no desc handle reaches."""
+        with self.lock:
+            if self._config_handles is None:
+                import itertools
+
+                self._config_handles = itertools.count(0xC0F1600000, 0x40)
+            handle = next(self._config_handles)
+            self.configs[handle] = Config()
+            return handle
+
     def clear(self, token: Optional[int]) -> None:
         """Every handle is stale: the runtime they belonged to is gone."""
         with self.lock:
@@ -187,6 +209,7 @@ class Ledger:
             self.contexts.clear()
             self.defaults.clear()
             self.descs.clear()
+            self.configs.clear()
             self.models.clear()
             self.model_io.clear()
 
@@ -206,4 +229,4 @@ def view_of(region: Region, address: int, count: int) -> memoryview:
     return memoryview((ctypes.c_char * count).from_address(address)).cast("B")
 
 
-__all__ = ["ACL_HOST", "DEVICE", "PYTHON", "Desc", "Ledger", "Region", "view_of"]
+__all__ = ["ACL_HOST", "DEVICE", "PYTHON", "Config", "Desc", "Ledger", "Region", "view_of"]

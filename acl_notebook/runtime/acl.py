@@ -27,10 +27,15 @@ from ..om.model import DynamicInfo, TensorDesc
 from . import errors as E
 from .base import (
     MDL_LOAD_FROM_MEM,
+    MDL_LOAD_FROM_MEM_WITH_MEM,
     MDL_LOAD_TYPE_SIZET,
     MDL_MEM_ADDR_PTR,
     MDL_MEM_SIZET,
     MDL_PRIORITY_INT32,
+    MDL_WEIGHT_ADDR_PTR,
+    MDL_WEIGHT_SIZET,
+    MDL_WORKSPACE_ADDR_PTR,
+    MDL_WORKSPACE_SIZET,
     Backend,
     MemAttr,
     ModelDesc,
@@ -258,7 +263,8 @@ class AclBackend(Backend):
                        weight or None, weight_size)
         return model_id.value
 
-    def load_with_config(self, model: memoryview, priority: Optional[int] = None) -> int:
+    def load_with_config(self, model: memoryview, priority: Optional[int] = None, work: int = 0,
+                         work_size: int = 0, weight: int = 0, weight_size: int = 0) -> int:
         if priority is not None and not _INT32[0] <= int(priority) <= _INT32[1]:
             detail = f"priority {priority} does not fit int32"
             raise AclError(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetConfigOpt", detail)
@@ -273,11 +279,17 @@ class AclBackend(Backend):
         model_id = c_uint32()
         try:
             with pinned(model) as (address, size):
+                kind = MDL_LOAD_FROM_MEM_WITH_MEM if work or weight else MDL_LOAD_FROM_MEM
                 opts: list[tuple[int, Any]] = [
-                    (MDL_LOAD_TYPE_SIZET, c_size_t(MDL_LOAD_FROM_MEM)),
+                    (MDL_LOAD_TYPE_SIZET, c_size_t(kind)),
                     (MDL_MEM_ADDR_PTR, c_void_p(address)),  # the value is a pointer to the void*
                     (MDL_MEM_SIZET, c_size_t(size)),
                 ]
+                if kind == MDL_LOAD_FROM_MEM_WITH_MEM:
+                    opts += [(MDL_WORKSPACE_ADDR_PTR, c_void_p(work or None)),
+                             (MDL_WORKSPACE_SIZET, c_size_t(work_size)),
+                             (MDL_WEIGHT_ADDR_PTR, c_void_p(weight or None)),
+                             (MDL_WEIGHT_SIZET, c_size_t(weight_size))]
                 if priority is not None:
                     opts.append((MDL_PRIORITY_INT32, c_int32(int(priority))))
                 for attr, value in opts:

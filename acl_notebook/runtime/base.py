@@ -97,12 +97,17 @@ class ExecutionReport:
     gear: Optional[tuple[int, ...]] = None
 
 
-# aclmdlConfigAttr values we set, and the load type for "from memory".
+# aclmdlConfigAttr values we set, and the load types for "from memory".
 MDL_PRIORITY_INT32 = 0
 MDL_LOAD_TYPE_SIZET = 1
 MDL_MEM_ADDR_PTR = 3
 MDL_MEM_SIZET = 4
+MDL_WEIGHT_ADDR_PTR = 5
+MDL_WEIGHT_SIZET = 6
+MDL_WORKSPACE_ADDR_PTR = 7
+MDL_WORKSPACE_SIZET = 8
 MDL_LOAD_FROM_MEM = 3
+MDL_LOAD_FROM_MEM_WITH_MEM = 4
 
 
 @dataclass(frozen=True)
@@ -220,9 +225,13 @@ class Backend(ABC):
         """aclmdlLoadFromMem(); returns the model id."""
 
     @abstractmethod
-    def load_with_config(self, model: memoryview, priority: Optional[int] = None) -> int:
+    def load_with_config(self, model: memoryview, priority: Optional[int] = None, work: int = 0,
+                         work_size: int = 0, weight: int = 0, weight_size: int = 0) -> int:
         """aclmdlCreateConfigHandle + aclmdlSetConfigOpt(LOAD_TYPE=FROM_MEM, MEM_ADDR,
-        MEM_SIZE[, PRIORITY]) + aclmdlLoadWithConfig; the handle is always destroyed."""
+        MEM_SIZE[, PRIORITY]) + aclmdlLoadWithConfig; the handle is always destroyed.
+        With `work` or `weight` (device pointers, as for `load_with_mem`) the load type is
+        FROM_MEM_WITH_MEM and WORKSPACE_ADDR/SIZE, WEIGHT_ADDR/SIZE carry them: the pyACL
+        image's config loads that supply their own memory."""
 
     def load_with_mem(self, model: memoryview, work: int, work_size: int, weight: int, weight_size: int) -> int:
         """aclmdlLoadFromMemWithMem(): the caller supplies the work and / or weight memory

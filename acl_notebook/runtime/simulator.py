@@ -317,10 +317,12 @@ class SimulatorBackend(ExecutionMixin, Backend):
     def load_from_mem(self, model: memoryview) -> int:
         return self._load(model, "aclmdlLoadFromMem")
 
-    def load_with_config(self, model: memoryview, priority: Optional[int] = None) -> int:
+    def load_with_config(self, model: memoryview, priority: Optional[int] = None, work: int = 0,
+                         work_size: int = 0, weight: int = 0, weight_size: int = 0) -> int:
         if priority is not None and not -(2**31) <= int(priority) < 2**31:
             raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetConfigOpt", "priority must fit int32")
-        return self._load(model, "aclmdlLoadWithConfig")
+        supplied = (work, work_size, weight, weight_size) if work or weight else None
+        return self._load(model, "aclmdlLoadWithConfig", supplied)
 
     def load_with_mem(self, model: memoryview, work: int, work_size: int, weight: int, weight_size: int) -> int:
         return self._load(model, "aclmdlLoadFromMemWithMem", (work, work_size, weight, weight_size))

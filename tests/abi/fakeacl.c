@@ -35,8 +35,9 @@
  *  - aclrtGetDeviceUtilizationRate: NULL info or a non-NULL utilizationExtend (100000) ->
  *    init (100001) -> device id (107001); needs no context. Reports what
  *    fakeacl_set_utilization set (0 % by default) and memoryUtilization -1 (not supported).
- *  - aclmdlLoadWithConfig supports only LOAD_TYPE_SIZET = 3 (from memory); other load
- *    types, a missing address or size give 100000.
+ *  - aclmdlLoadWithConfig supports LOAD_TYPE_SIZET = 3 (from memory) and 4 (from memory with
+ *    the caller's WORKSPACE_ADDR/SIZET and WEIGHT_ADDR/SIZET, checked as aclmdlLoadFromMemWithMem
+ *    checks them); other load types, a missing address or size give 100000.
  *  - A tensor of unknown rank (GE shape {-2}) reports dimCount = ACL_UNKNOWN_RANK.
  *  - aclmdlGetDynamicHW / aclmdlGetInputDynamicGearCount / aclmdlGetInputDynamicDims ignore
  *    their index argument (ACL documents it as reserved, -1). Each dims gear is reported as
@@ -154,8 +155,9 @@ struct aclmdlDesc {
 
 struct aclmdlConfigHandle {
     int has_type, has_addr, has_size, has_priority;
-    size_t load_type, size;
+    size_t load_type, size, work_size, weight_size;
     const void *addr;
+    void *work, *weight; /* FROM_MEM_WITH_MEM: the caller's device memory (NULL: ACL allocates) */
     int32_t priority;
     struct aclmdlConfigHandle *next;
 };
@@ -1517,6 +1519,16 @@ FAKEACL_API aclError aclmdlSetConfigOpt(aclmdlConfigHandle *handle, aclmdlConfig
         memcpy(&handle->size, attrValue, sizeof(size_t));
         handle->has_size = 1;
         break;
+    case ACL_MDL_WEIGHT_ADDR_PTR:
+    case ACL_MDL_WORKSPACE_ADDR_PTR:
+        if (valueSize != sizeof(void *)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "*_ADDR_PTR needs a void *"));
+        memcpy(attr == ACL_MDL_WEIGHT_ADDR_PTR ? &handle->weight : &handle->work, attrValue, sizeof(void *));
+        break;
+    case ACL_MDL_WEIGHT_SIZET:
+    case ACL_MDL_WORKSPACE_SIZET:
+        if (valueSize != sizeof(size_t)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "*_SIZET needs a size_t"));
+        memcpy(attr == ACL_MDL_WEIGHT_SIZET ? &handle->weight_size : &handle->work_size, attrValue, sizeof(size_t));
+        break;
     default:
         if (attr < 0 || attr > 29) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "unknown aclmdlConfigAttr %d", attr));
         break; /* a real attribute this fake does not model: accepted and ignored */
@@ -1528,11 +1540,15 @@ FAKEACL_API aclError aclmdlLoadWithConfig(const aclmdlConfigHandle *handle, uint
     ENTER();
     if (!handle || !find_handle(handle)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "handle is not a live aclmdlConfigHandle"));
     if (!modelId) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "modelId is NULL"));
-    if (!handle->has_type || handle->load_type != ACL_MDL_LOAD_FROM_MEM)
-        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "only ACL_MDL_LOAD_TYPE_SIZET = 3 (from memory) is supported"));
+    int with_mem = handle->has_type && handle->load_type == ACL_MDL_LOAD_FROM_MEM_WITH_MEM;
+    if (!handle->has_type || (handle->load_type != ACL_MDL_LOAD_FROM_MEM && !with_mem))
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "only ACL_MDL_LOAD_TYPE_SIZET = 3 or 4 (from memory) is supported"));
     if (!handle->has_addr || !handle->addr || !handle->has_size || handle->size == 0)
         LEAVE(fail(ACL_ERROR_INVALID_PARAM, "MEM_ADDR_PTR and MEM_SIZET must be set for a load from memory"));
-    LEAVE(load_impl(handle->addr, handle->size, modelId, handle->has_priority, handle->priority, NULL, 0, NULL, 0));
+    if (!with_mem)
+        LEAVE(load_impl(handle->addr, handle->size, modelId, handle->has_priority, handle->priority, NULL, 0, NULL, 0));
+    LEAVE(load_impl(handle->addr, handle->size, modelId, handle->has_priority, handle->priority, handle->work,
+                    handle->work_size, handle->weight, handle->weight_size));
 }
 #endif
 

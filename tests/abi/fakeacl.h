@@ -78,12 +78,17 @@ typedef struct aclrtUtilizationInfo {
 #define ACL_ERROR_RT_MEMORY_ALLOCATION 207001
 #define ACL_ERROR_RT_SOC_VERSION 507008
 
-/* aclmdlConfigAttr values we honour, and the FROM_MEM load type. */
+/* aclmdlConfigAttr values we honour, and the FROM_MEM / FROM_MEM_WITH_MEM load types. */
 #define ACL_MDL_PRIORITY_INT32 0
 #define ACL_MDL_LOAD_TYPE_SIZET 1
 #define ACL_MDL_MEM_ADDR_PTR 3
 #define ACL_MDL_MEM_SIZET 4
+#define ACL_MDL_WEIGHT_ADDR_PTR 5
+#define ACL_MDL_WEIGHT_SIZET 6
+#define ACL_MDL_WORKSPACE_ADDR_PTR 7
+#define ACL_MDL_WORKSPACE_SIZET 8
 #define ACL_MDL_LOAD_FROM_MEM 3
+#define ACL_MDL_LOAD_FROM_MEM_WITH_MEM 4
 
 /* ---- control API (not part of ACL) ---- */
 FAKEACL_API void fakeacl_reset(void);

@@ -14,12 +14,14 @@ pointer gets ACL's code instead of reaching C.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
 from ..core import INVALID_PARAM, PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, text, uint32, unsigned
 from ..ledger import DEVICE, RAW, Desc, view_of
+from . import mdl_config
+from .mdl_config import create_config_handle, destroy_config_handle, set_config_opt
 
 _P = PROGRAM
 _NOT_INIT = E.ACL_ERROR_GE_EXEC_NOT_INIT
@@ -118,12 +120,14 @@ def _user_memory(call: str, ptr: int, size: int, what: str) -> int:
 
 
 def _with_mem(call: str, view: memoryview, source: str, work: int, work_size: int, weight: int,
-              weight_size: int) -> tuple[int, int]:
+              weight_size: int, load: Optional[Callable[[], int]] = None) -> tuple[int, int]:
+    """`load`: the backend call (default: load_with_mem with these pointers)."""
     for ptr, size, what in ((work, work_size, "work_ptr"), (weight, weight_size, "weight_ptr")):
         ret = _user_memory(call, ptr, size, what)
         if ret:
             return 0, ret
-    model_id, ret = _P.out(call, lambda: _P.call("load_with_mem", view, work, work_size, weight, weight_size), 0)
+    load = load or (lambda: _P.call("load_with_mem", view, work, work_size, weight, weight_size))
+    model_id, ret = _P.out(call, load, 0)
     if not ret:
         try:  # the parts of the model's needs the program supplied, which the runtime did not take
             needs = _P.call("query_size", view)
@@ -161,6 +165,41 @@ def load_from_mem_with_mem(model: Any, model_size: Any, work_ptr: Any, work_size
     if ret:
         return 0, ret
     return _with_mem(call, view, f"pyACL load_from_mem_with_mem ({size:,} bytes at 0x{ptr:x})", *args)
+
+
+def load_with_config(config_handle: Any) -> tuple[int, int]:
+    """aclmdlLoadWithConfig: the config's load type picks the source (a file or host memory)
+    and whether the program supplies work / weight memory; the backend gets one
+    load_with_config call with the model bytes, the priority and that memory. Queue loads
+    need acltdt queues, which the image does not have (200001, as ACL's OM2 loader says)."""
+    call = "aclmdlLoadWithConfig"
+    plan, ret = mdl_config.plan(config_handle, call)
+    if plan is None:
+        return 0, ret
+    if _gate(call):
+        return 0, _NOT_INIT
+    if plan.with_queues:
+        return 0, _P.fail(E.ACL_ERROR_API_NOT_SUPPORT, call,
+                          "loads with input/output queues need acltdt queues, which this image does not provide")
+    if not plan.from_file:
+        view, ret = _host_view(plan.address, plan.size, call)
+        return (0, ret) if ret else _config_load(call, plan, view)
+    buf, ret = _open_file(plan.path, call)
+    if ret:
+        return 0, ret
+    with buf:
+        return _config_load(call, plan, buf.view)
+
+
+def _config_load(call: str, plan: mdl_config.LoadPlan, view: memoryview) -> tuple[int, int]:
+    if plan.with_mem:
+        args = (plan.work, plan.work_size, plan.weight, plan.weight_size)
+        return _with_mem(call, view, plan.label(), *args,
+                         load=lambda: _P.call("load_with_config", view, plan.priority, *args))
+    model_id, ret = _P.out(call, lambda: _P.call("load_with_config", view, plan.priority), 0)
+    if not ret:
+        _loaded(model_id, view, plan.label())
+    return model_id, ret
 
 
 def query_size(file_name: Any) -> tuple[int, int, int]:
@@ -632,13 +671,14 @@ def _after_run(model_id: int, ins: list, outs: list) -> None:
 
 
 __all__ = [
-    "add_dataset_buffer", "create_dataset", "create_desc", "destroy_dataset", "destroy_desc", "execute",
-    "execute_async", "get_cur_output_dims", "get_dataset_buffer", "get_dataset_num_buffers", "get_desc",
-    "get_dynamic_batch", "get_dynamic_hw", "get_input_data_type", "get_input_dims", "get_input_dims_v2",
-    "get_input_dynamic_dims", "get_input_dynamic_gear_count", "get_input_format", "get_input_index_by_name",
-    "get_input_name_by_index", "get_input_size_by_index", "get_num_inputs", "get_num_outputs",
-    "get_output_data_type", "get_output_dims", "get_output_format", "get_output_index_by_name",
-    "get_output_name_by_index", "get_output_size_by_index", "load_from_file", "load_from_file_with_mem",
-    "load_from_mem", "load_from_mem_with_mem", "query_size", "query_size_from_mem", "set_dynamic_batch_size",
-    "set_dynamic_hw_size", "set_input_dynamic_dims", "unload",
+    "add_dataset_buffer", "create_config_handle", "create_dataset", "create_desc", "destroy_config_handle",
+    "destroy_dataset", "destroy_desc", "execute", "execute_async", "get_cur_output_dims", "get_dataset_buffer",
+    "get_dataset_num_buffers", "get_desc", "get_dynamic_batch", "get_dynamic_hw", "get_input_data_type",
+    "get_input_dims", "get_input_dims_v2", "get_input_dynamic_dims", "get_input_dynamic_gear_count",
+    "get_input_format", "get_input_index_by_name", "get_input_name_by_index", "get_input_size_by_index",
+    "get_num_inputs", "get_num_outputs", "get_output_data_type", "get_output_dims", "get_output_format",
+    "get_output_index_by_name", "get_output_name_by_index", "get_output_size_by_index", "load_from_file",
+    "load_from_file_with_mem", "load_from_mem", "load_from_mem_with_mem", "load_with_config", "query_size",
+    "query_size_from_mem", "set_config_opt", "set_dynamic_batch_size", "set_dynamic_hw_size",
+    "set_input_dynamic_dims", "unload",
 ]
