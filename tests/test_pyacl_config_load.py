@@ -91,7 +91,8 @@ def test_each_load_type_loads_runs_shows_as_pyacl_and_unloads(env, mode):
     assert acl.mdl.destroy_config_handle(handle) == 0  # the model does not need the handle any more
     (model,) = session.models()
     assert model.id == model_id and model.origin == "pyACL"
-    assert model.source.startswith(f"pyACL load_with_config FROM_{mode.upper()} ") and model.source.endswith("priority 3")
+    assert model.source.startswith(f"pyACL load_with_config FROM_{mode.upper()} ")
+    assert model.source.endswith("priority 3")
     x = image()
     assert run_once(acl, model_id, x) == outputs_on(session, om, [x])[0]
     assert acl.mdl.unload(model_id) == 0
