@@ -76,8 +76,12 @@ class Desc:
         return n
 
     @property
+    def itemsize(self) -> int:
+        return _ITEMSIZE.get(self.dtype or "", 0)
+
+    @property
     def nbytes(self) -> int:
-        return self.count * _ITEMSIZE.get(self.dtype or "", 0)
+        return self.count * self.itemsize
 
     def text(self) -> str:
         """``float16 NC1HWC0 [1,1,42,42,16] (NHWC [1,42,42,1])`` for notes and errors."""
@@ -194,9 +198,11 @@ def _const_weights(op: Any, names: AttrNames, blob: memoryview) -> Optional[tupl
         if not op.output_desc:
             raise OMFormatError(f"Const op {text(op.name)!r} has no tensor descriptor; the graph is damaged")
         where = _weight_range(op.output_desc[0]) or (0, 0, 0)  # an absent descriptor: no bytes
+    offset, nbytes, weight_size = where
+    stored = len(tensor.data) if tensor is not None and tensor.data else weight_size
+    _check_stored(text(op.name), nbytes, stored, "inline" if tensor is not None and tensor.data else "weight")
     if tensor is not None and tensor.data:
         return None
-    offset, nbytes, weight_size = where
     size = weight_size or nbytes
     if offset < 0 or offset + size > len(blob):
         raise OMFormatError(
@@ -317,7 +323,10 @@ def _const(node: Node, tensor: Any, names: AttrNames, blob: memoryview) -> None:
     if desc is None:
         raise OMFormatError(f"Const op {node.name!r} has no tensor descriptor; the graph is damaged")
     node.const = desc
-    if tensor is not None and tensor.data:
+    inline = tensor is not None and bool(tensor.data)
+    _check_stored(node.name, desc.nbytes, len(tensor.data) if inline else desc.weight_size,
+                  "inline" if inline else "weight")
+    if inline:
         node.const_data = bytes(tensor.data)
         return
     if isinstance(blob, dict):  # a detached model: the bytes kept at load (absent: no op reads it)
@@ -329,6 +338,16 @@ def _const(node: Node, tensor: Any, names: AttrNames, blob: memoryview) -> None:
             f"Const op {node.name!r} points at WEIGHTS_DATA[{desc.data_offset}:{desc.data_offset + size}] "
             f"but the partition holds {len(blob)} bytes; the model is damaged or its weights are kept elsewhere"
         )
+
+
+def _check_stored(name: str, nbytes: int, stored: int, where: str) -> None:
+    """A Const whose shape and dtype need more bytes than the file stores for it (TensorDef.data,
+    or ``weight_size`` in WEIGHTS_DATA; 0 there means the shape alone sizes it) is damage: read
+    as declared it would run past its bytes, or ask for terabytes a few bytes cannot back."""
+    if nbytes > stored and (stored or where == "inline"):
+        raise OMFormatError(
+            f"Const op {name!r} declares {nbytes} bytes of values but the file stores {stored} "
+            f"({'TensorDef.data' if where == 'inline' else 'weight_size'}); the model is damaged")
 
 
 def _desc(d: Any, names: AttrNames) -> Desc:

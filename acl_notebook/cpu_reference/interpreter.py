@@ -9,15 +9,19 @@ the device stores fp16). An array is dropped as soon as its last consumer has ru
 
 Only ops that feed the outputs run (and none behind an ``override``). Each op's planner says
 whether it is computed from the file, approximate (something guessed, with a note), or a
-placeholder (zeros, with the reason); the result's fidelity is the worst of those, so a
-value that is not the model's is never labelled "computed". Kernel failures at run time
-also become placeholders with a note, never an exception out of `run`.
+placeholder (with the reason); the result's fidelity is the worst of those, so a value that
+is not the model's is never labelled "computed". Kernel failures at run time also become
+placeholders with a note, never an exception out of `run`. The first placeholder ends the
+run: every output is then the placeholder function of the inputs, so nothing after it is
+allocated or computed. Before anything runs, `budget` refuses a run whose declared work or
+memory is past what the host can do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import prod
 from typing import Any, Optional
 
 import numpy as np
@@ -25,10 +29,11 @@ import numpy as np
 from ..om import layouts
 from ..om.errors import OMFormatError
 from ..om.reader import parse
+from . import budget
 from .branches import gear_case, pick_branch
 from .graph import Desc, Graph, Node, load_graph
 from .placeholder import NOTE as PLACEHOLDER_NOTE
-from .placeholder import placeholder_like
+from .placeholder import placeholder_output
 from .registry import OpView, Unsupported, planner_for
 from .result import APPROXIMATE, COMPUTED, FIDELITIES, PLACEHOLDER, Coverage, Result
 
@@ -48,6 +53,13 @@ class Step:
     status: str
     notes: list[str]
     label: str  # "Type" or "FrameworkOp RandomStandardNormal", for the coverage line
+    macs: int = 0  # what the planner declared with `OpView.cost` (see `budget`)
+    scratch: int = 0
+
+
+# What a planner or kernel raises on values the file got wrong (an attr of inf, an axis past
+# the rank, numpy's own refusals): the op becomes a placeholder, never an exception out of run.
+_OP_FAILURES = (ValueError, TypeError, IndexError, KeyError, ArithmeticError, MemoryError)
 
 
 class Interpreter:
@@ -67,6 +79,7 @@ class Interpreter:
         self._steps: dict[str, Step] = {}
         self._case = gear_case(self.graph)
         self._branches: dict[str, Interpreter] = {}
+        self._plans: dict[frozenset, budget.Plan] = {}
 
     def _branch(self, name: str) -> Interpreter:
         """The interpreter of one gear's sub-graph (same bytes and model info, its own plans)."""
@@ -74,7 +87,7 @@ class Interpreter:
         if hit is None:
             hit = object.__new__(Interpreter)
             hit._data, hit.info, hit.graph = self._data, self.info, self.graph.subgraphs[name]
-            hit._steps, hit._case, hit._branches = {}, None, {}
+            hit._steps, hit._case, hit._branches, hit._plans = {}, None, {}, {}
             self._branches[name] = hit
         return hit
 
@@ -89,20 +102,25 @@ class Interpreter:
         label = node.type
         if node.type == "FrameworkOp":
             label = f"FrameworkOp {node.attrs.get('original_type') or '(unknown)'}"
+        unsized = next((d for d in node.output_descs if d.present and any(v < 0 for v in d.shape)), None)
+        if unsized is not None:
+            return Step(None, PLACEHOLDER, [f"{node.type} '{node.name}': declares an output of shape "
+                                            f"{list(unsized.shape)}, which has no size to compute; its outputs "
+                                            "are not computed"], label)
         planner = planner_for(node.type)
         if planner is None:
             return Step(None, PLACEHOLDER, [f"{node.type} '{node.name}': no CPU implementation of this op type; "
-                                            "its outputs are zeros"], label)
+                                            "not computed"], label)
         view = OpView(node, self.graph.framework)
         try:
             kernel = planner(view)
         except Unsupported as exc:
-            return Step(None, PLACEHOLDER, view.notes + [f"{node.type} '{node.name}': {exc}; its outputs are zeros"],
+            return Step(None, PLACEHOLDER, view.notes + [f"{node.type} '{node.name}': {exc}; not computed"],
                         label)
-        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
+        except _OP_FAILURES as exc:
             return Step(None, PLACEHOLDER, view.notes + [f"{node.type} '{node.name}': could not be planned "
-                                                         f"({exc}); its outputs are zeros"], label)
-        return Step(kernel, APPROXIMATE if view.notes else COMPUTED, view.notes, label)
+                                                         f"({exc}); not computed"], label)
+        return Step(kernel, APPROXIMATE if view.notes else COMPUTED, view.notes, label, view.macs, view.scratch)
 
     def _needed(self, overridden: set[tuple[str, int]]) -> list[Node]:
         """Nodes whose values reach the outputs, in graph order, not looking behind overrides."""
@@ -148,13 +166,18 @@ class Interpreter:
 
     # ------------------------------------------------------------------ running
     def run(self, inputs: Sequence[Any], override: Optional[dict[str, Any]] = None) -> Result:
-        """Outputs for `inputs` (one array per model input, in order, already validated)."""
+        """Outputs for `inputs` (one array per model input, in order, already validated).
+
+        Refuses, before computing anything, a run the file sizes past what the host can do
+        (`budget.ReferenceLimitError`, `hostbuf.HostMemoryError`). Stops at the first op that
+        cannot be computed: from there the outputs are placeholders whatever follows."""
         if self._case is not None:  # a multi-gear model: the branch for these shapes computes it
             _, branch = pick_branch(self.graph, self._case, inputs)
             return self._branch(branch.name).run(inputs, override)
         graph = self.graph
         given = self._overrides(override or {})
         order = self._needed(set(given))
+        self._check_cost(order, given)
         refs: dict[tuple[str, int], int] = {}
         for node in order:
             for ref in node.inputs:
@@ -167,8 +190,9 @@ class Interpreter:
         notes: list[str] = [f"'{k[0]}:{k[1]}' was given by the caller (override=)" for k in given]
         data_nodes = {n.name: i for i, n in enumerate(graph.inputs)}
         outputs: list[np.ndarray] = []
+        stopped: Optional[int] = None
         with np.errstate(all="ignore"):
-            for node in order:
+            for at, node in enumerate(order):
                 if node.type in ("Data", "AippData", "AnnData"):
                     env[(node.name, 0)] = self._data_value(node, inputs[data_nodes[node.name]])
                     continue
@@ -178,22 +202,23 @@ class Interpreter:
                 try:
                     xs = [self._read(env, ref, desc) if ref is not None else None
                           for ref, desc in zip(node.inputs, node.input_descs)]
-                except (ValueError, Unsupported) as exc:
+                except (Unsupported, *_OP_FAILURES) as exc:
                     if node.type == "NetOutput":
                         raise OMFormatError(f"the model's outputs cannot be read: {exc}") from None
-                    xs = None
                     statuses.append(PLACEHOLDER)
-                    notes.append(f"{node.type} '{node.name}': its inputs cannot be read ({exc}); outputs are zeros")
-                if xs is None:
-                    produced = [_zeros(d) for d in node.output_descs]
-                elif node.type == "NetOutput":
+                    notes.append(f"{node.type} '{node.name}': its inputs cannot be read ({exc}); not computed")
+                    stopped = at
+                    break
+                if node.type == "NetOutput":
                     outputs = [self._final(x, d, t.dims) for x, d, t in zip(xs, node.input_descs, self.info.outputs)]
                     break
-                else:
-                    status, produced, extra = self._execute(node, xs)
-                    statuses.append(status)
-                    notes.extend(extra)
+                status, produced, extra = self._execute(node, xs)
+                statuses.append(status)
+                notes.extend(extra)
                 del xs
+                if status == PLACEHOLDER:
+                    stopped = at
+                    break
                 for k, value in enumerate(produced):
                     if (node.name, k) not in given:
                         env[(node.name, k)] = (value, node.output_descs[k])
@@ -203,24 +228,51 @@ class Interpreter:
                         refs[ref] -= 1
                         if refs[ref] == 0:
                             env.pop(ref, None)
-        fidelity = _worst(statuses)
-        if fidelity == PLACEHOLDER:  # not the model's values: make that impossible to miss
-            outputs = list(placeholder_like(inputs, outputs))
+        names = tuple(t.name for t in self.info.outputs)
+        if stopped is not None:  # not the model's values: make that impossible to miss
+            env.clear()
+            for node in order[stopped + 1:]:  # what the ops not run would have said (as coverage does)
+                if node.type not in _SOURCES:
+                    notes.extend(self.step(node).notes)
             notes.append(PLACEHOLDER_NOTE)
-        return Result(tuple(outputs), tuple(t.name for t in self.info.outputs), fidelity, tuple(notes))
+            return Result(self._placeholders(inputs), names, PLACEHOLDER, tuple(dict.fromkeys(notes)))
+        return Result(tuple(outputs), names, _worst(statuses), tuple(notes))
+
+    def _check_cost(self, order: list[Node], given: dict) -> None:
+        """`budget.check` of this run; the plan is kept per set of overridden tensors."""
+        key = frozenset(given)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = budget.plan(order, self.step, lambda n: n.type in _SOURCES, PLACEHOLDER)
+        budget.check(found)
+
+    def _placeholders(self, inputs: Sequence[Any]) -> tuple[np.ndarray, ...]:
+        """The placeholder values in the shapes and dtypes the model's outputs are handed over in
+        (`_final`), made without running anything."""
+        from ..hostbuf import check_host_memory
+
+        shaped = []
+        for desc, t in zip(self.graph.netoutput.input_descs, self.info.outputs):
+            dims = tuple(t.dims)
+            shape = dims if dims and all(d >= 0 for d in dims) and prod(dims) == prod(desc.shape) else desc.shape
+            shaped.append((tuple(max(d, 0) for d in shape), np.dtype(desc.dtype or np.float32)))
+        check_host_memory("the CPU reference's placeholder outputs", sum(prod(s) * d.itemsize for s, d in shaped))
+        raw = [np.ascontiguousarray(a).reshape(-1).view(np.uint8) for a in inputs]
+        return tuple(placeholder_output(raw, j, prod(s) * d.itemsize).view(d).reshape(s)
+                     for j, (s, d) in enumerate(shaped))
 
     def _execute(self, node: Node, xs: list) -> tuple[str, list, list[str]]:
+        """(status, logical outputs, notes) of one op; a placeholder produces no arrays."""
         step = self.step(node)
-        if step.kernel is not None:
-            try:
-                ys = step.kernel(xs)
-                ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
-                return step.status, [_store(y, d) for y, d in zip(ys, node.output_descs)], list(step.notes)
-            except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, MemoryError) as exc:
-                failure = (f"{node.type} '{node.name}': failed on the CPU ({type(exc).__name__}: {exc}); "
-                           "outputs are zeros")
-                return PLACEHOLDER, [_zeros(d) for d in node.output_descs], list(step.notes) + [failure]
-        return PLACEHOLDER, [_zeros(d) for d in node.output_descs], list(step.notes)
+        if step.kernel is None:
+            return PLACEHOLDER, [], list(step.notes)
+        try:
+            ys = step.kernel(xs)
+            ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
+            return step.status, [_store(y, d) for y, d in zip(ys, node.output_descs)], list(step.notes)
+        except _OP_FAILURES as exc:
+            failure = f"{node.type} '{node.name}': failed on the CPU ({type(exc).__name__}: {exc}); not computed"
+            return PLACEHOLDER, [], list(step.notes) + [failure]
 
     def _data_value(self, node: Node, array: Any) -> tuple[Any, Desc]:
         desc = node.output_descs[0] if node.output_descs else node.input_descs[0]
@@ -260,7 +312,7 @@ class Interpreter:
         """A model output as ACL hands it over: the physical bytes in the reported dims."""
         physical = _encode(value, desc)
         shape = tuple(d for d in dims) if dims and all(d >= 0 for d in dims) else desc.shape
-        out = np.ascontiguousarray(physical).reshape(shape) if physical.size == int(np.prod(shape)) else physical
+        out = np.ascontiguousarray(physical).reshape(shape) if physical.size == prod(shape) else physical
         return out if out.flags.writeable and out.base is None else out.copy()
 
     def check_override(self, override: dict[str, Any]) -> None:
@@ -316,14 +368,10 @@ def _store(y: Any, desc: Desc) -> np.ndarray:
     arr = np.asarray(y)
     want = desc.logical_shape
     if arr.shape != tuple(want):
-        if arr.size != int(np.prod(want)):
+        if arr.size != prod(want):
             raise ValueError(f"the kernel made {list(arr.shape)}, the file declares {list(want)}")
         arr = arr.reshape(want)
     return arr.astype(desc.dtype, copy=False) if desc.dtype else arr
-
-
-def _zeros(desc: Desc) -> np.ndarray:
-    return np.zeros(desc.logical_shape, dtype=desc.dtype or np.float32)
 
 
 def _decode(raw: np.ndarray, desc: Desc) -> np.ndarray:

@@ -61,6 +61,8 @@ class OpView:
         self.type = node.type
         self.framework = framework
         self.notes: list[str] = []
+        self.macs = 0  # multiply-adds one run of the kernel does, when more than it reads and writes
+        self.scratch = 0  # bytes the kernel allocates beyond float32 copies of its inputs and outputs
 
     def attr(self, name: str, default: Any = None) -> Any:
         value = self.node.attrs.get(name)
@@ -84,6 +86,11 @@ class OpView:
     @property
     def n_inputs(self) -> int:
         return len(self.node.inputs)
+
+    def cost(self, macs: int = 0, scratch: int = 0) -> None:
+        """Declare what the kernel will cost, from the shapes it was planned for (see `..budget`):
+        a run is refused before it starts when the model's total is past what the host can do."""
+        self.macs, self.scratch = int(macs), int(scratch)
 
     def note(self, text: str) -> None:
         """Record a guess; the op (and any result depending on it) becomes "approximate"."""

@@ -178,6 +178,8 @@ def compute(model: ModelState, inputs: Sequence[memoryview], gear: Optional[tupl
         return SimOutputs(outputs, PLACEHOLDER, (note,))
     import numpy as np
 
+    from ..hostbuf import HostMemoryError
+
     try:
         arrays = []
         for t, raw in zip(_user_inputs(model.info), inputs):
@@ -185,15 +187,19 @@ def compute(model: ModelState, inputs: Sequence[memoryview], gear: Optional[tupl
             flat = np.frombuffer(raw, dtype=dtype)
             arrays.append(flat.reshape(_shape_at(t.dims, flat.size, gear, model.info.dynamic.kind)))
         result = interpreter.run(arrays, override=override)
-    except (ValueError, TypeError, IndexError, KeyError) as exc:  # OMFormatError too: a graph it cannot follow
+    # OMFormatError too (a graph it cannot follow), and the reference's refusals of a run the file
+    # sizes past this host (ReferenceLimitError, HostMemoryError): a device would still run it
+    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, HostMemoryError) as exc:
         from ..cpu_reference.interpreter import OverrideError
 
         if isinstance(exc, OverrideError):  # the caller's mistake, not the model's
             raise
         # the device would run the model; only the CPU reference cannot: say so, as placeholder
+        from ..cpu_reference.placeholder import NOTE
+
         note = f"the CPU reference cannot run this model's graph ({exc})"
         outputs = tuple(placeholder_output(inputs, j, n) for j, n in enumerate(output_sizes))
-        return SimOutputs(outputs, PLACEHOLDER, (note, PLACEHOLDER_NOTE))
+        return SimOutputs(outputs, PLACEHOLDER, (note, NOTE))
     outputs = []
     for array, size in zip(result.outputs, output_sizes):
         data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 import numpy as np
@@ -55,6 +56,15 @@ def prelu(x: np.ndarray, slope: np.ndarray) -> np.ndarray:
     """PReLU on NCHW with a scalar or per-channel slope."""
     s = per_channel(slope, x.ndim) if slope.size > 1 else slope.reshape(())
     return np.where(x >= 0, x, x * s)
+
+
+def broadcast_within(op: Any, *arrays: Any) -> None:
+    """Refuse (ValueError) inputs whose broadcast is larger than the op's declared output, before
+    numpy allocates it: two small inputs of shapes [N,1] and [1,N] make N*N elements."""
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays if a is not None))
+    declared = op.out().count
+    if math.prod(shape) > max(declared, 1):
+        raise ValueError(f"its inputs broadcast to {list(shape)}, more than the {declared} values the file declares")
 
 
 def axis_list(value: Any, ndim: int) -> list[int]:

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 
 from ..registry import OpView, Unsupported, register
-from ._util import channel_vector, f32, per_channel, prelu, to_nchw
+from ._util import broadcast_within, channel_vector, f32, per_channel, prelu, to_nchw
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -84,16 +84,24 @@ def elu(op: OpView):
 
 @register("ClipByValue")
 def clip(op: OpView):
-    return lambda xs: np.minimum(np.maximum(f32(xs[0]), f32(xs[1])), f32(xs[2]))
+    def kernel(xs):
+        broadcast_within(op, *xs[:3])
+        return np.minimum(np.maximum(f32(xs[0]), f32(xs[1])), f32(xs[2]))
+
+    return kernel
 
 
 @register(*BINARY)
 def binary(op: OpView):
     fn = BINARY[op.type]
     integer = op.out().dtype not in ("float16", "float32", None)
-    if integer:
-        return lambda xs: fn(np.asarray(xs[0]), np.asarray(xs[1]))
-    return lambda xs: fn(f32(xs[0]), f32(xs[1]))
+    convert = np.asarray if integer else f32
+
+    def kernel(xs):
+        broadcast_within(op, xs[0], xs[1])
+        return fn(convert(xs[0]), convert(xs[1]))
+
+    return kernel
 
 
 @register("AddN")

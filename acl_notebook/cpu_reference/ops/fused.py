@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ..registry import OpView, Unsupported, register
-from ._util import channel_vector, f32, per_channel, prelu, to_nchw
+from ._util import broadcast_within, channel_vector, f32, per_channel, prelu, to_nchw
 from .elementwise import UNARY
 
 ACTIVATIONS = frozenset({"Relu", "Relu6", "PRelu", "LeakyRelu", "Sigmoid", "Tanh", "Swish", "Gelu", "Elu"})
@@ -171,7 +171,9 @@ def _plan_fixpipe(op: OpView, tail: list[str], channels_axis: int) -> PostOp:
     def post(y: np.ndarray, xs: Sequence[Any]) -> np.ndarray:
         y = act(y, plan[0], 0, xs)
         if residual:
-            y = y + _residual(xs[4], op)
+            x2 = _residual(xs[4], op)
+            broadcast_within(op, y, x2)
+            y = y + x2
         return act(y, plan[1], 1, xs)
 
     return post
@@ -218,7 +220,9 @@ def automatic_buffer_fusion(op: OpView):
             raise Unsupported("a fused PRelu without its weight input")
 
         def binary_act(xs):
-            y = combine(nchw(xs[0]), nchw(xs[1]))
+            a, b = nchw(xs[0]), nchw(xs[1])
+            broadcast_within(op, a, b)
+            y = combine(a, b)
             if activation == "PRelu":
                 return back(prelu(y, channel_vector(xs[2], y.shape[1], "the PReLU weight")))
             return back(UNARY[activation](y))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from ..registry import OpView, Unsupported, register
@@ -48,6 +50,7 @@ def matmul(op: OpView):
         raise Unsupported(f"{op.inp(1).dtype} operands (quantized matmul) are not computed")
     post = plan_post(op, channels_axis=-1)
     out_shape = op.out().logical_shape
+    op.cost(macs=prod(max(d, 0) for d in out) * max(a[-2] if ta else a[-1], 0))
 
     def kernel(xs):
         x = f32(xs[0]).reshape(a)
@@ -74,6 +77,8 @@ def fully_connection(op: OpView):
     has_bias = op.present(2)
     out_shape = op.out().logical_shape
     post = plan_post(op, channels_axis=-1)
+    rows = max(prod(op.inp(0).logical_shape[:axis]), 1)
+    op.cost(macs=op.out().count * (op.inp(0).count // rows))
 
     def kernel(xs):
         x = f32(xs[0])

@@ -73,6 +73,9 @@ def _plan_pool(op: OpView, kind: str, ksize, strides, mode: str, pads, fmt_attr,
             op.note(f"ceil_mode={ceil} gives {list(got[0])}, the file declares {[ho, wo]}; used ceil_mode={not ceil}")
         else:
             raise Unsupported(f"window {kh}x{kw} with strides {ah.stride},{aw.stride} does not give {[ho, wo]}")
+    hp = max(h + ah.before + ah.after, (ho - 1) * ah.stride + kh)
+    wp = max(w + aw.before + aw.after, (wo - 1) * aw.stride + kw)
+    op.cost(macs=n * c * ho * wo * kh * kw, scratch=4 * (n * c * hp * wp + 3 * hp * wp + 2 * n * c * ho * wo))
 
     def kernel(xs):
         x = to_nchw(f32(xs[0]), fmt_in)

@@ -144,12 +144,16 @@ def pad(op: OpView):
         raise Unsupported(f"pad mode {mode} is not modelled")
     if op.type.endswith("D"):
         _check(op, 1, "paddings")
+    out_shape = tuple(op.out().logical_shape)
 
     def kernel(xs):
         paddings = op.attr("paddings")
         if paddings is None:
             paddings = np.asarray(xs[1]).reshape(-1, 2).tolist()
         pairs = [tuple(int(v) for v in p) for p in np.asarray(paddings).reshape(-1, 2)]
+        padded = tuple(d + a + b for d, (a, b) in zip(np.shape(xs[0]), pairs))
+        if padded != out_shape:  # checked before np.pad allocates what the paddings ask for
+            raise ValueError(f"paddings {pairs} make {list(padded)}, the file declares {list(out_shape)}")
         value = op.attr("constant_values", 0)
         if op.type in ("PadV2", "PadV3") and len(xs) > 2 and xs[2] is not None:
             value = np.asarray(xs[2]).reshape(-1)[0]
