@@ -4,8 +4,8 @@ Public API (see README): `inspect`, `configure`, `load`, `models`, `find`, `unlo
 `memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, `reference`, `coverage`, `compare`,
 and the types `Model`, `ModelInfo`, `TensorDesc`, `Outputs`, `BenchResult`, `Comparison`, `ModelGroup`
 (one model on several devices), with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`,
-`OverrideError`, `GroupLoadError`; and `cluster`, the Ray cluster of NPUs (`acl_notebook.cluster`,
-imported on first use; Ray only when a cluster starts).
+`HostMemoryError`, `OverrideError`, `ReferenceLimitError`, `GroupLoadError`; and `cluster`, the Ray
+cluster of NPUs (`acl_notebook.cluster`, imported on first use; Ray only when a cluster starts).
 
 ``%load_ext acl_notebook`` registers the ``%acl_*`` magics. Names are resolved lazily so
 that importing the package (and so ``%load_ext``) stays cheap: numpy, protobuf,
@@ -45,6 +45,7 @@ _EXPORTS = {
     "compare": "acl_notebook.api",
     "Comparison": "acl_notebook.comparison",
     "OverrideError": "acl_notebook.cpu_reference.interpreter",
+    "ReferenceLimitError": "acl_notebook.cpu_reference.budget",
     "Outputs": "acl_notebook.runner.outputs",
     "BenchResult": "acl_notebook.runner.bench",
     "Model": "acl_notebook.session",

@@ -86,3 +86,192 @@ def modeldef_spanning_file(path: Path, size: int, framed: bool = False) -> Path:
         f.write(header + table + start)
         f.truncate(size)
     return path
+
+
+# -- graphs whose run the file sizes past any host (issue 13, the compute side) --------------
+# Each builds a small file (a few KB) whose CPU-reference run, believed, would allocate or
+# compute what its descriptors and attrs declare: terabytes, or hours.
+
+GRAPH_CASES = {}
+
+
+def _graph_case(fn):
+    GRAPH_CASES[fn.__name__] = fn
+    return fn
+
+
+def _nd(shape, dtype="float32"):
+    from acl_notebook.om.opgraph import Tensor
+
+    return Tensor(shape, dtype, "ND", "ND")
+
+
+def _nchw(shape, dtype="float32"):
+    from acl_notebook.om.opgraph import Tensor
+
+    return Tensor(shape, dtype, "NCHW", "NCHW")
+
+
+def _small(kind: str, shape, **attrs) -> bytes:
+    """x [1,8] -> one `kind` op declaring `shape` -> a ReduceSum to a small output."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.op("big", kind, ["x"], _nd(shape), **attrs)
+    g.op("sum", "ReduceSumD", ["big"], _nd((1,)), axes=list(range(len(shape))), keep_dims=False)
+    return g.build("sum")
+
+
+@_graph_case
+def tile_16g() -> bytes:
+    """A Tile (no CPU kernel: a placeholder) declaring a 16 GiB float32 output."""
+    return _small("Tile", (2**16, 2**16), multiples=[2**16, 2**13])
+
+
+@_graph_case
+def fill_4t() -> bytes:
+    return _small("Fill", (2**20, 2**20))
+
+
+@_graph_case
+def broadcast_to_int64_overflow() -> bytes:
+    """Dims whose product is past int64: numpy's own "array is too big" if believed."""
+    return _small("BroadcastTo", (2**40, 2**40))
+
+
+@_graph_case
+def relu_16g() -> bytes:
+    """An op the reference computes, declaring a 16 GiB output."""
+    return _small("Relu", (2**16, 2**16))
+
+
+@_graph_case
+def pad_attr_3g() -> bytes:
+    """PadD whose paddings attr asks for 3 GiB while the file declares [1, 8]."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.op("pad", "PadD", ["x"], _nd((1, 8)), paddings=[[0, 0], [0, 3 * 2**28]])
+    return g.build("pad")
+
+
+@_graph_case
+def broadcast_outer() -> bytes:
+    """Add of [65536,1] and [1,65536] declared [1,1]: numpy's broadcast is 16 GiB."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("a", (2**16, 1), "float32", "ND")
+    g.input("b", (1, 2**16), "float32", "ND")
+    g.op("add", "Add", ["a", "b"], _nd((1, 1)))
+    return g.build("add")
+
+
+@_graph_case
+def resize_64g() -> bytes:
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 1, 4, 4), "float32", "NCHW")
+    g.op("resize", "ResizeBilinearV2D", ["x"], _nchw((1, 1, 2**17, 2**17)), size=[2**17, 2**17])
+    g.op("sum", "ReduceSumD", ["resize"], _nd((1,)), axes=[0, 1, 2, 3])
+    return g.build("sum")
+
+
+@_graph_case
+def conv_pads_huge() -> bytes:
+    """A Conv2D whose pads (consistent with its declared 2^16 x 2^16 output) need 336 GiB."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 1, 4, 4), "float32", "NCHW")
+    g.op("conv", "Conv2D", ["x", "x"], _nchw((1, 1, 2**16, 2**16)), strides=[1, 1, 1, 1],
+         pads=[2**15, 2**15 - 1, 2**15, 2**15 - 1], dilations=[1, 1, 1, 1], groups=1, data_format="NCHW")
+    g.op("sum", "ReduceSumD", ["conv"], _nd((1,)), axes=[0, 1, 2, 3])
+    return g.build("sum")
+
+
+@_graph_case
+def pool_pads_huge() -> bytes:
+    """MaxPoolV3 with pads of 2^33 and strides that still give the declared 2x2 output."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 1, 4, 4), "float32", "NCHW")
+    g.op("pool", "MaxPoolV3", ["x"], _nchw((1, 1, 2, 2)), ksize=[1, 1, 1, 1], strides=[1, 1, 2**34, 2**34],
+         pads=[2**33, 2**33, 2**33, 2**33], padding_mode="CALCULATED", data_format="NCHW")
+    return g.build("pool")
+
+
+@_graph_case
+def conv_hours() -> bytes:
+    """A 64x64 kernel over 64 channels of 512x512: 4.4e12 multiply-adds from 64 MiB of inputs."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 64, 512, 512), "float16", "NCHW")
+    g.input("w", (64, 64, 64, 64), "float16", "NCHW")
+    g.op("conv", "Conv2D", ["x", "w"], _nchw((1, 64, 512, 512), "float16"), strides=[1, 1, 1, 1],
+         pads=[32, 31, 32, 31], dilations=[1, 1, 1, 1], groups=1, data_format="NCHW")
+    g.op("sum", "ReduceSumD", ["conv"], _nd((1,), "float16"), axes=[0, 1, 2, 3])
+    return g.build("sum")
+
+
+@_graph_case
+def concat_dim_inf() -> bytes:
+    """ConcatD whose concat_dim is a float infinity (int() of it is OverflowError)."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.op("cat", "ConcatD", ["x", "x"], _nd((2, 8)), concat_dim=float("inf"))
+    return g.build("cat")
+
+
+@_graph_case
+def reduce_axes_nan() -> bytes:
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.op("sum", "ReduceSumD", ["x"], _nd((1,)), axes=[float("nan")])
+    return g.build("sum")
+
+
+@_graph_case
+def negative_dim() -> bytes:
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.op("neg", "Relu", ["x"], _nd((1, -5)))
+    g.op("y", "Relu", ["neg"], _nd((1, 8)))
+    return g.build("y")
+
+
+def const_declaring(dims) -> bytes:
+    """x + w, where the Const w stores 32 bytes but its descriptors declare `dims` float32."""
+    import numpy as np
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.const("w", np.ones((1, 8), np.float32))
+    g.op("add", "Add", ["x", "w"], _nd((1, 8)))
+
+    def edit(message):
+        for op in message.graph[0].op:
+            if op.name == b"w":
+                descs = [op.output_desc[0]] + [e.value.t.desc for e in op.attr if e.value.HasField("t")]
+                for d in descs:
+                    del d.shape.dim[:]
+                    d.shape.dim.extend(dims)
+
+    return with_modeldef(g.build("add"), edit)
+
+
+@_graph_case
+def const_shape_lies() -> bytes:
+    return const_declaring([2**20, 2**20])

@@ -16,6 +16,7 @@ _EXPORTS = {
     "Result": ".result",
     "Interpreter": ".interpreter",
     "OverrideError": ".interpreter",
+    "ReferenceLimitError": ".budget",
     "coverage": ".run",
     "open_model": ".run",
     "reference": ".run",

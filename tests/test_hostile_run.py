@@ -1,0 +1,181 @@
+"""Hostile graphs RUN (issue 13, the compute side): `acl.reference`, a simulator run,
+`acl.compare` and a pyACL execute of files whose descriptors and attrs ask for terabytes or
+hours, whose attrs are inf or NaN, whose dims are negative, whose Consts lie about their size.
+
+Each case is a writer model (`hostile.GRAPH_CASES`) run in a child process under an address
+space limit, so a missing check shows as numpy's bare MemoryError (or the run's time) instead
+of paging this machine out. The contract: `reference` refuses with one documented error and a
+one-line message naming the op, or returns placeholder values with a note saying why; the
+simulator (a device would run the model) always returns placeholder values with that note;
+nothing is left loaded; every run is over in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from graph_builder import Graph
+from hostile import GRAPH_CASES, conv_hours
+
+import acl_notebook as acl
+from acl_notebook.cpu_reference import budget
+from acl_notebook.om.opgraph import Tensor
+from acl_notebook.session import Config, Session
+
+LIMIT_MIB = 1024  # address space the child may add once its models are built
+SECONDS = 2.0
+
+# case -> (what `reference` does: "placeholder" or the error's type name, text its note / message holds)
+EXPECT = {
+    "tile_16g": ("placeholder", "Tile 'big': no CPU implementation"),
+    "fill_4t": ("placeholder", "Fill 'big': no CPU implementation"),
+    "broadcast_to_int64_overflow": ("placeholder", "BroadcastTo 'big': no CPU implementation"),
+    "relu_16g": ("HostMemoryError", "working memory for this run (at Relu 'big') is 32.0 GiB"),
+    "pad_attr_3g": ("placeholder", "make [1, 805306376], the file declares [1, 8]"),
+    "broadcast_outer": ("placeholder", "broadcast to [65536, 65536], more than the 1 values"),
+    "resize_64g": ("HostMemoryError", "(at ResizeBilinearV2D 'resize')"),
+    "conv_pads_huge": ("HostMemoryError", "(at Conv2D 'conv')"),
+    "pool_pads_huge": ("HostMemoryError", "(at MaxPoolV3 'pool')"),
+    "conv_hours": ("ReferenceLimitError", "about 4.4e+12 operations for this run (Conv2D 'conv' alone 4.4e+12)"),
+    "concat_dim_inf": ("placeholder", "ConcatD 'cat': could not be planned (cannot convert float infinity"),
+    "reduce_axes_nan": ("placeholder", "ReduceSumD 'sum': failed on the CPU"),
+    "negative_dim": ("placeholder", "Relu 'neg': declares an output of shape [1, -5]"),
+    "const_shape_lies": ("OMFormatError", "Const op 'w' declares 4398046511104 bytes of values but the file stores 32"),
+}
+
+
+def test_every_hostile_graph_has_an_expectation():
+    assert sorted(EXPECT) == sorted(GRAPH_CASES)
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict:
+    child = Path(__file__).parent / "hostile_run_child.py"
+    done = subprocess.run([sys.executable, str(child), str(LIMIT_MIB), *EXPECT], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return {r["case"]: r for r in lines}
+
+
+@pytest.mark.parametrize("case", sorted(EXPECT))
+def test_reference_refuses_or_labels_placeholder(reports, case):
+    want, text = EXPECT[case]
+    got = reports[case]["reference"]
+    assert got["seconds"] < SECONDS
+    if want == "placeholder":
+        assert "raised" not in got, got
+        assert got["fidelity"] == "placeholder" and any(text in n for n in got["notes"]), got
+    else:
+        assert got.get("raised") == want, got
+        assert text in got["message"] and "\n" not in got["message"], got
+
+
+@pytest.mark.parametrize("case", sorted(EXPECT))
+def test_simulator_runs_it_as_placeholder_with_the_reason(reports, case):
+    """A device would run the model: the simulator's values are placeholders, the note says why."""
+    report = reports[case]
+    got = report["run"]
+    assert "raised" not in got, got
+    assert got["fidelity"] == "placeholder" and got["seconds"] < SECONDS
+    assert any(EXPECT[case][1] in n for n in got["notes"]), got["notes"]
+    assert report["pyacl"]["value"] == 0  # aclmdlExecute succeeds through the pyACL image too
+    assert report["models_left"] == 0
+
+
+@pytest.mark.parametrize("case", sorted(EXPECT))
+def test_compare_refuses_as_reference_does(reports, case):
+    want = EXPECT[case][0]
+    got = reports[case]["compare"]
+    if want == "placeholder":
+        assert got["fidelity"] == "placeholder", got
+    else:  # a model whose graph cannot be read at load says so as UnreadableGraph (a ValueError)
+        assert got.get("raised") == ("UnreadableGraph" if want == "OMFormatError" else want), got
+
+
+def test_the_limit_is_on_the_whole_run_and_names_the_heaviest_op(monkeypatch):
+    g = Graph()
+    g.input("x", (64, 64), "float32", "ND")
+    g.op("a", "Relu", ["x"], Tensor((64, 64), "float32", "ND", "ND"))
+    g.op("b", "MatMulV2", ["a", "a"], Tensor((64, 64), "float32", "ND", "ND"), transpose_x1=False,
+         transpose_x2=False)
+    g.op("c", "Relu", ["b"], Tensor((64, 64), "float32", "ND", "ND"))
+    data = g.build("c")
+    x = np.ones((64, 64), np.float32)
+    assert acl.reference(data, x).fidelity == "computed"
+    monkeypatch.setattr(budget, "MAX_WORK", 64**3 + 2 * 2 * 64 * 64 - 1)  # each op fits, all three do not
+    with pytest.raises(acl.ReferenceLimitError, match=r"MatMulV2 'b' alone 2\.6e\+05"):
+        acl.reference(data, x)
+
+
+def test_an_override_of_the_heavy_op_lets_the_rest_run():
+    data = conv_hours()
+    x, w = np.ones((1, 64, 512, 512), np.float16), np.ones((64, 64, 64, 64), np.float16)
+    with pytest.raises(acl.ReferenceLimitError):
+        acl.reference(data, [x, w])
+    given = np.zeros((1, 64, 512, 512), np.float16)
+    given[0, 1, 2, 3], given[0, 63, 511, 511] = 2.5, 4
+    out = acl.reference(data, [x, w], override={"conv:0": given})
+    assert out.fidelity == "computed" and float(out[0][0]) == 6.5
+
+
+def test_intermediates_past_the_host_are_refused_before_allocation(small_host):
+    g = Graph()
+    g.input("x", (1024, 1024), "float32", "ND")
+    g.op("a", "Relu", ["x"], Tensor((1024, 1024), "float32", "ND", "ND"))
+    g.op("s", "ReduceSumD", ["a"], Tensor((1,), "float32", "ND", "ND"), axes=[0, 1])
+    data = g.build("s")
+    x = np.ones((1024, 1024), np.float32)
+    assert float(acl.reference(data, x)[0][0]) == 1024 * 1024
+    small_host(8 << 20)  # 4 MiB of Relu output, its float32 copies: more than 8 MiB at the peak
+    with pytest.raises(acl.HostMemoryError, match=r"at Relu 'a'"):
+        acl.reference(data, x)
+    session = Session(Config(backend="sim", soc="Ascend910B1"))
+    session.start()
+    try:
+        out = session.load(data, force=True).run(x)
+        assert out.fidelity == "placeholder" and "at Relu 'a'" in out.notes[0]
+    finally:
+        session.shutdown()
+
+
+def test_a_deep_graph_runs_without_recursion():
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    prev = "x"
+    for i in range(5000):
+        prev = g.op(f"r{i}", "Neg", [prev], Tensor((1, 8), "float32", "ND", "ND"))
+    x = np.arange(8, dtype=np.float32).reshape(1, 8) - 4
+    out = acl.reference(g.build(prev), x)
+    assert out.fidelity == "computed" and np.array_equal(out[0], x)  # 5000 negations
+
+
+def test_a_graph_that_feeds_itself_is_refused():
+    from hostile import with_modeldef
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.op("a", "Relu", ["x"], Tensor((1, 8), "float32", "ND", "ND"))
+    g.op("b", "Relu", ["a"], Tensor((1, 8), "float32", "ND", "ND"))
+
+    def loop(message):
+        next(op for op in message.graph[0].op if op.name == b"a").input[0] = b"b:0"
+
+    with pytest.raises(acl.OMFormatError, match="reads 'b', which is not an earlier op"):
+        acl.reference(with_modeldef(g.build("b"), loop), np.ones((1, 8), np.float32))
+
+
+def test_zero_size_tensors_compute():
+    g = Graph()
+    g.input("x", (2, 8), "float32", "ND")
+    g.op("none", "StridedSliceD", ["x"], Tensor((0, 8), "float32", "ND", "ND"), begin=[0, 0], end=[0, 8],
+         strides=[1, 1])
+    g.op("cat", "ConcatD", ["x", "none"], Tensor((2, 8), "float32", "ND", "ND"), concat_dim=0)
+    x = np.arange(16, dtype=np.float32).reshape(2, 8)
+    out = acl.reference(g.build("cat"), x)
+    assert out.fidelity == "computed" and np.array_equal(out[0], x)
