@@ -25,6 +25,7 @@ from typing import Any, Optional
 from ..om.enums import dtype_name, format_name
 from ..om.model import DynamicInfo, TensorDesc
 from . import errors as E
+from .acl_reports import ReportsMixin
 from .base import (
     MDL_LOAD_FROM_MEM,
     MDL_LOAD_FROM_MEM_WITH_MEM,
@@ -119,7 +120,7 @@ def _decode(raw: Optional[bytes]) -> str:
     return raw.decode("utf-8", errors="replace") if raw else ""
 
 
-class AclBackend(Backend):
+class AclBackend(ReportsMixin, Backend):
     """Drives a real (or test-double) libascendcl.so found by `library.locate`."""
 
     kind = "acl"

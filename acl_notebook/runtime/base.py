@@ -20,7 +20,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..om.model import DynamicInfo, TensorDesc
 
@@ -292,6 +292,28 @@ class Backend(ABC):
     def synchronize_stream(self, stream: int) -> None:
         """aclrtSynchronizeStream(); 0 is the current context's default stream. Only after it
         are the outputs of `execute_async` on that stream final."""
+
+    # -- host callbacks on a stream (acl_rt.h; the simulator's model: sim_reports.py) -------
+    @abstractmethod
+    def subscribe_report(self, thread_id: int, stream: int) -> None:
+        """aclrtSubscribeReport(): callbacks launched on `stream` (0: the current context's
+        default stream) run on thread `thread_id` (a ``threading.get_ident()``, pthread_t)."""
+
+    @abstractmethod
+    def unsubscribe_report(self, thread_id: int, stream: int) -> None:
+        """aclrtUnSubscribeReport(); waits for the callbacks the stream has posted to run."""
+
+    @abstractmethod
+    def launch_callback(self, fn: Callable[[], None], block_type: int, stream: int) -> None:
+        """aclrtLaunchCallback(): queue a call of `fn` on `stream`, made by the subscribed
+        thread's `process_report` once the work before it has run. `block_type` 1 holds the
+        stream's later work until `fn` returns; 0 does not; anything else is 100000."""
+
+    @abstractmethod
+    def process_report(self, timeout: int) -> None:
+        """aclrtProcessReport(timeout ms, -1 forever): on a subscribed thread, run the callbacks
+        that are ready, waiting up to `timeout` for one (507012 when none came). An exception a
+        callback raised is raised here, after the call."""
 
     # -- data buffers and datasets ---------------------------------------------------------
     @abstractmethod

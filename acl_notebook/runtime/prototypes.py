@@ -81,6 +81,8 @@ aclrtStream = c_void_p
 aclDataBuffer_p = c_void_p
 aclmdlDataset_p = c_void_p
 aclEnum = c_int
+#: typedef void (*aclrtCallback)(void *userData): a host function a stream calls back
+aclrtCallback = ctypes.CFUNCTYPE(None, c_void_p)
 
 
 class Prototype(NamedTuple):
@@ -108,6 +110,7 @@ _MEM = "device memory for running models"
 _HOST = "page-locked host memory"
 _COPY = "copying to and from the device"
 _STREAM = "streams"
+_CALLBACKS = "host callbacks on a stream"
 _BUFS = "model input/output buffers"
 _RUN = "running models"
 _GEARS = "choosing a gear of a multi-gear model"
@@ -183,6 +186,11 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtCreateStream": _P(aclError, (POINTER(aclrtStream),), _STREAM),
     "aclrtDestroyStream": _P(aclError, (aclrtStream,), _STREAM),
     "aclrtSynchronizeStream": _P(aclError, (aclrtStream,), _STREAM),
+    # -- host callbacks on a stream (acl_rt.h) ---------------------------------------------------
+    "aclrtSubscribeReport": _P(aclError, (c_uint64, aclrtStream), _CALLBACKS),
+    "aclrtUnSubscribeReport": _P(aclError, (c_uint64, aclrtStream), _CALLBACKS),
+    "aclrtLaunchCallback": _P(aclError, (aclrtCallback, c_void_p, aclEnum, aclrtStream), _CALLBACKS),
+    "aclrtProcessReport": _P(aclError, (c_int32,), _CALLBACKS),
     # -- data buffers and datasets (acl_base_rt.h, acl_mdl.h) -----------------------------------
     "aclCreateDataBuffer": _P(_buf, (c_void_p, c_size_t), _BUFS),
     "aclDestroyDataBuffer": _P(aclError, (_buf,), _BUFS),

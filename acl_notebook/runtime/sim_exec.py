@@ -350,6 +350,7 @@ class ExecutionMixin:
                 raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtDestroyStream", "unknown stream")
             tasks = self._take([stream])
         self._finish(tasks)  # aclrtDestroyStream waits for the stream's tasks (aclrtDestroyStreamForce would not)
+        self._stream_gone(stream)
 
     def synchronize_stream(self, stream: int) -> None:
         """Runs what aclmdlExecuteAsync queued on `stream`: only now do its outputs change."""

@@ -19,7 +19,8 @@ it copies from ACL (see shared/docs/acl-api.md §5-§6):
   GE_EXEC_MODEL_ID_INVALID; unloading from another context gives RT_MODEL_CONTEXT.
 - memory, streams, data buffers, datasets and execution: see `sim_exec` (their checks and
   codes) and `sim_memory` (the validated device address space); output values come from
-  `sim_outputs`, the one seam an interpreter replaces.
+  `sim_outputs`, the one seam an interpreter replaces; host callbacks on a stream: see
+  `sim_reports`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from . import sim_outputs
 from .base import Backend, MemAttr, ModelDesc, RunMode, Utilization, Versions
 from .errors import AclError
 from .sim_exec import ExecutionMixin
+from .sim_reports import ReportsMixin
 from .socs import (
     AUTO,
     DEFAULT_SOC,
@@ -104,7 +106,7 @@ class SimulatedDevice:
         return int(round(100 * min(busy, window) / window))
 
 
-class SimulatorBackend(ExecutionMixin, Backend):
+class SimulatorBackend(ExecutionMixin, ReportsMixin, Backend):
     """The embedded default backend; see the module docstring for what it guarantees."""
 
     kind = "sim"
@@ -133,6 +135,7 @@ class SimulatorBackend(ExecutionMixin, Backend):
         self._ids = itertools.count(1)
         self._models: dict[int, _Loaded] = {}
         self._init_execution()
+        self._init_reports()
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:

@@ -83,6 +83,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 _Static_assert(sizeof(aclmdlIODims) == 1160, "aclmdlIODims size");
 _Static_assert(offsetof(aclmdlIODims, dimCount) == 128, "aclmdlIODims.dimCount");
@@ -1956,6 +1957,11 @@ FAKEACL_API aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, s
     LEAVE(ACL_SUCCESS);
 }
 
+/* Host callbacks (defined at the end of the file): a sync waits for blocking ones. */
+static void callbacks_wait_blocking(void *stream);
+static void callbacks_drop_stream(fa_stream *s);
+static void callbacks_reset(void);
+
 static fa_stream *find_stream(const void *s) {
     for (fa_stream *x = g_streams; x; x = x->next)
         if (x == s && x->live) return x;
@@ -1982,6 +1988,7 @@ FAKEACL_API aclError aclrtDestroyStream(void *stream) {
     fa_stream *x = find_stream(stream);
     if (!x) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
     x->live = 0; /* kept, so a stale handle stays safe to compare */
+    callbacks_drop_stream(x);
     LEAVE(ACL_SUCCESS);
 }
 
@@ -1989,6 +1996,7 @@ FAKEACL_API aclError aclrtSynchronizeStream(void *stream) {
     ENTER_COUNTED();
     NEED_CTX("aclrtSynchronizeStream");
     if (stream && !find_stream(stream)) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
+    callbacks_wait_blocking(stream);
     LEAVE(ACL_SUCCESS);
 }
 
@@ -2655,6 +2663,7 @@ FAKEACL_API void fakeacl_reset(void) {
     }
     for (fa_ctx *c = g_ctxs; c; c = c->next) c->live = 0;
     reset_execution();
+    callbacks_reset();
     memset(g_dev, 0, sizeof g_dev);
     default_memory();
     memset(g_inj, 0, sizeof g_inj);
@@ -2817,4 +2826,263 @@ FAKEACL_API size_t fakeacl_sizeof(const char *type_name) {
     if (!strcmp(type_name, "aclmdlHW")) return sizeof(aclmdlHW);
     if (!strcmp(type_name, "aclrtUtilizationInfo")) return sizeof(aclrtUtilizationInfo);
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* ACL: host callbacks on a stream (aclrtSubscribeReport / aclrtLaunchCallback /          */
+/* aclrtProcessReport / aclrtUnSubscribeReport)                                          */
+/* ------------------------------------------------------------------------------------- */
+/*
+ * Semantics (the simulator's sim_reports.py implements the same; codes from the runtime's
+ * CbSubscribe and ApiImpl, see sim_reports.py):
+ *  - a stream (NULL: the current context's default stream) is subscribed by one thread id
+ *    (a pthread_t); again, by any thread: 107011. A thread id serves streams of one device
+ *    only (107012 for a stream of another device).
+ *  - aclrtLaunchCallback: block type not 0/1 or fn NULL 100000 -> context 107002 -> dead
+ *    stream 107017 -> stream of another context 107003 -> stream not subscribed 107015.
+ *    Work here completes at once, so the callback is posted to the subscribed thread at once.
+ *  - aclrtProcessReport(timeout): timeout 0 or < -1 107000 -> calling thread subscribes no
+ *    stream 107012 -> wait up to timeout ms (-1: forever) for a posted callback, else 507012
+ *    (the driver's wait timeout). Every callback posted to the thread runs, on that thread,
+ *    with g_mu released (a callback calls ACL itself).
+ *  - aclrtSynchronizeStream waits for the stream's blocking callbacks to have returned;
+ *    aclrtUnSubscribeReport (107011 not subscribed, 107012 another thread's) waits for the
+ *    stream's posted callbacks to have run. Test scaffolding: both give up after 10 s.
+ */
+typedef void (*aclrtCallback)(void *userData);
+
+typedef struct fa_sub {
+    uint64_t thread;
+    fa_ctx *ctx; /* the owner of a default stream (stream NULL) */
+    fa_stream *stream;
+    int device;
+    struct fa_sub *next;
+} fa_sub;
+
+typedef struct fa_report {
+    uint64_t thread;
+    fa_ctx *ctx;
+    fa_stream *stream;
+    aclrtCallback fn;
+    void *data;
+    int block, claimed, done;
+    struct fa_report *next;
+} fa_report;
+
+static fa_sub *g_subs;
+static fa_report *g_reports; /* launch order */
+static pthread_cond_t g_report_cv = PTHREAD_COND_INITIALIZER;
+#define ACL_ERROR_RT_STREAM_SUBSCRIBE 107011
+#define ACL_ERROR_RT_THREAD_SUBSCRIBE 107012
+#define ACL_ERROR_RT_STREAM_NO_CB_REG 107015
+#define ACL_ERROR_RT_REPORT_TIMEOUT 507012
+#define CB_GIVE_UP_MS 10000
+
+static int same_stream(const fa_ctx *c1, const fa_stream *s1, const fa_ctx *c2, const fa_stream *s2) {
+    return s1 == s2 && (s1 || c1 == c2);
+}
+
+static fa_sub *sub_of(const fa_ctx *c, const fa_stream *s) {
+    for (fa_sub *x = g_subs; x; x = x->next)
+        if (same_stream(x->ctx, x->stream, c, s)) return x;
+    return NULL;
+}
+
+/* The (context, stream) a call names: NULL is the current context's default stream. */
+static aclError resolve_stream(void *stream, fa_ctx **c, fa_stream **s) {
+    if (!stream) {
+        *c = current_ctx();
+        *s = NULL;
+        if (!*c) return fail(ACL_ERROR_RT_CONTEXT_NULL, "no current context on this thread (stream NULL)");
+        return ACL_SUCCESS;
+    }
+    *s = find_stream(stream);
+    if (!*s) return fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream);
+    *c = (*s)->ctx;
+    return ACL_SUCCESS;
+}
+
+static void deadline_in(struct timespec *t, long ms) {
+    clock_gettime(CLOCK_REALTIME, t);
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Caller holds g_mu: 1 while a report of (c, s) that is not done is pending (blocking only if `block`). */
+static int pending_on(const fa_ctx *c, const fa_stream *s, int block) {
+    for (fa_report *r = g_reports; r; r = r->next)
+        if (!r->done && same_stream(r->ctx, r->stream, c, s) && (r->block || !block)) return 1;
+    return 0;
+}
+
+/* Caller holds g_mu: wait (releasing it) until no such report is pending, or give up. */
+static void wait_reports(const fa_ctx *c, const fa_stream *s, int block) {
+    struct timespec until;
+    deadline_in(&until, CB_GIVE_UP_MS);
+    unsigned epoch = epoch_now();
+    while (pending_on(c, s, block) && epoch == epoch_now())
+        if (pthread_cond_timedwait(&g_report_cv, &g_mu, &until) != 0) break;
+}
+
+static void callbacks_wait_blocking(void *stream) {
+    fa_ctx *c;
+    fa_stream *s;
+    if (resolve_stream(stream, &c, &s) == ACL_SUCCESS) wait_reports(c, s, 1);
+}
+
+static void callbacks_drop_stream(fa_stream *s) {
+    for (fa_sub **pp = &g_subs; *pp;) {
+        if ((*pp)->stream == s) {
+            fa_sub *x = *pp;
+            *pp = x->next;
+            free(x);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+}
+
+static void callbacks_reset(void) {
+    while (g_subs) {
+        fa_sub *x = g_subs;
+        g_subs = x->next;
+        free(x);
+    }
+    while (g_reports) {
+        fa_report *r = g_reports;
+        g_reports = r->next;
+        free(r);
+    }
+    pthread_cond_broadcast(&g_report_cv);
+}
+
+FAKEACL_API aclError aclrtSubscribeReport(uint64_t threadId, void *stream) {
+    ENTER_COUNTED();
+    fa_ctx *c;
+    fa_stream *s;
+    aclError rc = resolve_stream(stream, &c, &s);
+    if (rc) LEAVE(rc);
+    if (sub_of(c, s)) LEAVE(fail(ACL_ERROR_RT_STREAM_SUBSCRIBE, "the stream is already subscribed"));
+    for (fa_sub *x = g_subs; x; x = x->next)
+        if (x->thread == threadId && x->device != c->device)
+            LEAVE(fail(ACL_ERROR_RT_THREAD_SUBSCRIBE, "thread %llu serves streams of device %d, not %d",
+                       (unsigned long long)threadId, x->device, c->device));
+    fa_sub *x = calloc(1, sizeof *x);
+    if (!x) LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
+    x->thread = threadId;
+    x->ctx = c;
+    x->stream = s;
+    x->device = c->device;
+    x->next = g_subs;
+    g_subs = x;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtUnSubscribeReport(uint64_t threadId, void *stream) {
+    ENTER_COUNTED();
+    fa_ctx *c;
+    fa_stream *s;
+    aclError rc = resolve_stream(stream, &c, &s);
+    if (rc) LEAVE(rc);
+    fa_sub *x = sub_of(c, s);
+    if (!x) LEAVE(fail(ACL_ERROR_RT_STREAM_SUBSCRIBE, "the stream is not subscribed"));
+    if (x->thread != threadId)
+        LEAVE(fail(ACL_ERROR_RT_THREAD_SUBSCRIBE, "the stream is subscribed by thread %llu, not %llu",
+                   (unsigned long long)x->thread, (unsigned long long)threadId));
+    wait_reports(c, s, 0);
+    x = sub_of(c, s);
+    for (fa_sub **pp = &g_subs; x && *pp; pp = &(*pp)->next) {
+        if (*pp == x) {
+            *pp = x->next;
+            free(x);
+            break;
+        }
+    }
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtLaunchCallback(aclrtCallback fn, void *userData, int blockType, void *stream) {
+    ENTER_COUNTED();
+    if (blockType != 0 && blockType != 1) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "invalid block type %d", blockType));
+    if (!fn) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "fn is NULL"));
+    NEED_CTX("aclrtLaunchCallback");
+    fa_ctx *c;
+    fa_stream *s;
+    aclError rc = resolve_stream(stream, &c, &s);
+    if (rc) LEAVE(rc);
+    if (c != current_ctx()) LEAVE(fail(ACL_ERROR_RT_STREAM_CONTEXT, "the stream belongs to another context"));
+    fa_sub *x = sub_of(c, s);
+    if (!x) LEAVE(fail(ACL_ERROR_RT_STREAM_NO_CB_REG, "the stream is not subscribed to any thread"));
+    fa_report *r = calloc(1, sizeof *r);
+    if (!r) LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
+    r->thread = x->thread;
+    r->ctx = c;
+    r->stream = s;
+    r->fn = fn;
+    r->data = userData;
+    r->block = blockType;
+    fa_report **pp = &g_reports;
+    while (*pp) pp = &(*pp)->next;
+    *pp = r;
+    pthread_cond_broadcast(&g_report_cv);
+    LEAVE(ACL_SUCCESS);
+}
+
+/* Caller holds g_mu: 1 if a posted, unclaimed report waits for thread `self`. */
+static int waiting_for(uint64_t self) {
+    for (fa_report *r = g_reports; r; r = r->next)
+        if (r->thread == self && !r->claimed) return 1;
+    return 0;
+}
+
+FAKEACL_API aclError aclrtProcessReport(int32_t timeout) {
+    ENTER_COUNTED();
+    if (timeout == 0 || timeout < -1) LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "invalid timeout %d", timeout));
+    uint64_t self = (uint64_t)pthread_self();
+    int subscribed = 0;
+    for (fa_sub *x = g_subs; x; x = x->next) subscribed |= x->thread == self;
+    if (!subscribed) LEAVE(fail(ACL_ERROR_RT_THREAD_SUBSCRIBE, "thread %llu subscribes no stream", (unsigned long long)self));
+    struct timespec until;
+    deadline_in(&until, timeout > 0 ? timeout : 0);
+    while (!waiting_for(self)) {
+        int w = timeout < 0 ? pthread_cond_wait(&g_report_cv, &g_mu) : pthread_cond_timedwait(&g_report_cv, &g_mu, &until);
+        if (w != 0 && !waiting_for(self))
+            LEAVE(fail(ACL_ERROR_RT_REPORT_TIMEOUT, "no callback within %d ms", timeout));
+    }
+    for (fa_report *r = g_reports; r; r = r->next)
+        if (r->thread == self && !r->claimed) r->claimed = 1;
+    for (;;) { /* run the claimed ones in launch order, without g_mu */
+        fa_report *r = g_reports;
+        while (r && !(r->thread == self && r->claimed && !r->done)) r = r->next;
+        if (!r) break;
+        unsigned epoch = epoch_now();
+        UNLOCK();
+        r->fn(r->data);
+        LOCK();
+        if (epoch != epoch_now()) break; /* fakeacl_reset ran meanwhile: r is gone */
+        r->done = 1;
+        pthread_cond_broadcast(&g_report_cv);
+    }
+    for (fa_report **pp = &g_reports; *pp;) {
+        if ((*pp)->done) {
+            fa_report *r = *pp;
+            *pp = r->next;
+            free(r);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API uint32_t fakeacl_pending_callbacks(void) {
+    uint32_t n = 0;
+    LOCK();
+    for (fa_report *r = g_reports; r; r = r->next) n += !r->done;
+    UNLOCK();
+    return n;
 }

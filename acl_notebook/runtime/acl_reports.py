@@ -1,0 +1,96 @@
+"""Host callbacks on a stream for the `acl` backend: Python callables handed to C.
+
+aclrtLaunchCallback takes a C function pointer and a ``void *userData``, and ACL calls that
+function later, on whichever thread calls aclrtProcessReport. A Python callable cannot be
+passed as is, so there is one trampoline for the whole process (a ctypes ``aclrtCallback``
+that lives as long as the module, so no C report can outlive it) and a table of the
+callables still to be called, keyed by the token passed as userData. Each callable stays in
+the table, and so alive, until C calls it (or its launch fails).
+
+An exception a callable raises cannot cross back into C: the trampoline keeps it for its
+thread, and `process_report` raises it once aclrtProcessReport has returned, so a program
+sees its callback's error where it asked for the callbacks to run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any, Callable, Optional
+
+from .prototypes import aclrtCallback
+
+_pending: dict[int, Callable[[], None]] = {}
+_tokens = itertools.count(1)
+_lock = threading.Lock()
+_raised = threading.local()  # per thread: the exceptions its callbacks raised
+
+
+def _trampoline(data: Optional[int]) -> None:
+    with _lock:
+        fn = _pending.pop(data or 0, None)
+    if fn is None:
+        return
+    try:
+        fn()
+    except BaseException as exc:  # noqa: BLE001 - handed to process_report, never into C
+        errors = getattr(_raised, "errors", None)
+        if errors is None:
+            errors = _raised.errors = []
+        errors.append(exc)
+
+
+#: the one C function pointer every launch passes (never freed: a report may arrive late)
+TRAMPOLINE = aclrtCallback(_trampoline)
+
+
+def add(fn: Callable[[], None]) -> int:
+    """Keep `fn` until C calls it back; returns the token to pass as userData."""
+    with _lock:
+        token = next(_tokens)
+        _pending[token] = fn
+    return token
+
+
+def discard(token: int) -> None:
+    """The launch failed: C will never call `token` back."""
+    with _lock:
+        _pending.pop(token, None)
+
+
+def raise_pending() -> None:
+    """Raise the first exception a callback raised on this thread since the last call."""
+    errors = getattr(_raised, "errors", None)
+    if errors:
+        _raised.errors = []
+        raise errors[0]
+
+
+class ReportsMixin:
+    """aclrtSubscribeReport / aclrtLaunchCallback / aclrtProcessReport / aclrtUnSubscribeReport."""
+
+    _call: Any
+    _fn: Any
+    _check: Any
+
+    def subscribe_report(self, thread_id: int, stream: int) -> None:
+        self._call("aclrtSubscribeReport", int(thread_id) & (2**64 - 1), stream or None)
+
+    def unsubscribe_report(self, thread_id: int, stream: int) -> None:
+        self._call("aclrtUnSubscribeReport", int(thread_id) & (2**64 - 1), stream or None)
+
+    def launch_callback(self, fn: Callable[[], None], block_type: int, stream: int) -> None:
+        token = add(fn)
+        try:
+            self._call("aclrtLaunchCallback", TRAMPOLINE, token, int(block_type), stream or None)
+        except BaseException:
+            discard(token)
+            raise
+
+    def process_report(self, timeout: int) -> None:
+        code = self._fn("aclrtProcessReport")(int(timeout))  # ctypes releases the GIL while C waits
+        raise_pending()
+        self._check(code, "aclrtProcessReport")
+
+
+__all__ = ["TRAMPOLINE", "ReportsMixin", "add", "discard", "raise_pending"]

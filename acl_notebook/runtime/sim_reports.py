@@ -1,0 +1,254 @@
+"""The simulator's host callbacks: aclrtSubscribeReport, aclrtLaunchCallback, aclrtProcessReport.
+
+On a device a callback is a task on a stream like any other: when the stream reaches it, the
+device posts a report to the thread subscribed to that stream, and that thread, looping in
+aclrtProcessReport, calls the host function. The simulator keeps that shape on its lazy
+streams (work completes when something waits for or observes it, `sim_streams`):
+
+- a callback launched on a subscribed stream is queued there, after the work launched
+  before it. It becomes *ready* when that work has run;
+- ``process_report(timeout)`` on the subscribed thread runs the stream's queued work up to
+  the callback (as the device would have done by then) and calls the callback on that
+  thread; callbacks a synchronize already reached (and posted) run first. With nothing
+  ready it waits up to `timeout` ms (-1: forever) for a launch and then gives ACL's code;
+- a blocking callback (block type 1) holds the work after it until it returns: a
+  synchronize that reaches it posts it and waits for the subscribed thread to run it, and
+  while the subscribed thread runs it nothing else on the streams moves. A non-blocking
+  one (0) is posted and the stream goes on;
+- unsubscribing waits until the stream's callbacks have run (while the subscribed thread
+  is alive to run them); destroying a stream unsubscribes it.
+
+Codes, in ACL's order (hicann/runtime: ``aclrtLaunchCallback`` in acl/aclrt_c/runtime/callback.c,
+``ApiImplDavid::CallbackLaunch`` / ``ProcessReport``, ``CbSubscribe::CheckForInsert`` / ``Delete``,
+the driver's wait-timeout mapping):
+
+- subscribe: stream 0 needs a current context (107002); a stream already subscribed, by any
+  thread, 107011 (RT_STREAM_SUBSCRIBE); a thread that already serves another device's
+  streams 107012 (RT_THREAD_SUBSCRIBE). Unsubscribe: not subscribed 107011, by another
+  thread 107012;
+- launch: block type not 0 / 1 100000, then context 107002, a stream of another context
+  107003, a stream nobody subscribed 107015 (RT_STREAM_NO_CB_REG);
+- process: timeout 0 or below -1 107000; a thread that subscribed no stream 107012; nothing
+  within the timeout 507012 (RT_REPORT_TIMEOUT).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Optional
+
+from . import errors as E
+from .sim_streams import StreamTask, default_key
+
+_POLL = 0.02  # seconds between looks while a wait cannot be woken (the GIL, KeyboardInterrupt)
+
+
+@dataclass(eq=False)
+class CallbackTask(StreamTask):
+    """aclrtLaunchCallback's task: call `fn` on thread `thread` once the stream reaches it."""
+
+    fn: Callable[[], None]
+    block: bool
+    thread: int
+    key: Hashable
+    done: bool = False
+    error: Optional[BaseException] = field(default=None, repr=False)
+
+    def perform(self, backend: Any) -> None:
+        backend._reached(self)
+
+    def call_here(self) -> None:
+        """Call it on this (the subscribed) thread; an exception is kept for process_report."""
+        try:
+            self.fn()
+        except BaseException as exc:  # noqa: BLE001 - raised again by process_report
+            self.error = exc
+        finally:
+            self.done = True
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    thread: int
+    device: int
+
+
+def _alive(thread: int) -> bool:
+    return any(t.ident == thread for t in threading.enumerate())
+
+
+class ReportsMixin:
+    """The callback calls of `SimulatorBackend` (see the module docstring)."""
+
+    # provided by SimulatorBackend and ExecutionMixin
+    _lock: threading.RLock
+    _draining: threading.RLock
+    _streams: dict
+    _contexts: dict
+    _queues: Any
+    _fail: Any
+    _current: Any
+    _finish: Any
+
+    def _init_reports(self) -> None:
+        self._subscribed: dict[Hashable, _Subscription] = {}
+        self._posted: dict[int, list[CallbackTask]] = {}  # thread -> callbacks the streams reached
+        self._reports = threading.Condition(self._lock)
+        self._held = threading.Condition(self._draining)  # waiting on it lets the streams move
+
+    def _report_key(self, stream: int, call: str) -> tuple[Hashable, Any]:
+        """Under `_lock`: the queue key `stream` names (0: the current context's default
+        stream) and that stream's context."""
+        if not stream:
+            ctx = self._current(call)
+            return default_key(ctx.handle), ctx
+        owner = self._streams.get(stream)
+        if owner is None:
+            raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
+        return stream, self._contexts.get(owner)
+
+    # -- subscribe / unsubscribe ----------------------------------------------------------
+    def subscribe_report(self, thread_id: int, stream: int) -> None:
+        call = "aclrtSubscribeReport"
+        with self._lock:
+            key, ctx = self._report_key(stream, call)
+            if key in self._subscribed:
+                raise self._fail(E.ACL_ERROR_RT_STREAM_SUBSCRIBE, call, "the stream is already subscribed")
+            device = ctx.device if ctx is not None else 0
+            for sub in self._subscribed.values():
+                if sub.thread == thread_id and sub.device != device:
+                    raise self._fail(E.ACL_ERROR_RT_THREAD_SUBSCRIBE, call,
+                                     f"thread {thread_id} serves streams of device {sub.device}, not {device}")
+            self._subscribed[key] = _Subscription(int(thread_id), device)
+
+    def unsubscribe_report(self, thread_id: int, stream: int) -> None:
+        call = "aclrtUnSubscribeReport"
+        with self._lock:
+            key, _ctx = self._report_key(stream, call)
+            sub = self._subscribed.get(key)
+            if sub is None:
+                raise self._fail(E.ACL_ERROR_RT_STREAM_SUBSCRIBE, call, "the stream is not subscribed")
+            if sub.thread != thread_id:
+                raise self._fail(E.ACL_ERROR_RT_THREAD_SUBSCRIBE, call,
+                                 f"the stream is subscribed by thread {sub.thread}, not {thread_id}")
+            # the thread still runs what the stream posted (ACL waits for it too)
+            waits = sub.thread != threading.get_ident()
+            while waits and self._left(key) and _alive(sub.thread):
+                self._reports.wait(_POLL)
+            self._forget_reports(key)
+
+    def _stream_gone(self, key: Hashable) -> None:
+        """A destroyed stream is unsubscribed (the runtime deletes its subscription); what it
+        already posted still runs on the thread's next process_report."""
+        with self._lock:
+            self._subscribed.pop(key, None)
+
+    def _left(self, key: Hashable) -> bool:
+        """Under `_lock`: callbacks of `key` still to run (queued or posted)."""
+        posted = any(t.key == key and not t.done for ts in self._posted.values() for t in ts)
+        return posted or self._queues.find(lambda t: isinstance(t, CallbackTask) and t.key == key) is not None
+
+    def _forget_reports(self, key: Hashable) -> None:
+        """Under `_lock`: `key` is no longer subscribed; callbacks it posted will never run."""
+        self._subscribed.pop(key, None)
+        for thread, tasks in list(self._posted.items()):
+            for t in tasks:
+                if t.key == key:
+                    t.done = True
+            self._posted[thread] = [t for t in tasks if not t.done]
+        self._reports.notify_all()
+
+    # -- launch ------------------------------------------------------------------------------
+    def launch_callback(self, fn: Callable[[], None], block_type: int, stream: int) -> None:
+        call = "aclrtLaunchCallback"
+        if block_type not in (0, 1):
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, f"invalid block type {block_type} (0 or 1)")
+        with self._lock:
+            ctx = self._current(call)
+            key, owner = self._report_key(stream, call)
+            if owner is not ctx:
+                raise self._fail(E.ACL_ERROR_RT_STREAM_CONTEXT, call, "the stream belongs to another context")
+            sub = self._subscribed.get(key)
+            if sub is None:
+                raise self._fail(E.ACL_ERROR_RT_STREAM_NO_CB_REG, call,
+                                 "the stream is not subscribed to any thread (acl.rt.subscribe_report first)")
+            self._queues.add(key, CallbackTask(fn, bool(block_type), sub.thread, key))
+            self._reports.notify_all()
+
+    # -- the stream reaches a callback ------------------------------------------------------
+    def _reached(self, task: CallbackTask) -> None:
+        """Performed in launch order by whoever runs the stream (under `_draining`)."""
+        if task.thread == threading.get_ident():
+            task.call_here()  # the subscribed thread itself: process_report, or its own sync
+            return
+        with self._lock:
+            if self._subscribed.get(task.key, None) is None or self._subscribed[task.key].thread != task.thread:
+                task.done = True  # unsubscribed meanwhile: nobody will call it
+                return
+            self._posted.setdefault(task.thread, []).append(task)
+            self._reports.notify_all()
+        if not task.block:
+            return
+        with self._held:  # hold the stream's later work; the other streams may move meanwhile
+            while not task.done and _alive(task.thread):
+                self._held.wait(_POLL)
+
+    # -- process -----------------------------------------------------------------------------
+    def process_report(self, timeout: int) -> None:
+        call = "aclrtProcessReport"
+        if timeout == 0 or timeout < -1:
+            raise self._fail(E.ACL_ERROR_RT_PARAM_INVALID, call, f"invalid timeout {timeout} (-1 or > 0 ms)")
+        me = threading.get_ident()
+        deadline = None if timeout < 0 else time.monotonic() + timeout / 1000
+        work: list[StreamTask] = []
+        with self._lock:
+            while True:
+                if not self._posted.get(me) and not any(s.thread == me for s in self._subscribed.values()):
+                    raise self._fail(E.ACL_ERROR_RT_THREAD_SUBSCRIBE, call, f"thread {me} subscribed no stream")
+                posted = self._posted.pop(me, [])
+                if posted:
+                    break
+                found = self._queues.find(lambda t: isinstance(t, CallbackTask) and t.thread == me)
+                if found is not None:
+                    work = self._queues.take_through(*found)
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise self._fail(E.ACL_ERROR_RT_REPORT_TIMEOUT, call, f"no callback within {timeout} ms")
+                self._reports.wait(_POLL if left is None else min(left, _POLL))
+        for task in posted:
+            task.call_here()
+        failed: Optional[BaseException] = None
+        if work:  # the work before the callback, then the callback itself
+            *before, task = work
+            try:
+                self._finish(before)
+            except E.AclError as exc:
+                failed = exc
+            if task.block:  # nothing on the streams moves until it returns
+                with self._draining:
+                    task.call_here()
+            else:
+                task.call_here()
+        with self._lock:
+            self._reports.notify_all()
+        for task in [*posted, *work]:
+            if isinstance(task, CallbackTask) and task.error is not None:
+                error, task.error = task.error, None
+                raise error
+        if failed is not None:
+            raise failed
+
+    def pending_callbacks(self) -> int:
+        """Callbacks launched and not yet run (for tests)."""
+        with self._lock:
+            posted = sum(not t.done for ts in self._posted.values() for t in ts)
+            queued = 0
+            for key in self._queues.keys():
+                queued += sum(isinstance(t, CallbackTask) for t in self._queues.pending(key))
+            return posted + queued
+
+
+__all__ = ["CallbackTask", "ReportsMixin"]
