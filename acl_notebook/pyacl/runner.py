@@ -7,9 +7,10 @@ does). The one difference is that ``import acl`` gives acl-notebook's pyACL imag
 CANN's own ``acl`` is installed and ``--force`` is not given). The backend follows
 ``ACL_NOTEBOOK_BACKEND`` like everything else in acl-notebook.
 
-When the program ends with models still loaded or device memory still allocated, one
-line on stderr says so (``--no-leak-report`` turns it off): on a real NPU that memory stays
-taken until the process exits, which is exactly the bug a notebook would hide.
+When the program ends with models still loaded or device memory still allocated, or with
+threads from ``acl.util.start_thread`` still running, a line on stderr says so
+(``--no-leak-report`` turns it off): on a real NPU that memory stays taken until the
+process exits, which is exactly the bug a notebook would hide.
 """
 
 from __future__ import annotations
@@ -95,7 +96,12 @@ def _print_from_script(exc: BaseException, path: str) -> None:
 def _report_leaks() -> None:
     from ..units import human_bytes
     from .core import PROGRAM
+    from .threads import running
 
+    threads = running()
+    if threads:
+        print(f"acl-notebook: the program ended with {len(threads)} thread(s) from acl.util.start_thread "
+              "still running (acl.util.stop_thread joins one)", file=sys.stderr)
     session = PROGRAM._session
     if session is None or not session.started:
         return

@@ -20,6 +20,7 @@ from typing import Any
 from ..core import PROGRAM, unsigned
 from ..hostmem import accessible as _hostmem_access
 from ..ledger import DEVICE, PYTHON, RAW, Region
+from ..threads import start_thread, stop_thread
 
 _P = PROGRAM
 
@@ -111,4 +112,5 @@ def _npy_type(number: Any) -> Any:
     raise TypeError(f"acl.util.ptr_to_numpy: {num} is not a numpy type number for numbers")
 
 
-__all__ = ["bytes_to_ptr", "numpy_contiguous_to_ptr", "numpy_to_ptr", "ptr_to_bytes", "ptr_to_numpy"]
+__all__ = ["bytes_to_ptr", "numpy_contiguous_to_ptr", "numpy_to_ptr", "ptr_to_bytes", "ptr_to_numpy", "start_thread",
+           "stop_thread"]
