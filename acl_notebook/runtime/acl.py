@@ -229,6 +229,11 @@ class AclBackend(ReportsMixin, Backend):
         self._check(code, "aclrtGetCurrentContext")
         return ctx.value or None
 
+    def get_device(self) -> int:
+        device = c_int32()
+        self._call("aclrtGetDevice", byref(device))
+        return device.value
+
     def mem_info(self, attr: MemAttr) -> tuple[int, int]:
         free, total = c_size_t(), c_size_t()
         self._call("aclrtGetMemInfo", int(attr), byref(free), byref(total))
@@ -430,6 +435,9 @@ class AclBackend(ReportsMixin, Backend):
 
     def synchronize_stream(self, stream: int) -> None:
         self._call("aclrtSynchronizeStream", stream or None)
+
+    def synchronize_stream_with_timeout(self, stream: int, timeout: int) -> None:
+        self._call("aclrtSynchronizeStreamWithTimeout", stream or None, int(timeout))
 
     # -- data buffers and datasets ---------------------------------------------------------------
     def create_data_buffer(self, data: int, size: int) -> int:

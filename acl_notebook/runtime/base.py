@@ -200,6 +200,11 @@ class Backend(ABC):
         """aclrtGetCurrentContext(); None when the thread has none."""
 
     @abstractmethod
+    def get_device(self) -> int:
+        """aclrtGetDevice(): the device of the calling thread's current context (107002
+        when the thread has none)."""
+
+    @abstractmethod
     def mem_info(self, attr: MemAttr) -> tuple[int, int]:
         """aclrtGetMemInfo(attr) for the current context's device: (free, total) bytes."""
 
@@ -292,6 +297,11 @@ class Backend(ABC):
     def synchronize_stream(self, stream: int) -> None:
         """aclrtSynchronizeStream(); 0 is the current context's default stream. Only after it
         are the outputs of `execute_async` on that stream final."""
+
+    @abstractmethod
+    def synchronize_stream_with_timeout(self, stream: int, timeout: int) -> None:
+        """aclrtSynchronizeStreamWithTimeout(): as `synchronize_stream`, giving up after
+        `timeout` ms (-1: never); a timeout below -1 is 107000, one that expires 507046."""
 
     # -- host callbacks on a stream (acl_rt.h; the simulator's model: sim_reports.py) -------
     @abstractmethod

@@ -131,6 +131,7 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtDestroyContext": _P(aclError, (aclrtContext,), "destroying contexts"),
     "aclrtSetCurrentContext": _P(aclError, (aclrtContext,), "switching contexts"),
     "aclrtGetCurrentContext": _P(aclError, (POINTER(aclrtContext),), "reading the current context"),
+    "aclrtGetDevice": _P(aclError, (POINTER(c_int32),), "reading the current device"),
     "aclrtGetMemInfo": _P(aclError, (aclEnum, _szp, _szp), "device memory figures"),
     "aclrtGetSocName": _P(c_char_p, (), "the SoC name", True),
     "aclrtGetDeviceUtilizationRate": _P(
@@ -186,6 +187,7 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtCreateStream": _P(aclError, (POINTER(aclrtStream),), _STREAM),
     "aclrtDestroyStream": _P(aclError, (aclrtStream,), _STREAM),
     "aclrtSynchronizeStream": _P(aclError, (aclrtStream,), _STREAM),
+    "aclrtSynchronizeStreamWithTimeout": _P(aclError, (aclrtStream, c_int32), _STREAM),
     # -- host callbacks on a stream (acl_rt.h) ---------------------------------------------------
     "aclrtSubscribeReport": _P(aclError, (c_uint64, aclrtStream), _CALLBACKS),
     "aclrtUnSubscribeReport": _P(aclError, (c_uint64, aclrtStream), _CALLBACKS),

@@ -354,10 +354,20 @@ class ExecutionMixin:
 
     def synchronize_stream(self, stream: int) -> None:
         """Runs what aclmdlExecuteAsync queued on `stream`: only now do its outputs change."""
+        self._synchronize(stream, "aclrtSynchronizeStream")
+
+    def synchronize_stream_with_timeout(self, stream: int, timeout: int) -> None:
+        """The queued work takes no simulated time, so a timeout of -1 or more never expires."""
+        call = "aclrtSynchronizeStreamWithTimeout"
+        if int(timeout) < -1:
+            raise self._fail(E.ACL_ERROR_RT_PARAM_INVALID, call, f"timeout {timeout} is not in [-1, INT_MAX]")
+        self._synchronize(stream, call)
+
+    def _synchronize(self, stream: int, call: str) -> None:
         with self._lock:
-            ctx = self._current("aclrtSynchronizeStream")
+            ctx = self._current(call)
             if stream and stream not in self._streams:
-                raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtSynchronizeStream", "unknown stream")
+                raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
             tasks = self._take([stream or default_key(ctx.handle)])
         self._finish(tasks)
 

@@ -152,6 +152,9 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, Backend):
             raise self._fail(E.ACL_ERROR_RT_CONTEXT_NULL, call, "no current context on this thread")
         return ctx
 
+    def get_device(self) -> int:
+        return self._current("aclrtGetDevice").device
+
     def _check_device(self, device: int, call: str) -> None:
         if not 0 <= device < len(self.devices):
             raise self._fail(

@@ -1292,6 +1292,16 @@ FAKEACL_API aclError aclrtGetCurrentContext(aclrtContext *context) {
     LEAVE(ACL_SUCCESS);
 }
 
+/* The device of the calling thread's current context; 107002 without one. */
+FAKEACL_API aclError aclrtGetDevice(int32_t *deviceId) {
+    ENTER();
+    if (!deviceId) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "deviceId is NULL"));
+    fa_ctx *c = current_ctx();
+    if (!c) LEAVE(fail(ACL_ERROR_RT_CONTEXT_NULL, "this thread has no current context"));
+    *deviceId = c->device;
+    LEAVE(ACL_SUCCESS);
+}
+
 static int is_ddr_attr(int attr) { return attr == 0 || attr == 2 || attr == 3 || attr == 6 || attr == 7; }
 
 FAKEACL_API aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *freeSize, size_t *totalSize) {
@@ -1997,6 +2007,16 @@ FAKEACL_API aclError aclrtSynchronizeStream(void *stream) {
     NEED_CTX("aclrtSynchronizeStream");
     if (stream && !find_stream(stream)) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
     callbacks_wait_blocking(stream);
+    LEAVE(ACL_SUCCESS);
+}
+
+/* The timeout is checked first ([-1, INT_MAX], else 107000); work here finishes at once, so
+ * no timeout expires. */
+FAKEACL_API aclError aclrtSynchronizeStreamWithTimeout(void *stream, int32_t timeout) {
+    ENTER_COUNTED();
+    if (timeout < -1) LEAVE(fail(107000 /* RT_PARAM_INVALID */, "timeout %d is not in [-1, INT_MAX]", timeout));
+    NEED_CTX("aclrtSynchronizeStreamWithTimeout");
+    if (stream && !find_stream(stream)) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
     LEAVE(ACL_SUCCESS);
 }
 

@@ -60,6 +60,21 @@ def get_soc_name() -> Optional[str]:
         return None
 
 
+def get_version() -> tuple[int, int, int, int]:
+    """aclrtGetVersion: ``(major, minor, patch, ret)`` of the ACL API the runtime implements
+    (the simulator says 1.17.0); 200001 when the library cannot say (no aclrtGetVersion)."""
+    call = "aclrtGetVersion"
+    try:
+        version = _P.call("versions").acl_api
+    except AclError as exc:
+        return 0, 0, 0, _P.failed(exc, call)
+    parts = version.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return 0, 0, 0, _P.fail(E.ACL_ERROR_API_NOT_SUPPORT, call, "this libascendcl cannot report its version")
+    major, minor, patch = (int(p) for p in parts)
+    return major, minor, patch, 0
+
+
 def get_recent_err_msg() -> Optional[str]:
     return _P.take_message()
 
@@ -148,5 +163,5 @@ def data_type_size(data_type: Any) -> int:
 __all__ = [
     "app_log", "create_data_buffer", "data_type_size", "destroy_data_buffer", "finalize", "float16_to_float",
     "float_to_float16", "get_data_buffer_addr", "get_data_buffer_size", "get_data_buffer_size_v2",
-    "get_recent_err_msg", "get_soc_name", "init", "mdl", "rt", "update_data_buffer", "util",
+    "get_recent_err_msg", "get_soc_name", "get_version", "init", "mdl", "rt", "update_data_buffer", "util",
 ]

@@ -17,6 +17,7 @@ from ...runtime.errors import AclError
 from ..core import PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, signed, unsigned
 from ..ledger import ACL_HOST, DEVICE, PYTHON
 from .reports import launch_callback, process_report, subscribe_report, unsubscribe_report
+from .rt_queries import get_device, get_device_utilization_rate, synchronize_stream_with_timeout
 
 _P = PROGRAM
 _UNINITIALIZE = E.ACL_ERROR_UNINITIALIZE
@@ -308,7 +309,8 @@ def _unknown_text(side: str, ptr: int, count: int) -> str:
 
 __all__ = [
     "create_context", "create_stream", "destroy_context", "destroy_stream", "free", "free_host", "get_context",
-    "get_device_count", "get_mem_info", "get_run_mode", "launch_callback", "malloc", "malloc_host", "memcpy",
-    "memcpy_async", "memset", "process_report", "reset_device", "set_context", "set_device", "subscribe_report",
-    "synchronize_device", "synchronize_stream", "unsubscribe_report",
+    "get_device", "get_device_count", "get_device_utilization_rate", "get_mem_info", "get_run_mode",
+    "launch_callback", "malloc", "malloc_host", "memcpy", "memcpy_async", "memset", "process_report", "reset_device",
+    "set_context", "set_device", "subscribe_report", "synchronize_device", "synchronize_stream",
+    "synchronize_stream_with_timeout", "unsubscribe_report",
 ]
