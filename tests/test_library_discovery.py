@@ -222,4 +222,6 @@ def test_prototypes_are_real_ctypes_types():
     for name, proto in PROTOTYPES.items():
         assert proto.feature, name
         for arg in proto.argtypes:
-            assert isinstance(arg, type) and issubclass(arg, (ctypes._SimpleCData, ctypes._Pointer)), (name, arg)
+            # a C function pointer (aclrtCallback) is a CFUNCTYPE, ctypes' own type for one
+            assert isinstance(arg, type) and issubclass(arg, (ctypes._SimpleCData, ctypes._Pointer,
+                                                              ctypes._CFuncPtr)), (name, arg)
