@@ -47,6 +47,8 @@ PASS_THROUGH = frozenset({
     "create_stream", "destroy_stream", "synchronize_stream",
     "subscribe_report", "unsubscribe_report", "launch_callback", "process_report",
     "versions", "get_device", "utilization", "synchronize_stream_with_timeout",
+    "create_event", "destroy_event", "record_event", "reset_event", "synchronize_event", "query_event_status",
+    "event_elapsed_time", "stream_wait_event",
     "create_data_buffer", "destroy_data_buffer", "data_buffer_addr", "data_buffer_size", "update_data_buffer",
     "create_dataset", "destroy_dataset", "add_dataset_buffer", "dataset_num_buffers", "dataset_buffer",
     "execute", "execute_async", "set_dynamic_batch_size", "set_dynamic_hw_size", "set_input_dynamic_dims",

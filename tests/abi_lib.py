@@ -100,6 +100,7 @@ class FakeAclControl:
             ("fakeacl_live_data_buffers", c.c_uint32, []),
             ("fakeacl_live_datasets", c.c_uint32, []),
             ("fakeacl_live_streams", c.c_uint32, []),
+            ("fakeacl_live_events", c.c_uint32, []),
         ):
             fn = getattr(L, name)
             fn.restype = restype
@@ -203,4 +204,5 @@ class FakeAclControl:
             "datasets": self.lib.fakeacl_live_datasets(),
             "streams": self.lib.fakeacl_live_streams(),
             "descs": self.lib.fakeacl_live_descs(),
+            "events": self.lib.fakeacl_live_events(),
         }

@@ -22,7 +22,7 @@ from acl_notebook.session_io import io_charge
 
 MiB = 1 << 20
 ZERO = {"device_allocations": 0, "host_allocations": 0, "data_buffers": 0, "datasets": 0, "streams": 0,
-        "descs": 0}
+        "descs": 0, "events": 0}
 
 
 @pytest.fixture(params=list(MODES))

@@ -11,8 +11,8 @@ kernel alive). The ledger knows:
   pointer is only as alive as its object: when the ledger is the object's last holder the
   program has dropped it, so the pointer is stale (pyACL documents exactly this lifetime
   rule) and the entry is discarded;
-- data buffers, datasets, streams, contexts, model descs and model-load config handles it
-  created.
+- data buffers, datasets, streams, events, contexts, model descs and model-load config
+  handles it created.
 
 Any other host pointer (``arr.ctypes.data``, ``ctypes.addressof(buf)``: real programs use
 them, and on a device they work) is the program's own memory if the kernel says it is mapped
@@ -85,6 +85,7 @@ class Ledger:
     buffers: set[int] = field(default_factory=set)
     datasets: set[int] = field(default_factory=set)
     streams: dict[int, int] = field(default_factory=dict)  # stream -> context
+    events: dict[int, int] = field(default_factory=dict)  # event -> context it was created in
     contexts: dict[int, int] = field(default_factory=dict)  # context -> device
     defaults: dict[int, int] = field(default_factory=dict)  # device -> its default context (set_device)
     descs: dict[int, Desc] = field(default_factory=dict)
@@ -206,6 +207,7 @@ class Ledger:
             self.buffers.clear()
             self.datasets.clear()
             self.streams.clear()
+            self.events.clear()
             self.contexts.clear()
             self.defaults.clear()
             self.descs.clear()

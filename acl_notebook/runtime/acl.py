@@ -439,6 +439,41 @@ class AclBackend(ReportsMixin, Backend):
     def synchronize_stream_with_timeout(self, stream: int, timeout: int) -> None:
         self._call("aclrtSynchronizeStreamWithTimeout", stream or None, int(timeout))
 
+    # -- events -------------------------------------------------------------------------------
+    def create_event(self, flag: Optional[int] = None, extended: bool = False) -> int:
+        event = c_void_p()
+        if flag is None:
+            self._call("aclrtCreateEvent", byref(event))
+        else:
+            name = "aclrtCreateEventExWithFlag" if extended else "aclrtCreateEventWithFlag"
+            self._call(name, byref(event), int(flag) & _UINT32_MAX)
+        return event.value or 0
+
+    def destroy_event(self, event: int) -> None:
+        self._call("aclrtDestroyEvent", event or None)
+
+    def record_event(self, event: int, stream: int) -> None:
+        self._call("aclrtRecordEvent", event or None, stream or None)
+
+    def reset_event(self, event: int, stream: int) -> None:
+        self._call("aclrtResetEvent", event or None, stream or None)
+
+    def synchronize_event(self, event: int) -> None:
+        self._call("aclrtSynchronizeEvent", event or None)
+
+    def query_event_status(self, event: int) -> bool:
+        status = c_int(0)
+        self._call("aclrtQueryEventStatus", event or None, byref(status))
+        return status.value == 1  # ACL_EVENT_RECORDED_STATUS_COMPLETE
+
+    def event_elapsed_time(self, start: int, end: int) -> float:
+        ms = ctypes.c_float(0.0)
+        self._call("aclrtEventElapsedTime", byref(ms), start or None, end or None)
+        return float(ms.value)
+
+    def stream_wait_event(self, stream: int, event: int) -> None:
+        self._call("aclrtStreamWaitEvent", stream or None, event or None)
+
     # -- data buffers and datasets ---------------------------------------------------------------
     def create_data_buffer(self, data: int, size: int) -> int:
         handle = self._fn("aclCreateDataBuffer")(data or None, int(size))

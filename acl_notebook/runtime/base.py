@@ -325,6 +325,43 @@ class Backend(ABC):
         that are ready, waiting up to `timeout` for one (507012 when none came). An exception a
         callback raised is raised here, after the call."""
 
+    # -- events (acl-execute.md §3; the simulator's model of completion is in sim_events) ------
+    @abstractmethod
+    def create_event(self, flag: Optional[int] = None, extended: bool = False) -> int:
+        """aclrtCreateEvent (no flag), aclrtCreateEventWithFlag, or aclrtCreateEventExWithFlag
+        (`extended`), in the current context. Flags: SYNC 0x1, CAPTURE_STREAM_PROGRESS 0x2,
+        TIME_LINE 0x8 (only a TIME_LINE event takes timestamps)."""
+
+    @abstractmethod
+    def destroy_event(self, event: int) -> None:
+        """aclrtDestroyEvent()."""
+
+    @abstractmethod
+    def record_event(self, event: int, stream: int) -> None:
+        """aclrtRecordEvent(): a task on `stream` (0: the default stream) that marks everything
+        launched on it before."""
+
+    @abstractmethod
+    def reset_event(self, event: int, stream: int) -> None:
+        """aclrtResetEvent(): a task on `stream` that clears the event's record."""
+
+    @abstractmethod
+    def synchronize_event(self, event: int) -> None:
+        """aclrtSynchronizeEvent(): returns once the event's latest record is done."""
+
+    @abstractmethod
+    def query_event_status(self, event: int) -> bool:
+        """aclrtQueryEventStatus(): True for ACL_EVENT_RECORDED_STATUS_COMPLETE (1), False for
+        NOT_READY (0: never recorded, reset, or not yet reached)."""
+
+    @abstractmethod
+    def event_elapsed_time(self, start: int, end: int) -> float:
+        """aclrtEventElapsedTime(): milliseconds from `start`'s record to `end`'s."""
+
+    @abstractmethod
+    def stream_wait_event(self, stream: int, event: int) -> None:
+        """aclrtStreamWaitEvent(): work launched on `stream` after this waits for the event."""
+
     # -- data buffers and datasets ---------------------------------------------------------
     @abstractmethod
     def create_data_buffer(self, data: int, size: int) -> int:

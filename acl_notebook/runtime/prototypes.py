@@ -11,7 +11,7 @@ shared/docs/acl-api.md sections 2-4).
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
+from ctypes import POINTER, c_char, c_char_p, c_float, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import NamedTuple, Optional
 
 ACL_MAX_DIM_CNT = 128
@@ -78,6 +78,7 @@ aclrtContext = c_void_p
 aclmdlDesc_p = c_void_p
 aclmdlConfigHandle_p = c_void_p
 aclrtStream = c_void_p
+aclrtEvent = c_void_p
 aclDataBuffer_p = c_void_p
 aclmdlDataset_p = c_void_p
 aclEnum = c_int
@@ -111,6 +112,7 @@ _HOST = "page-locked host memory"
 _COPY = "copying to and from the device"
 _STREAM = "streams"
 _CALLBACKS = "host callbacks on a stream"
+_EVENTS = "events (stream synchronisation and timing)"
 _BUFS = "model input/output buffers"
 _RUN = "running models"
 _GEARS = "choosing a gear of a multi-gear model"
@@ -193,6 +195,18 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtUnSubscribeReport": _P(aclError, (c_uint64, aclrtStream), _CALLBACKS),
     "aclrtLaunchCallback": _P(aclError, (aclrtCallback, c_void_p, aclEnum, aclrtStream), _CALLBACKS),
     "aclrtProcessReport": _P(aclError, (c_int32,), _CALLBACKS),
+    # -- events (acl_rt.h) ----------------------------------------------------------------------
+    "aclrtCreateEvent": _P(aclError, (POINTER(aclrtEvent),), _EVENTS),
+    "aclrtCreateEventWithFlag": _P(aclError, (POINTER(aclrtEvent), c_uint32), _EVENTS),
+    "aclrtCreateEventExWithFlag": _P(aclError, (POINTER(aclrtEvent), c_uint32), "events beyond the hardware's count",
+                                     True),
+    "aclrtDestroyEvent": _P(aclError, (aclrtEvent,), _EVENTS),
+    "aclrtRecordEvent": _P(aclError, (aclrtEvent, aclrtStream), _EVENTS),
+    "aclrtResetEvent": _P(aclError, (aclrtEvent, aclrtStream), _EVENTS),
+    "aclrtSynchronizeEvent": _P(aclError, (aclrtEvent,), _EVENTS),
+    "aclrtQueryEventStatus": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying events", True),
+    "aclrtEventElapsedTime": _P(aclError, (POINTER(c_float), aclrtEvent, aclrtEvent), "timing with events"),
+    "aclrtStreamWaitEvent": _P(aclError, (aclrtStream, aclrtEvent), _EVENTS),
     # -- data buffers and datasets (acl_base_rt.h, acl_mdl.h) -----------------------------------
     "aclCreateDataBuffer": _P(_buf, (c_void_p, c_size_t), _BUFS),
     "aclDestroyDataBuffer": _P(aclError, (_buf,), _BUFS),

@@ -23,7 +23,12 @@ readable file. Check orders and codes follow shared/docs/acl-execute.md:
   wait), aclrtDestroyContext and aclrtResetDevice (the work of their streams), aclFinalize.
   A synchronous aclrtMemcpy or aclmdlExecute does not: they are not on the program's stream.
 - a stream is a queue of tasks of several kinds (`sim_streams`): model runs, asynchronous
-  copies, and whatever else is launched on it, performed strictly in launch order.
+  copies, event records, resets and waits (`sim_events`), and whatever else is launched on it,
+  performed strictly in launch order. The model of completion: stream work is done when the
+  program waits for it (the calls above) or observes it (aclrtSynchronizeEvent,
+  aclrtQueryEventStatus and aclrtEventElapsedTime perform the event's stream up to the event,
+  in order, and no further); an event's timestamp is taken when the queue reaches it, so two
+  events around an aclmdlExecuteAsync measure the simulated compute's real duration.
 - aclrtMemcpyAsync (the runtime's order, which differs from aclrtMemcpy's): NULL 100000; kind
   outside 0-5 100000; count 0 or count > destMax 107000 (count 0 is no no-op here); context
   107002; unknown stream 107017, another context's 107003; a pointer not where the kind says
@@ -738,4 +743,5 @@ class ExecutionMixin:
                 "datasets": len(self._datasets),
                 "streams": len(self._streams),
                 "descs": len(self._descs),
+
             }

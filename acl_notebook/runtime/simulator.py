@@ -18,9 +18,10 @@ it copies from ACL (see shared/docs/acl-api.md §5-§6):
 - model ids start at 1, are process-wide and never reused; unloading an unknown id gives
   GE_EXEC_MODEL_ID_INVALID; unloading from another context gives RT_MODEL_CONTEXT.
 - memory, streams, data buffers, datasets and execution: see `sim_exec` (their checks and
-  codes) and `sim_memory` (the validated device address space); output values come from
-  `sim_outputs`, the one seam an interpreter replaces; host callbacks on a stream: see
-  `sim_reports`.
+  codes), `sim_streams` (a stream's queue of tasks), `sim_events` (events and the model of
+  when stream work completes) and `sim_memory` (the validated device address space); output
+  values come from `sim_outputs`, the one seam an interpreter replaces; host callbacks on a
+  stream: see `sim_reports`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from . import gears as G
 from . import sim_outputs
 from .base import Backend, MemAttr, ModelDesc, RunMode, Utilization, Versions
 from .errors import AclError
+from .sim_events import EventsMixin
 from .sim_exec import ExecutionMixin
 from .sim_reports import ReportsMixin
 from .socs import (
@@ -106,7 +108,7 @@ class SimulatedDevice:
         return int(round(100 * min(busy, window) / window))
 
 
-class SimulatorBackend(ExecutionMixin, ReportsMixin, Backend):
+class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
     """The embedded default backend; see the module docstring for what it guarantees."""
 
     kind = "sim"
@@ -136,6 +138,7 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, Backend):
         self._models: dict[int, _Loaded] = {}
         self._init_execution()
         self._init_reports()
+        self._init_events()
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:
@@ -437,6 +440,10 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, Backend):
                 self.adopted_by = next((i for i, m in self._models.items() if m.info.soc_version), None)
 
     # -- introspection for tests and the panel -----------------------------------------
+    def live_objects(self) -> dict[str, int]:
+        with self._lock:
+            return {**super().live_objects(), "events": len(self._events)}
+
     def loaded_ids(self) -> list[int]:
         with self._lock:
             return sorted(self._models)

@@ -11,7 +11,7 @@
  * Build: gcc -shared -fPIC -O1 -pthread -fvisibility=hidden fakeacl.c -o libascendcl.so
  * With -DFAKEACL_OLD_CANN the newer symbols are left out (aclsysGetVersionStr,
  * aclmdlGetDescFromMem, aclmdlGetInputDimsV2, aclmdlGetInputDimsRange, the
- * aclmdlLoadWithConfig family and aclrtGetDeviceUtilizationRate) to test lazy symbol
+ * aclmdlLoadWithConfig family, aclrtGetDeviceUtilizationRate and aclrtCreateEventExWithFlag) to test lazy symbol
  * resolution.
  *
  * Semantics (the simulator backend implements the same):
@@ -54,6 +54,8 @@
  *    MODEL_INOUT_INFO block 5, else the -1 axes are filled from the gear.
  *  - Stream work (aclmdlExecuteAsync, aclrtMemcpyAsync) is checked as ACL checks it and then
  *    completed at once, so launch order holds trivially; the simulator is the one that defers.
+ *    Events follow (codes as acl_notebook/runtime/sim_events.py records them): a record takes its
+ *    timestamp at once, a reset clears it, synchronize and stream-wait have nothing to wait for.
  *
  * OM reading (GE's rules as om-format.md sections 2-5 and 8 describe them):
  *  - header 1.0 (no model_num, platform_version at 0x9C) and 2.0; model_length at 0xB8 wins
@@ -2420,6 +2422,154 @@ static void placeholder(const uint8_t **in, const size_t *len, size_t nin, uint8
     }
 }
 
+/* ---- events: stream work is complete at launch here, so a record takes its time at once ---- */
+#define EVENT_SYNC 0x1u
+#define EVENT_CAPTURE_STREAM_PROGRESS 0x2u
+#define EVENT_TIME_LINE 0x8u
+#define ACL_ERROR_RT_EVENT_TIMESTAMP_INVALID 107006
+#define ACL_ERROR_RT_INTERNAL_ERROR 507000
+
+typedef struct fa_event {
+    fa_ctx *ctx;
+    uint32_t flag;
+    int live, recorded;
+    double stamp_ms;
+    struct fa_event *next;
+} fa_event; /* kept after destroy, so a stale handle stays safe to compare */
+
+static fa_event *g_events;
+
+static fa_event *find_event(const void *e) {
+    for (fa_event *x = g_events; x; x = x->next)
+        if (x == e && x->live) return x;
+    return NULL;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static aclError create_event(void **event, uint32_t flag, int has_flag) {
+    if (!event) return fail(ACL_ERROR_INVALID_PARAM, "event is NULL");
+    if (has_flag && (flag == 0 || (flag & ~(EVENT_SYNC | EVENT_CAPTURE_STREAM_PROGRESS | EVENT_TIME_LINE))))
+        return fail(ACL_ERROR_RT_PARAM_INVALID, "flag 0x%x is 0 or has an unknown bit", flag);
+    if (!current_ctx()) return fail(ACL_ERROR_RT_CONTEXT_NULL, "no current context on this thread");
+    fa_event *x = calloc(1, sizeof *x);
+    if (!x) return fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+    x->ctx = current_ctx();
+    x->flag = has_flag ? flag : (EVENT_SYNC | EVENT_TIME_LINE);
+    x->live = 1;
+    x->next = g_events;
+    g_events = x;
+    *event = x;
+    return ACL_SUCCESS;
+}
+
+FAKEACL_API aclError aclrtCreateEvent(void **event) {
+    ENTER_COUNTED();
+    LEAVE(create_event(event, 0, 0));
+}
+
+FAKEACL_API aclError aclrtCreateEventWithFlag(void **event, uint32_t flag) {
+    ENTER_COUNTED();
+    LEAVE(create_event(event, flag, 1));
+}
+
+#ifndef FAKEACL_OLD_CANN
+FAKEACL_API aclError aclrtCreateEventExWithFlag(void **event, uint32_t flag) {
+    ENTER_COUNTED();
+    LEAVE(create_event(event, flag, 1));
+}
+#endif
+
+/* The event checks every event call makes first: NULL 100000, not a live event 107017. */
+#define NEED_EVENT(e, x)                                                                        \
+    if (!(e)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "event is NULL"));                             \
+    fa_event *x = find_event(e);                                                                \
+    if (!x) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live event", (const void *)(e)))
+
+/* A stream argument: 0 is the default stream; else live (107017) and of this context (107003). */
+static aclError stream_ok(void *stream) {
+    if (!stream) return ACL_SUCCESS;
+    fa_stream *st = find_stream(stream);
+    if (!st) return fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream);
+    if (st->ctx != current_ctx()) return fail(ACL_ERROR_RT_STREAM_CONTEXT, "the stream belongs to another context");
+    return ACL_SUCCESS;
+}
+
+FAKEACL_API aclError aclrtDestroyEvent(void *event) {
+    ENTER_COUNTED();
+    NEED_EVENT(event, x);
+    x->live = 0;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtRecordEvent(void *event, void *stream) {
+    ENTER_COUNTED();
+    NEED_EVENT(event, x);
+    NEED_CTX("aclrtRecordEvent");
+    aclError rc = stream_ok(stream);
+    if (rc) LEAVE(rc);
+    x->recorded = 1;
+    x->stamp_ms = now_ms();
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtResetEvent(void *event, void *stream) {
+    ENTER_COUNTED();
+    NEED_EVENT(event, x);
+    NEED_CTX("aclrtResetEvent");
+    aclError rc = stream_ok(stream);
+    if (rc) LEAVE(rc);
+    x->recorded = 0;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtStreamWaitEvent(void *stream, void *event) {
+    ENTER_COUNTED();
+    NEED_EVENT(event, x);
+    (void)x;
+    NEED_CTX("aclrtStreamWaitEvent");
+    LEAVE(stream_ok(stream));
+}
+
+FAKEACL_API aclError aclrtSynchronizeEvent(void *event) {
+    ENTER_COUNTED();
+    NEED_EVENT(event, x);
+    (void)x;
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtQueryEventStatus(void *event, int *status) {
+    ENTER_COUNTED();
+    if (!status) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "status is NULL"));
+    NEED_EVENT(event, x);
+    *status = x->recorded ? 1 : 0; /* ACL_EVENT_RECORDED_STATUS_COMPLETE / _NOT_READY */
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclError aclrtEventElapsedTime(float *ms, void *startEvent, void *endEvent) {
+    ENTER_COUNTED();
+    if (!ms) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "ms is NULL"));
+    NEED_EVENT(startEvent, a);
+    NEED_EVENT(endEvent, b);
+    if (!a->recorded || !b->recorded) LEAVE(fail(ACL_ERROR_RT_INTERNAL_ERROR, "an event has no record"));
+    if (!(a->flag & EVENT_TIME_LINE) || !(b->flag & EVENT_TIME_LINE))
+        LEAVE(fail(ACL_ERROR_RT_EVENT_TIMESTAMP_INVALID, "an event was created without ACL_EVENT_TIME_LINE"));
+    *ms = (float)(b->stamp_ms - a->stamp_ms);
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API uint32_t fakeacl_live_events(void) {
+    uint32_t n = 0;
+    LOCK();
+    for (fa_event *e = g_events; e; e = e->next) n += e->live != 0;
+    UNLOCK();
+    return n;
+}
+
 /* The runtime's checks of aclrtMemcpyAsync (not aclrtMemcpy's: count 0 is 107000 here), then
  * the copy at once: this library completes stream work when it is launched, which keeps the
  * launch order the simulator keeps. */
@@ -2431,11 +2581,8 @@ FAKEACL_API aclError aclrtMemcpyAsync(void *dst, size_t destMax, const void *src
     if (count == 0 || count > destMax)
         LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "count %zu is 0 or exceeds destMax %zu", count, destMax));
     NEED_CTX("aclrtMemcpyAsync");
-    if (stream) {
-        fa_stream *st = find_stream(stream);
-        if (!st) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "%p is not a live stream", stream));
-        if (st->ctx != current_ctx()) LEAVE(fail(ACL_ERROR_RT_STREAM_CONTEXT, "the stream belongs to another context"));
-    }
+    aclError st_rc = stream_ok(stream);
+    if (st_rc) LEAVE(st_rc);
     int src_dev, dst_dev;
     copy_sides(kind, src, dst, count, &src_dev, &dst_dev);
     if (!side_ok(src, count, src_dev) || !side_ok(dst, count, dst_dev))
@@ -2652,6 +2799,7 @@ static void reset_execution(void) {
         free(d);
     }
     for (fa_stream *s = g_streams; s; s = s->next) s->live = 0;
+    for (fa_event *e = g_events; e; e = e->next) e->live = 0;
     memset(g_counters, 0, sizeof g_counters);
     memset(g_memcpy_kind, 0, sizeof g_memcpy_kind);
     memset(g_cpy_log, 0, sizeof g_cpy_log);

@@ -1,4 +1,5 @@
-"""``acl.rt``: devices, contexts, streams and memory, with pyACL's signatures and returns.
+"""``acl.rt``: devices, contexts, streams and memory, with pyACL's signatures and returns
+(the event calls live in `rt_events` and are re-exported here).
 
 Every pointer the program hands back is looked up in the ledger first, and a host pointer
 the ledger does not know (``arr.ctypes.data``) is asked of the kernel (`Ledger.reach`). One
@@ -17,6 +18,18 @@ from ...runtime.errors import AclError
 from ..core import PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, signed, unsigned
 from ..ledger import ACL_HOST, DEVICE, PYTHON
 from .reports import launch_callback, process_report, subscribe_report, unsubscribe_report
+from .rt_events import (
+    create_event,
+    create_event_ex_with_flag,
+    create_event_with_flag,
+    destroy_event,
+    event_elapsed_time,
+    query_event_status,
+    record_event,
+    reset_event,
+    stream_wait_event,
+    synchronize_event,
+)
 from .rt_queries import get_device, get_device_utilization_rate, synchronize_stream_with_timeout
 
 _P = PROGRAM
@@ -308,6 +321,8 @@ def _unknown_text(side: str, ptr: int, count: int) -> str:
 
 
 __all__ = [
+    "create_event", "create_event_ex_with_flag", "create_event_with_flag", "destroy_event", "event_elapsed_time",
+    "query_event_status", "record_event", "reset_event", "stream_wait_event", "synchronize_event",
     "create_context", "create_stream", "destroy_context", "destroy_stream", "free", "free_host", "get_context",
     "get_device", "get_device_count", "get_device_utilization_rate", "get_mem_info", "get_run_mode",
     "launch_callback", "malloc", "malloc_host", "memcpy", "memcpy_async", "memset", "process_report", "reset_device",

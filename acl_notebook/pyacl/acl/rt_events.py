@@ -1,0 +1,109 @@
+"""``acl.rt``'s event calls, with pyACL's signatures and returns (re-exported by `rt`).
+
+Every event handle the program hands back is looked up in the ledger first: a destroyed or
+made-up one gets 107017 (ACL's "invalid handle") instead of reaching C, where it would be a
+dangling pointer. NULL goes down, so the runtime answers 100000 as ACL does. When work on a
+stream completes is the runtime's business (the simulator's model: `runtime/sim_events`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import PROGRAM, RT_INVALID_HANDLE, unsigned
+
+_P = PROGRAM
+
+
+def _created(call: str, name: str, *args: Any) -> tuple[int, int]:
+    event, ret = _P.out(call, lambda: _P.call(name, *args), 0)
+    if not ret:
+        _P.ledger.events[event] = _P.current_context() or 0
+    return event, ret
+
+
+def create_event() -> tuple[int, int]:
+    """``event, ret = acl.rt.create_event()``: an event that can time and synchronize."""
+    return _created("aclrtCreateEvent", "create_event")
+
+
+def create_event_with_flag(flag: Any) -> tuple[int, int]:
+    f = unsigned(flag, "acl.rt.create_event_with_flag") & 0xFFFFFFFF
+    return _created("aclrtCreateEventWithFlag", "create_event", f)
+
+
+def create_event_ex_with_flag(flag: Any) -> tuple[int, int]:
+    f = unsigned(flag, "acl.rt.create_event_ex_with_flag") & 0xFFFFFFFF
+    return _created("aclrtCreateEventExWithFlag", "create_event", f, True)
+
+
+def _stale(event: int, call: str) -> int:
+    """107017 for a non-NULL handle that is not one of the program's live events, else 0."""
+    if event and event not in _P.ledger.events:
+        return _P.fail(RT_INVALID_HANDLE, call, f"0x{event:x} is not a live event (destroyed, or never created)")
+    return 0
+
+
+def _stale_stream(stream: int, call: str) -> int:
+    if stream and stream not in _P.ledger.streams and _P.current_context() is not None:
+        return _P.fail(RT_INVALID_HANDLE, call, f"0x{stream:x} is not a live stream")
+    return 0
+
+
+def destroy_event(event: Any) -> int:
+    call = "aclrtDestroyEvent"
+    e = unsigned(event, "acl.rt.destroy_event")
+    ret = _stale(e, call) or _P.ret(call, "destroy_event", e)
+    if not ret:
+        _P.ledger.events.pop(e, None)
+    return ret
+
+
+def record_event(event: Any, stream: Any) -> int:
+    call, py = "aclrtRecordEvent", "acl.rt.record_event"
+    e, s = unsigned(event, py), unsigned(stream, py)
+    return _stale(e, call) or _stale_stream(s, call) or _P.ret(call, "record_event", e, s)
+
+
+def reset_event(event: Any, stream: Any) -> int:
+    call, py = "aclrtResetEvent", "acl.rt.reset_event"
+    e, s = unsigned(event, py), unsigned(stream, py)
+    return _stale(e, call) or _stale_stream(s, call) or _P.ret(call, "reset_event", e, s)
+
+
+def stream_wait_event(stream: Any, event: Any) -> int:
+    call, py = "aclrtStreamWaitEvent", "acl.rt.stream_wait_event"
+    s, e = unsigned(stream, py), unsigned(event, py)
+    return _stale(e, call) or _stale_stream(s, call) or _P.ret(call, "stream_wait_event", s, e)
+
+
+def synchronize_event(event: Any) -> int:
+    call = "aclrtSynchronizeEvent"
+    e = unsigned(event, "acl.rt.synchronize_event")
+    return _stale(e, call) or _P.ret(call, "synchronize_event", e)
+
+
+def query_event_status(event: Any) -> tuple[int, int]:
+    """``status, ret``: ACL_EVENT_RECORDED_STATUS_COMPLETE (1) or _NOT_READY (0)."""
+    call = "aclrtQueryEventStatus"
+    e = unsigned(event, "acl.rt.query_event_status")
+    ret = _stale(e, call)
+    if ret:
+        return 0, ret
+    return _P.out(call, lambda: int(bool(_P.call("query_event_status", e))), 0)
+
+
+def event_elapsed_time(start: Any, end: Any) -> tuple[float, int]:
+    """``ms, ret``: milliseconds from `start`'s record to `end`'s (0.0 on failure)."""
+    call, py = "aclrtEventElapsedTime", "acl.rt.event_elapsed_time"
+    a, b = unsigned(start, py), unsigned(end, py)
+    ret = _stale(a, call) or _stale(b, call)
+    if ret:
+        return 0.0, ret
+    return _P.out(call, lambda: float(_P.call("event_elapsed_time", a, b)), 0.0)
+
+
+__all__ = [
+    "create_event", "create_event_ex_with_flag", "create_event_with_flag", "destroy_event", "event_elapsed_time",
+    "query_event_status", "record_event", "reset_event", "stream_wait_event", "synchronize_event",
+]

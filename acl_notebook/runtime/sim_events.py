@@ -1,0 +1,181 @@
+"""The simulator's events: records, resets and waits queued on streams, and what observes them.
+
+A mixin of `SimulatorBackend` next to `sim_exec.ExecutionMixin` (it uses the backend's lock,
+stream queues, current-context lookup and `_finish`). The model, which the README states too:
+
+- work on a stream is done when the program waits for it or observes it. aclrtRecordEvent and
+  aclrtResetEvent are tasks on their stream like a model run or a copy;
+  aclrtSynchronizeEvent, aclrtQueryEventStatus and aclrtEventElapsedTime perform the event's
+  stream up to its latest record (or reset), in order, and then answer;
+- an event's timestamp is taken when its stream reaches the record, so the time between two
+  events recorded around an aclmdlExecuteAsync is the simulated compute's real duration;
+- aclrtStreamWaitEvent queues a wait: when its stream reaches it, the event's stream is
+  performed up to the record first (waiting for a never-recorded event waits for nothing).
+
+Codes (the runtime's, hicann/runtime api_error.cc / event.cc, except where marked [inf]):
+NULL event 100000; a flag of 0 or with a bit outside SYNC 0x1, CAPTURE_STREAM_PROGRESS 0x2
+and TIME_LINE 0x8 is 107000; an unknown (destroyed, made-up) event is 107017 [inf: on a device
+it is undefined]; no current context 107002; the stream checks are aclrtMemcpyAsync's (107017,
+107003). Elapsed time with an event that has no record (never recorded, or reset) is the
+runtime's "event recorder null", which ACL reports as 507000; with an event created without
+TIME_LINE (it takes no timestamp) 107006 [inf]. A start later than the end gives a negative
+time, as the runtime computes it. Never-recorded events: synchronize returns at once, the
+status is NOT_READY.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import errors as E
+from .sim_streams import StreamTask
+
+EVENT_SYNC = 0x1
+EVENT_CAPTURE_STREAM_PROGRESS = 0x2
+EVENT_TIME_LINE = 0x8
+#: The flag aclrtCreateEvent gives an event: it can both time and synchronize.
+EVENT_DEFAULT = EVENT_SYNC | EVENT_TIME_LINE
+_KNOWN_FLAGS = EVENT_SYNC | EVENT_CAPTURE_STREAM_PROGRESS | EVENT_TIME_LINE
+_RT_PARAM_INVALID = 107000
+_RT_INTERNAL_ERROR = 507000
+_RT_EVENT_TIMESTAMP_INVALID = 107006
+
+
+@dataclass(eq=False)
+class _Event:
+    handle: int
+    context: int
+    flag: int
+    latest: Optional[StreamTask] = None  # the last record or reset launched on it
+    stamp: Optional[float] = None  # time.monotonic() when a record was performed; None: no record
+
+
+@dataclass(eq=False)
+class _RecordTask(StreamTask):
+    event: _Event
+
+    def perform(self, backend: Any) -> None:
+        if self.event.latest is self:  # a later record or reset supersedes this one
+            self.event.stamp = time.monotonic()
+
+
+@dataclass(eq=False)
+class _ResetTask(StreamTask):
+    event: _Event
+
+    def perform(self, backend: Any) -> None:
+        if self.event.latest is self:
+            self.event.stamp = None
+
+
+@dataclass(eq=False)
+class _WaitTask(StreamTask):
+    """The stream stops here until the event's record (as it was at launch) is done."""
+
+    awaited: Optional[StreamTask]
+
+    def perform(self, backend: Any) -> None:
+        if self.awaited is not None:
+            backend._perform_through(self.awaited)
+
+
+class EventsMixin:
+    """aclrt event calls for the simulator (see the module docstring)."""
+
+    _lock: threading.RLock
+
+    def _init_events(self) -> None:
+        self._events: dict[int, _Event] = {}
+        self._event_handles = itertools.count(0x7E000010, 16)
+
+    def _event(self, event: int, call: str) -> _Event:
+        if not event:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "event is NULL")
+        found = self._events.get(event)
+        if found is None:
+            raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, f"0x{event:x} is not a live event")
+        return found
+
+    def create_event(self, flag: Optional[int] = None, extended: bool = False) -> int:
+        call = ("aclrtCreateEvent" if flag is None else
+                "aclrtCreateEventExWithFlag" if extended else "aclrtCreateEventWithFlag")
+        with self._lock:
+            if flag is not None and (flag == 0 or flag & ~_KNOWN_FLAGS):
+                raise self._fail(_RT_PARAM_INVALID, call, f"flag 0x{flag:x} is 0 or has an unknown bit")
+            ctx = self._current(call)
+            handle = next(self._event_handles)
+            self._events[handle] = _Event(handle, ctx.handle, EVENT_DEFAULT if flag is None else int(flag))
+            return handle
+
+    def destroy_event(self, event: int) -> None:
+        with self._lock:
+            self._event(event, "aclrtDestroyEvent")
+            del self._events[event]  # a record still queued sets the time of an orphan: harmless
+
+    def _launch_on_event(self, event: int, stream: int, call: str, kind: type) -> None:
+        with self._lock:
+            ev = self._event(event, call)
+            ctx = self._current(call)
+            key = self._stream_key(stream, ctx.handle, call)
+            task = kind(ev)
+            ev.latest = task
+            self._queues.add(key, task)
+
+    def record_event(self, event: int, stream: int) -> None:
+        self._launch_on_event(event, stream, "aclrtRecordEvent", _RecordTask)
+
+    def reset_event(self, event: int, stream: int) -> None:
+        self._launch_on_event(event, stream, "aclrtResetEvent", _ResetTask)
+
+    def stream_wait_event(self, stream: int, event: int) -> None:
+        call = "aclrtStreamWaitEvent"
+        with self._lock:
+            ev = self._event(event, call)
+            ctx = self._current(call)
+            key = self._stream_key(stream, ctx.handle, call)
+            self._queues.add(key, _WaitTask(ev.latest))
+
+    def _perform_through(self, task: StreamTask) -> None:
+        """Perform `task`'s stream up to and including it, if it is still queued (and wait for
+        another thread that took it off the queue to finish performing it)."""
+        with self._lock:
+            found = self._queues.find(lambda t: t is task)
+            tasks = self._queues.take_through(found[0], task) if found else []
+        self._finish(tasks)
+
+    def _observe(self, event: int, call: str) -> _Event:
+        """The event once its stream has reached its latest record or reset."""
+        with self._lock:
+            ev = self._event(event, call)
+            latest = ev.latest
+        if latest is not None:
+            self._perform_through(latest)
+        return ev
+
+    def synchronize_event(self, event: int) -> None:
+        self._observe(event, "aclrtSynchronizeEvent")
+
+    def query_event_status(self, event: int) -> bool:
+        return self._observe(event, "aclrtQueryEventStatus").stamp is not None
+
+    def event_elapsed_time(self, start: int, end: int) -> float:
+        call = "aclrtEventElapsedTime"
+        with self._lock:  # both handles are checked before either stream is performed
+            self._event(start, call)
+            self._event(end, call)
+        first, last = self._observe(start, call), self._observe(end, call)
+        for ev in (first, last):
+            if ev.stamp is None:
+                raise self._fail(_RT_INTERNAL_ERROR, call,
+                                 f"event 0x{ev.handle:x} has no record (never recorded, or reset since)")
+            if not ev.flag & EVENT_TIME_LINE:
+                raise self._fail(_RT_EVENT_TIMESTAMP_INVALID, call,
+                                 f"event 0x{ev.handle:x} was created without ACL_EVENT_TIME_LINE: it takes no time")
+        return (last.stamp - first.stamp) * 1000.0
+
+
+__all__ = ["EVENT_CAPTURE_STREAM_PROGRESS", "EVENT_DEFAULT", "EVENT_SYNC", "EVENT_TIME_LINE", "EventsMixin"]
