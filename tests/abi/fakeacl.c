@@ -11,8 +11,8 @@
  * Build: gcc -shared -fPIC -O1 -pthread -fvisibility=hidden fakeacl.c -o libascendcl.so
  * With -DFAKEACL_OLD_CANN the newer symbols are left out (aclsysGetVersionStr,
  * aclmdlGetDescFromMem, aclmdlGetInputDimsV2, aclmdlGetInputDimsRange, the
- * aclmdlLoadWithConfig family, aclrtGetDeviceUtilizationRate and aclrtCreateEventExWithFlag) to test lazy symbol
- * resolution.
+ * aclmdlLoadWithConfig family, aclrtGetDeviceUtilizationRate and aclrtCreateEventExWithFlag)
+ * to test lazy symbol resolution.
  *
  * Semantics (the simulator backend implements the same):
  *  - aclInit: 0, then 100002 (refcount++). aclFinalize: 0, again 100037; aclInit works again
