@@ -84,8 +84,5 @@ class Queues:
                     return key, t
         return None
 
-    def drop(self, key: Hashable) -> None:
-        self._tasks.pop(key, None)
-
 
 __all__ = ["CopyTask", "Queues", "StreamTask", "default_key"]
