@@ -220,6 +220,9 @@ class ReportsMixin:
                 self._reports.wait(_POLL if left is None else min(left, _POLL))
         for task in posted:
             task.call_here()
+            if task.block:  # the synchronize that posted it waits on `_held`
+                with self._held:
+                    self._held.notify_all()
         failed: Optional[BaseException] = None
         if work:  # the work before the callback, then the callback itself
             *before, task = work
