@@ -1,6 +1,7 @@
 """The calls around inference public programs make besides the core surface, on both backends:
-``acl.get_version``, ``acl.rt.get_device``, ``acl.rt.get_device_utilization_rate`` and
-``acl.rt.synchronize_stream_with_timeout``, with pyACL's return shapes and ACL's codes."""
+``acl.get_version``, ``acl.rt.get_device``, ``acl.rt.get_device_utilization_rate``,
+``acl.rt.synchronize_stream_with_timeout`` and ``acl.mdl.get_input_dims_range``, with pyACL's
+return shapes and ACL's codes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 import time
 
 import pytest
-from pyacl_helpers import outputs_on, pyacl_installed
+from pyacl_helpers import batch_spec, outputs_on, pyacl_installed
 from test_pyacl_conventions import H2D, Program, image
 
 UTILIZATION_KEYS = {"cube_utilization", "vector_utilization", "aicpu_utilization", "memory_utilization",
@@ -140,3 +141,18 @@ def test_feeding_while_a_timed_sync_waits_for_the_right_stream(env):
     assert acl.rt.synchronize_stream_with_timeout(second, 100) == 0
     assert p.read() == outputs_on(session, p.om, [x])[0]
     assert acl.rt.destroy_stream(first) == 0 and acl.rt.destroy_stream(second) == 0
+
+
+def test_input_dims_range_as_acl_reports_it(env):
+    acl, _, _ = env
+    static = Program(acl)
+    assert acl.mdl.get_input_dims_range(static.desc, 0) == (
+        {"rangeCount": 4, "range": [[1, 1], [3, 3], [16, 16], [16, 16]]}, 0)  # a static input: [d, d]
+    assert acl.mdl.get_input_dims_range(static.desc, 1) == ({"rangeCount": 0, "range": []}, 100000)
+    geared = Program(acl, batch_spec())
+    for i in range(acl.mdl.get_num_inputs(geared.desc)):  # a multi-gear model has no shape ranges
+        assert acl.mdl.get_input_dims_range(geared.desc, i) == ({"rangeCount": 0, "range": []}, 0)
+    empty = acl.mdl.create_desc()
+    assert acl.mdl.get_input_dims_range(empty, 0)[1] == 100000
+    assert acl.mdl.get_input_dims_range(0xDEAD, 0)[1] == 100000
+    assert acl.mdl.destroy_desc(empty) == 0

@@ -356,6 +356,22 @@ def get_input_dims_v2(model_desc: Any, index: Any) -> tuple[dict, int]:
     return _dims(model_desc, index, False, "acl.mdl.get_input_dims_v2", "aclmdlGetInputDimsV2")
 
 
+def get_input_dims_range(model_desc: Any, index: Any) -> tuple[dict, int]:
+    """``({"rangeCount", "range": [[min, max], ...]}, ret)`` as ACL answers: a multi-gear
+    model reports no ranges (rangeCount 0); a tensor without shape ranges reports each of its
+    dims as [d, d]; an empty desc or an index past the inputs is 100000."""
+    py = "acl.mdl.get_input_dims_range"
+    t = _tensor(model_desc, index, False, py)
+    if t is None:
+        return {"rangeCount": 0, "range": []}, _P.fail(INVALID_PARAM, "aclmdlGetInputDimsRange",
+                                                       "modelDesc is not filled or the index is out of range")
+    dyn = _desc(model_desc, py).dynamic
+    if dyn is not None and dyn.is_dynamic:
+        return {"rangeCount": 0, "range": []}, 0
+    ranges = [[int(lo), int(hi)] for lo, hi in t.dims_range] or [[int(d), int(d)] for d in t.dims]
+    return {"rangeCount": len(ranges), "range": ranges}, 0
+
+
 def get_output_dims(model_desc: Any, index: Any) -> tuple[dict, int]:
     """A multi-gear model's output comes back at its largest gear, as in ACL."""
     found, ret = _dims(model_desc, index, True, "acl.mdl.get_output_dims", "aclmdlGetOutputDims")
@@ -674,11 +690,11 @@ __all__ = [
     "add_dataset_buffer", "create_config_handle", "create_dataset", "create_desc", "destroy_config_handle",
     "destroy_dataset", "destroy_desc", "execute", "execute_async", "get_cur_output_dims", "get_dataset_buffer",
     "get_dataset_num_buffers", "get_desc", "get_dynamic_batch", "get_dynamic_hw", "get_input_data_type",
-    "get_input_dims", "get_input_dims_v2", "get_input_dynamic_dims", "get_input_dynamic_gear_count",
-    "get_input_format", "get_input_index_by_name", "get_input_name_by_index", "get_input_size_by_index",
-    "get_num_inputs", "get_num_outputs", "get_output_data_type", "get_output_dims", "get_output_format",
-    "get_output_index_by_name", "get_output_name_by_index", "get_output_size_by_index", "load_from_file",
-    "load_from_file_with_mem", "load_from_mem", "load_from_mem_with_mem", "load_with_config", "query_size",
-    "query_size_from_mem", "set_config_opt", "set_dynamic_batch_size", "set_dynamic_hw_size",
+    "get_input_dims", "get_input_dims_range", "get_input_dims_v2", "get_input_dynamic_dims",
+    "get_input_dynamic_gear_count", "get_input_format", "get_input_index_by_name", "get_input_name_by_index",
+    "get_input_size_by_index", "get_num_inputs", "get_num_outputs", "get_output_data_type", "get_output_dims",
+    "get_output_format", "get_output_index_by_name", "get_output_name_by_index", "get_output_size_by_index",
+    "load_from_file", "load_from_file_with_mem", "load_from_mem", "load_from_mem_with_mem", "load_with_config",
+    "query_size", "query_size_from_mem", "set_config_opt", "set_dynamic_batch_size", "set_dynamic_hw_size",
     "set_input_dynamic_dims", "unload",
 ]
