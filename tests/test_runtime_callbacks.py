@@ -385,3 +385,40 @@ def test_destroying_a_stream_unsubscribes_it(sim_run):
     b.subscribe_report(me, stream)
     b.destroy_stream(stream)
     assert code_of(b.process_report, 50) == 107012
+
+
+def test_a_callback_the_thread_s_own_synchronize_runs_raises_at_its_next_process_report(sim_run):
+    b = sim_run[0].b
+    stream = b.create_stream()
+    me = threading.get_ident()
+    b.subscribe_report(me, stream)
+    calls: list[str] = []
+
+    def broken() -> None:
+        calls.append("broken")
+        raise OSError("late")
+
+    b.launch_callback(broken, 1, stream)
+    b.launch_callback(lambda: calls.append("next"), 1, stream)
+    b.synchronize_stream(stream)  # the subscribed thread reaches them itself: both run here
+    assert calls == ["broken", "next"]
+    with pytest.raises(OSError, match="late"):
+        b.process_report(50)
+    assert code_of(b.process_report, 50) == 507012
+    b.unsubscribe_report(me, stream)
+    b.destroy_stream(stream)
+
+
+def test_a_non_blocking_callback_the_thread_s_own_synchronize_reaches_waits_for_its_process_report(sim_run):
+    b = sim_run[0].b
+    stream = b.create_stream()
+    me = threading.get_ident()
+    b.subscribe_report(me, stream)
+    calls: list[str] = []
+    b.launch_callback(lambda: calls.append("ran"), 0, stream)
+    b.synchronize_stream(stream)
+    assert calls == [], "posted to this thread, as a device would"
+    b.process_report(50)
+    assert calls == ["ran"]
+    b.unsubscribe_report(me, stream)
+    b.destroy_stream(stream)

@@ -16,7 +16,11 @@ streams (work completes when something waits for or observes it, `sim_streams`):
   while the subscribed thread runs it nothing else on the streams moves. A non-blocking
   one (0) is posted and the stream goes on;
 - unsubscribing waits until the stream's callbacks have run (while the subscribed thread
-  is alive to run them); destroying a stream unsubscribes it.
+  is alive to run them); destroying a stream unsubscribes it;
+- a blocking callback the subscribed thread's own synchronize reaches would hang a device
+  (the thread waits for itself); the simulator calls it there, on that thread, instead;
+- an exception a callback raises comes out of the ``process_report`` call that ran it (or,
+  for one the subscribed thread's own synchronize ran, out of its next ``process_report``).
 
 Codes, in ACL's order (hicann/runtime: ``aclrtLaunchCallback`` in acl/aclrt_c/runtime/callback.c,
 ``ApiImplDavid::CallbackLaunch`` / ``ProcessReport``, ``CbSubscribe::CheckForInsert`` / ``Delete``,
@@ -95,6 +99,7 @@ class ReportsMixin:
     def _init_reports(self) -> None:
         self._subscribed: dict[Hashable, _Subscription] = {}
         self._posted: dict[int, list[CallbackTask]] = {}  # thread -> callbacks the streams reached
+        self._late: dict[int, list[BaseException]] = {}  # thread -> errors of callbacks its own syncs ran
         self._reports = threading.Condition(self._lock)
         self._held = threading.Condition(self._draining)  # waiting on it lets the streams move
 
@@ -180,8 +185,14 @@ class ReportsMixin:
     # -- the stream reaches a callback ------------------------------------------------------
     def _reached(self, task: CallbackTask) -> None:
         """Performed in launch order by whoever runs the stream (under `_draining`)."""
-        if task.thread == threading.get_ident():
-            task.call_here()  # the subscribed thread itself: process_report, or its own sync
+        if task.thread == threading.get_ident() and task.block:
+            # The subscribed thread synchronizes its own stream: on a device it would wait for
+            # ever for itself to process the report; the simulator calls it here instead.
+            task.call_here()
+            if task.error is not None:  # the queue must go on: its next process_report raises it
+                with self._lock:
+                    self._late.setdefault(task.thread, []).append(task.error)
+                task.error = None
             return
         with self._lock:
             if self._subscribed.get(task.key, None) is None or self._subscribed[task.key].thread != task.thread:
@@ -204,6 +215,9 @@ class ReportsMixin:
         deadline = None if timeout < 0 else time.monotonic() + timeout / 1000
         work: list[StreamTask] = []
         with self._lock:
+            late = self._late.pop(me, None)
+            if late:
+                raise late[0]
             while True:
                 if not self._posted.get(me) and not any(s.thread == me for s in self._subscribed.values()):
                     raise self._fail(E.ACL_ERROR_RT_THREAD_SUBSCRIBE, call, f"thread {me} subscribed no stream")
