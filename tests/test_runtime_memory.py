@@ -164,8 +164,11 @@ def test_freed_blocks_are_held_and_refused_only_within_a_budget(soc):
             ptr = b.malloc_host(1 << 20)
             b.free_host(ptr)
             freed.append(ptr)
-        held = {p for p in freed if b.memory.was_freed(p)}  # a let-go address may be handed out again
-        assert freed[-1] in held and 0 < len(held) <= FREED_BYTES // (1 << 20)
+        # a let-go address may be handed out again, or fall inside a later block that is held
+        # (mmap places blocks where it likes), so the budget is read off the held blocks
+        held = {p for p in freed if b.memory.was_freed(p)}
+        assert freed[-1] in held and len(held) < len(set(freed))
+        assert 0 < b.memory._freed_bytes <= FREED_BYTES and len(b.memory._freed) <= FREED_BYTES // (1 << 20)
         dev = b.malloc(64)
         assert code_of(b.memcpy, dev, 64, freed[-1], 64, H2D) == 107000  # still refused: a stale pointer
         b.free(dev)
