@@ -9,7 +9,8 @@ walks the graph, `plan` adds up, from the descriptors and each planner's `OpView
 - **work**: per op the larger of its multiply-adds and the elements it reads and writes;
   past `MAX_WORK` for the run the reference refuses (`ReferenceLimitError`);
 - **memory**: the live intermediates in run order (freed after their last reader, as the
-  interpreter frees them) plus the op's own scratch (float32 copies, im2col, padding); past
+  interpreter frees them) plus the op's own scratch (float32 temporaries of its size, and
+  what its planner declares: im2col, padding, interpolation rows); past
   what the host has available it refuses with `hostbuf.HostMemoryError`, the project's one
   host-memory check.
 
@@ -31,7 +32,17 @@ from ..hostbuf import HostMemoryError, host_shortfall
 #: the reference compute bigger models.
 MAX_WORK = 10**12
 
+#: What one iteration of a kernel's Python loop counts as in `MAX_WORK` (a microsecond or so).
+LOOP_WORK = 1000
+
 _F32 = 4  # kernels compute in float32
+# float32 temporaries of an op's size (its inputs and outputs) a kernel may hold at once beyond
+# what it declares: numpy expressions such as np.where(x >= 0, x, x * s) on fp16 inputs make a
+# float32 copy per use, a mask, a product and the result
+_TEMPORARIES = 4
+#: Arrays of the outputs' size a run holds at its end (the computed ones encoded and copied, or
+#: the placeholder function's table, inputs and result).
+OUTPUT_COPIES = 3
 
 
 class ReferenceLimitError(ValueError):
@@ -74,10 +85,13 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
     live, peak, work, heaviest, heavy, peak_at = 0, 0, 0, None, 0, None
     sizes: dict[tuple[str, int], int] = {}
     for node in order:
+        if node.type == "NetOutput":
+            break
         if is_source(node):
             continue
         step = step_of(node)
-        if step.status == placeholder:
+        if step.status == placeholder:  # the run stops here: what it has made is dropped
+            live = 0
             break
         read, written = elements(node.input_descs), elements(node.output_descs)
         op_work = max(step.macs, read + written)
@@ -85,7 +99,7 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         if op_work > heavy:
             heaviest, heavy = node, op_work
         out_bytes = nbytes(node.output_descs)
-        here = live + out_bytes + step.scratch + _F32 * (read + written)
+        here = live + out_bytes + step.scratch + _TEMPORARIES * _F32 * (read + written)
         if here > peak:
             peak, peak_at = here, node
         for k, desc in enumerate(node.output_descs):
@@ -96,6 +110,11 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
                 refs[ref] -= 1
                 if refs[ref] == 0:
                     live -= sizes.pop(ref, 0)
+    final = next((n for n in reversed(order) if n.type == "NetOutput"), None)
+    if final is not None:  # the outputs handed over: each made in its layout, copied (or the placeholder's)
+        here = live + OUTPUT_COPIES * nbytes(final.input_descs)
+        if here > peak:
+            peak, peak_at = here, final
     return Plan(work, heaviest, heavy, peak, peak_at)
 
 

@@ -255,8 +255,13 @@ class Interpreter:
         for desc, t in zip(self.graph.netoutput.input_descs, self.info.outputs):
             dims = tuple(t.dims)
             shape = dims if dims and all(d >= 0 for d in dims) and prod(dims) == prod(desc.shape) else desc.shape
-            shaped.append((tuple(max(d, 0) for d in shape), np.dtype(desc.dtype or np.float32)))
-        check_host_memory("the CPU reference's placeholder outputs", sum(prod(s) * d.itemsize for s, d in shaped))
+            shape, dtype = tuple(max(d, 0) for d in shape), np.dtype(desc.dtype or np.float32)
+            if prod(d for d in shape if d) * dtype.itemsize >= 2**63:  # numpy refuses it, even holding 0 values
+                raise OMFormatError(f"the model's output {t.name!r} is declared {list(shape)}, which no array "
+                                    "can have; the ModelDef is damaged")
+            shaped.append((shape, dtype))
+        check_host_memory("the CPU reference's placeholder outputs",
+                          budget.OUTPUT_COPIES * sum(prod(s) * d.itemsize for s, d in shaped))
         raw = [np.ascontiguousarray(a).reshape(-1).view(np.uint8) for a in inputs]
         return tuple(placeholder_output(raw, j, prod(s) * d.itemsize).view(d).reshape(s)
                      for j, (s, d) in enumerate(shaped))

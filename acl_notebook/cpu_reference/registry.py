@@ -87,10 +87,14 @@ class OpView:
     def n_inputs(self) -> int:
         return len(self.node.inputs)
 
-    def cost(self, macs: int = 0, scratch: int = 0) -> None:
+    def cost(self, macs: int = 0, scratch: int = 0, loops: int = 0) -> None:
         """Declare what the kernel will cost, from the shapes it was planned for (see `..budget`):
-        a run is refused before it starts when the model's total is past what the host can do."""
-        self.macs, self.scratch = int(macs), int(scratch)
+        multiply-adds, bytes beyond float32 copies of its inputs and outputs, and iterations of
+        a Python loop (per group, per kernel tap). A run is refused before it starts when the
+        model's total is past what the host can do."""
+        from .budget import LOOP_WORK
+
+        self.macs, self.scratch = int(macs) + LOOP_WORK * int(loops), int(scratch)
 
     def note(self, text: str) -> None:
         """Record a guess; the op (and any result depending on it) becomes "approximate"."""

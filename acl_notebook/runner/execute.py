@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from math import prod
 from typing import Any, Optional
 
 import numpy as np
@@ -40,6 +41,11 @@ def _empty(t: Any, dims: tuple[int, ...]) -> np.ndarray:
     what, size = f"output {t.name!r}", tensor_size(dims, t.acl_dtype)
     fix = "run a smaller gear, or on a machine with more RAM"
     check_host_memory(what, size, fix)
+    if t.numpy_dtype is not None and prod(max(d, 1) for d in dims) * t.numpy_dtype.itemsize >= 2**63:
+        from ..om.errors import OMFormatError  # numpy refuses such a shape even when it holds 0 values
+
+        raise OMFormatError(f"{what} has dims {list(dims)}, which no array can have; the model's "
+                            "descriptor is damaged")
     try:
         if t.numpy_dtype is None:
             return np.empty(size, dtype=np.uint8)

@@ -197,7 +197,8 @@ def conv2d(op: OpView):
     padded = n * c * (h + ah.before + ah.after) * (w + aw.before + aw.after)
     direct = (kh == kw == 1 and ah.stride == aw.stride == 1) or (groups == c and groups > 1)
     cols = 0 if direct else c * kh * kw * ho * wo  # one batch item's im2col at a time
-    op.cost(macs=n * o * ho * wo * (c // max(groups, 1)) * kh * kw, scratch=4 * (padded + cols + 2 * n * o * ho * wo))
+    op.cost(macs=n * o * ho * wo * (c // max(groups, 1)) * kh * kw, scratch=4 * (padded + cols + 2 * n * o * ho * wo),
+            loops=kh * kw if groups == c and groups > 1 else n * max(groups, 1))  # depthwise: per tap
     fmt_in, fmt_out, wfmt = spatial_format(xd.logical_format), spatial_format(od.logical_format), wd.logical_format
     post = plan_post(op)
     has_bias = op.present(2)
@@ -235,7 +236,8 @@ def conv_transpose(op: OpView):
     ah, aw = read_geometry(op, (h, w), (ho, wo), (kh, kw), transpose=True)
     full = n * o * max((h - 1) * ah.stride + ah.dilation * (kh - 1) + 1, ah.before + ho) * max(
         (w - 1) * aw.stride + aw.dilation * (kw - 1) + 1, aw.before + wo)
-    op.cost(macs=n * c * h * w * wshape[1] * kh * kw, scratch=4 * (full + wshape[1] * kh * kw * h * w))
+    op.cost(macs=n * c * h * w * wshape[1] * kh * kw, scratch=4 * (full + wshape[1] * kh * kw * h * w),
+            loops=n * max(groups, 1) * kh * kw)
     fmt_in, fmt_out, wfmt = spatial_format(xd.logical_format), spatial_format(od.logical_format), wd.logical_format
     post = plan_post(op)
     has_bias = not backprop and op.present(2)

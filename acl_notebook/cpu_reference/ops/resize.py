@@ -53,6 +53,9 @@ def resize(op: OpView):
     half = bool(op.attr("half_pixel_centers", False))
     fmt_in, fmt_out = spatial_format(op.inp(0).logical_format), spatial_format(op.out().logical_format)
     _, _, ho, wo = nchw_shape(op.out())
+    n, c, _, w = nchw_shape(op.inp(0))  # the kernel keeps the input's N and C, whatever the file declares
+    # the row pass and the column pass (a few arrays each), and the per-axis index and weight arrays
+    op.cost(scratch=4 * 4 * n * c * ho * (w + wo) + 3 * 8 * (ho + wo))
 
     def kernel(xs):
         x = to_nchw(f32(xs[0]), fmt_in)
