@@ -7,13 +7,21 @@ own GEMM of the same matrices (``W[O, C*k*k] @ cols[C*k*k, Ho*Wo]``, timed alone
 layout work (TransData, weight decoding from FRACTAL_Z) is timed apart.
 
 Run: python benchmarks/bench_reference.py  (about a minute on two busy cores); `--load-only`: only
-the RSS a simulator load of the ResNet-50 keeps, from a path, bytes and a bytearray (seconds).
+the RSS a simulator load of the ResNet-50 keeps, from a path, bytes and a bytearray (seconds);
+`--checks [REV]`: only what the hostile-file bounds cost a normal run (issue 13: the budget planned
+before a run, the kernels' size checks): the same runs with the budget switched off in this
+process, and against the code at REV (default `6f7a518`, before them, exported with `git archive`)
+in child processes taking turns, CPU time per run (a few minutes).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -190,10 +198,118 @@ def load_growth(blob: bytes, tmp: Path) -> list[tuple[str, float]]:
     return out
 
 
+def deep_chain(n: int) -> bytes:
+    """n Neg ops in a row on a [1,64] float32: per-op costs (planning, checks) with no arithmetic to hide them."""
+    ops, prev = [], "x"
+    for i in range(n):
+        ops.append(OpSpec(f"n{i}", "Neg", [prev], [Tensor((1, 64), "float32", "ND", "ND")]))
+        prev = f"n{i}"
+    return write_om(ModelSpec(name="deep", inputs=[TensorSpec("x", (1, 64), "float32", "ND")],
+                              outputs=[TensorSpec(f"{prev}:0", (1, 64), "float32", "ND")], ops=ops))
+
+
+def _check_models() -> list[tuple[str, bytes, int]]:
+    """(name, bytes, warm runs per turn) of the models the checks' cost is measured on."""
+    return [("a3c_pong_model_v2", (SHARED / "a3c_pong_model_v2.om").read_bytes(), 50),
+            ("my_122_anenet", (SHARED / "my_122_anenet.om").read_bytes(), 2),
+            ("resnet50 (writer)", resnet50(), 2),
+            ("5000 Neg ops (writer)", deep_chain(5000), 10)]
+
+
+def budget_cost(rounds: int = 5) -> list[tuple[str, float, float]]:
+    """(model, warm ratio, first-run ratio): runs with `Interpreter._check_cost` (the budget's plan
+    and host check) against runs with it switched off, in turns in this process, CPU time,
+    medians over `rounds`. Warm: the plan kept, as on every run after the first; first run: a new
+    interpreter, so the plan is made (its ops are planned then instead of during the run)."""
+    from acl_notebook.cpu_reference import interpreter
+
+    checked = interpreter.Interpreter._check_cost
+    out = []
+    for name, blob, runs in _check_models():
+        warm: dict[bool, list] = {True: [], False: []}
+        first: dict[bool, list] = {True: [], False: []}
+        x = inputs_for(Interpreter(blob))
+        for _ in range(rounds):
+            for on in (True, False):
+                interpreter.Interpreter._check_cost = checked if on else (lambda self, order, given: None)
+                try:
+                    fresh = Interpreter(blob)
+                    t0 = time.process_time()
+                    fresh.run(x)
+                    first[on].append(time.process_time() - t0)
+                    t0 = time.process_time()
+                    for _ in range(runs):
+                        fresh.run(x)
+                    warm[on].append((time.process_time() - t0) / runs)
+                finally:
+                    interpreter.Interpreter._check_cost = checked
+        out.append((name, *(statistics.median(d[True]) / statistics.median(d[False]) for d in (warm, first))))
+    return out
+
+
+_CHILD = """
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from acl_notebook.cpu_reference import Interpreter
+data = open(sys.argv[2], "rb").read()
+runs = int(sys.argv[3])
+model = Interpreter(data)
+rng = np.random.default_rng(0)
+x = [rng.standard_normal(t.dims).astype(t.numpy_dtype) for t in model.info.inputs]
+t0 = time.process_time()
+model.run(x)
+first = time.process_time() - t0
+times = []
+for _ in range(runs):
+    t0 = time.process_time()
+    model.run(x)
+    times.append(time.process_time() - t0)
+print(json.dumps([first, statistics.median(times), model.run(x).fidelity]))
+"""
+
+
+def against_previous(rev: str, rounds: int = 3) -> list[tuple[str, float, float, float, str]]:
+    """(model, warm new/previous, first-run new/previous, new warm seconds, fidelity): child
+    processes of this tree and of `rev`'s, taking turns, CPU time, medians over `rounds`."""
+    root = Path(__file__).resolve().parents[1]
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "acl_notebook"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        for name, blob, runs in _check_models():
+            path = Path(tmp) / "model.om"
+            path.write_bytes(blob)
+            got: dict[str, list] = {"new": [], "old": []}
+            for _ in range(rounds):
+                for label, tree in (("new", root), ("old", old)):
+                    done = subprocess.run([sys.executable, "-c", _CHILD, str(tree), str(path), str(runs)], check=True,
+                                          capture_output=True, text=True, cwd=tmp, env={**os.environ, "PYTHONPATH": ""})
+                    got[label].append(json.loads(done.stdout))
+            med = {k: [statistics.median(r[i] for r in v) for i in (0, 1)] for k, v in got.items()}
+            out.append((name, med["new"][1] / med["old"][1], med["new"][0] / med["old"][0], med["new"][1],
+                        got["new"][0][2]))
+    return out
+
+
+def print_checks_cost(rev: str) -> None:
+    for name, warm, first in budget_cost():
+        print(f"{name:24s} budget on / off, this process: warm run {warm:.3f}x, first run {first:.3f}x")
+    for name, warm, first, seconds, fidelity in against_previous(rev):
+        print(f"{name:24s} this code / {rev}: warm run {warm:.3f}x ({seconds * 1000:.1f} ms CPU), "
+              f"first run {first:.3f}x ({fidelity})")
+
+
 def main() -> None:
 
     if "--load-only" in sys.argv:  # only what a load keeps, by source (seconds, not minutes)
         return print_load_growth()
+    if "--checks" in sys.argv:  # only what the hostile-file bounds cost a normal run
+        at = sys.argv.index("--checks")
+        return print_checks_cost(sys.argv[at + 1] if len(sys.argv) > at + 1 else "6f7a518")
     rows = []
     models = [("a3c_pong_model_v2", open_model(SHARED / "a3c_pong_model_v2.om"), 20),
               ("my_122_anenet", open_model(SHARED / "my_122_anenet.om"), 3),
