@@ -238,3 +238,10 @@ def test_output_dims_no_array_can_have_are_refused_by_the_run(tmp_path):
         session.shutdown()
     with pytest.raises(acl.OMFormatError, match="which no array can have"):
         acl.reference(data, np.ones((1, 8), np.float32))
+
+
+def test_coverage_says_a_run_would_be_refused():
+    data = conv_hours()
+    cover = acl.coverage(data)
+    assert cover.fidelity == "placeholder" and cover.summary == "placeholder: past the CPU reference's bounds"
+    assert "a run is refused: the CPU reference would take about 4.4e+12 operations" in cover.notes[-1]

@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..hostbuf import HostMemoryError, check_host_memory
 from ..om import layouts
 from ..om.errors import OMFormatError
 from ..om.reader import parse
@@ -148,7 +149,8 @@ class Interpreter:
             return Coverage(worst.fidelity, tuple(dict.fromkeys(n for c in parts for n in c.notes)), worst.ops,
                             worst.guessed, tuple(dict.fromkeys(p for c in parts for p in c.placeholders)))
         statuses, notes, blocked = [], [], []
-        for node in self._needed(set()):
+        order = self._needed(set())
+        for node in order:
             if node.type in _SOURCES:
                 continue
             step = self.step(node)
@@ -156,6 +158,12 @@ class Interpreter:
             notes.extend(step.notes)
             if step.status == PLACEHOLDER:
                 blocked.append(step.label)
+        try:  # a run the budget refuses is not computed either: say so before anything runs
+            self._check_cost(order, {})
+        except (budget.ReferenceLimitError, HostMemoryError) as exc:
+            statuses.append(PLACEHOLDER)
+            notes.append(f"a run is refused: {exc}")
+            blocked.append("past the CPU reference's bounds")
         return Coverage(
             fidelity=_worst(statuses),
             notes=tuple(notes),
@@ -249,8 +257,6 @@ class Interpreter:
     def _placeholders(self, inputs: Sequence[Any]) -> tuple[np.ndarray, ...]:
         """The placeholder values in the shapes and dtypes the model's outputs are handed over in
         (`_final`), made without running anything."""
-        from ..hostbuf import check_host_memory
-
         shaped = []
         for desc, t in zip(self.graph.netoutput.input_descs, self.info.outputs):
             dims = tuple(t.dims)
