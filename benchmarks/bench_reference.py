@@ -216,35 +216,36 @@ def _check_models() -> list[tuple[str, bytes, int]]:
             ("5000 Neg ops (writer)", deep_chain(5000), 10)]
 
 
-def budget_cost(rounds: int = 5) -> list[tuple[str, float, float]]:
-    """(model, warm ratio, first-run ratio): runs with `Interpreter._check_cost` (the budget's plan
-    and host check) against runs with it switched off, in turns in this process, CPU time,
-    medians over `rounds`. Warm: the plan kept, as on every run after the first; first run: a new
-    interpreter, so the plan is made (its ops are planned then instead of during the run)."""
-    from acl_notebook.cpu_reference import interpreter
+def budget_cost(repeat: int = 200) -> list[tuple[str, float, float, float, float]]:
+    """(model, plan seconds, check seconds, first-run seconds, warm-run seconds): the budget's two
+    steps timed alone (best of `repeat`) beside runs of the same interpreter in this process. The
+    plan is made at a model's first run (its ops are planned then rather than one by one during
+    it) and kept; every run pays the check (a host-memory question)."""
+    return [(name, *_budget_one(blob, runs, repeat)) for name, blob, runs in _check_models()]
 
-    checked = interpreter.Interpreter._check_cost
-    out = []
-    for name, blob, runs in _check_models():
-        warm: dict[bool, list] = {True: [], False: []}
-        first: dict[bool, list] = {True: [], False: []}
-        x = inputs_for(Interpreter(blob))
-        for _ in range(rounds):
-            for on in (True, False):
-                interpreter.Interpreter._check_cost = checked if on else (lambda self, order, given: None)
-                try:
-                    fresh = Interpreter(blob)
-                    t0 = time.process_time()
-                    fresh.run(x)
-                    first[on].append(time.process_time() - t0)
-                    t0 = time.process_time()
-                    for _ in range(runs):
-                        fresh.run(x)
-                    warm[on].append((time.process_time() - t0) / runs)
-                finally:
-                    interpreter.Interpreter._check_cost = checked
-        out.append((name, *(statistics.median(d[True]) / statistics.median(d[False]) for d in (warm, first))))
-    return out
+
+def _budget_one(blob: bytes, runs: int, repeat: int) -> tuple[float, float, float, float]:
+    from acl_notebook.cpu_reference import budget
+    from acl_notebook.cpu_reference.interpreter import _SOURCES, PLACEHOLDER
+
+    model = Interpreter(blob)
+    x = inputs_for(model)
+    t0 = time.perf_counter()
+    model.run(x)
+    first = time.perf_counter() - t0
+    order = model._needed(set())
+    plan_s = min(_timed(lambda: budget.plan(order, model.step, lambda n: n.type in _SOURCES, PLACEHOLDER))
+                 for _ in range(max(repeat // 20, 3)))
+    kept = next(iter(model._plans.values()))
+    check_s = min(_timed(lambda: budget.check(kept)) for _ in range(repeat))
+    warm = min(_timed(lambda: model.run(x)) for _ in range(runs))
+    return plan_s, check_s, first, warm
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 _CHILD = """
@@ -280,6 +281,8 @@ def against_previous(rev: str, rounds: int = 3) -> list[tuple[str, float, float,
         archive = subprocess.run(["git", "-C", str(root), "archive", rev, "acl_notebook"], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        # one BLAS thread: idle BLAS threads spin, which a busy machine turns into noise on CPU time
+        env = {**os.environ, "PYTHONPATH": "", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
         for name, blob, runs in _check_models():
             path = Path(tmp) / "model.om"
             path.write_bytes(blob)
@@ -287,7 +290,7 @@ def against_previous(rev: str, rounds: int = 3) -> list[tuple[str, float, float,
             for _ in range(rounds):
                 for label, tree in (("new", root), ("old", old)):
                     done = subprocess.run([sys.executable, "-c", _CHILD, str(tree), str(path), str(runs)], check=True,
-                                          capture_output=True, text=True, cwd=tmp, env={**os.environ, "PYTHONPATH": ""})
+                                          capture_output=True, text=True, cwd=tmp, env=env)
                     got[label].append(json.loads(done.stdout))
             med = {k: [statistics.median(r[i] for r in v) for i in (0, 1)] for k, v in got.items()}
             out.append((name, med["new"][1] / med["old"][1], med["new"][0] / med["old"][0], med["new"][1],
@@ -296,8 +299,10 @@ def against_previous(rev: str, rounds: int = 3) -> list[tuple[str, float, float,
 
 
 def print_checks_cost(rev: str) -> None:
-    for name, warm, first in budget_cost():
-        print(f"{name:24s} budget on / off, this process: warm run {warm:.3f}x, first run {first:.3f}x")
+    for name, plan_s, check_s, first, warm in budget_cost():
+        print(f"{name:24s} budget plan {plan_s * 1e6:.0f} us (first run {first * 1000:.1f} ms: "
+              f"{(first + plan_s) / first:.3f}x), check {check_s * 1e6:.1f} us (warm run {warm * 1000:.1f} ms: "
+              f"{(warm + check_s) / warm:.4f}x)")
     for name, warm, first, seconds, fidelity in against_previous(rev):
         print(f"{name:24s} this code / {rev}: warm run {warm:.3f}x ({seconds * 1000:.1f} ms CPU), "
               f"first run {first:.3f}x ({fidelity})")

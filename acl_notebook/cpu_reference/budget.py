@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import prod
 from typing import Any, Callable, Optional
 
 from ..hostbuf import HostMemoryError, host_shortfall
@@ -61,16 +60,12 @@ class Plan:
 
 
 def elements(descs: Sequence[Any]) -> int:
-    return sum(prod(max(d, 0) for d in desc.shape) for desc in descs if desc.present)
+    return sum(desc.count for desc in descs if desc.present)
 
 
 def nbytes(descs: Sequence[Any]) -> int:
     """Bytes the logical arrays take in their dtypes (float32 where numpy has no dtype for it)."""
-    total = 0
-    for desc in descs:
-        if desc.present:
-            total += prod(max(d, 0) for d in desc.logical_shape) * (desc.itemsize or _F32)
-    return total
+    return sum(desc.logical_bytes for desc in descs if desc.present)
 
 
 def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callable[[Any], bool],
@@ -98,12 +93,13 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         work += op_work
         if op_work > heavy:
             heaviest, heavy = node, op_work
-        out_bytes = nbytes(node.output_descs)
+        out_bytes = 0
+        for k, desc in enumerate(node.output_descs):
+            size = sizes[(node.name, k)] = desc.logical_bytes if desc.present else 0
+            out_bytes += size
         here = live + out_bytes + step.scratch + _TEMPORARIES * _F32 * (read + written)
         if here > peak:
             peak, peak_at = here, node
-        for k, desc in enumerate(node.output_descs):
-            sizes[(node.name, k)] = nbytes([desc])
         live += out_bytes
         for ref in node.inputs:
             if ref is not None:

@@ -13,6 +13,7 @@ NetOutput) is one `OMFormatError`, like every other bad-bytes case in the projec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Optional
 
 from ..hostbuf import read_view
@@ -68,12 +69,22 @@ class Desc:
             return self.origin_format
         return self.layout
 
-    @property
+    @cached_property
     def count(self) -> int:
+        """Values the stored (physical) tensor holds; negative dims count as 0."""
         n = 1
         for d in self.shape:
             n *= max(d, 0)
         return n
+
+    @cached_property
+    def logical_bytes(self) -> int:
+        """Bytes of the logical array in its dtype (float32 where numpy has none): what the
+        interpreter keeps for this tensor, which `budget` adds up."""
+        n = 1
+        for d in self.logical_shape:
+            n *= max(d, 0)
+        return n * (self.itemsize or 4)
 
     @property
     def itemsize(self) -> int:
