@@ -275,3 +275,47 @@ def const_declaring(dims) -> bytes:
 @_graph_case
 def const_shape_lies() -> bytes:
     return const_declaring([2**20, 2**20])
+
+
+@_graph_case
+def batch_matmul_broadcast() -> bytes:
+    """[65536,1,1,1] @ [1,65536,1,1] declared [1,1,1,1]: numpy's batch broadcast is 2**32 products."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("a", (2**16, 1, 1, 1), "float32", "ND")
+    g.input("b", (1, 2**16, 1, 1), "float32", "ND")
+    g.op("mm", "BatchMatMulV2", ["a", "b"], _nd((1, 1, 1, 1)), adj_x1=False, adj_x2=False)
+    return g.build("mm")
+
+
+@_graph_case
+def bias_wider_than_channels() -> bytes:
+    """BiasAdd of a 65536-value bias to [1,1,256,256]: numpy broadcasts it to 16 GiB."""
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 1, 256, 256), "float32", "NCHW")
+    g.input("b", (2**16,), "float32", "ND")
+    g.op("bias", "BiasAdd", ["x", "b"], _nchw((1, 1, 256, 256)), data_format="NCHW")
+    return g.build("bias")
+
+
+@_graph_case
+def const_offset_past_weights() -> bytes:
+    """A Const whose data_offset points 1 TiB past a 1 KiB WEIGHTS_DATA."""
+    import numpy as np
+    from graph_builder import Graph
+
+    g = Graph()
+    g.input("x", (1, 8), "float32", "ND")
+    g.const("w", np.ones((1, 8), np.float32))
+    g.op("add", "Add", ["x", "w"], _nd((1, 8)))
+
+    def edit(message):
+        for op in message.graph[0].op:
+            if op.name == b"w":
+                for d in [op.output_desc[0]] + [e.value.t.desc for e in op.attr if e.value.HasField("t")]:
+                    d.data_offset = 2**40
+
+    return with_modeldef(g.build("add"), edit)

@@ -46,6 +46,9 @@ EXPECT = {
     "reduce_axes_nan": ("placeholder", "ReduceSumD 'sum': failed on the CPU"),
     "negative_dim": ("placeholder", "Relu 'neg': declares an output of shape [1, -5]"),
     "const_shape_lies": ("OMFormatError", "Const op 'w' declares 4398046511104 bytes of values but the file stores 32"),
+    "const_offset_past_weights": ("OMFormatError", "Const op 'w' points at WEIGHTS_DATA[1099511627776:"),
+    "batch_matmul_broadcast": ("placeholder", "broadcast to [65536, 65536, 1, 1], more than the 1 values"),
+    "bias_wider_than_channels": ("placeholder", "broadcast to [1, 65536, 256, 256], more than the 65536 values"),
 }
 
 

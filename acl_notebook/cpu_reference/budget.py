@@ -59,15 +59,6 @@ class Plan:
     peak_at: Optional[Any]  # the Node at which memory peaks
 
 
-def elements(descs: Sequence[Any]) -> int:
-    return sum(desc.count for desc in descs if desc.present)
-
-
-def nbytes(descs: Sequence[Any]) -> int:
-    """Bytes the logical arrays take in their dtypes (float32 where numpy has no dtype for it)."""
-    return sum(desc.logical_bytes for desc in descs if desc.present)
-
-
 def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callable[[Any], bool],
          placeholder: str) -> Plan:
     """Work and peak memory of running `order` (see the module docstring); `step_of(node)` is the
@@ -79,7 +70,7 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
                 refs[ref] = refs.get(ref, 0) + 1
     live, peak, work, heaviest, heavy, peak_at = 0, 0, 0, None, 0, None
     sizes: dict[tuple[str, int], int] = {}
-    for node in order:
+    for node in order:  # plain loops: this runs once per op of a model at its first run
         if node.type == "NetOutput":
             break
         if is_source(node):
@@ -88,27 +79,29 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         if step.status == placeholder:  # the run stops here: what it has made is dropped
             live = 0
             break
-        read, written = elements(node.input_descs), elements(node.output_descs)
-        op_work = max(step.macs, read + written)
+        read = written = out_bytes = 0
+        for desc in node.input_descs:
+            read += desc.count
+        for k, desc in enumerate(node.output_descs):
+            written += desc.count
+            size = sizes[(node.name, k)] = desc.logical_bytes
+            out_bytes += size
+        op_work = step.macs if step.macs > read + written else read + written
         work += op_work
         if op_work > heavy:
             heaviest, heavy = node, op_work
-        out_bytes = 0
-        for k, desc in enumerate(node.output_descs):
-            size = sizes[(node.name, k)] = desc.logical_bytes if desc.present else 0
-            out_bytes += size
         here = live + out_bytes + step.scratch + _TEMPORARIES * _F32 * (read + written)
         if here > peak:
             peak, peak_at = here, node
         live += out_bytes
         for ref in node.inputs:
             if ref is not None:
-                refs[ref] -= 1
-                if refs[ref] == 0:
+                left = refs[ref] = refs[ref] - 1
+                if not left:
                     live -= sizes.pop(ref, 0)
     final = next((n for n in reversed(order) if n.type == "NetOutput"), None)
     if final is not None:  # the outputs handed over: each made in its layout, copied (or the placeholder's)
-        here = live + OUTPUT_COPIES * nbytes(final.input_descs)
+        here = live + OUTPUT_COPIES * sum(desc.logical_bytes for desc in final.input_descs)
         if here > peak:
             peak, peak_at = here, final
     return Plan(work, heaviest, heavy, peak, peak_at)

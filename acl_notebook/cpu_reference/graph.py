@@ -13,7 +13,6 @@ NetOutput) is one `OMFormatError`, like every other bad-bytes case in the projec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Optional
 
 from ..hostbuf import read_view
@@ -50,6 +49,11 @@ class Desc:
     c0: int
     data_offset: int = 0
     weight_size: int = 0
+    #: Values the stored (physical) tensor holds, negative dims counted as 0; and the bytes of
+    #: the logical array in its dtype (float32 where numpy has none), what the interpreter keeps
+    #: for this tensor and `budget` adds up. Set once here: the budget reads them for every op.
+    count: int = field(init=False, repr=False, compare=False)
+    logical_bytes: int = field(init=False, repr=False, compare=False)
 
     @property
     def packed(self) -> bool:
@@ -69,22 +73,20 @@ class Desc:
             return self.origin_format
         return self.layout
 
-    @cached_property
-    def count(self) -> int:
-        """Values the stored (physical) tensor holds; negative dims count as 0."""
+    def __post_init__(self) -> None:
+        if not self.present:  # an absent input: nothing to hold (ABSENT's shape is ())
+            object.__setattr__(self, "count", 0)
+            object.__setattr__(self, "logical_bytes", 0)
+            return
         n = 1
         for d in self.shape:
-            n *= max(d, 0)
-        return n
-
-    @cached_property
-    def logical_bytes(self) -> int:
-        """Bytes of the logical array in its dtype (float32 where numpy has none): what the
-        interpreter keeps for this tensor, which `budget` adds up."""
-        n = 1
-        for d in self.logical_shape:
-            n *= max(d, 0)
-        return n * (self.itemsize or 4)
+            n *= d if d > 0 else 0
+        object.__setattr__(self, "count", n)
+        if self.packed and self.origin_shape is not None:
+            n = 1
+            for d in self.origin_shape:
+                n *= d if d > 0 else 0
+        object.__setattr__(self, "logical_bytes", n * (_ITEMSIZE.get(self.dtype or "", 0) or 4))
 
     @property
     def itemsize(self) -> int:

@@ -103,7 +103,7 @@ class Interpreter:
         label = node.type
         if node.type == "FrameworkOp":
             label = f"FrameworkOp {node.attrs.get('original_type') or '(unknown)'}"
-        unsized = next((d for d in node.output_descs if d.present and any(v < 0 for v in d.shape)), None)
+        unsized = next((d for d in node.output_descs if d.present and min(d.shape, default=0) < 0), None)
         if unsized is not None:
             return Step(None, PLACEHOLDER, [f"{node.type} '{node.name}': declares an output of shape "
                                             f"{list(unsized.shape)}, which has no size to compute; its outputs "

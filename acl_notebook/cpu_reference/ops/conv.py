@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..geometry import Axis, out_size, solve, transpose_solve
 from ..graph import Desc
 from ..registry import OpView, Unsupported, register
-from ._util import f32, from_nchw, per_channel, spatial_format, to_nchw
+from ._util import broadcast_within, f32, from_nchw, per_channel, spatial_format, to_nchw
 from .fused import plan_post
 
 
@@ -247,7 +247,9 @@ def conv_transpose(op: OpView):
         wt = np.ascontiguousarray(to_nchw(f32(xs[w_slot]), wfmt))
         y = conv_transpose_nchw(x, wt, ah, aw, groups, (ho, wo))
         if has_bias:
-            y = y + per_channel(f32(xs[2]).reshape(-1))
+            bias = per_channel(f32(xs[2]).reshape(-1))
+            broadcast_within(op, y, bias)
+            y = y + bias
         if post is not None:
             y = post(y, xs)
         return from_nchw(np.ascontiguousarray(y), fmt_out)

@@ -124,7 +124,8 @@ def bias_add(op: OpView):
     def kernel(xs):
         x, b = f32(xs[0]), f32(xs[1]).reshape(-1)
         if nchw and x.ndim >= 3:
-            return x + b.reshape((1, -1) + (1,) * (x.ndim - 2))
+            b = b.reshape((1, -1) + (1,) * (x.ndim - 2))
+        broadcast_within(op, x, b)
         return x + b
 
     return kernel
@@ -141,6 +142,7 @@ def prelu_op(op: OpView):
             out = prelu(nchw, channel_vector(xs[1], nchw.shape[1], "the PReLU weight"))
             return out.transpose(0, 2, 3, 1) if fmt == "NHWC" else out
         w = f32(xs[1])
+        broadcast_within(op, x, w)
         return np.where(x >= 0, x, x * w)
 
     return kernel
@@ -191,7 +193,9 @@ def scale(op: OpView):
         shape = [1] * x.ndim
         s = f32(xs[1]).reshape(-1)
         shape[axis] = s.size
-        y = x * s.reshape(shape)
+        s = s.reshape(shape)
+        broadcast_within(op, x, s)
+        y = x * s
         if len(xs) > 2 and xs[2] is not None:
             y = y + f32(xs[2]).reshape(shape)
         return y

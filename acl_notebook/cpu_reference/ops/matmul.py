@@ -7,7 +7,7 @@ from math import prod
 import numpy as np
 
 from ..registry import OpView, Unsupported, register
-from ._util import f32
+from ._util import broadcast_within, f32
 from .fused import plan_post
 
 
@@ -59,9 +59,13 @@ def matmul(op: OpView):
             x = np.swapaxes(x, -1, -2)
         if tb:
             w = np.swapaxes(w, -1, -2)
+        # batch dims broadcast: [B,1,M,K] @ [1,B,K,N] is B*B products, whatever the file declares
+        broadcast_within(op, x[..., :1], w[..., :1, :])
         y = np.matmul(x, w)
         if has_bias:
-            y = y + f32(xs[2]).reshape(-1)
+            bias = f32(xs[2]).reshape(-1)
+            broadcast_within(op, y, bias)
+            y = y + bias
         if post is not None:
             y = post(y, xs)
         return y.reshape(out_shape)
@@ -87,7 +91,9 @@ def fully_connection(op: OpView):
         w2 = w.reshape(-1, x2.shape[1]).T if not transpose else w.reshape(x2.shape[1], -1)
         y = x2 @ w2
         if has_bias:
-            y = y + f32(xs[2]).reshape(-1)
+            bias = f32(xs[2]).reshape(-1)
+            broadcast_within(op, y, bias)
+            y = y + bias
         if post is not None:
             y = post(y, xs)
         return y.reshape(out_shape)
