@@ -73,12 +73,25 @@ def _attrs(kind: str, rng: random.Random) -> dict:
         return {"transpose_x1": rng.random() < 0.5, "transpose_x2": rng.random() < 0.5}
     if kind == "LeakyRelu":
         return {"negative_slope": rng.choice(FLOATS)}
+    if kind in ("Conv2DTransposeD", "DepthwiseConv2D"):
+        return {"strides": [1, 1] + _ints(rng, 2), "pads": _ints(rng, 4), "dilations": [1, 1, 1, 1],
+                "groups": rng.choice((1, _int(rng))), "data_format": "NCHW"}
+    if kind in ("Scale", "FullyConnection"):
+        return {"axis": _int(rng)}
+    if kind == "SplitD":
+        return {"split_dim": _int(rng), "num_split": 1}
+    if kind == "ArgMaxV2":
+        return {"dimension": _int(rng)}
     return {}
 
 
-KINDS = UNARY + BINARY + ("ConcatD", "PadD", "ReduceSumD", "ReduceMaxD", "SoftmaxV2", "TransposeD", "StridedSliceD",
-                          "Conv2D", "MaxPoolV3", "AvgPoolV2", "ResizeBilinearV2D", "ResizeNearestNeighborV2D",
-                          "MatMulV2", "LeakyRelu")
+KINDS = UNARY + BINARY + (
+    "ConcatD", "PadD", "ReduceSumD", "ReduceMaxD", "SoftmaxV2", "TransposeD", "StridedSliceD", "Conv2D",
+    "DepthwiseConv2D", "Conv2DTransposeD", "MaxPoolV3", "AvgPoolV2", "ResizeBilinearV2D", "ResizeNearestNeighborV2D",
+    "MatMulV2", "BatchMatMulV2", "FullyConnection", "LeakyRelu", "BiasAdd", "PRelu", "Scale", "ClipByValue",
+    "ArgMaxV2", "SplitD", "Pad")
+PAIRS = ("ConcatD", "Conv2D", "DepthwiseConv2D", "Conv2DTransposeD", "MatMulV2", "BatchMatMulV2", "FullyConnection",
+         "BiasAdd", "PRelu", "Scale", "Pad")
 
 
 def build(rng: random.Random) -> bytes:
@@ -89,7 +102,7 @@ def build(rng: random.Random) -> bytes:
     names, shapes = ["x"], {"x": (1, 2, 4, 4)}
     for i in range(rng.randint(1, 4)):
         kind = rng.choice(KINDS)
-        arity = 2 if kind in BINARY + ("ConcatD", "Conv2D", "MatMulV2") else 1
+        arity = 3 if kind == "ClipByValue" else 2 if kind in BINARY + PAIRS else 1
         inputs = [rng.choice(names) for _ in range(arity)]
         if rng.random() < 0.5:
             shape = shapes[inputs[0]]

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from graph_builder import Graph
 from hostile import GRAPH_CASES, conv_hours
+from test_magics import fails_with_one_line, ip, shell  # noqa: F401 (fixtures)
 
 import acl_notebook as acl
 from acl_notebook.cpu_reference import budget
@@ -248,3 +249,15 @@ def test_coverage_says_a_run_would_be_refused():
     cover = acl.coverage(data)
     assert cover.fidelity == "placeholder" and cover.summary == "placeholder: past the CPU reference's bounds"
     assert "a run is refused: the CPU reference would take about 4.4e+12 operations" in cover.notes[-1]
+
+
+def test_magics_show_the_refusal_as_one_line_and_run_as_placeholder(ip, capsys, tmp_path):  # noqa: F811
+    path = tmp_path / "conv_hours.om"
+    path.write_bytes(conv_hours())
+    assert ip.run_line_magic("acl_desc", str(path)).coverage == "placeholder: past the CPU reference's bounds"
+    m = ip.run_line_magic("acl_load", str(path))
+    out = ip.run_line_magic("acl_run", f"{m.name} --random")
+    assert out.fidelity == "placeholder" and "past its bound of 1e+12" in out.notes[0]
+    line = fails_with_one_line(ip, capsys, f"%acl_compare {m.name} --random")
+    assert "about 4.4e+12 operations for this run (Conv2D 'conv' alone" in line and "override=" in line
+    assert m.loaded and [x.id for x in acl.models()] == [m.id]
