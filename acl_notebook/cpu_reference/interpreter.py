@@ -251,6 +251,8 @@ class Interpreter:
         key = frozenset(given)
         found = self._plans.get(key)
         if found is None:
+            if len(self._plans) >= 64:  # many different override sets: keep the cache bounded
+                self._plans.clear()
             found = self._plans[key] = budget.plan(order, self.step, lambda n: n.type in _SOURCES, PLACEHOLDER)
         budget.check(found)
 
