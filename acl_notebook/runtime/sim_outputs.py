@@ -195,9 +195,13 @@ def compute(model: ModelState, inputs: Sequence[memoryview], gear: Optional[tupl
         if isinstance(exc, OverrideError):  # the caller's mistake, not the model's
             raise
         # the device would run the model; only the CPU reference cannot: say so, as placeholder
+        from ..cpu_reference.budget import ReferenceLimitError
         from ..cpu_reference.placeholder import NOTE
 
-        note = f"the CPU reference cannot run this model's graph ({exc})"
+        if isinstance(exc, (ReferenceLimitError, HostMemoryError)):  # it says what and why itself
+            note = f"not computed on the CPU: {exc}"
+        else:
+            note = f"the CPU reference cannot run this model's graph ({exc})"
         outputs = tuple(placeholder_output(inputs, j, n) for j, n in enumerate(output_sizes))
         return SimOutputs(outputs, PLACEHOLDER, (note, NOTE))
     outputs = []
