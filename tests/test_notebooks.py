@@ -322,7 +322,9 @@ def test_many_devices_cluster_loads_refuses_and_survives_a_lost_worker():
     assert "Cluster memory: 4 devices" in text_of("07-many-devices", "cluster-memory")
     assert re.search(r"refused on host \S+ device \d", text_of("07-many-devices", "cluster-refusal"))
     lost = text_of("07-many-devices", "lost")
-    assert "device 1 (The actor is dead because it was killed by `ray.kill`.); its models: ['classifier']" in lost
+    # Ray words the death by when the kill lands: "... killed by `ray.kill`." once it has, "The
+    # actor died unexpectedly before finishing this task." on a busy machine where the ping won
+    assert re.search(r"device 1 \(The actor (is dead|died)[^)]*\); its models: \['classifier'\]", lost), lost
     survivors = text_of("07-many-devices", "survivors")
     assert "the others keep working: [0, 2, 3]" in survivors
     assert "a split run still covers every row: True" in survivors and "device 1'" not in survivors
