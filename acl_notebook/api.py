@@ -39,7 +39,7 @@ def load(source: Any, *, name: Optional[str] = None, device: Any = None, force: 
     source: a path to a .om file (memory-mapped, not copied) or bytes, bytearray,
     memoryview, mmap or a numpy uint8 array (passed to the runtime without a copy).
     The device memory the model needs is checked first; force=True skips that check.
-    priority: load through aclmdlLoadWithConfig with this priority. label: how the source
+    priority: load through aclmdlLoadWithConfig with this priority (0-7, 0 the greatest). label: how the source
     is shown (defaults to the path or the buffer's type).
     device: one id (a `Model`), or several: "all", "0-3", "0,2" or [0, 2] (a `ModelGroup`,
     one copy per device; every device is pre-checked before any loads).

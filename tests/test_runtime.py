@@ -324,6 +324,18 @@ def test_load_with_config_priority(rig):
     assert m.loaded and s.models()[0].id == m.id
 
 
+@pytest.mark.parametrize("priority", [-1, 8, 2**31 - 1])
+def test_a_load_priority_outside_the_stream_range_is_refused_and_nothing_is_lost(rig, priority):
+    """aclmdlSetConfigOpt checks PRIORITY_INT32 against the stream priority range (greatest 0,
+    least 7): 100000 on both backends, and the model already loaded stays loaded."""
+    s = rig.session()
+    kept = s.load(model_path("a3c_pong_model_v2"), name="kept", priority=7)
+    with pytest.raises(AclError) as info:
+        s.load(model_path("a3c_pong_model_v2"), name="refused", priority=priority)
+    assert info.value.code == 100000 and "aclmdlSetConfigOpt" in str(info.value)
+    assert [m.name for m in s.models()] == ["kept"] and kept.loaded
+
+
 def test_mem_info_kinds(rig):
     s = rig.session(soc="Ascend910B1")
     s._use(0)

@@ -61,6 +61,9 @@ if TYPE_CHECKING:
     from ..om.reader import ParsedModel
 
 _MAGIC = b"IMOD"
+#: What aclmdlSetConfigOpt accepts for PRIORITY_INT32: aclrtDeviceGetStreamPriorityRange's
+#: greatest (0) to least (7), checked when the option is set
+_LOAD_PRIORITIES = range(0, 8)
 _HEADER = 256
 #: Seconds over which utilisation is averaged (npu-smi also reports a recent average).
 UTIL_WINDOW_S = 1.0
@@ -328,8 +331,9 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
 
     def load_with_config(self, model: memoryview, priority: Optional[int] = None, work: int = 0,
                          work_size: int = 0, weight: int = 0, weight_size: int = 0) -> int:
-        if priority is not None and not -(2**31) <= int(priority) < 2**31:
-            raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetConfigOpt", "priority must fit int32")
+        if priority is not None and int(priority) not in _LOAD_PRIORITIES:
+            raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetConfigOpt",
+                             f"priority {priority} is outside the stream priority range [0, 7] (0 is the greatest)")
         supplied = (work, work_size, weight, weight_size) if work or weight else None
         return self._load(model, "aclmdlLoadWithConfig", supplied)
 

@@ -1515,6 +1515,9 @@ FAKEACL_API aclError aclmdlSetConfigOpt(aclmdlConfigHandle *handle, aclmdlConfig
     case ACL_MDL_PRIORITY_INT32:
         if (valueSize != sizeof(int32_t)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "PRIORITY_INT32 needs 4 bytes"));
         memcpy(&handle->priority, attrValue, sizeof(int32_t));
+        /* ACL checks it against aclrtDeviceGetStreamPriorityRange: greatest 0, least 7 */
+        if (handle->priority < 0 || handle->priority > 7)
+            LEAVE(fail(ACL_ERROR_INVALID_PARAM, "priority is outside the stream priority range [0, 7]"));
         handle->has_priority = 1;
         break;
     case ACL_MDL_LOAD_TYPE_SIZET:
