@@ -270,3 +270,17 @@ def test_a_data_op_that_disagrees_with_the_input_is_refused_by_reference_and_pla
     out = sim.load(data)(x)
     assert out.fidelity == "placeholder" and out[0].shape == (1, 4)
     assert any("cannot run this model's graph" in n and "Data op 'x'" in n for n in out.notes), out.notes
+
+
+def test_compare_arrays_counts_signalling_nans_without_a_warning():
+    """Placeholder outputs are bytes of the inputs, so a float32 output can hold signalling
+    NaNs, whose widening raises the FPU's invalid flag: numpy warned "invalid value
+    encountered in cast" under every compare of such a model. They are counted as NaN."""
+    import warnings
+
+    dev = np.array([0x7F800001, 0x3F800000, 0xFFA00000, 0x40000000], np.uint32).view(np.float32)
+    ref = np.array([1.0, 1.0, 2.0, 2.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = compare_arrays("y", dev, ref)
+    assert r.nan_device == 2 and r.max_abs == pytest.approx(0.0)
