@@ -1730,7 +1730,8 @@ def repr_pretty(obj: Any, p: Any, cycle: bool) -> None:
 # ----------------------------------------------------------------------------------------
 _PLAIN_WORD = re.compile(r"^(?:a|[a-z]{2,})(?=[\s,;:])")  # not "n" (a parameter's name)
 _OUR_KINDS = ("OMFormatError", "AclError", "LibraryNotFoundError", "FunctionNotFoundError", "DeviceMemoryError",
-              "HostMemoryError", "SessionBusyError", "ModelNotFoundError", "UploadError", "ReferenceLimitError")
+              "HostMemoryError", "SessionBusyError", "ModelNotFoundError", "UploadError", "ReferenceLimitError",
+              "OverrideError", "UnreadableGraph")
 
 
 def sentence(text: str) -> str:

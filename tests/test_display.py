@@ -371,6 +371,13 @@ def test_error_lines_have_no_type_name_and_read_as_sentences():
     assert error_text(OMFormatError("resnet50.om is empty.")) == "resnet50.om is empty."
     exc = DeviceMemoryError("big", 0, needed=3 * GiB, free=GiB, total=4 * GiB, candidates=(("a", 2 * GiB),))
     assert error_text(exc).startswith("Model 'big' needs 3.0 GiB of device memory")
+    # the CPU reference's refusals are ours too
+    from acl_notebook.cpu_reference.interpreter import OverrideError
+    from acl_notebook.cpuref import UnreadableGraph
+
+    assert error_text(UnreadableGraph("the CPU reference cannot read this model's graph (x)")) == (
+        "The CPU reference cannot read this model's graph (x).")
+    assert error_text(OverrideError("override of 'y' has shape [2], the op makes [3]")).startswith("Override of 'y'")
     # an error that is not ours keeps its type, which is all that explains it
     assert error_text(ZeroDivisionError("division by zero")) == "ZeroDivisionError: division by zero."
 
