@@ -339,6 +339,7 @@ def test_gear_validation():
     (dict(header_version=3), "header_version"),
     (dict(weight_size=-1), "weight_size"),
     (dict(inputs=[TensorSpec("", (1,))]), "name"),
+    (dict(inputs=[TensorSpec("x", (1, 2**63))]), "below 2\\*\\*63"),  # was struct.error
 ])
 def test_writer_rejects_bad_specs(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -417,6 +417,8 @@ def _validate(spec: ModelSpec) -> None:
                 raise ValueError(f"{group} {t.name!r}: unknown format {t.format!r}; use e.g. NCHW, NHWC, ND")
             if any(d < -2 for d in t.dims):
                 raise ValueError(f"{group} {t.name!r}: dims must be >= 0, or -1 / -2 for unknown")
+            if any(d >= 2**63 for d in t.dims):  # the file stores them as int64
+                raise ValueError(f"{group} {t.name!r}: dims must be below 2**63, as the file stores int64")
     if any(t.name == MBATCH_INPUT for t in spec.inputs):
         raise ValueError(f"{MBATCH_INPUT!r} is added by the writer for gear models; do not list it")
     if spec.dynamic_kind is None:
