@@ -422,3 +422,84 @@ def test_a_non_blocking_callback_the_thread_s_own_synchronize_reaches_waits_for_
     assert calls == ["ran"]
     b.unsubscribe_report(me, stream)
     b.destroy_stream(stream)
+
+
+def test_a_second_synchronize_waits_for_what_the_first_one_took_off_the_stream(run):
+    """Thread A's synchronize is held by a blocking callback; a synchronize of the same stream on
+    this thread meanwhile returns only once the callback has run."""
+    second_synchronize(run.b, "stream")
+
+
+def test_an_event_synchronize_waits_for_a_record_another_synchronize_took_off_the_stream(sim_run):
+    """The same for aclrtSynchronizeEvent of a record queued after the callback (the C library
+    records an event at launch: only the simulator queues it behind the callback)."""
+    second_synchronize(sim_run[0].b, "event")
+
+
+def second_synchronize(b, second: str) -> None:
+    stream, event = b.create_stream(), b.create_event()
+    rep = Reporter(b, b.get_current_context())
+    b.subscribe_report(rep.ident, stream)
+    done: list[str] = []
+    b.launch_callback(lambda: (time.sleep(0.3), done.append("callback")), 1, stream)
+    b.record_event(event, stream)
+    first = in_thread_started(b, lambda: b.synchronize_stream(stream))
+    time.sleep(0.05)  # A has taken the callback off the stream and waits for it
+    rep.go.set()
+    time.sleep(0.05)
+    if second == "stream":
+        b.synchronize_stream(stream)
+    else:
+        b.synchronize_event(event)
+        assert b.query_event_status(event), "the event's record is done once it is synchronized"
+    assert done == ["callback"], "a synchronize returned before the stream's callback had run"
+    first.join(10)
+    assert not first.is_alive()
+    b.unsubscribe_report(rep.ident, stream)
+    rep.close()
+    b.destroy_event(event)
+    b.destroy_stream(stream)
+
+
+def in_thread_started(b, fn) -> threading.Thread:
+    """`fn` on a new thread in this thread's current context (already running on return)."""
+    ctx = b.get_current_context()
+
+    def body() -> None:
+        b.set_current_context(ctx)
+        fn()
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    return t
+
+
+def test_a_callback_that_synchronizes_a_stream_held_by_its_own_thread_s_callback_runs_that_one(sim_run):
+    """A blocking callback synchronizes stream 2, which another thread's synchronize holds at a
+    blocking callback for this same (busy) thread: that one runs here, before the synchronize returns."""
+    b = sim_run[0].b
+    ctx = b.get_current_context()
+    s1, s2 = b.create_stream(), b.create_stream()
+    rep = Reporter(b, ctx)
+    b.subscribe_report(rep.ident, s1)
+    b.subscribe_report(rep.ident, s2)
+    log: list[str] = []
+
+    def first() -> None:
+        b.synchronize_stream(s2)
+        log.append("s2 synchronized")
+
+    b.launch_callback(first, 1, s1)
+    b.launch_callback(lambda: log.append("second"), 1, s2)
+    threads = [in_thread_started(b, lambda s=s: b.synchronize_stream(s)) for s in (s1, s2)]
+    time.sleep(0.1)  # both callbacks are posted to the reporter
+    rep.go.set()
+    for t in threads:
+        t.join(10)
+        assert not t.is_alive()
+    assert log == ["second", "s2 synchronized"]
+    for s in (s1, s2):
+        b.unsubscribe_report(rep.ident, s)
+        b.destroy_stream(s)
+    rep.close()
+    assert not rep.raised

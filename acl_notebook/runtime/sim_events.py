@@ -140,11 +140,12 @@ class EventsMixin:
             self._queues.add(key, _WaitTask(ev.latest))
 
     def _perform_through(self, task: StreamTask) -> None:
-        """Perform `task`'s stream up to and including it, if it is still queued (and wait for
-        another thread that took it off the queue to finish performing it)."""
+        """Perform `task`'s stream up to and including it, if it is still queued, or wait for
+        the thread that took it off the queue to finish performing it."""
         with self._lock:
             found = self._queues.find(lambda t: t is task)
-            tasks = self._queues.take_through(found[0], task) if found else []
+            key = found[0] if found else task.flying_on
+            tasks = [] if task.performed else self._queues.take_through(key, task, threading.get_ident())
         self._finish(tasks)
 
     def _observe(self, event: int, call: str) -> _Event:

@@ -115,6 +115,8 @@ class ExecutionMixin:
 
     # provided by SimulatorBackend
     _lock: threading.RLock
+    _holding: Any  # sim_reports: whether this thread runs a blocking callback of a stream
+    _serve_posted_blocking: Any  # sim_reports: run a blocking callback posted to this thread
     _models: dict
     devices: list
     profile: Any
@@ -128,9 +130,11 @@ class ExecutionMixin:
         self._streams: dict[int, int] = {}  # stream -> context
         # what each stream has been given and not yet done (runs, copies, event records ...)
         self._queues = Queues()
-        # held while queued tasks are performed: a sync waits for tasks another thread took off
-        # the queue just before; re-entrant, because a task may wait for another stream's work
+        # held while queued tasks are performed; re-entrant, because a task may wait for another
+        # stream's work. Waiting on `_progress` (for a task another thread performs, or for a
+        # blocking callback) lets go of it, so the streams can move meanwhile.
         self._draining = threading.RLock()
+        self._progress = threading.Condition(self._draining)
         self._descs: dict[int, _Desc] = {}
         self._last = threading.local()
         #: calls made, by name, for tests that count copies and allocations
@@ -650,21 +654,48 @@ class ExecutionMixin:
         self._last.report = ExecutionReport(result.fidelity, tuple(result.notes), task.model_id, task.gear)
 
     def _take(self, keys: Iterable) -> list[StreamTask]:
-        """Under `_lock`: the tasks queued on these streams, in launch order, off their queues."""
-        return self._queues.take(keys)
+        """Under `_lock`: the tasks queued on these streams, in launch order, off their queues,
+        each key's preceded by those of its tasks another thread is still performing."""
+        return self._queues.take(keys, threading.get_ident())
 
     def _finish(self, tasks: list[StreamTask]) -> None:
-        """After `_lock` is released: perform them. `_draining` also makes a sync wait for tasks
-        another thread's sync took off the queue just before."""
+        """After `_lock` is released: perform this thread's tasks and wait for the others' (a
+        sync returns only once what another thread took off the stream before it is done)."""
+        me = threading.get_ident()
+        mine = [t for t in tasks if t.claimant == me]
         with self._draining:
             failed: Optional[AclError] = None
-            for t in tasks:  # a task that fails (207001) never drops the ones queued after it
-                try:
-                    t.perform(self)
-                except AclError as exc:
-                    failed = failed or exc
+            try:
+                for t in tasks:  # a task that fails (207001) never drops the ones queued after it
+                    if t.claimant != me:
+                        self._await(t)
+                        continue
+                    try:
+                        t.perform(self)
+                    except AclError as exc:
+                        failed = failed or exc
+                    finally:
+                        self._settle(t)
+            finally:  # interrupted (KeyboardInterrupt): nobody must wait for the rest for ever
+                for t in mine:
+                    if not t.performed:
+                        self._settle(t)
             if failed is not None:
                 raise failed
+
+    def _settle(self, task: StreamTask) -> None:
+        """Under `_draining`: `task` is done; wake whoever waits for it."""
+        with self._lock:
+            self._queues.settle(task)
+        self._progress.notify_all()
+
+    def _await(self, task: StreamTask) -> None:
+        """Under `_draining`: wait until another thread has performed `task`. Not when this
+        thread is running the blocking callback that holds it (that would wait for itself);
+        a blocking callback that thread posted to this one meanwhile is run here."""
+        while not task.performed and not self._holding(task.flying_on):
+            if not self._serve_posted_blocking():
+                self._progress.wait(0.02)
 
     def _queues_of(self, contexts: set) -> list:
         """The queue keys of every stream (default ones included) of these contexts."""

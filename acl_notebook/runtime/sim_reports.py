@@ -19,6 +19,12 @@ streams (work completes when something waits for or observes it, `sim_streams`):
   is alive to run them); destroying a stream unsubscribes it;
 - a blocking callback the subscribed thread's own synchronize reaches would hang a device
   (the thread waits for itself); the simulator calls it there, on that thread, instead;
+- a synchronize waits for what another thread took off the stream before it and is still
+  performing (a run, a copy, a record held behind a blocking callback), not only for what is
+  still queued. A thread that waits so while another thread's synchronize holds a blocking
+  callback for it runs that callback itself (it could never process it); one that waits for
+  its own stream from inside that stream's blocking callback does not wait for the work the
+  callback holds (a device would hang there);
 - an exception a callback raises comes out of the ``process_report`` call that ran it (or,
   for one the subscribed thread's own synchronize ran, out of its next ``process_report``).
 
@@ -89,6 +95,7 @@ class ReportsMixin:
     # provided by SimulatorBackend and ExecutionMixin
     _lock: threading.RLock
     _draining: threading.RLock
+    _progress: threading.Condition
     _streams: dict
     _contexts: dict
     _queues: Any
@@ -101,7 +108,8 @@ class ReportsMixin:
         self._posted: dict[int, list[CallbackTask]] = {}  # thread -> callbacks the streams reached
         self._late: dict[int, list[BaseException]] = {}  # thread -> errors of callbacks its own syncs ran
         self._reports = threading.Condition(self._lock)
-        self._held = threading.Condition(self._draining)  # waiting on it lets the streams move
+        self._held = self._progress  # waiting on it lets the streams move
+        self._running = threading.local()  # .keys: streams whose blocking callback this thread runs
 
     def _report_key(self, stream: int, call: str) -> tuple[Hashable, Any]:
         """Under `_lock`: the queue key `stream` names (0: the current context's default
@@ -153,6 +161,7 @@ class ReportsMixin:
     def _left(self, key: Hashable) -> bool:
         """Under `_lock`: callbacks of `key` still to run (queued or posted)."""
         posted = any(t.key == key and not t.done for ts in self._posted.values() for t in ts)
+        posted = posted or any(isinstance(t, CallbackTask) and not t.done for t in self._queues.flying(key, 0))
         return posted or self._queues.find(lambda t: isinstance(t, CallbackTask) and t.key == key) is not None
 
     def _forget_reports(self, key: Hashable) -> None:
@@ -188,11 +197,7 @@ class ReportsMixin:
         if task.thread == threading.get_ident() and task.block:
             # The subscribed thread synchronizes its own stream: on a device it would wait for
             # ever for itself to process the report; the simulator calls it here instead.
-            task.call_here()
-            if task.error is not None:  # the queue must go on: its next process_report raises it
-                with self._lock:
-                    self._late.setdefault(task.thread, []).append(task.error)
-                task.error = None
+            self._call_late(task)
             return
         with self._lock:
             if self._subscribed.get(task.key, None) is None or self._subscribed[task.key].thread != task.thread:
@@ -205,6 +210,47 @@ class ReportsMixin:
         with self._held:  # hold the stream's later work; the other streams may move meanwhile
             while not task.done and _alive(task.thread):
                 self._held.wait(_POLL)
+
+    def _call_late(self, task: CallbackTask) -> None:
+        """Call a blocking callback on its thread outside process_report; the queue must go
+        on, so its error waits for that thread's next process_report."""
+        self._call(task)
+        if task.error is not None:
+            with self._lock:
+                self._late.setdefault(task.thread, []).append(task.error)
+            task.error = None
+
+    def _call(self, task: CallbackTask) -> None:
+        """Call it on this thread, noting meanwhile that a blocking one holds its stream."""
+        if not task.block:
+            task.call_here()
+            return
+        keys = self._running.__dict__.setdefault("keys", [])
+        keys.append(task.key)
+        try:
+            task.call_here()
+        finally:
+            keys.pop()
+
+    def _holding(self, key: Hashable) -> bool:
+        """Whether this thread is running a blocking callback of stream `key` (whatever
+        another thread took off that stream after it cannot be done before it returns)."""
+        return key in getattr(self._running, "keys", ())
+
+    def _serve_posted_blocking(self) -> bool:
+        """While this thread waits for a stream: call the blocking callbacks posted to it (the
+        thread that posted one waits for this one, which would never process it)."""
+        me = threading.get_ident()
+        with self._lock:
+            mine = self._posted.get(me, [])
+            ready = [t for t in mine if t.block and not t.done]
+            if not ready:
+                return False
+            self._posted[me] = [t for t in mine if not t.block]
+        for task in ready:
+            self._call_late(task)
+        self._progress.notify_all()  # under `_draining`: the caller waits in `_await`
+        return True
 
     # -- process -----------------------------------------------------------------------------
     def process_report(self, timeout: int) -> None:
@@ -221,19 +267,26 @@ class ReportsMixin:
             while True:
                 if not self._posted.get(me) and not any(s.thread == me for s in self._subscribed.values()):
                     raise self._fail(E.ACL_ERROR_RT_THREAD_SUBSCRIBE, call, f"thread {me} subscribed no stream")
-                posted = self._posted.pop(me, [])
-                if posted:
+                if self._posted.get(me):
                     break
                 found = self._queues.find(lambda t: isinstance(t, CallbackTask) and t.thread == me)
                 if found is not None:
-                    work = self._queues.take_through(*found)
+                    work = self._queues.take_through(*found, me)
                     break
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise self._fail(E.ACL_ERROR_RT_REPORT_TIMEOUT, call, f"no callback within {timeout} ms")
                 self._reports.wait(_POLL if left is None else min(left, _POLL))
-        for task in posted:
-            task.call_here()
+        posted = []
+        while True:  # one at a time: a callback that waits for a stream may run the next itself
+            with self._lock:
+                mine = self._posted.get(me)
+                if not mine:
+                    self._posted.pop(me, None)
+                    break
+                task = mine.pop(0)
+            posted.append(task)
+            self._call(task)
             if task.block:  # the synchronize that posted it waits on `_held`
                 with self._held:
                     self._held.notify_all()
@@ -246,8 +299,13 @@ class ReportsMixin:
                 failed = exc
             if task.block:  # nothing on the streams moves until it returns
                 with self._draining:
-                    task.call_here()
-            else:
+                    try:
+                        self._call(task)
+                    finally:
+                        self._settle(task)
+            else:  # the stream goes on at once: nothing waits for a non-blocking one
+                with self._draining:
+                    self._settle(task)
                 task.call_here()
         with self._lock:
             self._reports.notify_all()

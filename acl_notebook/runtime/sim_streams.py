@@ -20,7 +20,14 @@ from typing import Any, Callable, Hashable, Iterable, Optional
 
 
 class StreamTask(ABC):
-    """One piece of work launched on a stream; performed in launch order, later."""
+    """One piece of work launched on a stream; performed in launch order, later.
+
+    Once a thread takes it off its queue it is *in flight* until that thread has performed
+    it: `claimant` is that thread, `performed` says it is done (see `Queues`)."""
+
+    claimant: int = 0
+    flying_on: Hashable = None
+    performed: bool = False
 
     @abstractmethod
     def perform(self, backend: Any) -> None:
@@ -45,10 +52,16 @@ def default_key(context: int) -> tuple[str, int]:
 
 
 class Queues:
-    """Tasks by queue key, in launch order. Not thread-safe: the backend's lock guards it."""
+    """Tasks by queue key, in launch order. Not thread-safe: the backend's lock guards it.
+
+    A task taken off a queue stays known as in flight on its key until `settle`: a thread
+    that waits for a stream must also wait for what another thread took off it just before
+    and is still performing (it may be held by a blocking callback), and must not perform
+    the stream's later tasks first."""
 
     def __init__(self) -> None:
         self._tasks: dict[Hashable, list[StreamTask]] = {}
+        self._flying: dict[Hashable, list[StreamTask]] = {}
 
     def add(self, key: Hashable, task: StreamTask) -> None:
         self._tasks.setdefault(key, []).append(task)
@@ -60,21 +73,53 @@ class Queues:
         """What is still queued on `key` (a copy of the list)."""
         return list(self._tasks.get(key, ()))
 
-    def take(self, keys: Iterable[Hashable]) -> list[StreamTask]:
-        """Everything queued on these keys, in launch order per key, off their queues."""
-        return [t for k in keys for t in self._tasks.pop(k, ())]
+    def take(self, keys: Iterable[Hashable], claimant: int) -> list[StreamTask]:
+        """For thread `claimant`, per key in launch order: the tasks other threads took off
+        these queues and have not performed yet (to wait for), then everything still queued
+        there (to perform, now claimed by `claimant`)."""
+        out: list[StreamTask] = []
+        for k in list(keys):
+            out += self.flying(k, claimant)
+            out += self._claim(k, self._tasks.pop(k, []), claimant)
+        return out
 
-    def take_through(self, key: Hashable, task: StreamTask) -> list[StreamTask]:
-        """The tasks of `key` up to and including `task`, off the queue; [] if it is not queued
-        there (already performed, or taken by another thread that is performing it)."""
+    def take_through(self, key: Hashable, task: StreamTask, claimant: int) -> list[StreamTask]:
+        """As `take` for one key, up to and including `task`; when `task` is no longer queued
+        the in-flight tasks up to it (those another thread still performs), else []."""
         tasks = self._tasks.get(key, [])
         for i, t in enumerate(tasks):
             if t is task:
                 head, self._tasks[key] = tasks[: i + 1], tasks[i + 1:]
                 if not self._tasks[key]:
                     del self._tasks[key]
-                return head
+                return self.flying(key, claimant) + self._claim(key, head, claimant)
+        flying = self._flying.get(key, [])
+        for i, t in enumerate(flying):
+            if t is task:
+                return [f for f in flying[: i + 1] if f.claimant != claimant]
         return []
+
+    def _claim(self, key: Hashable, tasks: list[StreamTask], claimant: int) -> list[StreamTask]:
+        for t in tasks:
+            t.claimant, t.flying_on = claimant, key
+        if tasks:
+            self._flying.setdefault(key, []).extend(tasks)
+        return tasks
+
+    def flying(self, key: Hashable, claimant: int) -> list[StreamTask]:
+        """Tasks of `key` that threads other than `claimant` took and have not performed."""
+        return [t for t in self._flying.get(key, ()) if t.claimant != claimant]
+
+    def settle(self, task: StreamTask) -> None:
+        """`task` has been performed (or dropped): it is no longer in flight."""
+        task.performed = True
+        flying = self._flying.get(task.flying_on, [])
+        for i, t in enumerate(flying):
+            if t is task:  # identity: dataclass tasks compare equal by value
+                del flying[i]
+                if not flying:
+                    del self._flying[task.flying_on]
+                return
 
     def find(self, match: Callable[[StreamTask], bool]) -> Optional[tuple[Hashable, StreamTask]]:
         """The first queued task `match` accepts, with its key."""
