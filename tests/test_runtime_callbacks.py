@@ -9,8 +9,10 @@ through one ctypes trampoline. Codes: see sim_reports' docstring.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -503,3 +505,24 @@ def test_a_callback_that_synchronizes_a_stream_held_by_its_own_thread_s_callback
         b.destroy_stream(s)
     rep.close()
     assert not rep.raised
+
+
+def test_finalize_lets_go_of_the_callbacks_c_will_never_call(acl_rig):
+    """The ctypes backend keeps each launched callable until C calls it back; after aclFinalize
+    C never will, so the table must not keep it (and what it holds) alive for ever."""
+    s = acl_rig.session(soc=SOC)
+    s._use(0)
+    b = s.backend
+    stream = b.create_stream()
+    b.subscribe_report(threading.get_ident(), stream)
+
+    class Payload:
+        pass
+
+    held = Payload()
+    gone = weakref.ref(held)
+    b.launch_callback(lambda held=held: None, 0, stream)  # never processed
+    del held
+    s.shutdown()
+    gc.collect()
+    assert gone() is None, "the trampoline table still holds a callback of a finalized runtime"

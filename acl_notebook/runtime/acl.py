@@ -167,6 +167,7 @@ class AclBackend(ReportsMixin, Backend):
 
     def finalize(self) -> None:
         self._call("aclFinalize")
+        self._drop_callbacks()
 
     def versions(self) -> Versions:
         api = cann = ""

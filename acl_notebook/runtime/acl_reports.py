@@ -5,7 +5,8 @@ function later, on whichever thread calls aclrtProcessReport. A Python callable 
 passed as is, so there is one trampoline for the whole process (a ctypes ``aclrtCallback``
 that lives as long as the module, so no C report can outlive it) and a table of the
 callables still to be called, keyed by the token passed as userData. Each callable stays in
-the table, and so alive, until C calls it (or its launch fails).
+the table, and so alive, until C calls it, its launch fails, or the backend that launched it
+finalizes ACL (after aclFinalize C never reports again).
 
 An exception a callable raises cannot cross back into C: the trampoline keeps it for its
 thread, and `process_report` raises it once aclrtProcessReport has returned, so a program
@@ -20,7 +21,7 @@ from typing import Any, Callable, Optional
 
 from .prototypes import aclrtCallback
 
-_pending: dict[int, Callable[[], None]] = {}
+_pending: dict[int, tuple[int, Callable[[], None]]] = {}  # token -> (id of the launching backend, fn)
 _tokens = itertools.count(1)
 _lock = threading.Lock()
 _raised = threading.local()  # per thread: the exceptions its callbacks raised
@@ -28,9 +29,10 @@ _raised = threading.local()  # per thread: the exceptions its callbacks raised
 
 def _trampoline(data: Optional[int]) -> None:
     with _lock:
-        fn = _pending.pop(data or 0, None)
-    if fn is None:
+        entry = _pending.pop(data or 0, None)
+    if entry is None:
         return
+    fn = entry[1]
     try:
         fn()
     except BaseException as exc:  # noqa: BLE001 - handed to process_report, never into C
@@ -44,12 +46,20 @@ def _trampoline(data: Optional[int]) -> None:
 TRAMPOLINE = aclrtCallback(_trampoline)
 
 
-def add(fn: Callable[[], None]) -> int:
-    """Keep `fn` until C calls it back; returns the token to pass as userData."""
+def add(fn: Callable[[], None], owner: int = 0) -> int:
+    """Keep `fn` until C calls it back; returns the token to pass as userData. `owner`: the
+    id of the backend launching it (see `drop`)."""
     with _lock:
         token = next(_tokens)
-        _pending[token] = fn
+        _pending[token] = (owner, fn)
     return token
+
+
+def drop(owner: int) -> None:
+    """`owner` finalized ACL: C will call none of its callbacks back."""
+    with _lock:
+        for token in [t for t, (o, _fn) in _pending.items() if o == owner]:
+            del _pending[token]
 
 
 def discard(token: int) -> None:
@@ -80,12 +90,16 @@ class ReportsMixin:
         self._call("aclrtUnSubscribeReport", int(thread_id) & (2**64 - 1), stream or None)
 
     def launch_callback(self, fn: Callable[[], None], block_type: int, stream: int) -> None:
-        token = add(fn)
+        token = add(fn, id(self))
         try:
             self._call("aclrtLaunchCallback", TRAMPOLINE, token, int(block_type), stream or None)
         except BaseException:
             discard(token)
             raise
+
+    def _drop_callbacks(self) -> None:
+        """After aclFinalize: let go of the callables C never called (and what they hold)."""
+        drop(id(self))
 
     def process_report(self, timeout: int) -> None:
         code = self._fn("aclrtProcessReport")(int(timeout))  # ctypes releases the GIL while C waits
@@ -93,4 +107,4 @@ class ReportsMixin:
         self._check(code, "aclrtProcessReport")
 
 
-__all__ = ["TRAMPOLINE", "ReportsMixin", "add", "discard", "raise_pending"]
+__all__ = ["TRAMPOLINE", "ReportsMixin", "add", "discard", "drop", "raise_pending"]
