@@ -357,6 +357,15 @@ def test_pyacl_buffers_show_then_count_as_the_models_io():
     assert f"work + weight + {match.group(1)} of I/O buffers" in run
 
 
+def test_pyacl_async_run_is_certain_only_after_the_sync_and_timed_by_events():
+    out = text_of("06-pyacl-on-the-simulator", "async")
+    # the simulator performs queued work when the stream is waited for, so the early read is stale
+    assert "read before the sync: the old bytes" in out
+    assert "after the sync, the same values as the synchronous run: True" in out
+    ms = re.search(r"the stream's work took (\d+\.\d+) ms between the two events", out)
+    assert ms and float(ms.group(1)) > 0, out
+
+
 def test_pyacl_mistakes_get_acl_codes_not_crashes():
     out = text_of("06-pyacl-on-the-simulator", "mistakes")
     assert "device memory, which the host cannot read in EP mode" in out
