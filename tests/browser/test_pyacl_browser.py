@@ -48,7 +48,7 @@ def _cell_index(tag_text: str) -> int:
 
 
 def test_the_panel_follows_a_pyacl_program_cell_by_cell(lab_server, lab_root, new_page, artifacts):
-    buffers, cleanup = _cell_index("buffers"), _cell_index("cleanup")
+    buffers, cleanup, run_async = _cell_index("buffers"), _cell_index("cleanup"), _cell_index("async")
 
     def flow(page, attempt):
         name = f"06-pyacl-{attempt}.ipynb"  # a new copy is a new kernel
@@ -70,6 +70,10 @@ def test_the_panel_follows_a_pyacl_program_cell_by_cell(lab_server, lab_root, ne
         panel.get_by_role("tab", name="classifier").wait_for(state="detached", timeout=PAGE_S)
         memory.get_by_text("pyACL buffers (no model)").first.wait_for(state="detached", timeout=PAGE_S)
         panel.screenshot(path=str(artifacts / "pyacl-panel-after.png"))
+        streamed = page.locator(".jp-Notebook .jp-Cell").nth(run_async).locator(".jp-OutputArea")
+        streamed.scroll_into_view_if_needed()
+        streamed.screenshot(path=str(artifacts / "pyacl-async-cell.png"))
+        assert "after the sync, the same values as the synchronous run: True" in streamed.inner_text()
         assert not page.console_errors, page.console_errors
 
     run_flow(new_page, artifacts, "pyacl-panel", flow)
