@@ -43,7 +43,7 @@ PASS_THROUGH = frozenset({
     "init", "finalize", "run_mode", "soc_name", "device_count", "set_device", "reset_device",
     "create_context", "destroy_context", "set_current_context", "get_current_context", "mem_info",
     "query_size", "load_from_mem", "load_with_mem", "load_with_config", "get_desc", "unload",
-    "malloc", "free", "malloc_host", "free_host", "memcpy", "memset", "memcpy_async",
+    "malloc", "free", "malloc_host", "free_host", "memcpy", "memset", "memcpy_async", "memset_async",
     "create_stream", "destroy_stream", "synchronize_stream",
     "subscribe_report", "unsubscribe_report", "launch_callback", "process_report",
     "versions", "get_device", "utilization", "synchronize_stream_with_timeout",

@@ -425,6 +425,9 @@ class AclBackend(ReportsMixin, Backend):
     def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
         self._call("aclrtMemset", ptr or None, int(max_count), int(value), int(count))
 
+    def memset_async(self, ptr: int, max_count: int, value: int, count: int, stream: int) -> None:
+        self._call("aclrtMemsetAsync", ptr or None, int(max_count), int(value), int(count), stream or None)
+
     # -- streams ------------------------------------------------------------------------------
     def create_stream(self) -> int:
         stream = c_void_p()

@@ -284,6 +284,11 @@ class Backend(ABC):
         """aclrtMemcpyAsync(): checks now, copies when `stream` (0: the default stream) reaches
         it; the caller synchronizes before it uses the destination."""
 
+    @abstractmethod
+    def memset_async(self, ptr: int, max_count: int, value: int, count: int, stream: int) -> None:
+        """aclrtMemsetAsync(): host memory is set at once, device memory when `stream` (0: the
+        default stream) reaches the fill; the caller synchronizes before it reads it."""
+
     # -- streams ---------------------------------------------------------------------------
     @abstractmethod
     def create_stream(self) -> int:

@@ -183,6 +183,8 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtFreeHost": _P(aclError, (c_void_p,), _HOST),
     "aclrtMemcpy": _P(aclError, (c_void_p, c_size_t, c_void_p, c_size_t, aclEnum), _COPY),
     "aclrtMemset": _P(aclError, (c_void_p, c_size_t, c_int32, c_size_t), "filling device memory"),
+    "aclrtMemsetAsync": _P(aclError, (c_void_p, c_size_t, c_int32, c_size_t, aclrtStream),
+                           "filling memory on a stream"),
     "aclrtMemcpyAsync": _P(aclError, (c_void_p, c_size_t, c_void_p, c_size_t, aclEnum, aclrtStream),
                            "copying on a stream"),
     # -- streams -------------------------------------------------------------------------------

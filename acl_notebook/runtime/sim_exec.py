@@ -37,6 +37,13 @@ readable file. Check orders and codes follow shared/docs/acl-execute.md:
   when the stream reaches it, so a program that forgets to synchronize reads stale bytes.
   One whose host side is pageable memory (a numpy array, bytes) is what current CANN turns
   into "synchronize the stream, then copy at once", and so does the simulator.
+- aclrtMemsetAsync (ACL's NULL check, then the runtime's `Context::MemsetAsync`): NULL 100000;
+  context 107002; the stream checks above; then where the memory lives decides. Host memory
+  (aclrtMallocHost, or pageable) is set at once by the runtime's memset_s, which fails when
+  count > maxCount (RT_ERROR_SEC_HANDLE: 507000 here, the runtime's internal-error code, an
+  inference); device memory is filled through the stream (count 0 a no-op, count > maxCount
+  207001, the runtime's RT_ERROR_MEMORY_ALLOCATION), so the bytes change when the stream gets
+  there.
 
 Output values come from `sim_outputs.compute` (the interpreter seam).
 """
@@ -62,7 +69,7 @@ from . import sim_outputs
 from .base import ExecutionReport, MemcpyKind, RunMode, malloc_charge
 from .errors import AclError
 from .sim_memory import AddressSpace, Block, HostAccessError, host_view
-from .sim_streams import CopyTask, Queues, StreamTask, default_key
+from .sim_streams import CopyTask, FillTask, Queues, StreamTask, default_key
 
 _RT_PARAM_INVALID = 107000
 _RT_STREAM_CONTEXT = 107003
@@ -342,6 +349,30 @@ class ExecutionMixin:
             self._current(call)
             view = self._side(ptr, count, None, call)
             view[:] = bytes([int(value) & 0xFF]) * count
+
+    def memset_async(self, ptr: int, max_count: int, value: int, count: int, stream: int) -> None:
+        """aclrtMemsetAsync (see the module docstring): host memory now, device memory on the stream."""
+        call = "aclrtMemsetAsync"
+        with self._lock:
+            self._count(call)
+            if not ptr:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "devPtr is NULL")
+            ctx = self._current(call)
+            key = self._stream_key(stream, ctx.handle, call)
+            on_device = self._is_device(ptr, max(count, 1), None)
+            if count > max_count:
+                if on_device:
+                    raise self._fail(E.ACL_ERROR_RT_MEMORY_ALLOCATION, call,
+                                     f"count {count} exceeds maxCount {max_count}")
+                raise self._fail(E.ACL_ERROR_RT_INTERNAL_ERROR, call,
+                                 f"memset_s failed: count {count} exceeds maxCount {max_count}")
+            if count == 0:
+                return
+            view = self._side(ptr, count, None, call)
+            if on_device:
+                self._queues.add(key, FillTask(view, int(value) & 0xFF))
+                return
+        view[:] = bytes([int(value) & 0xFF]) * count
 
     # -- streams ----------------------------------------------------------------------------
     def create_stream(self) -> int:

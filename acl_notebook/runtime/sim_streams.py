@@ -46,6 +46,19 @@ class CopyTask(StreamTask):
         self.target[:] = self.source
 
 
+@dataclass
+class FillTask(StreamTask):
+    """aclrtMemsetAsync on device memory: the bytes are set when the stream reaches the task
+    (the runtime queues copies of a filled host block), so a program that reads them before
+    it synchronizes sees the old contents, as on a device."""
+
+    target: memoryview
+    value: int
+
+    def perform(self, backend: Any) -> None:
+        self.target[:] = bytes([self.value]) * len(self.target)
+
+
 def default_key(context: int) -> tuple[str, int]:
     """The queue key of a context's default stream (stream handle 0 in that context)."""
     return ("default", context)
@@ -130,4 +143,4 @@ class Queues:
         return None
 
 
-__all__ = ["CopyTask", "Queues", "StreamTask", "default_key"]
+__all__ = ["CopyTask", "FillTask", "Queues", "StreamTask", "default_key"]

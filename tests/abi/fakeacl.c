@@ -2597,6 +2597,27 @@ FAKEACL_API aclError aclrtMemcpyAsync(void *dst, size_t destMax, const void *src
     LEAVE(ACL_SUCCESS);
 }
 
+/* aclrtMemsetAsync: ACL's NULL check, the runtime's context and stream checks, then where the
+ * memory lives: host memory is set by a memset_s that fails for count > maxCount (507000),
+ * device memory is filled on the stream (count 0 a no-op, count > maxCount 207001). Stream
+ * work completes at launch here, as for aclrtMemcpyAsync. */
+FAKEACL_API aclError aclrtMemsetAsync(void *devPtr, size_t maxCount, int32_t value, size_t count, void *stream) {
+    ENTER_COUNTED();
+    if (!devPtr) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "devPtr is NULL"));
+    NEED_CTX("aclrtMemsetAsync");
+    aclError st_rc = stream_ok(stream);
+    if (st_rc) LEAVE(st_rc);
+    int device = is_device_range(devPtr, count ? count : 1);
+    if (count > maxCount)
+        LEAVE(fail(device ? ACL_ERROR_RT_MEMORY_ALLOCATION : ACL_ERROR_RT_INTERNAL_ERROR,
+                   "count %zu exceeds maxCount %zu", count, maxCount));
+    if (count == 0) LEAVE(ACL_SUCCESS);
+    if (!side_ok(devPtr, count, device))
+        LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "devPtr %p + %zu bytes is not live memory", devPtr, count));
+    memset(devPtr, value, count);
+    LEAVE(ACL_SUCCESS);
+}
+
 static aclError execute_impl(uint32_t modelId, const aclmdlDataset *input, aclmdlDataset *output, void *stream, int async) {
     if (!input || !output || !find_dataset(input) || !find_dataset(output))
         return fail(ACL_ERROR_INVALID_PARAM, "input or output dataset is NULL");

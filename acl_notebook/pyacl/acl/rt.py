@@ -311,6 +311,21 @@ def memset(dev_ptr: Any, max_count: Any, value: Any, count: Any) -> int:
     return _P.ret(call, "memset", p, mx, v, n)
 
 
+def memset_async(dev_ptr: Any, max_count: Any, value: Any, count: Any, stream: Any) -> int:
+    """aclrtMemsetAsync: host memory (malloc_host, a numpy array) is set at once, device memory
+    when `stream` (0: the default stream) reaches the fill, so read it after
+    ``synchronize_stream``. The handle checks are the image's; the codes are the runtime's."""
+    call, py = "aclrtMemsetAsync", "acl.rt.memset_async"
+    p, mx = unsigned(dev_ptr, py), unsigned(max_count, py)
+    v, n, st = signed(value, py), unsigned(count, py), unsigned(stream, py)
+    if p and n and n <= mx and _P.current_context() is not None:
+        if st and st not in _P.ledger.streams:
+            return _P.fail(RT_INVALID_HANDLE, call, f"0x{st:x} is not a live stream")
+        if _unknown(p, n, True):
+            return _P.fail(RT_PARAM_INVALID, call, _unknown_text("devPtr", p, n))
+    return _P.ret(call, "memset_async", p, mx, v, n, st)
+
+
 def _unknown_text(side: str, ptr: int, count: int) -> str:
     near = _P.ledger.find(ptr)
     if near is not None:
@@ -325,7 +340,8 @@ __all__ = [
     "query_event_status", "record_event", "reset_event", "stream_wait_event", "synchronize_event",
     "create_context", "create_stream", "destroy_context", "destroy_stream", "free", "free_host", "get_context",
     "get_device", "get_device_count", "get_device_utilization_rate", "get_mem_info", "get_run_mode",
-    "launch_callback", "malloc", "malloc_host", "memcpy", "memcpy_async", "memset", "process_report", "reset_device",
+    "launch_callback", "malloc", "malloc_host", "memcpy", "memcpy_async", "memset", "memset_async",
+    "process_report", "reset_device",
     "set_context", "set_device", "subscribe_report", "synchronize_device", "synchronize_stream",
     "synchronize_stream_with_timeout", "unsubscribe_report",
 ]
