@@ -526,3 +526,30 @@ def test_finalize_lets_go_of_the_callbacks_c_will_never_call(acl_rig):
     s.shutdown()
     gc.collect()
     assert gone() is None, "the trampoline table still holds a callback of a finalized runtime"
+
+
+def test_a_timed_synchronize_gives_up_on_a_blocking_callback_nobody_runs(sim_run):
+    """aclrtSynchronizeStreamWithTimeout: a blocking callback its (busy) thread has not run holds
+    the stream past the timeout: 507046 after about that long; the callback and the run after it
+    stay queued, and run once (each) when the thread gets to it and the stream is synchronized."""
+    r, later = sim_run
+    b = r.b
+    stream = b.create_stream()
+    rep = Reporter(b, b.get_current_context())  # not processing until told to
+    b.subscribe_report(rep.ident, stream)
+    calls: list[int] = []
+    b.launch_callback(lambda: calls.append(1), 1, stream)
+    b.execute_async(r.m.id, later.inputs, later.outputs, stream)
+    began = time.monotonic()
+    assert code_of(b.synchronize_stream_with_timeout, stream, 150) == 507046
+    assert 0.1 <= time.monotonic() - began < 5
+    assert calls == [] and marked(later), "the callback and the run after it are still to come"
+    assert b.pending_callbacks() == 1
+    rep.go.set()
+    b.synchronize_stream_with_timeout(stream, 10_000)
+    assert calls == [1] and not marked(later)
+    b.synchronize_stream(stream)
+    assert calls == [1] and b.pending_callbacks() == 0
+    b.unsubscribe_report(rep.ident, stream)
+    rep.close()
+    b.destroy_stream(stream)

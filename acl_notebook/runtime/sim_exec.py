@@ -124,6 +124,8 @@ class ExecutionMixin:
     _lock: threading.RLock
     _holding: Any  # sim_reports: whether this thread runs a blocking callback of a stream
     _serve_posted_blocking: Any  # sim_reports: run a blocking callback posted to this thread
+    _gate: Any  # sim_reports: the first blocking callback queued on a stream for another thread
+    _wait_gate: Any  # sim_reports: post it and wait for it until a deadline
     _models: dict
     devices: list
     profile: Any
@@ -397,19 +399,31 @@ class ExecutionMixin:
         self._synchronize(stream, "aclrtSynchronizeStream")
 
     def synchronize_stream_with_timeout(self, stream: int, timeout: int) -> None:
-        """The queued work takes no simulated time, so a timeout of -1 or more never expires."""
+        """Queued work takes no simulated time; what can take real time is a blocking callback
+        the subscribed thread has not run: past `timeout` ms (-1: never) that is ACL's
+        507046, and the callback and the work after it stay queued."""
         call = "aclrtSynchronizeStreamWithTimeout"
         if int(timeout) < -1:
             raise self._fail(E.ACL_ERROR_RT_PARAM_INVALID, call, f"timeout {timeout} is not in [-1, INT_MAX]")
-        self._synchronize(stream, call)
+        deadline = time.monotonic() + int(timeout) / 1000 if int(timeout) > 0 else None
+        self._synchronize(stream, call, deadline)
 
-    def _synchronize(self, stream: int, call: str) -> None:
-        with self._lock:
-            ctx = self._current(call)
-            if stream and stream not in self._streams:
-                raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
-            tasks = self._take([stream or default_key(ctx.handle)])
-        self._finish(tasks)
+    def _synchronize(self, stream: int, call: str, deadline: Optional[float] = None) -> None:
+        while True:
+            with self._lock:
+                ctx = self._current(call)
+                if stream and stream not in self._streams:
+                    raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
+                key = stream or default_key(ctx.handle)
+                gate = None if deadline is None else self._gate(key)
+                me = threading.get_ident()
+                tasks = self._take([key]) if gate is None else self._queues.take_before(key, gate, me)
+            self._finish(tasks)
+            if gate is None:
+                return
+            if not self._wait_gate(gate, deadline):
+                raise self._fail(E.ACL_ERROR_RT_STREAM_SYNC_TIMEOUT, call,
+                                 "a blocking callback on the stream has not returned within the timeout")
 
     # -- data buffers and datasets --------------------------------------------------------
     def create_data_buffer(self, data: int, size: int) -> int:

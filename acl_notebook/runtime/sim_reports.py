@@ -64,6 +64,7 @@ class CallbackTask(StreamTask):
     thread: int
     key: Hashable
     done: bool = False
+    posted: bool = False  # handed to the subscribed thread (by a synchronize that reached it)
     error: Optional[BaseException] = field(default=None, repr=False)
 
     def perform(self, backend: Any) -> None:
@@ -162,7 +163,8 @@ class ReportsMixin:
         """Under `_lock`: callbacks of `key` still to run (queued or posted)."""
         posted = any(t.key == key and not t.done for ts in self._posted.values() for t in ts)
         posted = posted or any(isinstance(t, CallbackTask) and not t.done for t in self._queues.flying(key, 0))
-        return posted or self._queues.find(lambda t: isinstance(t, CallbackTask) and t.key == key) is not None
+        return posted or self._queues.find(lambda t: isinstance(t, CallbackTask) and t.key == key
+                                           and not t.done) is not None
 
     def _forget_reports(self, key: Hashable) -> None:
         """Under `_lock`: `key` is no longer subscribed; callbacks it posted will never run."""
@@ -197,19 +199,49 @@ class ReportsMixin:
         if task.thread == threading.get_ident() and task.block:
             # The subscribed thread synchronizes its own stream: on a device it would wait for
             # ever for itself to process the report; the simulator calls it here instead.
-            self._call_late(task)
+            if task.posted:  # a timed synchronize posted it already
+                self._serve_posted_blocking()
+            else:
+                self._call_late(task)
             return
         with self._lock:
-            if self._subscribed.get(task.key, None) is None or self._subscribed[task.key].thread != task.thread:
-                task.done = True  # unsubscribed meanwhile: nobody will call it
-                return
-            self._posted.setdefault(task.thread, []).append(task)
-            self._reports.notify_all()
+            self._post(task)
         if not task.block:
             return
         with self._held:  # hold the stream's later work; the other streams may move meanwhile
             while not task.done and _alive(task.thread):
                 self._held.wait(_POLL)
+
+    def _post(self, task: CallbackTask) -> None:
+        """Under `_lock`: hand it to its thread's process_report (once)."""
+        if task.posted or task.done:
+            return
+        if self._subscribed.get(task.key, None) is None or self._subscribed[task.key].thread != task.thread:
+            task.done = True  # unsubscribed meanwhile: nobody will call it
+            return
+        task.posted = True
+        self._posted.setdefault(task.thread, []).append(task)
+        self._reports.notify_all()
+
+    def _gate(self, key: Hashable) -> Optional[CallbackTask]:
+        """Under `_lock`: the first blocking callback queued on `key` that another (live)
+        thread has still to run: what a timed synchronize may wait for in vain."""
+        me = threading.get_ident()
+        return self._queues.first(key, lambda t: isinstance(t, CallbackTask) and t.block and not t.done
+                                  and t.thread != me and _alive(t.thread))
+
+    def _wait_gate(self, task: CallbackTask, deadline: float) -> bool:
+        """Post `task` (the work before it is done) and wait until it has run or its thread is
+        gone: True; False when `deadline` (time.monotonic()) passes first (it stays posted)."""
+        with self._lock:
+            self._post(task)
+        with self._held:
+            while not task.done and _alive(task.thread):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._held.wait(min(left, _POLL))
+        return True
 
     def _call_late(self, task: CallbackTask) -> None:
         """Call a blocking callback on its thread outside process_report; the queue must go
@@ -269,7 +301,7 @@ class ReportsMixin:
                     raise self._fail(E.ACL_ERROR_RT_THREAD_SUBSCRIBE, call, f"thread {me} subscribed no stream")
                 if self._posted.get(me):
                     break
-                found = self._queues.find(lambda t: isinstance(t, CallbackTask) and t.thread == me)
+                found = self._queues.find(lambda t: isinstance(t, CallbackTask) and t.thread == me and not t.posted)
                 if found is not None:
                     work = self._queues.take_through(*found, me)
                     break
@@ -322,7 +354,7 @@ class ReportsMixin:
             posted = sum(not t.done for ts in self._posted.values() for t in ts)
             queued = 0
             for key in self._queues.keys():
-                queued += sum(isinstance(t, CallbackTask) for t in self._queues.pending(key))
+                queued += sum(isinstance(t, CallbackTask) and not t.posted for t in self._queues.pending(key))
             return posted + queued
 
 

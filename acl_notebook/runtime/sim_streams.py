@@ -112,6 +112,19 @@ class Queues:
                 return [f for f in flying[: i + 1] if f.claimant != claimant]
         return []
 
+    def take_before(self, key: Hashable, task: StreamTask, claimant: int) -> list[StreamTask]:
+        """As `take` for one key, up to but not including the queued `task` (which stays)."""
+        tasks = self._tasks.get(key, [])
+        for i, t in enumerate(tasks):
+            if t is task:
+                head, self._tasks[key] = tasks[:i], tasks[i:]
+                return self.flying(key, claimant) + self._claim(key, head, claimant)
+        return self.take([key], claimant)
+
+    def first(self, key: Hashable, match: Callable[[StreamTask], bool]) -> Optional[StreamTask]:
+        """The first task queued on `key` that `match` accepts."""
+        return next((t for t in self._tasks.get(key, ()) if match(t)), None)
+
     def _claim(self, key: Hashable, tasks: list[StreamTask], claimant: int) -> list[StreamTask]:
         for t in tasks:
             t.claimant, t.flying_on = claimant, key
