@@ -133,10 +133,9 @@ def _device_of(ctx: Any) -> int:
 
 
 def get_run_mode() -> tuple[int, int]:
-    call = "aclrtGetRunMode"
-    if _gate(call):
-        return 0, _UNINITIALIZE
-    return _P.out(call, lambda: int(_P.call("run_mode")), 0)
+    """No acl.init needed: aclrtGetRunModeImpl only asks the runtime (acllite_image reads the
+    mode when it is imported, before any init, and picks its copy kinds by it)."""
+    return _P.out("aclrtGetRunMode", lambda: int(_P.call("run_mode")), 0)
 
 
 def get_mem_info(attr: Any) -> tuple[int, int, int]:
