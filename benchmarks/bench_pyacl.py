@@ -19,12 +19,16 @@ import statistics
 import time
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--mib", type=float, default=1.0, help="input size in MiB")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def pyacl_model(mib: float) -> tuple:
+    """(acl, session, model_id, x): the image installed over a simulator session, device 0 set,
+    a model of one `mib`-MiB float32 input and a 1 KiB output loaded, and an input's bytes."""
     import numpy as np
 
     from acl_notebook import pyacl
@@ -35,13 +39,31 @@ def main() -> None:
     assert pyacl.install(force=True, session=session).installed
     import acl
 
-    n = int(args.mib * 2**20) // 4
+    n = int(mib * 2**20) // 4
     om = write_om(ModelSpec(name="bench", inputs=[TensorSpec("x", (1, n), "float32", "ND")],
                             outputs=[TensorSpec("y", (1, 256), "float32", "ND")]))
     acl.init()
     acl.rt.set_device(0)
     model_id, _ = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(om), len(om))
     x = np.random.default_rng(0).random((1, n), dtype=np.float32).tobytes()
+    return acl, session, model_id, x
+
+
+def median_us(fn, runs: int) -> float:
+    """The median wall time of one call of `fn`, in microseconds, over `runs` calls."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e6
+
+
+def main() -> None:
+    import numpy as np
+
+    args = arguments()
+    acl, session, model_id, x = pyacl_model(args.mib)
     out = bytes(1024)
     xp, op = acl.util.bytes_to_ptr(x), acl.util.bytes_to_ptr(out)
     dev_in, _ = acl.rt.malloc(len(x), 0)
@@ -60,14 +82,6 @@ def main() -> None:
         raw.call("memcpy", dev_in, len(x), xp, len(x), 1)
         raw.call("execute", model_id, ins, outs)
         raw.call("memcpy", op, 1024, dev_out, 1024, 2)
-
-    def median_us(fn, runs: int) -> float:
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times) * 1e6
 
     for fn in (through_image, bare):
         median_us(fn, 50)  # warm up

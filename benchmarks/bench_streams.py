@@ -13,35 +13,15 @@ simulated compute, not the host's calls around it).
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import time
+
+from bench_pyacl import arguments, median_us, pyacl_model  # the same image, model and timer
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=2000)
-    parser.add_argument("--mib", type=float, default=1.0, help="input size in MiB")
-    args = parser.parse_args()
-
-    import numpy as np
-
-    from acl_notebook import pyacl
-    from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
-    from acl_notebook.session import Config, Session
-
-    session = Session(Config(backend="sim"))
-    assert pyacl.install(force=True, session=session).installed
-    import acl
-
-    n = int(args.mib * 2**20) // 4
-    om = write_om(ModelSpec(name="bench", inputs=[TensorSpec("x", (1, n), "float32", "ND")],
-                            outputs=[TensorSpec("y", (1, 256), "float32", "ND")]))
-    acl.init()
-    acl.rt.set_device(0)
-    model_id, _ = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(om), len(om))
-    size = 4 * n
-    x = np.random.default_rng(0).random((1, n), dtype=np.float32).tobytes()
+    args = arguments()
+    acl, session, model_id, x = pyacl_model(args.mib)
+    size = len(x)
     host_in, _ = acl.rt.malloc_host(size)
     host_out, _ = acl.rt.malloc_host(1024)
     acl.rt.memcpy(host_in, size, acl.util.bytes_to_ptr(x), size, 0)
@@ -76,14 +56,6 @@ def main() -> None:
         acl.rt.synchronize_event(end)
         event_ms.append(acl.rt.event_elapsed_time(start, end)[0])
         acl.rt.synchronize_stream(stream)
-
-    def median_us(fn, runs: int) -> float:
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times) * 1e6
 
     for fn in (synchronous, queued, timed):
         median_us(fn, 50)  # warm up
