@@ -553,3 +553,29 @@ def test_a_timed_synchronize_gives_up_on_a_blocking_callback_nobody_runs(sim_run
     b.unsubscribe_report(rep.ident, stream)
     rep.close()
     b.destroy_stream(stream)
+
+
+def test_an_event_query_never_waits_for_a_blocking_callback(sim_run):
+    """aclrtQueryEventStatus answers at once: behind a blocking callback its (busy) thread has not
+    run, the record is NOT_READY; once the thread has run it (once), the record is complete."""
+    b = sim_run[0].b
+    stream, event = b.create_stream(), b.create_event()
+    rep = Reporter(b, b.get_current_context())  # not processing until told to
+    b.subscribe_report(rep.ident, stream)
+    calls: list[int] = []
+    b.launch_callback(lambda: calls.append(1), 1, stream)
+    b.record_event(event, stream)
+    began = time.monotonic()
+    assert b.query_event_status(event) is False
+    assert b.query_event_status(event) is False
+    assert time.monotonic() - began < 2, "the query waited for the callback"
+    assert calls == []
+    rep.go.set()
+    assert wait_for(lambda: b.query_event_status(event))
+    assert calls == [1]
+    b.synchronize_stream(stream)
+    assert calls == [1] and b.pending_callbacks() == 0
+    b.unsubscribe_report(rep.ident, stream)
+    rep.close()
+    b.destroy_event(event)
+    b.destroy_stream(stream)

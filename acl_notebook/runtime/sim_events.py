@@ -6,7 +6,9 @@ stream queues, current-context lookup and `_finish`). The model, which the READM
 - work on a stream is done when the program waits for it or observes it. aclrtRecordEvent and
   aclrtResetEvent are tasks on their stream like a model run or a copy;
   aclrtSynchronizeEvent, aclrtQueryEventStatus and aclrtEventElapsedTime perform the event's
-  stream up to its latest record (or reset), in order, and then answer;
+  stream up to its latest record (or reset), in order, and then answer; the query never waits:
+  while another thread performs that stream, or behind a blocking callback another thread has
+  still to run (it is posted to it), it answers NOT_READY;
 - an event's timestamp is taken when its stream reaches the record, so the time between two
   events recorded around an aclmdlExecuteAsync is the simulated compute's real duration;
 - aclrtStreamWaitEvent queues a wait: when its stream reaches it, the event's stream is
@@ -87,6 +89,8 @@ class EventsMixin:
     """aclrt event calls for the simulator (see the module docstring)."""
 
     _lock: threading.RLock
+    _gate: Any  # sim_reports: the first blocking callback queued on a stream for another thread
+    _post: Any  # sim_reports: hand a callback to its thread
 
     def _init_events(self) -> None:
         self._events: dict[int, _Event] = {}
@@ -161,7 +165,31 @@ class EventsMixin:
         self._observe(event, "aclrtSynchronizeEvent")
 
     def query_event_status(self, event: int) -> bool:
-        return self._observe(event, "aclrtQueryEventStatus").stamp is not None
+        """Performs the event's stream up to its latest record, as `_observe`, but never waits:
+        while another thread performs that stream, or a blocking callback another thread has
+        to run comes first (it is posted to that thread), the answer is NOT_READY (False)."""
+        call = "aclrtQueryEventStatus"
+        me = threading.get_ident()
+        with self._lock:
+            ev = self._event(event, call)
+            latest = ev.latest
+            if latest is None or latest.performed:
+                return ev.stamp is not None
+            found = self._queues.find(lambda t: t is latest)
+            if found is None or self._queues.flying(found[0], me):
+                return False  # another thread is performing the stream: not there yet
+            key = found[0]
+            gate = self._gate(key)
+            if gate is not None and self._queues.first(key, lambda t: t is gate or t is latest) is not gate:
+                gate = None  # the callback comes after the record
+            tasks = (self._queues.take_through(key, latest, me) if gate is None
+                     else self._queues.take_before(key, gate, me))
+        self._finish(tasks)
+        if gate is not None:
+            with self._lock:
+                self._post(gate)
+            return False
+        return ev.stamp is not None
 
     def event_elapsed_time(self, start: int, end: int) -> float:
         call = "aclrtEventElapsedTime"
