@@ -238,6 +238,29 @@ def test_device_memory_is_host_memory_in_rc(rc_env):
     assert acl.util.ptr_to_numpy(ptr, (1, 10), 11).tobytes() == want  # NPY_FLOAT32
 
 
+def test_a_read_past_a_converted_object_copies_what_follows_but_a_write_past_it_is_refused(env):
+    """Ascend's dynamic image-size sample copies the largest gear's byte count out of a smaller
+    input's bytes: a device reads the memory that follows, and so does the image (the kernel
+    vouches the pages are mapped); writing past an object's end would corrupt the heap: 107000."""
+    acl, _ = env
+    small = bytes(range(48))
+    dev, ret = acl.rt.malloc(4096, HUGE_FIRST)
+    assert ret == 0
+    sp = acl.util.bytes_to_ptr(small)
+    assert acl.rt.memcpy(dev, 4096, sp, 64, H2D) == 0  # 16 bytes past the object's end
+    back = bytes(64)
+    assert acl.rt.memcpy(acl.util.bytes_to_ptr(back), 64, dev, 64, D2H) == 0
+    assert back[:48] == small
+    assert acl.rt.memcpy(sp, 64, dev, 64, D2H) == 107000  # a write past the object's end
+    assert "runs past the end of its 48-byte object" in acl.get_recent_err_msg()
+    assert small == bytes(range(48))
+    assert acl.util.ptr_to_bytes(sp, 64)[:48] == small  # a read, like the copy
+    with pytest.raises(ValueError, match="runs past the end of the 48-byte object"):
+        acl.util.ptr_to_numpy(sp, (64,), 2)  # an array over it could be written: refused
+    assert acl.rt.memcpy(dev + 4064, 64, sp, 64, H2D) == 107000  # past the allocation's end: never
+    assert acl.rt.free(dev) == 0
+
+
 def test_memcpy_checks_kinds_sizes_and_pointers(env):
     acl, _ = env
     src = bytes(range(64))

@@ -170,8 +170,12 @@ class Ledger:
         region = self.find(address, count)
         if region is not None:
             return region
-        if self.find(address) is not None:
-            return None  # starts in a known allocation or object and runs past its end
+        start = self.find(address)
+        if start is not None and (write or start.kind != PYTHON):
+            return None  # runs past the end of an ACL allocation, or would write past an object's
+        # a read that runs past a Python object's end reads the memory that follows, as a device
+        # would (the dynamic image-size sample copies the largest gear's size out of a smaller
+        # input): allowed where the kernel says it is mapped and readable, never a write
         if hostmem.accessible(address, max(count, 1), write):
             return Region(address, count, RAW)
         return None

@@ -88,6 +88,10 @@ def ptr_to_numpy(ptr: Any, shape: Any, type: Any) -> Any:  # noqa: A002 (pyACL's
     count = int(np.prod(dims, dtype=np.int64)) if dims else 1
     n = count * dtype.itemsize
     region = _readable(p, max(n, 1), "acl.util.ptr_to_numpy")
+    near = _P.ledger.find(p) if region.kind == RAW else None
+    if near is not None:  # a copy may read past an object's end; an array over it could write there
+        raise ValueError(f"acl.util.ptr_to_numpy: 0x{p:x} + {n} bytes runs past the end of the {near.size}-byte "
+                         "object it starts in; an array over it would write into memory Python owns")
     raw = (ctypes.c_char * max(n, 1)).from_address(p)
     if region.kind == PYTHON:
         raw._owner = region.owner  # the array keeps the object it views alive
