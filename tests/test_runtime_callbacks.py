@@ -579,3 +579,33 @@ def test_an_event_query_never_waits_for_a_blocking_callback(sim_run):
     rep.close()
     b.destroy_event(event)
     b.destroy_stream(stream)
+
+
+def test_an_interrupted_process_report_leaves_nothing_for_a_synchronize_to_wait_for(sim_run, monkeypatch):
+    """KeyboardInterrupt while process_report runs the work before a callback (the subscribed
+    thread may be the notebook's main thread): the callback it took is dropped, and a
+    synchronize of the stream afterwards returns instead of waiting for it for ever."""
+    from acl_notebook.runtime import sim_streams
+
+    b = sim_run[0].b
+    stream = b.create_stream()
+    me = threading.get_ident()
+    b.subscribe_report(me, stream)
+    src, dst = b.malloc(64), b.malloc(64)
+    b.memcpy_async(dst, 64, src, 64, 3, stream)
+    b.launch_callback(lambda: None, 1, stream)
+
+    def interrupted(self, backend):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim_streams.CopyTask, "perform", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        b.process_report(100)
+    monkeypatch.undo()
+    other = in_thread_started(b, lambda: b.synchronize_stream(stream))
+    other.join(5)
+    assert not other.is_alive(), "the synchronize waits for a callback nobody will run"
+    b.unsubscribe_report(me, stream)
+    b.destroy_stream(stream)
+    for p in (src, dst):
+        b.free(p)

@@ -329,6 +329,11 @@ class ReportsMixin:
                 self._finish(before)
             except E.AclError as exc:
                 failed = exc
+            except BaseException:  # interrupted: the callback is dropped, nobody must wait for it
+                with self._draining:
+                    task.done = True
+                    self._settle(task)
+                raise
             if task.block:  # nothing on the streams moves until it returns
                 with self._draining:
                     try:
