@@ -609,3 +609,35 @@ def test_an_interrupted_process_report_leaves_nothing_for_a_synchronize_to_wait_
     b.destroy_stream(stream)
     for p in (src, dst):
         b.free(p)
+
+
+def test_a_blocking_callback_holds_its_own_stream_only(run):
+    """While the subscribed thread runs a blocking callback of stream 1, a synchronize of stream 2
+    returns (a callback may wait for the program's work on another stream, as on a device)."""
+    b = run.b
+    s1, s2 = b.create_stream(), b.create_stream()
+    rep = Reporter(b, b.get_current_context())
+    b.subscribe_report(rep.ident, s1)
+    inside, synced, seen = threading.Event(), threading.Event(), {}
+
+    def callback() -> None:
+        inside.set()
+        seen["synced"] = synced.wait(5)
+
+    b.launch_callback(callback, 1, s1)
+    src, dst = b.malloc(64), b.malloc(64)
+    b.memcpy_async(dst, 64, src, 64, 3, s2)
+    rep.go.set()
+    assert inside.wait(10)
+    began = time.monotonic()
+    b.synchronize_stream(s2)
+    synced.set()
+    assert time.monotonic() - began < 2, "stream 2 waited for stream 1's callback"
+    b.synchronize_stream(s1)
+    assert seen == {"synced": True}
+    b.unsubscribe_report(rep.ident, s1)
+    rep.close()
+    for s in (s1, s2):
+        b.destroy_stream(s)
+    for p in (src, dst):
+        b.free(p)

@@ -13,8 +13,9 @@ streams (work completes when something waits for or observes it, `sim_streams`):
   ready it waits up to `timeout` ms (-1: forever) for a launch and then gives ACL's code;
 - a blocking callback (block type 1) holds the work after it until it returns: a
   synchronize that reaches it posts it and waits for the subscribed thread to run it, and
-  while the subscribed thread runs it nothing else on the streams moves. A non-blocking
-  one (0) is posted and the stream goes on;
+  while the subscribed thread runs it the rest of its stream waits; other streams move (a
+  callback may wait for the program's work on them). A non-blocking one (0) is posted and
+  the stream goes on;
 - unsubscribing waits until the stream's callbacks have run (while the subscribed thread
   is alive to run them); destroying a stream unsubscribes it;
 - a blocking callback the subscribed thread's own synchronize reaches would hang a device
@@ -334,11 +335,11 @@ class ReportsMixin:
                     task.done = True
                     self._settle(task)
                 raise
-            if task.block:  # nothing on the streams moves until it returns
-                with self._draining:
-                    try:
-                        self._call(task)
-                    finally:
+            if task.block:  # in flight until it returns: its stream's later work waits for it
+                try:
+                    self._call(task)
+                finally:
+                    with self._draining:
                         self._settle(task)
             else:  # the stream goes on at once: nothing waits for a non-blocking one
                 with self._draining:
