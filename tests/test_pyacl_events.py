@@ -149,3 +149,54 @@ def test_event_timing_loop_program(tmp_path):
     assert (device_ms <= host_ms).all(), "the run's device time lies inside the host's wall time of the loop"
     (want,) = simulated_outputs(model.read_bytes(), [saved["input"].reshape(1, 3, 16, 16)])
     assert saved["output"].tobytes() == want
+
+
+def test_a_destroyed_contexts_streams_and_events_are_stale_handles(env):
+    """After aclrtDestroyContext (or aclrtResetDevice for the default context) its streams and
+    events are gone: the image refuses them with 107017 before they reach the runtime (a real
+    one would get freed objects), on both backends, and a new context's work is unaffected."""
+    acl, _ = env
+    assert acl.init() in (0, 100002) and acl.rt.set_device(0) == 0
+    ctx, ret = acl.rt.create_context(0)
+    assert ret == 0
+    stream, _ = acl.rt.create_stream()
+    event, _ = acl.rt.create_event()
+    assert acl.rt.record_event(event, stream) == 0
+    assert acl.rt.destroy_context(ctx) == 0
+    other, ret = acl.rt.create_context(0)
+    assert ret == 0
+    assert acl.rt.synchronize_stream(stream) == 107017
+    assert acl.rt.record_event(event, 0) == 107017
+    assert acl.rt.destroy_event(event) == 107017 and acl.rt.destroy_stream(stream) == 107017
+    fresh, ret = acl.rt.create_stream()
+    assert ret == 0 and acl.rt.synchronize_stream(fresh) == 0 and acl.rt.destroy_stream(fresh) == 0
+    assert acl.rt.destroy_context(other) == 0
+    assert acl.rt.set_device(0) == 0  # the device's default context is current again
+    default_stream, ret = acl.rt.create_stream()
+    assert ret == 0 and default_stream
+    default_event, _ = acl.rt.create_event()
+    assert acl.rt.reset_device(0) == 0
+    assert acl.rt.set_device(0) == 0
+    assert acl.rt.synchronize_stream(default_stream) == 107017 and acl.rt.destroy_event(default_event) == 107017
+
+
+def test_the_simulator_forgets_a_destroyed_contexts_streams_events_and_subscriptions():
+    import threading
+
+    from acl_notebook.runtime.errors import AclError
+    from acl_notebook.runtime.simulator import SimulatorBackend
+
+    b = SimulatorBackend(soc="Ascend910B1")
+    b.init()
+    b.set_device(0)
+    ctx = b.create_context(0)
+    s, e = b.create_stream(), b.create_event()
+    b.subscribe_report(threading.get_ident(), s)
+    b.destroy_context(ctx)
+    assert not b._subscribed
+    b.create_context(0)
+    for call, args in ((b.synchronize_stream, (s,)), (b.destroy_event, (e,)), (b.record_event, (e, 0))):
+        with pytest.raises(AclError) as info:
+            call(*args)
+        assert info.value.code == 107017, call
+    b.finalize()

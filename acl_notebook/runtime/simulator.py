@@ -264,6 +264,8 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
             on_device = {h for h, c in self._contexts.items() if c.device == device} | {handle}
             tasks = self._take(self._queues_of(on_device))
         self._finish(tasks)  # resetting a device waits for its queued work
+        if handle is not None:
+            self._forget_objects_of({handle})  # the default context's streams and events go with it
 
     def create_context(self, device: int) -> int:
         with self._lock:
@@ -282,6 +284,20 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
                 self._local.context = None
             tasks = self._take(self._queues_of({context}))
         self._finish(tasks)  # destroying a context waits for its streams' queued work
+        self._forget_objects_of({context})
+
+    def _forget_objects_of(self, contexts: set) -> None:
+        """The streams, events and report subscriptions of destroyed contexts are gone, as in
+        ACL: a later call naming one gets 107017 (unknown handle), not a context that is no more."""
+        with self._lock:
+            streams = {s for s, owner in self._streams.items() if owner in contexts}
+            for s in streams:
+                del self._streams[s]
+            for e in [e for e, ev in self._events.items() if ev.context in contexts]:
+                del self._events[e]
+            for key in [k for k in self._subscribed
+                        if k in streams or (isinstance(k, tuple) and k[1] in contexts)]:
+                del self._subscribed[key]
 
     def set_current_context(self, context: int) -> None:
         with self._lock:

@@ -66,7 +66,18 @@ def reset_device(device_id: Any) -> int:
         with _P.ledger.lock:
             ctx = _P.ledger.defaults.pop(device, None)
             _P.ledger.contexts.pop(ctx, None)
+            if ctx is not None:
+                _forget_handles_of(ctx)
     return ret
+
+
+def _forget_handles_of(ctx: int) -> None:
+    """Under the ledger lock: a destroyed context's streams and events are stale handles now,
+    refused before they could reach the runtime (a real one would get a freed object)."""
+    ledger = _P.ledger
+    for table in (ledger.streams, ledger.events):
+        for handle in [h for h, owner in table.items() if owner == ctx]:
+            del table[handle]
 
 
 def get_device_count() -> tuple[int, int]:
@@ -102,6 +113,7 @@ def destroy_context(context: Any) -> int:
     if not ret:
         with _P.ledger.lock:
             _P.ledger.contexts.pop(ctx, None)
+            _forget_handles_of(ctx)
             for dev, default in list(_P.ledger.defaults.items()):
                 if default == ctx:
                     del _P.ledger.defaults[dev]
