@@ -117,7 +117,9 @@ def _tensors(view: memoryview, start: int, stop: int) -> tuple[TensorDesc, ...]:
         name = str(view[pos : pos + name_len], "utf-8", "replace")
         pos += name_len
         dims = _int64s(dims_len).unpack_from(view, pos)
-        pos += dims_len + dims2_len  # dimsV2 is the AIPP view; ACL's default getters use dims
+        pos += dims_len
+        dims_v2 = _int64s(dims2_len).unpack_from(view, pos) if dims2_len else ()
+        pos += dims2_len  # dimsV2: aclmdlGetInputDimsV2's view (the AIPP input for static AIPP)
         flat = _int64s(range_len).unpack_from(view, pos) if range_len else ()
         pos += range_len
         acl_dtype = -1 if dt == _GE_DT_UNDEFINED else dt
@@ -131,6 +133,7 @@ def _tensors(view: memoryview, start: int, stop: int) -> tuple[TensorDesc, ...]:
             "acl_dtype": acl_dtype,
             "acl_format": primary,
             "dims_range": tuple(zip(flat[0::2], flat[1::2])) if flat else (),
+            "dims_v2": dims_v2 if dims_v2 != dims else (),
         }))
     return tuple(out)
 
@@ -217,9 +220,10 @@ def _encode_tensors(tensors: tuple[TensorDesc, ...]) -> bytes:
         name = t.name.encode("utf-8")
         dims = struct.pack(f"<{len(t.dims)}q", *t.dims)
         ranges = struct.pack(f"<{2 * len(t.dims_range)}q", *(v for pair in t.dims_range for v in pair))
+        dims2 = struct.pack(f"<{len(t.dims_v2)}q", *t.dims_v2) if t.dims_v2 else dims  # GE writes both
         dt = _GE_DT_UNDEFINED if t.acl_dtype == -1 else t.acl_dtype
-        parts.append(_RECORD.pack(t.size, t.acl_format, dt, len(name), len(dims), len(dims), len(ranges)))
-        parts += [name, dims, dims, ranges]
+        parts.append(_RECORD.pack(t.size, t.acl_format, dt, len(name), len(dims), len(dims2), len(ranges)))
+        parts += [name, dims, dims2, ranges]
     return b"".join(parts)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .._rich import _repr_html_, _repr_pretty_
-from .enums import ACL_DTYPE_NAMES, numpy_dtype_name
+from .enums import ACL_DTYPE_NAMES, numpy_dtype_name, tensor_size
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
@@ -43,6 +43,10 @@ class TensorDesc:
     `dtype` is the numpy dtype name where numpy has one (``"float32"``) and ACL's own
     lower-case name otherwise (``"bfloat16"``, ``"int4"``); `acl_dtype`/`acl_format` keep
     the enum values so nothing is lost in the translation.
+
+    `dims_v2` is what ``aclmdlGetInputDimsV2`` reports where it differs from `dims` (empty
+    otherwise): for a static-AIPP input the shape of the source image in the AIPP input
+    format, whose bytes are `size`, while `dims` stays the network's view.
     """
 
     name: str
@@ -53,6 +57,22 @@ class TensorDesc:
     acl_dtype: int = -1
     acl_format: int = -1
     dims_range: tuple[tuple[int, int], ...] = ()
+    dims_v2: tuple[int, ...] = ()
+
+    @property
+    def aipp_dims(self) -> tuple[int, ...]:
+        """The shape the input's bytes take when it is a static-AIPP input, else ().
+
+        That is `dims_v2` when it is static and its bytes are exactly `size` while `dims`'
+        are not: only then does a caller hand over the AIPP-format image instead of an array
+        of `dims`. Anything else (no dims_v2, a dynamic view, sizes that disagree) keeps the
+        ordinary rules, so a damaged record cannot change what an input takes."""
+        v2 = self.dims_v2
+        if not v2 or any(d < 0 for d in v2) or any(d < 0 for d in self.dims):
+            return ()
+        if tensor_size(v2, self.acl_dtype) != self.size or tensor_size(self.dims, self.acl_dtype) == self.size:
+            return ()
+        return v2
 
     @property
     def is_dynamic(self) -> bool:
@@ -74,6 +94,7 @@ class TensorDesc:
             "dtype": self.dtype,
             "format": self.format,
             "size": self.size,
+            **({"dims_v2": list(self.dims_v2)} if self.dims_v2 else {}),
         }
 
 

@@ -38,7 +38,7 @@ FRACTAL_Z = 4
 HWCN = 16
 
 # Attr names we read, as stored (bytes) after decompression.
-_DATA_OP_ATTRS = frozenset({b"index", b"_dynamic_aipp_input_dims", b"_mbatch_origin_input_dims"})
+_DATA_OP_ATTRS = frozenset({b"index", b"_dynamic_aipp_input_dims", b"_mbatch_origin_input_dims", b"input_dims"})
 _TENSOR_ATTRS = frozenset({
     b"format_for_int", b"__tensor_desc_data_type__", b"_special_input_size", b"_special_output_size",
 })
@@ -284,7 +284,7 @@ def _inputs(data_ops: list[Any], names: AttrNames) -> tuple[TensorDesc, ...]:
         tensor = _tensor(text(op.name), desc, names, dims)
         special = out_attrs.get("_special_input_size")
         size = special if isinstance(special, int) and special > 0 else (desc.size if desc is not None else 0)
-        tensor = _replace_size(tensor, max(size, 0))
+        tensor = _replace_size(tensor, max(size, 0), _list_of_ints(attrs.get("input_dims")) or ())
         ordered.append((index if isinstance(index, int) else pos, pos, tensor))
     ordered.sort(key=lambda item: (item[0], item[1]))
     return tuple(t for _, _, t in ordered)
@@ -333,15 +333,17 @@ def _tensor(name: str, desc: Any, names: AttrNames, dims: Optional[tuple[int, ..
     return TensorDesc(name, dims, dtype_name(acl_dtype), format_name(acl_format), 0, acl_dtype, acl_format)
 
 
-def _replace_size(t: TensorDesc, size: int) -> TensorDesc:
-    """`t` with its byte size, refused when no device could hold it (damaged dims or sizes
-    would otherwise be believed, and charged, like MODEL_INOUT_INFO's are refused)."""
+def _replace_size(t: TensorDesc, size: int, dims_v2: tuple[int, ...] = ()) -> TensorDesc:
+    """`t` with its byte size (and the Data op's ``input_dims``, the dimsV2 view GE sets
+    for static AIPP), refused when no device could hold it (damaged dims or sizes would
+    otherwise be believed, and charged, like MODEL_INOUT_INFO's are refused)."""
     if size > MAX_BYTES:
         raise OMFormatError(
             f"the ModelDef gives tensor {t.name!r} (dims {list(t.dims)}) {size} bytes, more than any device "
             f"holds (at most {MAX_BYTES}); the file is damaged, export it again"
         )
-    return TensorDesc(t.name, t.dims, t.dtype, t.format, size, t.acl_dtype, t.acl_format, t.dims_range)
+    return TensorDesc(t.name, t.dims, t.dtype, t.format, size, t.acl_dtype, t.acl_format, t.dims_range,
+                      dims_v2 if dims_v2 != t.dims else ())
 
 
 def _list_of_ints(value: Any) -> Optional[tuple[int, ...]]:

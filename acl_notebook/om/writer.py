@@ -50,15 +50,22 @@ _PLAIN_TENSOR_ATTRS = frozenset({
 
 @dataclass
 class TensorSpec:
-    """One model input or output: name, dims (-1 = dynamic axis), dtype and format names."""
+    """One model input or output: name, dims (-1 = dynamic axis), dtype and format names.
+
+    `dims_v2` (inputs of static models only) makes a static-AIPP-style input: its byte
+    size is then that of `dims_v2` (the source image in the AIPP input format, e.g.
+    (1, 336, 224, 1) uint8 for a YUV420SP 224x224 image), written as MODEL_INOUT_INFO's
+    dimsV2 and the Data op's ``input_dims``, while `dims` stays the network's view."""
 
     name: str
     dims: tuple[int, ...]
     dtype: str = "float32"
     format: str = "NCHW"
+    dims_v2: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         self.dims = tuple(int(d) for d in self.dims)
+        self.dims_v2 = tuple(int(d) for d in self.dims_v2)
 
 
 def _default_inputs() -> list[TensorSpec]:
@@ -211,8 +218,11 @@ class _Plan:
     def _input_desc(self, t: TensorSpec) -> TensorDesc:
         dtype = ACL_DTYPE_VALUES[t.dtype]
         per_gear = self.gear_dims.get(t.name)
-        size = max(tensor_size(d, dtype) for d in per_gear) if per_gear else tensor_size(t.dims, dtype)
-        return TensorDesc(t.name, t.dims, dtype_name(dtype), t.format, size, dtype, FORMAT_VALUES[t.format])
+        if t.dims_v2 and (self.kind or any(d < 0 for d in t.dims + t.dims_v2)):
+            raise ValueError(f"input {t.name!r}: dims_v2 (static AIPP) is for static inputs of static models only")
+        size = max(tensor_size(d, dtype) for d in per_gear) if per_gear else tensor_size(t.dims_v2 or t.dims, dtype)
+        return TensorDesc(t.name, t.dims, dtype_name(dtype), t.format, size, dtype, FORMAT_VALUES[t.format],
+                          dims_v2=t.dims_v2)
 
     # --- ModelDef
     def modeldef(self) -> bytes:
@@ -346,6 +356,8 @@ class _Plan:
         shape = max(per_gear, key=lambda d: tensor_size(d, desc.acl_dtype)) if per_gear else t.dims
         if per_gear:
             attrs.put(op.attr, "_mbatch_origin_input_dims", list(t.dims))
+        if t.dims_v2:
+            attrs.put(op.attr, "input_dims", list(t.dims_v2))
         for out, padded in ((op.input_desc.add(), desc.size), (op.output_desc.add(), desc.size + 32)):
             _tensor(out, attrs, t, shape, padded)
 

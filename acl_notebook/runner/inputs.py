@@ -12,7 +12,10 @@ leaves the model loaded and usable. The rules:
   (float64 -> float16 is fine, float -> int is not);
 - the gear comes from ``batch=`` / ``hw=`` / ``dims=`` or from the input shapes (the
   batch axis, H and W as the input's format places them, or every -1 axis in shape order);
-- every shape is then checked against the descriptor with each -1 resolved to that gear.
+- every shape is then checked against the descriptor with each -1 resolved to that gear;
+- a static-AIPP input (`TensorDesc.aipp_dims`) takes the source image in the model's AIPP
+  input format, shaped as ``aclmdlGetInputDimsV2`` reports (e.g. (1, 336, 224, 1) uint8 for
+  a YUV420SP 224x224 image): that is what ACL's input buffer holds, not an array of `dims`.
 """
 
 from __future__ import annotations
@@ -186,6 +189,19 @@ def _whole(value: Any) -> int:
     return operator.index(value)
 
 
+def _shape(model: Any, t: TensorDesc, gear: Optional[Gear]) -> tuple[int, ...]:
+    """The shape input `t` takes at `gear`: the AIPP view for a static-AIPP input."""
+    dyn = model.dynamic
+    return t.aipp_dims or tuple(input_dims(dyn.kind, t, gear, model.inputs, dyn.shape_order))
+
+
+def _aipp_refusal(t: TensorDesc, given: tuple[int, ...]) -> InputError:
+    shown = "" if given == tuple(t.dims) else f" (given shape {given})"
+    return InputError(f"input {t.name!r} is a static-AIPP input: it takes the image in the model's AIPP input "
+                      f"format, shape {t.aipp_dims} {t.dtype} = {t.size} bytes, not its dims {tuple(t.dims)}"
+                      f"{shown}; the AIPP stage on the device turns it into the network's input")
+
+
 def prepare(model: Any, inputs: Any, *, batch: Any = None, hw: Any = None, dims: Any = None) -> Prepared:
     """Match, convert and check the inputs, and choose the gear (see the module docstring)."""
     users = user_inputs(model.inputs)
@@ -200,14 +216,16 @@ def prepare(model: Any, inputs: Any, *, batch: Any = None, hw: Any = None, dims:
             raise InputError(f"input {source!r} asks for {dyn.kind} {gear_text(dyn.kind, [gear])}, which is not "
                              f"a gear of {model.name}; gears: {gear_text(dyn.kind, dyn.gears)}")
     for t, arr in zip(users, arrays):
-        want = input_dims(dyn.kind, t, gear, model.inputs, dyn.shape_order)
-        nbytes = tensor_size(tuple(want), t.acl_dtype)
+        want = _shape(model, t, gear)
+        nbytes = tensor_size(want, t.acl_dtype)
         at = f" at {dyn.kind} gear {gear_text(dyn.kind, [gear])}" if gear is not None else ""
         if t.numpy_dtype is None:
             if arr.nbytes != nbytes:
                 raise InputError(f"input {t.name!r} ({t.dtype}, which numpy cannot hold) takes raw bytes: given "
                                  f"{arr.nbytes} bytes, expected {nbytes} for shape {want}{at}")
             continue
+        if t.aipp_dims and tuple(arr.shape) != want:
+            raise _aipp_refusal(t, tuple(arr.shape))
         if tuple(arr.shape) != tuple(want):
             raise InputError(f"input {t.name!r}: given shape {tuple(arr.shape)}, expected {tuple(want)}{at}")
         if arr.nbytes != nbytes:
@@ -237,11 +255,10 @@ def chosen_gear(model: Any, batch: Any = None, hw: Any = None, dims: Any = None)
 def random_inputs(model: Any, *, batch: Any = None, hw: Any = None, dims: Any = None,
                   seed: Optional[int] = None) -> dict[str, np.ndarray]:
     """Random arrays matching the descriptors at a gear (see `chosen_gear`): floats in
-    [-1, 1), integers in a small non-negative range, booleans at random."""
+    [-1, 1), integers in a small non-negative range, booleans at random; a static-AIPP
+    input gets its AIPP-format shape (what `prepare` takes)."""
     gear = chosen_gear(model, batch, hw, dims)
-    shapes = {t.name: tuple(max(d, 0) for d in input_dims(model.dynamic.kind, t, gear, model.inputs,
-                                                           model.dynamic.shape_order))
-              for t in user_inputs(model.inputs)}
+    shapes = {t.name: tuple(max(d, 0) for d in _shape(model, t, gear)) for t in user_inputs(model.inputs)}
     _check_room(model, shapes)
     rng = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}

@@ -368,7 +368,19 @@ class AclBackend(ReportsMixin, Backend):
             acl_dtype=acl_dtype,
             acl_format=acl_format,
             dims_range=self._dims_range(desc, index) if side == "Input" else (),
+            dims_v2=self._dims_v2(desc, index, _dims(dims)) if side == "Input" else (),
         )
+
+    def _dims_v2(self, desc: int, index: int, dims: tuple[int, ...]) -> tuple[int, ...]:
+        """aclmdlGetInputDimsV2 where it differs from the dims (a static-AIPP input), else ();
+        an older CANN without the call has no such view to give."""
+        get_v2 = self._optional("aclmdlGetInputDimsV2")
+        if get_v2 is None:
+            return ()
+        v2 = AclmdlIODims()
+        self._check(get_v2(desc, index, byref(v2)), "aclmdlGetInputDimsV2")
+        found = _dims(v2)
+        return found if found != dims else ()
 
     def _dims_range(self, desc: int, index: int) -> tuple[tuple[int, int], ...]:
         get_range = self._optional("aclmdlGetInputDimsRange")

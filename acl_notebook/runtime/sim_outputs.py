@@ -158,11 +158,12 @@ def prepare(info: ModelInfo, model: memoryview, parsed: Any = None) -> Kept:
 def check_override(model: ModelState, override: dict[str, Any]) -> None:
     """Refuse an override the model cannot take (unknown tensor, wrong shape or dtype) before any execute."""
     kept = model.prepared
-    interpreter = kept.interpreter() if isinstance(kept, Kept) else None
+    interpreter = None if aipp_note(model.info) else kept.interpreter() if isinstance(kept, Kept) else None
     if interpreter is None:
         from ..cpu_reference import OverrideError
 
-        reason = kept.problem if isinstance(kept, Kept) else "the model has no CPU reference"
+        reason = aipp_note(model.info) or (kept.problem if isinstance(kept, Kept) else "the model has no CPU "
+                                           "reference")
         raise OverrideError(f"override= cannot be applied: {reason}")
     interpreter.check_override(override)
 
@@ -171,6 +172,12 @@ def compute(model: ModelState, inputs: Sequence[memoryview], gear: Optional[tupl
             output_sizes: Sequence[int], override: Optional[dict[str, Any]] = None) -> SimOutputs:
     """The outputs' bytes for one execute (see the module docstring for the contract)."""
     kept = model.prepared
+    aipp = aipp_note(model.info)
+    if aipp:  # the bytes are an AIPP-format image, not the graph's input: nothing to compute from
+        from ..cpu_reference.placeholder import NOTE
+
+        outputs = tuple(placeholder_output(inputs, j, n) for j, n in enumerate(output_sizes))
+        return SimOutputs(outputs, PLACEHOLDER, (aipp, NOTE))
     interpreter = kept.interpreter() if isinstance(kept, Kept) else None
     if interpreter is None:
         note = kept.problem if isinstance(kept, Kept) and kept.problem else PLACEHOLDER_NOTE
@@ -215,6 +222,20 @@ def compute(model: ModelState, inputs: Sequence[memoryview], gear: Optional[tupl
     return SimOutputs(tuple(outputs), result.fidelity, tuple(result.notes))
 
 
+def aipp_note(info: ModelInfo) -> str:
+    """Why a model with static-AIPP inputs gets placeholder outputs ("" when it has none):
+    the device's AIPP stage (colour conversion, crop, normalisation) is not simulated, so
+    the CPU reference has no network input to compute from."""
+    aipp = [t for t in _user_inputs(info) if t.aipp_dims]
+    if not aipp:
+        return ""
+    t = aipp[0]
+    more = f" (and {len(aipp) - 1} more)" if len(aipp) > 1 else ""
+    return (f"input {t.name!r}{more} is a static-AIPP input: the simulator does not compute the AIPP stage "
+            f"that turns its {list(t.aipp_dims)} {t.dtype} image into the network's {list(t.dims)} input, "
+            "so the model's arithmetic is not computed either")
+
+
 def _user_inputs(info: ModelInfo) -> list[Any]:
     return [t for t in info.inputs if t.name != "ascend_mbatch_shape_data"]
 
@@ -249,5 +270,5 @@ def placeholder_output(inputs: Sequence[Any], index: int, size: int):
     return function(inputs, index, size)
 
 
-__all__ = ["COMPUTED", "Kept", "ModelState", "PLACEHOLDER", "SimOutputs", "check_override", "compute",
+__all__ = ["COMPUTED", "Kept", "ModelState", "PLACEHOLDER", "SimOutputs", "aipp_note", "check_override", "compute",
            "placeholder_output", "prepare"]

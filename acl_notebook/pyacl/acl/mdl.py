@@ -341,11 +341,11 @@ def _dims_dict(name: str, dims: Any) -> dict:
     return {"name": name, "dimCount": len(dims), "dims": [int(d) for d in dims]}
 
 
-def _dims(model_desc: Any, index: Any, outputs: bool, py: str, call: str) -> tuple[dict, int]:
+def _dims(model_desc: Any, index: Any, outputs: bool, py: str, call: str, v2: bool = False) -> tuple[dict, int]:
     t = _tensor(model_desc, index, outputs, py)
     if t is None:
         return {}, _P.fail(INVALID_PARAM, call, "modelDesc is not filled or the index is out of range")
-    return _dims_dict(t.name, t.dims), 0
+    return _dims_dict(t.name, (v2 and t.dims_v2) or t.dims), 0
 
 
 def get_input_dims(model_desc: Any, index: Any) -> tuple[dict, int]:
@@ -353,7 +353,9 @@ def get_input_dims(model_desc: Any, index: Any) -> tuple[dict, int]:
 
 
 def get_input_dims_v2(model_desc: Any, index: Any) -> tuple[dict, int]:
-    return _dims(model_desc, index, False, "acl.mdl.get_input_dims_v2", "aclmdlGetInputDimsV2")
+    """The dimsV2 view: for a static-AIPP input the AIPP-format image's dims, whose product
+    is the input's byte size; for any other input its dims."""
+    return _dims(model_desc, index, False, "acl.mdl.get_input_dims_v2", "aclmdlGetInputDimsV2", True)
 
 
 def get_input_dims_range(model_desc: Any, index: Any) -> tuple[dict, int]:
