@@ -389,6 +389,27 @@ def _text_model_info(info: ModelInfo, width: int) -> str:
     return "\n".join(lines)
 
 
+#: bytes per pixel of the AIPP input formats, for naming the one an input's sizes imply
+_AIPP_FORMATS = {1.5: "YUV420SP", 1.0: "YUV400", 3.0: "RGB888", 4.0: "XRGB8888"}
+_IMAGE_HW = {"NHWC": (1, 2), "NCHW": (2, 3)}  # where an image input's H and W sit
+
+
+def _aipp_note(t: TensorDesc) -> str:
+    """One line about a static-AIPP input: the shape it takes instead of its dims."""
+    kind = ""
+    axes = _IMAGE_HW.get(t.format) if len(t.dims) == 4 and t.dtype == "uint8" else None
+    if axes:
+        pixels = t.dims[0] * t.dims[axes[0]] * t.dims[axes[1]]
+        name = _AIPP_FORMATS.get(t.size / pixels) if pixels else None
+        kind = f", {name}-style" if name else ""
+    return (f"AIPP input {t.name!r} takes {_dims(t.aipp_dims)} {t.dtype} (the image in its AIPP input format"
+            f"{kind}, {_exact(t.size)}), not its dims; the device's AIPP stage converts it")
+
+
+def _aipp_notes(inputs: Sequence[TensorDesc]) -> list[str]:
+    return [_aipp_note(t) for t in inputs if t.aipp_dims]
+
+
 def _io_sections(
     inputs: Sequence[TensorDesc],
     outputs: Sequence[TensorDesc],
@@ -397,6 +418,9 @@ def _io_sections(
     detail: bool = False,
 ) -> list[str]:
     lines = [""] + _io_text("Inputs", inputs, width, detail)
+    for note in _aipp_notes(inputs):
+        lines += textwrap.wrap(f"note: {note}", _width(width) - 2, initial_indent="  ", subsequent_indent="        ",
+                               break_on_hyphens=False)
     lines += [""] + _io_text("Outputs", outputs, width, detail)
     if _has_dynamic(inputs, outputs):
         lines.append(f"  note: {_DYNAMIC_NOTE}")
@@ -806,7 +830,9 @@ def _html_gears(dyn: DynamicInfo, inputs: Sequence[TensorDesc], outputs: Sequenc
 def _html_io_sections(
     inputs: Sequence[TensorDesc], outputs: Sequence[TensorDesc], dyn: DynamicInfo, detail: bool = False
 ) -> str:
-    out = _html_io("Inputs", inputs, detail) + _html_io("Outputs", outputs, detail)
+    out = _html_io("Inputs", inputs, detail)
+    out += "".join(f'<div style="{_MUTED}font-size:0.9em;">{_e(n)}</div>' for n in _aipp_notes(inputs))
+    out += _html_io("Outputs", outputs, detail)
     if _has_dynamic(inputs, outputs):
         out += f'<div style="{_MUTED}font-size:0.9em;">{_e(_DYNAMIC_NOTE)}</div>'
     return out + _html_gears(dyn, inputs, outputs)
@@ -1060,8 +1086,11 @@ def _outputs_flag(out: Any) -> str:
     """How far to trust the values (the fidelity of the CPU reference that computed them)."""
     notes = len(out.notes)
     if out.fidelity == "placeholder":
-        return (f"simulated placeholder: some op could not be computed ({_plural(notes, 'note')}), so the values "
-                "are a deterministic function of the inputs, not the model's")
+        why = out.notes[0] if out.notes else "the model could not be computed"
+        more = f" (+{_plural(notes - 1, 'more note')} in .notes)" if notes > 1 else ""
+        said = "deterministic function" in why  # the note says it already: once is enough
+        tail = "" if said else "; the values are a deterministic function of the inputs, not the model's"
+        return f"simulated placeholder: {why}{more}{tail}"
     if out.fidelity == "approximate":
         return (f"approximate: computed on the CPU, but {_plural(notes, 'op')} had attributes guessed or solved "
                 "from shapes (see .notes)")

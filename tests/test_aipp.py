@@ -164,3 +164,86 @@ def test_an_older_cann_without_the_v2_call_reports_no_view(tmp_path_factory):
     assert (t.dims, t.dims_v2, t.size, t.aipp_dims) == (DIMS, (), YUV_BYTES, ())
     backend.unload(model_id)
     fake.reset()
+
+
+def test_descriptors_say_what_an_aipp_input_takes():
+    from acl_notebook.display import render_html, render_text
+
+    info = parse(aipp_model())
+    text = render_text(info, 100)
+    assert "AIPP input 'image' takes [1, 336, 224, 1] uint8" in text and "YUV420SP-style" in text
+    assert all(len(line) <= 100 for line in text.splitlines())
+    assert "AIPP input &#x27;image&#x27; takes [1, 336, 224, 1] uint8" in render_html(info)
+    plain = parse(plain_model())
+    assert "AIPP" not in render_text(plain, 100) and "AIPP" not in render_html(plain)
+
+
+@pytest.mark.parametrize(("v2", "name"), [((1, 224, 224, 1), "YUV400"), ((1, 224, 224, 4), "XRGB8888")])
+def test_the_note_names_the_format_the_sizes_imply(v2, name):
+    from acl_notebook.display import render_text
+
+    om = write_om(ModelSpec(inputs=[TensorSpec("image", DIMS, "uint8", "NHWC", dims_v2=v2)],
+                            outputs=[TensorSpec("prob", (1, 10), "float32", "ND")]))
+    assert f"{name}-style" in render_text(parse(om), 120)
+
+
+def test_the_panels_run_button_runs_an_aipp_model():
+    from acl_notebook.runner.outputs import Outputs
+    from acl_notebook.session import Config, Session
+    from acl_notebook.widgets.panel import Panel
+
+    s = Session(Config(backend="sim", soc="Ascend910B1"))
+    s.start()
+    panel = None
+    try:
+        m = s.load(aipp_model())
+        panel = Panel(s, autostart=False)
+        view = panel._views[m.id]
+        assert "AIPP input" in view.details.value
+        view.runner.run_button.click()
+        assert isinstance(view.runner.result, Outputs), view.runner.output.value
+        assert "static-AIPP" in view.runner.output.value
+    finally:
+        if panel is not None:
+            panel.close()
+        s.shutdown()
+
+
+def cast_model() -> bytes:
+    """A static-AIPP model with a graph the CPU reference can run (a Cast of the network input)."""
+    from acl_notebook.om.opgraph import OpSpec, Tensor
+
+    return write_om(ModelSpec(
+        name="aipp_cast", inputs=[TensorSpec("image", (1, 4, 4, 3), "uint8", "NHWC", dims_v2=(1, 6, 4, 1))],
+        outputs=[TensorSpec("prob", (1, 4, 4, 3), "float32", "ND")],
+        ops=[OpSpec("prob", "Cast", ["image"], [Tensor((1, 4, 4, 3), "float32")], attrs={"dst_type": 0})]))
+
+
+def test_the_simulator_does_not_label_a_graph_it_could_run_as_computed():
+    """The graph after AIPP is computable, but the bytes given are the AIPP image, not its
+    input: the simulator says placeholder (and refuses override=) instead of computing
+    something from misread bytes; acl.reference, given the network's input, computes it."""
+    from acl_notebook.cpu_reference import OverrideError
+    from acl_notebook.session import Config, Session
+
+    om = cast_model()
+    x = np.arange(48, dtype=np.uint8).reshape(1, 4, 4, 3)
+    ref = acl.reference(om, x)
+    assert ref.fidelity == "computed" and (ref[0] == x).all()
+    s = Session(Config(backend="sim", soc="Ascend910B1"))
+    s.start()
+    try:
+        m = s.load(om)
+        yuv = np.arange(24, dtype=np.uint8).reshape(1, 6, 4, 1)
+        out = m.run(yuv)
+        assert out.simulated and out.fidelity == PLACEHOLDER
+        assert "the simulator does not compute the AIPP stage" in out.notes[0]
+        check_placeholder = out[0].reshape(-1).view(np.uint8)
+        from acl_notebook.runtime.sim_outputs import placeholder_output
+
+        assert (check_placeholder == placeholder_output([yuv.reshape(-1)], 0, out[0].nbytes)).all()
+        with pytest.raises(OverrideError, match="static-AIPP"):
+            m.run(yuv, override={"prob": np.zeros((1, 4, 4, 3), np.float32)})
+        assert m in s.models()
+    finally:
+        s.shutdown()
