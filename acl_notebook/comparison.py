@@ -89,12 +89,27 @@ def compare(model: Any, inputs: Any = None, *, source: Any = None, seed: Optiona
     from .runner.inputs import random_inputs
 
     model = resolve(model)
+    _refuse_aipp(model)
     if inputs is None:
         inputs = random_inputs(model, seed=seed)
     device = model.run(inputs)
     ref = reference(model if source is None else source, inputs)
     rows = tuple(compare_arrays(n, d, r) for n, d, r in zip(device.names, device, ref))
     return Comparison(model.name, model.backend, ref.fidelity or "", tuple(ref.notes), rows)
+
+
+def _refuse_aipp(model: Any) -> None:
+    """No single input set feeds both sides of a static-AIPP model: the device takes the
+    AIPP-format image, the CPU reference the network's input after the AIPP stage."""
+    aipp = [t for t in model.inputs if t.aipp_dims]
+    if aipp:
+        from .runner.errors import InputError
+
+        t = aipp[0]
+        raise InputError(f"{model.name} cannot be compared with its CPU reference: input {t.name!r} is a "
+                         f"static-AIPP input (the device takes the {tuple(t.aipp_dims)} {t.dtype} AIPP-format "
+                         f"image, the reference the network's {tuple(t.dims)} input after AIPP, which is not "
+                         "computed here); run both yourself: model.run(image) and acl.reference(model, x)")
 
 
 __all__ = ["Comparison", "OutputComparison", "compare", "compare_arrays"]

@@ -247,3 +247,11 @@ def test_the_simulator_does_not_label_a_graph_it_could_run_as_computed():
         assert m in s.models()
     finally:
         s.shutdown()
+
+
+def test_compare_refuses_an_aipp_model_and_keeps_it(rig):
+    s = rig.session()
+    m = s.load(aipp_model())
+    with pytest.raises(InputError, match=r"static-AIPP input .*\(1, 336, 224, 1\) uint8 AIPP-format image"):
+        acl.compare(m)
+    assert m in s.models()
