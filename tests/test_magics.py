@@ -344,6 +344,21 @@ def test_desc_of_a_file_or_variable_reads_without_loading(ip):
     assert registry() == []
 
 
+def test_desc_and_run_of_a_static_aipp_model(ip):
+    """%acl_desc notes what a static-AIPP input takes; %acl_run feeds it that shape."""
+    from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
+
+    ip.user_ns["blob"] = write_om(ModelSpec(
+        name="yuv", inputs=[TensorSpec("image", (1, 224, 224, 3), "uint8", "NHWC", dims_v2=(1, 336, 224, 1))],
+        outputs=[TensorSpec("prob", (1, 10), "float32", "ND")]))
+    d = ip.run_line_magic("acl_desc", "-v blob")
+    assert d.inputs[0].dims_v2 == (1, 336, 224, 1)
+    assert "AIPP input 'image' takes [1, 336, 224, 1] uint8" in display.render_text(d, 100)
+    m = ip.run_line_magic("acl_load", "-v blob")
+    out = ip.run_line_magic("acl_run", f"{m.name} --random")
+    assert out[0].shape == (1, 10) and any("AIPP stage" in n for n in out.notes)
+
+
 def test_desc_errors(ip, capsys, two_loaded):
     assert "Several models" in fails_with_one_line(ip, capsys, "%acl_desc")
     assert "neither a loaded model nor a file" in fails_with_one_line(ip, capsys, "%acl_desc zzz")
