@@ -45,6 +45,7 @@ from .errors import AclError
 from .sim_events import EventsMixin
 from .sim_exec import ExecutionMixin
 from .sim_reports import ReportsMixin
+from .sim_streams import default_key
 from .socs import (
     AUTO,
     DEFAULT_SOC,
@@ -290,14 +291,13 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
         """The streams, events and report subscriptions of destroyed contexts are gone, as in
         ACL: a later call naming one gets 107017 (unknown handle), not a context that is no more."""
         with self._lock:
-            streams = {s for s, owner in self._streams.items() if owner in contexts}
-            for s in streams:
-                del self._streams[s]
+            streams = [s for s, owner in self._streams.items() if owner in contexts]
+            for stream in streams:
+                del self._streams[stream]
+            for key in streams + [default_key(c) for c in contexts]:
+                self._stream_gone(key)  # unsubscribed, as aclrtDestroyStream leaves a stream
             for e in [e for e, ev in self._events.items() if ev.context in contexts]:
                 del self._events[e]
-            for key in [k for k in self._subscribed
-                        if k in streams or (isinstance(k, tuple) and k[1] in contexts)]:
-                del self._subscribed[key]
 
     def set_current_context(self, context: int) -> None:
         with self._lock:
