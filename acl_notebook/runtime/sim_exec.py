@@ -69,7 +69,7 @@ from . import sim_outputs
 from .base import ExecutionReport, MemcpyKind, RunMode, malloc_charge
 from .errors import AclError
 from .sim_memory import AddressSpace, Block, HostAccessError, host_view
-from .sim_streams import CopyTask, FillTask, Queues, StreamTask, default_key
+from .sim_streams import CopyTask, FillTask, Queues, StreamTask, default_key, fill
 
 _RT_PARAM_INVALID = 107000
 _RT_STREAM_CONTEXT = 107003
@@ -256,10 +256,9 @@ class ExecutionMixin:
             raise self._fail(_RT_PARAM_INVALID, call, str(exc)) from None
 
     def _side(self, ptr: int, count: int, device: Optional[bool], call: str) -> memoryview:
-        if device is None:  # ACL_MEMCPY_DEFAULT: where the address lives decides
-            block = self.memory.find(ptr, count)
-            device = block is not None and not block.host
-        return self._device_side(ptr, count, call) if device else self._host_side(ptr, count, call)
+        if self._is_device(ptr, count, device):
+            return self._device_side(ptr, count, call)
+        return self._host_side(ptr, count, call)
 
     _KIND_SIDES = {0: (False, False), 1: (False, True), 2: (True, False), 3: (True, True), 4: (None, None),
                    5: (False, True)}
@@ -320,7 +319,8 @@ class ExecutionMixin:
         target[:] = source
 
     def _is_device(self, ptr: int, count: int, device: Optional[bool]) -> bool:
-        """Whether a copy side counts as device memory (for DEFAULT: where the address lives)."""
+        """Whether a copy side counts as device memory (None, as for ACL_MEMCPY_DEFAULT and
+        memset: where the address lives decides)."""
         if device is not None:
             return device
         block = self.memory.find(ptr, count)
@@ -349,8 +349,7 @@ class ExecutionMixin:
             if count > max_count:
                 raise self._fail(_RT_PARAM_INVALID, call, f"count {count} exceeds maxCount {max_count}")
             self._current(call)
-            view = self._side(ptr, count, None, call)
-            view[:] = bytes([int(value) & 0xFF]) * count
+            fill(self._side(ptr, count, None, call), value)
 
     def memset_async(self, ptr: int, max_count: int, value: int, count: int, stream: int) -> None:
         """aclrtMemsetAsync (see the module docstring): host memory now, device memory on the stream."""
@@ -372,9 +371,9 @@ class ExecutionMixin:
                 return
             view = self._side(ptr, count, None, call)
             if on_device:
-                self._queues.add(key, FillTask(view, int(value) & 0xFF))
+                self._queues.add(key, FillTask(view, value))
                 return
-        view[:] = bytes([int(value) & 0xFF]) * count
+        fill(view, value)
 
     # -- streams ----------------------------------------------------------------------------
     def create_stream(self) -> int:

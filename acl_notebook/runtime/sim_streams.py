@@ -56,7 +56,12 @@ class FillTask(StreamTask):
     value: int
 
     def perform(self, backend: Any) -> None:
-        self.target[:] = bytes([self.value]) * len(self.target)
+        fill(self.target, self.value)
+
+
+def fill(target: memoryview, value: int) -> None:
+    """aclrtMemset's bytes: every byte of `target` set to the low byte of `value`."""
+    target[:] = bytes([int(value) & 0xFF]) * len(target)
 
 
 def default_key(context: int) -> tuple[str, int]:
@@ -156,4 +161,4 @@ class Queues:
         return None
 
 
-__all__ = ["CopyTask", "FillTask", "Queues", "StreamTask", "default_key"]
+__all__ = ["CopyTask", "FillTask", "Queues", "StreamTask", "default_key", "fill"]
