@@ -394,7 +394,8 @@ class ExecutionMixin:
         self._stream_gone(stream)
 
     def synchronize_stream(self, stream: int) -> None:
-        """Runs what aclmdlExecuteAsync queued on `stream`: only now do its outputs change."""
+        """Performs what was launched on `stream` (runs, copies, fills, records, callbacks):
+        only now do its outputs change."""
         self._synchronize(stream, "aclrtSynchronizeStream")
 
     def synchronize_stream_with_timeout(self, stream: int, timeout: int) -> None:

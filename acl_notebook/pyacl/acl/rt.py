@@ -275,11 +275,20 @@ def memcpy(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any) -> int:
     # ACL's checks that come before any memory is touched are the runtime's to answer
     touches = n and d and s and k in _COPY_KINDS and dmax and n <= dmax and d != s
     if touches and _P.current_context() is not None:
-        for side, ptr in (("src", s), ("dst", d)):
-            if _unknown(ptr, n, side == "dst"):
-                return _P.fail(RT_PARAM_INVALID, call, _unknown_text(side, ptr, n))
-        k = _rc_kind(k, s, d, n)
+        ret, k = _copy_sides(call, s, d, n, k)
+        if ret:
+            return ret
     return _P.ret(call, "memcpy", d, dmax, s, n, k)
+
+
+def _copy_sides(call: str, src: int, dst: int, count: int, kind: int) -> tuple[int, int]:
+    """The ledger's answer for both sides of a copy the runtime would perform: (ACL's code,
+    kind) for a side that is not live memory the copy may read or write, else (0, the kind to
+    pass down, see `_rc_kind`)."""
+    for side, ptr in (("src", src), ("dst", dst)):
+        if _unknown(ptr, count, side == "dst"):
+            return _P.fail(RT_PARAM_INVALID, call, _unknown_text(side, ptr, count)), kind
+    return 0, _rc_kind(kind, src, dst, count)
 
 
 def memcpy_async(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any, stream: Any) -> int:
@@ -294,10 +303,9 @@ def memcpy_async(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any, strea
     if reaches and _P.current_context() is not None:
         if st and st not in _P.ledger.streams:
             return _P.fail(RT_INVALID_HANDLE, call, f"0x{st:x} is not a live stream")
-        for side, ptr in (("src", s), ("dst", d)):
-            if _unknown(ptr, n, side == "dst"):
-                return _P.fail(RT_PARAM_INVALID, call, _unknown_text(side, ptr, n))
-        k = _rc_kind(k, s, d, n)
+        ret, k = _copy_sides(call, s, d, n, k)
+        if ret:
+            return ret
     return _P.ret(call, "memcpy_async", d, dmax, s, n, k, st)
 
 
