@@ -89,6 +89,13 @@ class Program:
         except AclError:
             return None
 
+    def stale_stream(self, stream: int, call: str) -> int:
+        """107017 for a non-NULL stream that is not one of the program's live streams, once a
+        context is current (without one the runtime answers 107002 first), else 0."""
+        if stream and stream not in self.ledger.streams and self.current_context() is not None:
+            return self.fail(RT_INVALID_HANDLE, call, f"0x{stream:x} is not a live stream")
+        return 0
+
     # -- errors ---------------------------------------------------------------------------
     def fail(self, code: int, call: str, detail: str = "") -> int:
         """Record this thread's error message for `call` and return `code`."""

@@ -24,21 +24,18 @@ from typing import Any
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import PROGRAM, RT_INVALID_HANDLE, signed, unsigned
+from ..core import PROGRAM, signed, unsigned
 from ..threads import is_thread
 
 _P = PROGRAM
 
 
-def _unknown_stream(s: int) -> bool:
-    return bool(s) and s not in _P.ledger.streams and _P.current_context() is not None
-
-
 def subscribe_report(thread_id: Any, stream: Any) -> int:
     call = "aclrtSubscribeReport"
     tid, s = unsigned(thread_id, "acl.rt.subscribe_report"), unsigned(stream, "acl.rt.subscribe_report")
-    if _unknown_stream(s):
-        return _P.fail(RT_INVALID_HANDLE, call, f"0x{s:x} is not a live stream")
+    ret = _P.stale_stream(s, call)
+    if ret:
+        return ret
     if not is_thread(tid):
         return _P.fail(E.ACL_ERROR_INVALID_PARAM, call, f"{tid} is not a live thread of this process "
                                                          "(acl.util.start_thread returns one)")
@@ -48,8 +45,9 @@ def subscribe_report(thread_id: Any, stream: Any) -> int:
 def unsubscribe_report(thread_id: Any, stream: Any) -> int:
     call = "aclrtUnSubscribeReport"
     tid, s = unsigned(thread_id, "acl.rt.unsubscribe_report"), unsigned(stream, "acl.rt.unsubscribe_report")
-    if _unknown_stream(s):
-        return _P.fail(RT_INVALID_HANDLE, call, f"0x{s:x} is not a live stream")
+    ret = _P.stale_stream(s, call)
+    if ret:
+        return ret
     return _P.ret(call, "unsubscribe_report", tid, s)
 
 
@@ -59,8 +57,9 @@ def launch_callback(fn: Any, user_data_list: Any, block_type: Any, stream: Any) 
     s = unsigned(stream, "acl.rt.launch_callback")
     if not callable(fn):
         raise TypeError("parameter must be callable")
-    if _unknown_stream(s):
-        return _P.fail(RT_INVALID_HANDLE, call, f"0x{s:x} is not a live stream")
+    ret = _P.stale_stream(s, call)
+    if ret:
+        return ret
     return _P.ret(call, "launch_callback", lambda: fn(user_data_list), block, s)
 
 

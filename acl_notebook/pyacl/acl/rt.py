@@ -184,9 +184,7 @@ def destroy_stream(stream: Any) -> int:
 def synchronize_stream(stream: Any) -> int:
     call = "aclrtSynchronizeStream"
     s = unsigned(stream, "acl.rt.synchronize_stream")
-    if s and s not in _P.ledger.streams and _P.current_context() is not None:
-        return _P.fail(RT_INVALID_HANDLE, call, f"0x{s:x} is not a live stream")
-    return _P.ret(call, "synchronize_stream", s)
+    return _P.stale_stream(s, call) or _P.ret(call, "synchronize_stream", s)
 
 
 def synchronize_device() -> int:
@@ -301,8 +299,9 @@ def memcpy_async(dst: Any, dest_max: Any, src: Any, count: Any, kind: Any, strea
     k, st = signed(kind, py), unsigned(stream, py)
     reaches = n and d and s and k in _COPY_KINDS and n <= dmax
     if reaches and _P.current_context() is not None:
-        if st and st not in _P.ledger.streams:
-            return _P.fail(RT_INVALID_HANDLE, call, f"0x{st:x} is not a live stream")
+        ret = _P.stale_stream(st, call)
+        if ret:
+            return ret
         ret, k = _copy_sides(call, s, d, n, k)
         if ret:
             return ret
@@ -338,8 +337,9 @@ def memset_async(dev_ptr: Any, max_count: Any, value: Any, count: Any, stream: A
     p, mx = unsigned(dev_ptr, py), unsigned(max_count, py)
     v, n, st = signed(value, py), unsigned(count, py), unsigned(stream, py)
     if p and n and n <= mx and _P.current_context() is not None:
-        if st and st not in _P.ledger.streams:
-            return _P.fail(RT_INVALID_HANDLE, call, f"0x{st:x} is not a live stream")
+        ret = _P.stale_stream(st, call)
+        if ret:
+            return ret
         if _unknown(p, n, True):
             return _P.fail(RT_PARAM_INVALID, call, _unknown_text("devPtr", p, n))
     return _P.ret(call, "memset_async", p, mx, v, n, st)

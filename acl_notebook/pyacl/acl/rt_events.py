@@ -44,12 +44,6 @@ def _stale(event: int, call: str) -> int:
     return 0
 
 
-def _stale_stream(stream: int, call: str) -> int:
-    if stream and stream not in _P.ledger.streams and _P.current_context() is not None:
-        return _P.fail(RT_INVALID_HANDLE, call, f"0x{stream:x} is not a live stream")
-    return 0
-
-
 def destroy_event(event: Any) -> int:
     call = "aclrtDestroyEvent"
     e = unsigned(event, "acl.rt.destroy_event")
@@ -62,19 +56,19 @@ def destroy_event(event: Any) -> int:
 def record_event(event: Any, stream: Any) -> int:
     call, py = "aclrtRecordEvent", "acl.rt.record_event"
     e, s = unsigned(event, py), unsigned(stream, py)
-    return _stale(e, call) or _stale_stream(s, call) or _P.ret(call, "record_event", e, s)
+    return _stale(e, call) or _P.stale_stream(s, call) or _P.ret(call, "record_event", e, s)
 
 
 def reset_event(event: Any, stream: Any) -> int:
     call, py = "aclrtResetEvent", "acl.rt.reset_event"
     e, s = unsigned(event, py), unsigned(stream, py)
-    return _stale(e, call) or _stale_stream(s, call) or _P.ret(call, "reset_event", e, s)
+    return _stale(e, call) or _P.stale_stream(s, call) or _P.ret(call, "reset_event", e, s)
 
 
 def stream_wait_event(stream: Any, event: Any) -> int:
     call, py = "aclrtStreamWaitEvent", "acl.rt.stream_wait_event"
     s, e = unsigned(stream, py), unsigned(event, py)
-    return _stale(e, call) or _stale_stream(s, call) or _P.ret(call, "stream_wait_event", s, e)
+    return _stale(e, call) or _P.stale_stream(s, call) or _P.ret(call, "stream_wait_event", s, e)
 
 
 def synchronize_event(event: Any) -> int:

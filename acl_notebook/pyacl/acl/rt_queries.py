@@ -14,7 +14,7 @@ from typing import Any
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import PROGRAM, RT_INVALID_HANDLE, signed, unsigned
+from ..core import PROGRAM, signed, unsigned
 
 _P = PROGRAM
 _NOT_MEASURED = -1  # what aclrtGetDeviceUtilizationRate reports for a unit it cannot measure
@@ -56,8 +56,10 @@ def synchronize_stream_with_timeout(stream: Any, timeout: Any) -> int:
     call = "aclrtSynchronizeStreamWithTimeout"
     s = unsigned(stream, "acl.rt.synchronize_stream_with_timeout")
     t = signed(timeout, "acl.rt.synchronize_stream_with_timeout")
-    if t >= -1 and s and s not in _P.ledger.streams and _P.current_context() is not None:
-        return _P.fail(RT_INVALID_HANDLE, call, f"0x{s:x} is not a live stream")
+    if t >= -1:  # a bad timeout reaches the runtime first
+        ret = _P.stale_stream(s, call)
+        if ret:
+            return ret
     return _P.ret(call, "synchronize_stream_with_timeout", s, t)
 
 
