@@ -574,14 +574,16 @@ def _text_session(info: Any, width: int) -> str:
 
 
 def _memory_error_pairs(exc: Any) -> list[tuple[str, Any]]:
-    """The numbers of a DeviceMemoryError (needed/free/total) or HostMemoryError (size/available)."""
+    """The numbers of a DeviceMemoryError (needed/free/total) or HostMemoryError (size/available,
+    and the container's limit and usage when its cgroup refused)."""
     pairs: list[tuple[str, Any]] = [
         ("model", getattr(exc, "model_name", None)),
         ("file", getattr(exc, "path", None)),
         ("device", getattr(exc, "device", None)),
     ]
     for label, attr in (("needed", "needed"), ("file size", "size"), ("free", "free"),
-                        ("available", "available"), ("total", "total")):
+                        ("available", "available"), ("container limit", "limit"), ("in use", "used"),
+                        ("total", "total")):
         value = getattr(exc, attr, None)
         if isinstance(value, int) and not isinstance(value, bool):
             pairs.append((label, _bytes_both(value)))

@@ -28,6 +28,9 @@ import time
 from _thread import _local as _thread_local  # threading.local without importing threading
 from _thread import allocate_lock
 
+from . import cgroup
+from .cgroup import Room
+
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
     from typing import Any, Optional
@@ -36,25 +39,36 @@ _PSEUDO_FS = ("/proc", "/sys")
 _HEAP_TYPES = (bytes, bytearray)
 
 
-#: What a HostMemoryError says to do, unless its raiser knows better.
+#: What a HostMemoryError says to do, unless its raiser knows better: when the host refused it,
 _MAKE_ROOM = "free host memory (close other kernels) or load it on a machine with more RAM"
+#: and when the container's memory limit did.
+_MAKE_ROOM_CGROUP = ("free memory in this container (close other kernels, del big arrays) or ask for a "
+                     "larger memory limit (docker --memory, the pod's resources.limits.memory, a bigger "
+                     "Binder or JupyterHub profile)")
 
 
 class HostMemoryError(RuntimeError):
     """Something the host would have to hold (a model, its ModelDef, random inputs, a run's
-    output array) is larger than its available memory: said before the allocation, since
-    filling more than the host has gets the process killed rather than a MemoryError."""
+    output array) is larger than the memory the process may still take: said before the
+    allocation, since filling more than that gets the process killed rather than a MemoryError.
 
-    def __init__(self, path: str, size: int, available: int, fix: str = _MAKE_ROOM) -> None:
+    `available` is that memory; `limit` and `used` are the container's memory limit (cgroup)
+    and its usage when that limit refused it (None when the host's MemAvailable did)."""
+
+    def __init__(self, path: str, size: int, available: int | Room, fix: Optional[str] = None) -> None:
         from .units import human_bytes
 
-        self.path, self.size, self.available = path, size, available
-        super().__init__(f"{path} is {human_bytes(size)} but the host has only {human_bytes(available)} available; "
-                         f"{fix}")
+        room = available if isinstance(available, Room) else Room(available)
+        self.path, self.size, self.available = path, size, room.available
+        self.limit, self.used = room.limit, room.used
+        if fix is None:
+            fix = _MAKE_ROOM if room.limit is None else _MAKE_ROOM_CGROUP
+        super().__init__(f"{path} is {human_bytes(size)} but {room.says()}; {fix}")
 
 
 def host_available_memory() -> Optional[int]:
-    """MemAvailable from /proc/meminfo (Linux), or None where it cannot be read."""
+    """MemAvailable from /proc/meminfo (Linux): the HOST's memory, blind to a container's
+    limit (`host_room` is both); None where it cannot be read."""
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
@@ -65,27 +79,48 @@ def host_available_memory() -> Optional[int]:
     return None
 
 
-def host_shortfall(size: int) -> Optional[int]:
-    """The host's available memory when `size` more bytes cannot be had, else None. Filling
-    more than the host has gets the whole process killed for memory, not a MemoryError, so
-    big allocations ask first. Reads /proc/meminfo only when `size` is over MemFree (its
-    lower bound, from one sysinfo)."""
-    if size <= _free_memory():
+def host_room() -> Room:
+    """What the process may still take: the smaller of the host's MemAvailable (0 where it
+    cannot be read) and what its memory cgroup leaves (`cgroup.WATCH`)."""
+    host = Room(host_available_memory() or 0)
+    group = cgroup.WATCH.room()
+    return group if group is not None and group.available < host.available else host
+
+
+def host_shortfall(size: int) -> Optional[Room]:
+    """The `Room` that cannot give `size` more bytes (the host's MemAvailable or the
+    container's memory limit, whichever is tighter), else None. Filling more than that gets
+    the whole process killed for memory, not a MemoryError, so big allocations ask first.
+
+    Cheap for small sizes: MemFree (one sysinfo) is a lower bound of MemAvailable, and
+    `cgroup.WATCH` reads the cgroup's usage only when `size` is near what it last left, so
+    /proc/meminfo and the cgroup files are read only for sizes that might not fit."""
+    over_free = size > _free_memory()
+    if not over_free and cgroup.WATCH.fits_cheaply(size):
         return None
-    available = host_available_memory()
-    return available if available is not None and size > available else None
+    refused = None
+    if over_free:
+        available = host_available_memory()
+        if available is not None and size > available:
+            refused = Room(available)
+    group = cgroup.WATCH.room(size)
+    if group is not None and size > group.available and (refused is None or group.available < refused.available):
+        refused = group
+    return refused
 
 
-def check_host_memory(what: str, size: int, fix: str = _MAKE_ROOM) -> None:
-    """HostMemoryError for `what` when the host cannot give `size` bytes (`host_shortfall`)."""
-    available = host_shortfall(size)
-    if available is not None:
-        raise HostMemoryError(what, size, available, fix)
+def check_host_memory(what: str, size: int, fix: Optional[str] = None) -> None:
+    """HostMemoryError for `what` when the host or the container cannot give `size` bytes
+    (`host_shortfall`); `fix` says what to do (default: by which limit refused)."""
+    refused = host_shortfall(size)
+    if refused is not None:
+        raise HostMemoryError(what, size, refused, fix)
 
 
 def _free_memory() -> int:
     """The host's free memory in bytes (MemFree, from sysinfo: no file read), a lower bound of
-    MemAvailable; 0 where it cannot be had (then MemAvailable is always read)."""
+    MemAvailable (not of what a cgroup leaves); 0 where it cannot be had (then MemAvailable is
+    always read)."""
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

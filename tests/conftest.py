@@ -77,6 +77,23 @@ def small_host(monkeypatch):
 
 
 @pytest.fixture
+def small_cgroup(monkeypatch, tmp_path):
+    """Returns `pretend(limit, used=0)`: from then on the process sits in a container whose
+    memory cgroup (a fake v2 tree, the namespace root mounted as containers see it) allows
+    `limit` bytes, `used` of them in use; the host keeps its real MemFree and MemAvailable."""
+    from fake_cgroup import v2
+
+    from acl_notebook import cgroup
+
+    def pretend(limit: int, used: int = 0):
+        root = v2(tmp_path / "cgroup-root", "/kubepods/burstable/pod1/ctr", {"": (limit, used, 0)})
+        monkeypatch.setattr(cgroup, "WATCH", cgroup.Watch(str(root)))
+        return root
+
+    return pretend
+
+
+@pytest.fixture
 def settle(monkeypatch):
     """Makes files count as settled 0.05 s after their last write (2.5 s in real use,
     `hostbuf.SETTLED_SECONDS`), and returns the wait that settles a file just written."""

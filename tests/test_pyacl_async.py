@@ -177,13 +177,14 @@ def test_a_program_that_forgets_to_synchronize(tmp_path):
 
 def _short_once(monkeypatch) -> None:
     """The simulator's next host-memory check fails (a pretend shortage); later ones are real."""
+    from acl_notebook.cgroup import Room
     from acl_notebook.runtime import sim_exec
 
     real, calls = sim_exec.host_shortfall, []
 
     def short_once(size):
         calls.append(size)
-        return 1 if len(calls) == 1 else real(size)
+        return Room(1) if len(calls) == 1 else real(size)
 
     monkeypatch.setattr(sim_exec, "host_shortfall", short_once)
 

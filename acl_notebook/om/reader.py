@@ -27,7 +27,7 @@ from ..hostbuf import (
     HostBuffer,
     HostMemoryError,
     check_host_memory,
-    host_available_memory,
+    host_room,
     open_buffer,
     open_source,
     same_bytes,
@@ -156,7 +156,7 @@ def read(buf: HostBuffer, keep: bool = False) -> ParsedModel:
         raise
     except MemoryError:
         raise HostMemoryError(f"{buf.label} (while decoding its ModelDef)", buf.size,
-                              host_available_memory() or 0) from None
+                              host_room()) from None
     except _DAMAGE as exc:
         raise OMFormatError(
             f"the model is damaged and could not be read ({type(exc).__name__}: {exc}); "

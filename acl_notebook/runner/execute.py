@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..hostbuf import HostMemoryError, check_host_memory, host_available_memory
+from ..hostbuf import HostMemoryError, check_host_memory, host_room
 from ..om.enums import tensor_size
 from ..runtime.sim_outputs import COMPUTED
 from .errors import InputTypeError
@@ -51,7 +51,7 @@ def _empty(t: Any, dims: tuple[int, ...]) -> np.ndarray:
             return np.empty(size, dtype=np.uint8)
         return np.empty(tuple(max(d, 0) for d in dims), dtype=t.numpy_dtype)
     except MemoryError:  # a limit of the process's own (ulimit -v) rather than of the host
-        raise HostMemoryError(what, size, host_available_memory() or 0, fix) from None
+        raise HostMemoryError(what, size, host_room(), fix) from None
 
 
 # Output arrays of each model's previous run, offered again to the next run of that

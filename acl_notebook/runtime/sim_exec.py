@@ -190,7 +190,7 @@ class ExecutionMixin:
         names `{size}`, formatted only for the refusal (this is on every execute's path)."""
         available = host_shortfall(size)
         if available is not None:
-            raise self._short_of_host(call, doing, size, f"{human_bytes(available)} available")
+            raise self._short_of_host(call, doing, size, available.says())
 
     def _short_of_host(self, call: str, doing: str, size: int, why: str) -> AclError:
         text = doing.format(size=human_bytes(size))
