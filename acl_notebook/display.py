@@ -578,10 +578,10 @@ def _memory_error_pairs(exc: Any) -> list[tuple[str, Any]]:
     and the container's limit and usage when its cgroup refused)."""
     pairs: list[tuple[str, Any]] = [
         ("model", getattr(exc, "model_name", None)),
-        ("file", getattr(exc, "path", None)),
+        ("what", getattr(exc, "path", None)),  # a HostMemoryError's: a file, or "a random input set for ..."
         ("device", getattr(exc, "device", None)),
     ]
-    for label, attr in (("needed", "needed"), ("file size", "size"), ("free", "free"),
+    for label, attr in (("needed", "needed"), ("size", "size"), ("free", "free"),
                         ("available", "available"), ("container limit", "limit"), ("in use", "used"),
                         ("total", "total")):
         value = getattr(exc, attr, None)

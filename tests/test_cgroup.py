@@ -15,7 +15,7 @@ from fake_cgroup import V1_UNLIMITED, GiB, MiB, v1, v2, write
 
 from acl_notebook import cgroup, hostbuf
 from acl_notebook.cgroup import Room, Watch
-from acl_notebook.display import render_text
+from acl_notebook.display import render_html, render_text
 
 POD = "/kubepods/burstable/pod1/ctr"
 
@@ -243,8 +243,9 @@ def test_the_memfree_fast_path_does_not_skip_the_container_limit(small_cgroup):
                         "arrays) or ask for a larger memory limit (docker --memory, the pod's resources.limits.memory, "
                         "a bigger Binder or JupyterHub profile)")
     assert (err.size, err.available, err.limit, err.used) == (100 * MiB, 44 * MiB, 64 * MiB, 20 * MiB)
-    text = render_text(err)
+    text, html = render_text(err), render_html(err)
     assert "container limit" in text and "64.0 MiB" in text and "in use" in text and "short by" in text
+    assert "container limit" in html and "20.0 MiB" in html
 
 
 def test_the_tighter_of_host_and_container_refuses(small_cgroup, small_host):
