@@ -181,10 +181,11 @@ def test_device_memory_stays_device_memory(env):
 
 @pytest.mark.parametrize("soc", ["Ascend910B1", "Ascend310B4"])  # EP: pinned host memory; RC: device memory
 def test_an_array_made_after_a_free_never_inherits_its_refusal(rig, soc):
-    """A copy from a live array always works, whatever the program freed before. On the simulator
+    """A copy from a live array always works, whatever the program freed before. On both backends
     memory given back with aclrtFreeHost stays refused, and no array made next is handed those
-    addresses. (Before, numpy reused a freed block's address within a few frees, and a copy
-    from that live array got 107000 "points into memory that was freed".)"""
+    addresses (the C library holds its freed blocks back as the simulator does). (Before, numpy
+    reused a freed block's address within a few frees, and a copy from that live array got 107000
+    "points into memory that was freed".)"""
     session = rig.session(soc=soc)
     with pyacl_installed(session, set_device=True) as acl:
         dev = device(acl, 8192)
@@ -195,14 +196,12 @@ def test_an_array_made_after_a_free_never_inherits_its_refusal(rig, soc):
             freed.append((ptr, ptr + size))
             arrays.append(np.full(size, len(arrays) % 251, dtype=np.uint8))  # kept: each a new allocation
             data = arrays[-1].ctypes.data
-            if rig.kind == "sim":  # the C library's host memory is its malloc heap: reuse is its own affair
-                assert not any(lo <= data < hi for lo, hi in freed), "an array was given freed ACL memory"
+            assert not any(lo <= data < hi for lo, hi in freed), "an array was given freed ACL memory"
             assert acl.rt.memcpy(dev, 8192, data, size, H2D) == 0, acl.get_recent_err_msg()
         back = np.zeros(8192, dtype=np.uint8)
         assert acl.rt.memcpy(back.ctypes.data, 8192, dev, 8192, D2H) == 0
         assert (back == arrays[-1]).all()  # the last copy really happened
-        if rig.kind == "sim":  # the stale pointer itself (the C library lets its heap decide)
-            assert acl.rt.memcpy(dev, 8192, freed[-1][0], 64, H2D) == 107000
+        assert acl.rt.memcpy(dev, 8192, freed[-1][0], 64, H2D) == 107000  # the stale pointer itself
         assert acl.rt.free(dev) == 0
 
 

@@ -1797,6 +1797,13 @@ typedef struct {
 } fa_counter;
 
 static fa_block *g_blocks;
+/* Freed blocks held back, oldest first, as the simulator holds them (sim_memory.FREED_BLOCKS /
+ * FREED_BYTES): a stale pointer into one gets 107000 instead of a write into the heap, and the
+ * heap cannot hand those addresses to another allocation while they are refused. */
+#define FREED_BLOCKS 4096
+#define FREED_BYTES (32u << 20)
+static fa_block *g_freed, *g_freed_tail;
+static size_t g_freed_n, g_freed_bytes;
 static aclDataBuffer *g_bufs;
 static aclmdlDataset *g_datasets;
 static fa_stream *g_streams;
@@ -1840,6 +1847,25 @@ static fa_block *find_block(const void *p, size_t count) {
     return NULL;
 }
 
+/* A pointer into a block the program gave back (and into no live one). */
+static int was_freed(const void *p) {
+    const uint8_t *q = p;
+    if (find_block(p, 0)) return 0;
+    for (fa_block *b = g_freed; b; b = b->next)
+        if (q >= b->ptr && q < b->ptr + (b->size ? b->size : 1)) return 1;
+    return 0;
+}
+
+static void release_oldest_freed(void) {
+    fa_block *b = g_freed;
+    g_freed = b->next;
+    if (!g_freed) g_freed_tail = NULL;
+    g_freed_n--;
+    g_freed_bytes -= b->charge > b->size ? b->charge : b->size;
+    free(b->ptr);
+    free(b);
+}
+
 static int is_device_range(const void *p, size_t count) {
     fa_block *b = find_block(p, count);
     return b && !b->host;
@@ -1877,8 +1903,18 @@ static aclError free_block(void *p, int api, const char *what) {
     fa_block *b = *pp;
     *pp = b->next;
     g_dev[b->device].charged -= b->charge;
-    free(b->ptr);
-    free(b);
+    size_t bytes = b->charge > b->size ? b->charge : b->size;
+    if (bytes > FREED_BYTES) { /* too big to hold: it goes at once (and glibc unmaps it) */
+        free(b->ptr);
+        free(b);
+        return ACL_SUCCESS;
+    }
+    b->next = NULL;
+    if (g_freed_tail) g_freed_tail->next = b; else g_freed = b;
+    g_freed_tail = b;
+    g_freed_n++;
+    g_freed_bytes += bytes;
+    while (g_freed && (g_freed_n > FREED_BLOCKS || g_freed_bytes > FREED_BYTES)) release_oldest_freed();
     return ACL_SUCCESS;
 }
 
@@ -1917,6 +1953,7 @@ FAKEACL_API aclError aclrtFreeHost(void *hostPtr) {
 /* Where a copy side may be: device memory is a live non-host block; host memory is anything
  * else, except that in EP a device block is not host-addressable. */
 static int side_ok(const void *p, size_t count, int device) {
+    if (was_freed(p)) return 0;
     fa_block *b = find_block(p, count);
     if (device) /* RC: the board's host memory is device memory (acllite copies D2D from numpy) */
         return (b && !b->host) || (g_run_mode == 0 && !b && !find_block(p, 0));
@@ -1968,6 +2005,7 @@ FAKEACL_API aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, s
     if (!devPtr) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "devPtr is NULL"));
     if (count > maxCount) LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "count %zu exceeds maxCount %zu", count, maxCount));
     NEED_CTX("aclrtMemset");
+    if (was_freed(devPtr)) LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "devPtr %p points into memory that was freed", devPtr));
     memset(devPtr, value, count);
     LEAVE(ACL_SUCCESS);
 }
@@ -2811,6 +2849,7 @@ static void reset_execution(void) {
         free(b->ptr);
         free(b);
     }
+    while (g_freed) release_oldest_freed();
     while (g_bufs) {
         aclDataBuffer *b = g_bufs;
         g_bufs = b->next;
