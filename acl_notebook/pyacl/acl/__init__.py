@@ -147,7 +147,11 @@ def float16_to_float(value: Any) -> float:
 def float_to_float16(value: Any) -> int:
     if not isinstance(value, (int, float)):
         raise TypeError("acl.float_to_float16 args parse failed")
-    return struct.unpack("<H", struct.pack("<e", float(value)))[0]
+    number = float(value)
+    try:
+        return struct.unpack("<H", struct.pack("<e", number))[0]
+    except OverflowError:  # past float16's range: infinity, as a C conversion rounds it
+        return 0xFC00 if number < 0 else 0x7C00
 
 
 def data_type_size(data_type: Any) -> int:

@@ -84,9 +84,14 @@ def ptr_to_numpy(ptr: Any, shape: Any, type: Any) -> Any:  # noqa: A002 (pyACL's
 
     p = unsigned(ptr, "acl.util.ptr_to_numpy")
     dtype = _npy_type(type)
-    dims = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    dims = _dims(shape)
+    count = 1
+    for d in dims:
+        count *= d
     n = count * dtype.itemsize
+    if n >= 1 << 63:
+        raise ValueError(f"acl.util.ptr_to_numpy: shape {dims} of {dtype} is {n:,} bytes, more than any array can "
+                         "address")
     region = _readable(p, max(n, 1), "acl.util.ptr_to_numpy")
     near = _P.ledger.find(p) if region.kind == RAW else None
     if near is not None:  # a copy may read past an object's end; an array over it could write there
@@ -99,6 +104,21 @@ def ptr_to_numpy(ptr: Any, shape: Any, type: Any) -> Any:  # noqa: A002 (pyACL's
     if region.kind == RAW and not _hostmem_access(p, max(n, 1), write=True):
         array.flags.writeable = False  # a read-only mapping: a write through the array would segfault
     return array
+
+
+def _dims(shape: Any) -> tuple[int, ...]:
+    """The shape as numpy takes it for a new array: a tuple (or list) of non-negative ints, or one
+    int. A str, a float or None is a TypeError, a negative dim numpy's own ValueError."""
+    import operator
+
+    items = shape if isinstance(shape, (tuple, list)) else (shape,)
+    try:
+        dims = tuple(operator.index(d) for d in items)
+    except TypeError:
+        raise TypeError(f"acl.util.ptr_to_numpy: shape must be a tuple of ints, not {shape!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"acl.util.ptr_to_numpy: negative dimensions are not allowed (shape {dims})")
+    return dims
 
 
 def _npy_type(number: Any) -> Any:

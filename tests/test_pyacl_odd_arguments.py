@@ -1,0 +1,49 @@
+"""Arguments of the wrong type or an absurd value, the way real programs get them wrong: each is a
+TypeError (what pyACL's C extension raises for what it cannot parse), an ACL code, or the clear
+ValueError the image documents, never an OverflowError or numpy's own message about a buffer
+the program never passed, on both backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyacl_helpers import pyacl_installed
+
+NPY_UINT8, NPY_FLOAT32 = 2, 11
+
+
+@pytest.fixture
+def acl(rig):
+    session = rig.session(soc="Ascend910B1")
+    with pyacl_installed(session, set_device=True) as module:
+        yield module
+
+
+def test_float_to_float16_saturates_to_infinity_like_a_c_conversion(acl):
+    assert acl.float_to_float16(1.0) == 0x3C00
+    assert acl.float_to_float16(65504.0) == 0x7BFF  # the largest float16
+    for big in (1e6, 2**64, 2**31, 10**30):
+        assert acl.float_to_float16(big) == 0x7C00 == int(np.float16(np.inf).view(np.uint16))
+        assert acl.float_to_float16(-big) == 0xFC00
+    assert acl.float16_to_float(acl.float_to_float16(1e9)) == float("inf")
+    with pytest.raises(TypeError):
+        acl.float_to_float16("1.0")
+
+
+def test_ptr_to_numpy_takes_a_shape_of_ints_and_says_what_is_wrong_with_another(acl):
+    host = np.arange(16, dtype=np.float32)
+    ptr = host.ctypes.data
+    assert acl.util.ptr_to_numpy(ptr, (4, 4), NPY_FLOAT32).tolist() == host.reshape(4, 4).tolist()
+    assert acl.util.ptr_to_numpy(ptr, [16], NPY_FLOAT32).shape == (16,)
+    assert acl.util.ptr_to_numpy(ptr, np.int64(8), NPY_FLOAT32).shape == (8,)  # one int (numpy's index types too)
+    assert acl.util.ptr_to_numpy(ptr, (0,), NPY_FLOAT32).shape == (0,)
+    for shape in ("7", 1.5, None, (2.0, 2), (b"",), float("nan")):
+        with pytest.raises(TypeError, match="shape must be a tuple of ints"):
+            acl.util.ptr_to_numpy(ptr, shape, NPY_FLOAT32)
+    for shape in ((-1,), (4, -4), -2**40, (2**64 - 1,)):
+        with pytest.raises(ValueError, match="negative dimensions" if shape != (2**64 - 1,) else "more than any"):
+            acl.util.ptr_to_numpy(ptr, shape, NPY_UINT8)
+    for shape in ((2**64,), (2**62, 4), (10**30,)):
+        with pytest.raises(ValueError, match="more than any array can address"):
+            acl.util.ptr_to_numpy(ptr, shape, NPY_FLOAT32)
+    assert host.tolist() == list(range(16))  # nothing was written
