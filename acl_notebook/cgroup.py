@@ -273,8 +273,8 @@ class Watch:
         if self._hierarchy is None or not self._levels:
             return None
         left = room(self._hierarchy, self._levels)
-        if left is None:
-            self._read_at = -1e18
+        if left is None:  # no usage to be read: no limit known until the next find
+            self._levels = ()
             return None
         self._left, self._read_at = left.available - (size if size <= left.available else 0), now
         return left

@@ -162,6 +162,18 @@ def test_garbled_proc_files_mean_no_limit_known(tmp_path, name, text):
     assert room_of(root) is None
 
 
+def test_unreadable_usage_stops_the_reads_until_the_next_find(tmp_path, monkeypatch):
+    """A limit whose usage cannot be read is no limit known: checks go back to the fast path
+    instead of reading the broken file each time."""
+    root = v2(tmp_path, "/", {"": (64 * MiB, 10 * MiB, 0)})
+    (root / "sys/fs/cgroup/memory.current").write_text("garbage\n")
+    w = Watch(str(root))
+    assert not w.fits_cheaply(MiB) and w.room() is None
+    reads = []
+    monkeypatch.setattr(cgroup, "_read", lambda base, name: reads.append(name))
+    assert w.fits_cheaply(100 * MiB) and reads == []
+
+
 def test_a_limit_file_that_cannot_be_read_is_no_limit(tmp_path):
     root = v2(tmp_path, "/", {"": (64 * MiB, 10 * MiB, 0)})
     (root / "sys/fs/cgroup/memory.max").unlink()
