@@ -28,12 +28,11 @@ import time
 from _thread import _local as _thread_local  # threading.local without importing threading
 from _thread import allocate_lock
 
-from . import cgroup
-from .cgroup import Room
-
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
     from typing import Any, Optional
+
+    from .cgroup import Room
 
 _PSEUDO_FS = ("/proc", "/sys")
 _HEAP_TYPES = (bytes, bytearray)
@@ -58,7 +57,8 @@ class HostMemoryError(RuntimeError):
     def __init__(self, path: str, size: int, available: int | Room, fix: Optional[str] = None) -> None:
         from .units import human_bytes
 
-        room = available if isinstance(available, Room) else Room(available)
+        cgroup = _cg or _load_cgroup()
+        room = available if isinstance(available, cgroup.Room) else cgroup.Room(available)
         self.path, self.size, self.available = path, size, room.available
         self.limit, self.used = room.limit, room.used
         if fix is None:
@@ -79,10 +79,22 @@ def host_available_memory() -> Optional[int]:
     return None
 
 
+_cg = None  # acl_notebook.cgroup, imported by the first host check (a cold `inspect` makes none)
+
+
+def _load_cgroup() -> Any:
+    global _cg
+    from . import cgroup
+
+    _cg = cgroup
+    return cgroup
+
+
 def host_room() -> Room:
     """What the process may still take: the smaller of the host's MemAvailable (0 where it
     cannot be read) and what its memory cgroup leaves (`cgroup.WATCH`)."""
-    host = Room(host_available_memory() or 0)
+    cgroup = _cg or _load_cgroup()
+    host = cgroup.Room(host_available_memory() or 0)
     group = cgroup.WATCH.room()
     return group if group is not None and group.available < host.available else host
 
@@ -95,6 +107,7 @@ def host_shortfall(size: int) -> Optional[Room]:
     Cheap for small sizes: MemFree (one sysinfo) is a lower bound of MemAvailable, and
     `cgroup.WATCH` reads the cgroup's usage only when `size` is near what it last left, so
     /proc/meminfo and the cgroup files are read only for sizes that might not fit."""
+    cgroup = _cg or _load_cgroup()
     over_free = size > _free_memory()
     if not over_free and cgroup.WATCH.fits_cheaply(size):
         return None
@@ -102,7 +115,7 @@ def host_shortfall(size: int) -> Optional[Room]:
     if over_free:
         available = host_available_memory()
         if available is not None and size > available:
-            refused = Room(available)
+            refused = cgroup.Room(available)
     group = cgroup.WATCH.room(size)
     if group is not None and size > group.available and (refused is None or group.available < refused.available):
         refused = group
