@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..hostbuf import HostMemoryError, host_shortfall
+from .graph import ITEMSIZE
 
 #: Element operations (multiply-adds, elements read and written) one run may take: about 250
 #: ResNet-50 images (4.1e9 each). At the rates measured on this project's 2-core machines that
@@ -36,13 +37,17 @@ MAX_WORK = 10**12
 LOOP_WORK = 1000
 
 _F32 = 4  # kernels compute in float32
-# float32 temporaries of an op's size (its inputs and outputs) a kernel may hold at once beyond
-# what it declares: numpy expressions such as np.where(x >= 0, x, x * s) on fp16 inputs make a
-# float32 copy per use, a mask, a product and the result
-_TEMPORARIES = 4
-#: Arrays of the outputs' size a run holds at its end (the computed ones encoded and copied, or
-#: the placeholder function's table, inputs and result).
-OUTPUT_COPIES = 3
+#: Float32 copies of an op's inputs and outputs held at once by a kernel whose planner declares
+#: nothing (`OpView.cost(held=...)`): a safe bound for a new op family until it says what it holds.
+UNDECLARED_COPIES = 4
+#: Arrays of the outputs' size the placeholder function holds at once while it makes one output
+#: (its byte table, the inputs' bytes concatenated, the result); see `placeholder.py`.
+PLACEHOLDER_COPIES = 3
+#: What the run's own Python objects hold beside numpy's arrays: a base, and per op run (its
+#: entries in the run's dicts and lists, the array objects in flight, the notes): measured at
+#: 130 to 450 bytes an op (a chain of 5000 ops, my_122_anenet).
+PYTHON_BASE, PYTHON_PER_OP = 64 << 10, 512
+_CONSTS = ("Const", "Constant")
 
 
 class ReferenceLimitError(ValueError):
@@ -60,51 +65,183 @@ class Plan:
     peak_at: Optional[Any]  # the Node at which memory peaks
 
 
+def decode_cost(desc: Any) -> tuple[int, int]:
+    """(peak, kept) bytes of decoding a stored tensor into its logical array (`layouts.to_logical`):
+    the axes moved into one copy of the stored size, then cut to the logical array; a plain
+    layout is a view."""
+    if not desc.packed:
+        return 0, 0
+    return _stored(desc) + desc.logical_bytes, desc.logical_bytes
+
+
+def _stored(desc: Any) -> int:
+    return desc.count * (desc.itemsize or _F32)
+
+
+def read_cost(produced: Any, wanted: Any) -> tuple[int, int]:
+    """(peak, kept while the op runs) bytes of `interpreter.reinterpret`: an input whose descriptor
+    describes the producer's bytes differently is the producer's bytes encoded, then re-read."""
+    if produced is None or not wanted.present or wanted is produced:
+        return 0, 0
+    if not produced.packed and not wanted.packed and produced.dtype == wanted.dtype and produced.count == wanted.count:
+        return 0, 0  # a reshape
+    if produced.packed and wanted.packed and (produced.dtype, produced.layout, produced.shape, produced.logical_shape,
+                                              produced.logical_format, produced.c0) == (
+            wanted.dtype, wanted.layout, wanted.shape, wanted.logical_shape, wanted.logical_format, wanted.c0):
+        return 0, 0
+    encoded = _stored(produced) if produced.packed else 0  # layouts.to_physical: zero-padded, then moved
+    peak, kept = decode_cost(wanted)
+    if not wanted.packed:  # the result views the encoded bytes
+        return 2 * encoded, encoded
+    return max(2 * encoded, encoded + peak), kept
+
+
+class _Buffers:
+    """The arrays a run holds, by tensor: an op output that views an input keeps that input's
+    array alive, so arrays are counted once and freed when the last tensor on them is."""
+
+    def __init__(self) -> None:
+        self.live = 0
+        self._next = 0
+        self._of: dict[tuple[str, int], int] = {}  # tensor -> array id
+        self._size: dict[int, int] = {}
+        self._users: dict[int, int] = {}
+
+    def holds(self, ref: tuple[str, int]) -> bool:
+        return ref in self._of
+
+    def new(self, ref: tuple[str, int], size: int) -> None:
+        key = self._next = self._next + 1
+        self._of[ref], self._size[key], self._users[key] = key, size, 1
+        self.live += size
+
+    def share(self, ref: tuple[str, int], base: Optional[tuple[str, int]]) -> bool:
+        key = self._of.get(base) if base is not None else None
+        if key is None:
+            return False
+        self._of[ref] = key
+        self._users[key] += 1
+        return True
+
+    def drop(self, ref: tuple[str, int]) -> None:
+        key = self._of.pop(ref, None)
+        if key is None:
+            return
+        self._users[key] -= 1
+        if not self._users[key]:
+            del self._users[key]
+            self.live -= self._size.pop(key)
+
+
+def _source_desc(node: Any, index: int) -> Any:
+    if node.output_descs:
+        return node.output_descs[index] if index < len(node.output_descs) else None
+    return node.const if node.type in _CONSTS else None
+
+
+def _reads(node: Any, producers: dict[str, Any], buffers: _Buffers) -> tuple[int, int]:
+    """(peak, kept) bytes of reading `node`'s inputs, in order, above what the run holds; a Const
+    read for the first time is decoded into the run's arrays (`buffers`)."""
+    peak = kept = 0
+    for ref, desc in zip(node.inputs, node.input_descs):
+        if ref is None:
+            continue
+        producer = producers.get(ref[0])
+        if producer is None:  # given by the caller (override=), or a damaged graph: nothing decoded
+            continue
+        if not buffers.holds(ref):
+            made, keep = decode_cost(producer.const) if producer.type in _CONSTS and producer.const else (0, 0)
+            peak = max(peak, kept + made)
+            buffers.new(ref, keep)
+        made, keep = read_cost(_source_desc(producer, ref[1]), desc)
+        peak, kept = max(peak, kept + made), kept + keep
+    return peak, kept
+
+
+def _kernel(node: Any, step: Any) -> tuple[int, list[bool]]:
+    """Bytes `node`'s kernel and the store of its outputs hold at once, and which outputs are
+    stored as a new array (converted to the descriptor's dtype) rather than as the kernel made them."""
+    made_as = step.makes or next((d.dtype for d in node.input_descs if d.present), None)
+    made_size = ITEMSIZE.get(made_as or "", 0) or _F32
+    made = stored = 0
+    converted = []
+    for desc in node.output_descs:
+        count = desc.logical_bytes // (desc.itemsize or _F32)
+        new = bool(desc.dtype) and desc.dtype != made_as
+        converted.append(new)
+        made += count * made_size
+        stored += desc.logical_bytes if new else 0
+    held = step.held
+    if held is None:  # undeclared: float32 copies of everything it touches
+        held = UNDECLARED_COPIES * _F32 * (sum(d.count for d in node.input_descs) +
+                                           sum(d.count for d in node.output_descs))
+    return max(held, made + stored), converted
+
+
 def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callable[[Any], bool],
          placeholder: str) -> Plan:
     """Work and peak memory of running `order` (see the module docstring); `step_of(node)` is the
-    node's planned `Step` (kernel, status, macs, scratch)."""
+    node's planned `Step` (kernel, status, macs and what the kernel holds)."""
     refs: dict[tuple[str, int], int] = {}
+    producers: dict[str, Any] = {}
     for node in order:
+        producers[node.name] = node
         for ref in node.inputs:
             if ref is not None:
                 refs[ref] = refs.get(ref, 0) + 1
-    live, peak, work, heaviest, heavy, peak_at = 0, 0, 0, None, 0, None
-    sizes: dict[tuple[str, int], int] = {}
+    buffers = _Buffers()
+    peak, work, heaviest, heavy, peak_at = 0, 0, None, 0, None
+    stopped = False
     for node in order:  # plain loops: this runs once per op of a model at its first run
         if node.type == "NetOutput":
             break
-        if is_source(node):
+        if is_source(node):  # a Data op's array is the caller's; a Const is decoded when first read
             continue
         step = step_of(node)
         if step.status == placeholder:  # the run stops here: what it has made is dropped
-            live = 0
+            stopped = True
             break
-        read = written = out_bytes = 0
+        read = written = 0
         for desc in node.input_descs:
             read += desc.count
-        for k, desc in enumerate(node.output_descs):
+        for desc in node.output_descs:
             written += desc.count
-            size = sizes[(node.name, k)] = desc.logical_bytes
-            out_bytes += size
         op_work = step.macs if step.macs > read + written else read + written
         work += op_work
         if op_work > heavy:
             heaviest, heavy = node, op_work
-        here = live + out_bytes + step.scratch + _TEMPORARIES * _F32 * (read + written)
+        read_peak, kept = _reads(node, producers, buffers)
+        held, converted = _kernel(node, step)
+        here = buffers.live + max(read_peak, kept + held)
         if here > peak:
             peak, peak_at = here, node
-        live += out_bytes
+        views = step.views
+        for k, desc in enumerate(node.output_descs):
+            ref = (node.name, k)
+            base = node.inputs[views[k]] if k < len(views) and views[k] is not None and not converted[k] else None
+            if not buffers.share(ref, base):
+                buffers.new(ref, desc.logical_bytes)
         for ref in node.inputs:
             if ref is not None:
                 left = refs[ref] = refs[ref] - 1
                 if not left:
-                    live -= sizes.pop(ref, 0)
+                    buffers.drop(ref)
     final = next((n for n in reversed(order) if n.type == "NetOutput"), None)
-    if final is not None:  # the outputs handed over: each made in its layout, copied (or the placeholder's)
-        here = live + OUTPUT_COPIES * sum(desc.logical_bytes for desc in final.input_descs)
+    if final is not None:
+        outs = [desc.count * (desc.itemsize or _F32) for desc in final.input_descs]
+        # the placeholder function's outputs (a run that stops, or an op that fails at run time)
+        made = here = 0
+        for size in outs:
+            here, made = max(here, made + PLACEHOLDER_COPIES * size), made + size
+        if not stopped:  # the computed outputs, each encoded in its layout and copied out
+            read_peak, kept = _reads(final, producers, buffers)
+            made = handed = 0
+            for size, desc in zip(outs, final.input_descs):
+                handed, made = max(handed, made + (2 * size if desc.packed else size)), made + size
+            here = max(here, buffers.live + max(read_peak, kept + handed))
         if here > peak:
             peak, peak_at = here, final
+    peak += PYTHON_BASE + PYTHON_PER_OP * len(order)
     return Plan(work, heaviest, heavy, peak, peak_at)
 
 

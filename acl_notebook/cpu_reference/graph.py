@@ -25,8 +25,9 @@ from ..om.reader import decode_full
 
 MODEL_DEF, WEIGHTS_DATA = 0, 1
 _DESC_ATTRS = frozenset({b"origin_format", b"origin_shape", b"format_for_int"})
-_ITEMSIZE = {"float16": 2, "float32": 4, "int8": 1, "uint8": 1, "int32": 4, "int64": 8, "bool": 1,
-             "int16": 2, "uint16": 2, "uint32": 4, "uint64": 8, "float64": 8}
+#: Bytes per value of each numpy dtype name a descriptor can have.
+ITEMSIZE = {"float16": 2, "float32": 4, "int8": 1, "uint8": 1, "int32": 4, "int64": 8, "bool": 1,
+            "int16": 2, "uint16": 2, "uint32": 4, "uint64": 8, "float64": 8}
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,11 @@ class Desc:
             n = 1
             for d in self.origin_shape:
                 n *= d if d > 0 else 0
-        object.__setattr__(self, "logical_bytes", n * (_ITEMSIZE.get(self.dtype or "", 0) or 4))
+        object.__setattr__(self, "logical_bytes", n * (ITEMSIZE.get(self.dtype or "", 0) or 4))
 
     @property
     def itemsize(self) -> int:
-        return _ITEMSIZE.get(self.dtype or "", 0)
+        return ITEMSIZE.get(self.dtype or "", 0)
 
     @property
     def nbytes(self) -> int:
@@ -232,7 +233,7 @@ def _weight_range(d: Any) -> Optional[tuple[int, int, int]]:
     count = 1
     for dim in d.shape.dim:
         count *= max(dim, 0)
-    itemsize = _ITEMSIZE.get(numpy_dtype_name(PROTO_TO_ACL_DTYPE.get(d.dtype, -1)) or "", 0)
+    itemsize = ITEMSIZE.get(numpy_dtype_name(PROTO_TO_ACL_DTYPE.get(d.dtype, -1)) or "", 0)
     return int(d.data_offset), count * itemsize, int(d.weight_size)
 
 
@@ -378,7 +379,7 @@ def _desc(d: Any, names: AttrNames) -> Desc:
     origin = attrs.get("origin_shape")
     origin_shape = tuple(int(v) for v in origin) if isinstance(origin, list) else None
     origin_format = attrs.get("origin_format") if isinstance(attrs.get("origin_format"), str) else layout
-    itemsize = _ITEMSIZE.get(dtype or "", 2)
+    itemsize = ITEMSIZE.get(dtype or "", 2)
     return Desc(
         present=True,
         dtype=dtype,

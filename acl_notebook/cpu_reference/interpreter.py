@@ -55,7 +55,9 @@ class Step:
     notes: list[str]
     label: str  # "Type" or "FrameworkOp RandomStandardNormal", for the coverage line
     macs: int = 0  # what the planner declared with `OpView.cost` (see `budget`)
-    scratch: int = 0
+    held: Optional[int] = None
+    makes: Optional[str] = "float32"
+    views: tuple[Optional[int], ...] = ()
 
 
 # What a planner or kernel raises on values the file got wrong (an attr of inf, an axis past
@@ -121,7 +123,8 @@ class Interpreter:
         except _OP_FAILURES as exc:
             return Step(None, PLACEHOLDER, view.notes + [f"{node.type} '{node.name}': could not be planned "
                                                          f"({exc}); not computed"], label)
-        return Step(kernel, APPROXIMATE if view.notes else COMPUTED, view.notes, label, view.macs, view.scratch)
+        return Step(kernel, APPROXIMATE if view.notes else COMPUTED, view.notes, label, view.macs, view.held,
+                    view.makes, view.views)
 
     def _needed(self, overridden: set[tuple[str, int]]) -> list[Node]:
         """Nodes whose values reach the outputs, in graph order, not looking behind overrides."""
@@ -269,7 +272,7 @@ class Interpreter:
                                     "can have; the ModelDef is damaged")
             shaped.append((shape, dtype))
         check_host_memory("the CPU reference's placeholder outputs",
-                          budget.OUTPUT_COPIES * sum(prod(s) * d.itemsize for s, d in shaped))
+                          budget.PLACEHOLDER_COPIES * sum(prod(s) * d.itemsize for s, d in shaped))
         raw = [np.ascontiguousarray(a).reshape(-1).view(np.uint8) for a in inputs]
         return tuple(placeholder_output(raw, j, prod(s) * d.itemsize).view(d).reshape(s)
                      for j, (s, d) in enumerate(shaped))

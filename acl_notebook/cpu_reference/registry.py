@@ -62,7 +62,9 @@ class OpView:
         self.framework = framework
         self.notes: list[str] = []
         self.macs = 0  # multiply-adds one run of the kernel does, when more than it reads and writes
-        self.scratch = 0  # bytes the kernel allocates beyond float32 copies of its inputs and outputs
+        self.held: Optional[int] = None  # bytes the kernel holds at once (see `cost`); None: not declared
+        self.makes: Optional[str] = "float32"  # the dtype of the arrays it returns (None: its input's)
+        self.views: tuple[Optional[int], ...] = ()  # per output, the input whose array it views
 
     def attr(self, name: str, default: Any = None) -> Any:
         value = self.node.attrs.get(name)
@@ -87,15 +89,41 @@ class OpView:
     def n_inputs(self) -> int:
         return len(self.node.inputs)
 
-    def cost(self, macs: int = 0, scratch: int = 0, loops: int = 0) -> None:
-        """Declare what the kernel will cost, from the shapes it was planned for (see `..budget`):
-        multiply-adds, bytes beyond float32 copies of its inputs and outputs, and iterations of
-        a Python loop (per group, per kernel tap). A run is refused before it starts when the
-        model's total is past what the host can do."""
+    def cost(self, macs: int = 0, held: Optional[int] = None, loops: int = 0, makes: Optional[str] = "float32",
+             views: tuple[Optional[int], ...] = ()) -> None:
+        """Declare what the kernel will cost, from the shapes it was planned for (see `..budget`).
+
+        macs: multiply-adds; loops: iterations of a Python loop (per group, per kernel tap).
+        held: the most bytes the kernel allocates at once, its outputs included, given its inputs
+        as the interpreter hands them (each in its descriptor's dtype): what numpy really holds,
+        measured with tracemalloc (tests/test_reference_budget.py), not a blanket factor.
+        makes: the dtype of the arrays it returns ("float32", or None for its first input's), so
+        the budget knows when the interpreter stores a converted copy. views: per output, the input
+        whose array the output is a view of (a reshape, a slice), which then stays alive with it.
+        A run is refused before it starts when the model's total is past what the host can do."""
         from .budget import LOOP_WORK
 
-        self.macs, self.scratch = int(macs) + LOOP_WORK * int(loops), int(scratch)
+        self.macs, self.held = int(macs) + LOOP_WORK * int(loops), None if held is None else int(held)
+        self.makes, self.views = makes, tuple(views)
+
+    def f32(self, i: int) -> int:
+        """Bytes of the float32 copy a kernel makes of input `i` (`_util.f32`: none of a float32 one)."""
+        desc = self.inp(i)
+        return 0 if desc.dtype == "float32" or not desc.present else 4 * logical_count(desc)
+
+    def out32(self, k: int = 0) -> int:
+        """Bytes of output `k` as a float32 array."""
+        return 4 * logical_count(self.out(k))
+
+    def out_as_input(self, k: int = 0, i: int = 0) -> int:
+        """Bytes of output `k` in input `i`'s dtype (what a shape op makes)."""
+        return logical_count(self.out(k)) * (self.inp(i).itemsize or 4)
 
     def note(self, text: str) -> None:
         """Record a guess; the op (and any result depending on it) becomes "approximate"."""
         self.notes.append(f"{self.type} '{self.name}': {text}")
+
+
+def logical_count(desc: Desc) -> int:
+    """Values of a descriptor's logical array."""
+    return desc.logical_bytes // (desc.itemsize or 4)

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..geometry import Axis, out_size, solve, transpose_solve
 from ..graph import Desc
-from ..registry import OpView, Unsupported, register
+from ..registry import OpView, Unsupported, logical_count, register
 from ._util import broadcast_within, f32, from_nchw, per_channel, spatial_format, to_nchw
 from .fused import plan_post
 
@@ -170,6 +170,38 @@ def _weight_desc_check(op: OpView, slot: int) -> Desc:
     return wd
 
 
+def _weights_held(op: OpView, slot: int) -> int:
+    """Bytes of the filter as the kernel uses it: float32, made contiguous in OIHW."""
+    wd = op.inp(slot)
+    moved = wd.logical_format in ("NHWC", "HWCN")  # to_nchw transposes, ascontiguousarray copies
+    return op.f32(slot) + (4 * logical_count(wd) if moved else 0)
+
+
+def _conv_held(op: OpView, x: tuple[int, int, int, int], y: tuple[int, int, int], k: tuple[int, int],
+               axes: tuple[Axis, Axis], groups: int, fmt_in: str, fmt_out: str, post_held: int) -> int:
+    """Bytes `conv2d`'s kernel holds at once: the float32 input and filter throughout, then the
+    larger of the convolution (the zero-padded input, the output, one batch item's im2col
+    columns, two of them while the next item's are made) and what follows it (the fused
+    post-ops beside the output, the NHWC copy of the result)."""
+    n, c, h, w = x
+    o, ho, wo = y
+    (kh, kw), (ah, aw) = k, axes
+    pads = ah.before + ah.after + aw.before + aw.after
+    padded = n * c * (h + ah.before + ah.after) * (w + aw.before + aw.after) if pads else 0
+    out = n * o * ho * wo
+    if groups == c and groups > 1:  # depthwise: the output and one tap's product
+        conv = padded + 2 * out
+    else:
+        strided = fmt_in == "NHWC" and not pads  # x[b] is a transposed view: made contiguous first
+        if kh == kw == 1 and ah.stride == aw.stride == 1:
+            cols = c * ho * wo if strided or (ho, wo) != (h, w) else 0
+        else:
+            cols = c * kh * kw * ho * wo + (c * h * w if strided else 0)
+        conv = padded + out + cols * (2 if n > 1 else 1)
+    after = max(post_held, 4 * out if fmt_out == "NHWC" else 0)
+    return op.f32(0) + _weights_held(op, 1) + max(4 * conv, 4 * out + after)
+
+
 @register("Conv2D", "DepthwiseConv2D", "Conv2DCompress")
 def conv2d(op: OpView):
     xd, od = op.inp(0), op.out(0)
@@ -194,13 +226,11 @@ def conv2d(op: OpView):
             else:
                 raise Unsupported(f"a filter of {list(wshape)} cannot convolve {c} channels")
     ah, aw = read_geometry(op, (h, w), (ho, wo), (kh, kw))
-    padded = n * c * (h + ah.before + ah.after) * (w + aw.before + aw.after)
-    direct = (kh == kw == 1 and ah.stride == aw.stride == 1) or (groups == c and groups > 1)
-    cols = 0 if direct else c * kh * kw * ho * wo  # one batch item's im2col at a time
-    op.cost(macs=n * o * ho * wo * (c // max(groups, 1)) * kh * kw, scratch=4 * (padded + cols + 2 * n * o * ho * wo),
-            loops=kh * kw if groups == c and groups > 1 else n * max(groups, 1))  # depthwise: per tap
     fmt_in, fmt_out, wfmt = spatial_format(xd.logical_format), spatial_format(od.logical_format), wd.logical_format
-    post = plan_post(op)
+    post, post_held = plan_post(op)
+    op.cost(macs=n * o * ho * wo * (c // max(groups, 1)) * kh * kw,
+            held=_conv_held(op, (n, c, h, w), (o, ho, wo), (kh, kw), (ah, aw), groups, fmt_in, fmt_out, post_held),
+            loops=kh * kw if groups == c and groups > 1 else n * max(groups, 1))  # depthwise: per tap
     has_bias = op.present(2)
 
     def kernel(xs):
@@ -236,10 +266,15 @@ def conv_transpose(op: OpView):
     ah, aw = read_geometry(op, (h, w), (ho, wo), (kh, kw), transpose=True)
     full = n * o * max((h - 1) * ah.stride + ah.dilation * (kh - 1) + 1, ah.before + ho) * max(
         (w - 1) * aw.stride + aw.dilation * (kw - 1) + 1, aw.before + wo)
-    op.cost(macs=n * c * h * w * wshape[1] * kh * kw, scratch=4 * (full + wshape[1] * kh * kw * h * w),
-            loops=n * max(groups, 1) * kh * kw)
     fmt_in, fmt_out, wfmt = spatial_format(xd.logical_format), spatial_format(od.logical_format), wd.logical_format
-    post = plan_post(op)
+    post, post_held = plan_post(op)
+    out = n * o * ho * wo
+    # the uncropped output and one group's columns; then the cropped result made contiguous (or
+    # plus its bias) beside it; then the post-ops, the NHWC copy
+    cols = wshape[1] * kh * kw * h * w + (c // max(groups, 1) * h * w if fmt_in == "NHWC" else 0)
+    phases = (4 * (full + cols), 4 * (full + out), 4 * out + post_held, 8 * out if fmt_out == "NHWC" else 0)
+    op.cost(macs=n * c * h * w * wshape[1] * kh * kw, held=op.f32(x_slot) + _weights_held(op, w_slot) + max(phases),
+            loops=n * max(groups, 1) * kh * kw)
     has_bias = not backprop and op.present(2)
 
     def kernel(xs):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import OpView, register
+from ..registry import OpView, logical_count, register
 from ._util import from_nchw, to_nchw
 
 
@@ -21,6 +21,9 @@ def trans_data(op: OpView):
     shape = dst.logical_shape
     spatial = {"NCHW", "NHWC", "HWCN"}
     moves = len(src.logical_shape) == 4 and len(shape) == 4 and fsrc != fdst and {fsrc, fdst} <= spatial
+    # a view of the input: the axes moved (made contiguous for NHWC), or a reshape, which copies a
+    # strided view
+    op.cost(held=op.out_as_input(), makes=None, views=(0,))
 
     def kernel(xs):
         x = xs[0]
@@ -34,6 +37,12 @@ def trans_data(op: OpView):
 @register("Cast", "CastV2")
 def cast(op: OpView):
     out = op.out(0).dtype
+    if out in ("int32", "int64", "int8", "uint8", "int16") and op.inp(0).dtype in ("float16", "float32"):
+        op.cost(held=op.out_as_input(), makes=None)  # the truncated values, then stored as ints
+    elif out == "bool":
+        op.cost(held=logical_count(op.out()), makes="bool")
+    else:  # the input itself, stored in the output's dtype
+        op.cost(held=0, makes=None, views=(0,))
 
     def kernel(xs):
         x = np.asarray(xs[0])

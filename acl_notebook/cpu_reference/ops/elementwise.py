@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..registry import OpView, Unsupported, register
+from ..registry import OpView, Unsupported, logical_count, register
 from ._util import broadcast_within, channel_vector, f32, per_channel, prelu, to_nchw
 
 
@@ -46,6 +46,13 @@ UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "Mish": lambda x: x * np.tanh(np.logaddexp(0, x)),
 }
 
+#: Float32 arrays of the input's size each UNARY function holds at once, its result included
+#: (numpy reuses an expression's temporaries of 256 KiB and more in place, so ``1.0 / (1.0 +
+#: np.exp(-x))`` holds two); 1 when not listed. Checked against tracemalloc by
+#: tests/test_reference_budget.py (Erf goes through np.vectorize: a Python float per value).
+TEMPS: dict[str, int] = {"Sigmoid": 2, "Swish": 2, "Gelu": 3, "Rsqrt": 2, "HardSwish": 2, "HardSigmoid": 2,
+                         "Mish": 2, "Erf": 17}
+
 BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "Add": np.add,
     "AddV2": np.add,
@@ -61,29 +68,59 @@ BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
+def size32(op: OpView) -> int:
+    """Bytes of one float32 array of an elementwise op's size: its input's, or its output's when
+    that is larger (a broadcast)."""
+    return max(4 * logical_count(op.inp(0)), op.out32())
+
+
 @register(*UNARY)
 def unary(op: OpView):
     fn = UNARY[op.type]
     if op.type == "Swish" and op.attr("scale", 1.0) != 1.0:
         scale = np.float32(op.attr("scale"))
-        return lambda xs: f32(xs[0]) * _sigmoid(scale * f32(xs[0]))
+        op.cost(held=op.f32(0) + 3 * size32(op))  # scale * x, then the sigmoid's two
+
+        def scaled(xs):
+            x = f32(xs[0])
+            return x * _sigmoid(scale * x)
+
+        return scaled
+    op.cost(held=op.f32(0) + TEMPS.get(op.type, 1) * size32(op))
     return lambda xs: fn(f32(xs[0]))
 
 
 @register("LeakyRelu")
 def leaky_relu(op: OpView):
     slope = np.float32(op.attr("negative_slope", 0.0))
-    return lambda xs: np.where(f32(xs[0]) >= 0, f32(xs[0]), f32(xs[0]) * slope)
+    n = size32(op)
+    op.cost(held=op.f32(0) + n // 4 + 2 * n)  # the mask, x * slope, the result
+
+    def kernel(xs):
+        x = f32(xs[0])
+        return np.where(x >= 0, x, x * slope)
+
+    return kernel
 
 
 @register("Elu")
 def elu(op: OpView):
     alpha = np.float32(op.attr("alpha", 1.0))
-    return lambda xs: np.where(f32(xs[0]) > 0, f32(xs[0]), alpha * np.expm1(f32(xs[0])))
+    n = size32(op)
+    op.cost(held=op.f32(0) + n // 4 + 2 * n)  # the mask, alpha * expm1(x), the result
+
+    def kernel(xs):
+        x = f32(xs[0])
+        return np.where(x > 0, x, alpha * np.expm1(x))
+
+    return kernel
 
 
 @register("ClipByValue")
 def clip(op: OpView):
+    n = size32(op)
+    op.cost(held=op.f32(0) + op.f32(1) + op.f32(2) + 2 * n)
+
     def kernel(xs):
         broadcast_within(op, *xs[:3])
         return np.minimum(np.maximum(f32(xs[0]), f32(xs[1])), f32(xs[2]))
@@ -96,6 +133,14 @@ def binary(op: OpView):
     fn = BINARY[op.type]
     integer = op.out().dtype not in ("float16", "float32", None)
     convert = np.asarray if integer else f32
+    n = logical_count(op.out())
+    temps = 2 if op.type == "SquaredDifference" else 1
+    if integer:  # numpy's own result type: an int array, float64 for a division
+        a, b = op.inp(0).dtype or "int64", op.inp(1).dtype or "int64"
+        made = np.result_type(a, b, *([np.float64] if fn is np.divide else [])).name
+        op.cost(held=temps * n * np.dtype(made).itemsize, makes=made)
+    else:
+        op.cost(held=op.f32(0) + op.f32(1) + temps * max(op.out32(), 4 * logical_count(op.inp(0))))
 
     def kernel(xs):
         broadcast_within(op, xs[0], xs[1])
@@ -106,6 +151,8 @@ def binary(op: OpView):
 
 @register("AddN")
 def add_n(op: OpView):
+    op.cost(held=size32(op) + max(op.f32(i) for i in range(max(op.n_inputs, 1))))
+
     def kernel(xs):
         total = f32(xs[0]).copy()
         for x in xs[1:]:
@@ -120,6 +167,7 @@ def add_n(op: OpView):
 def bias_add(op: OpView):
     fmt = op.inp(0).logical_format
     nchw = op.attr("data_format", fmt) == "NCHW" or fmt == "NCHW"
+    op.cost(held=op.f32(0) + op.f32(1) + size32(op))
 
     def kernel(xs):
         x, b = f32(xs[0]), f32(xs[1]).reshape(-1)
@@ -134,6 +182,8 @@ def bias_add(op: OpView):
 @register("PRelu")
 def prelu_op(op: OpView):
     fmt = op.inp(0).logical_format
+    n = size32(op)
+    op.cost(held=op.f32(0) + op.f32(1) + n // 4 + 2 * n)  # the mask, x * slope, the result
 
     def kernel(xs):
         x = f32(xs[0])
@@ -165,6 +215,7 @@ def batch_norm(op: OpView):
         order = {"mean": 1, "variance": 2, "scale": 3, "offset": 4}
     else:
         order = {"scale": 1, "offset": 2, "mean": 3, "variance": 4}
+    op.cost(held=op.f32(0) + size32(op) + sum(op.f32(i) for i in range(1, 5)))
 
     def kernel(xs):
         x = f32(xs[0])
@@ -187,6 +238,7 @@ def batch_norm(op: OpView):
 def scale(op: OpView):
     """Caffe Scale: x * scale (+ bias), per channel along `axis` (default 1)."""
     axis = int(op.attr("axis", 1))
+    op.cost(held=op.f32(0) + op.f32(1) + op.f32(2) + (2 if op.present(2) else 1) * size32(op))
 
     def kernel(xs):
         x = f32(xs[0])

@@ -16,9 +16,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..registry import OpView, Unsupported, register
+from ..registry import OpView, Unsupported, logical_count, register
 from ._util import broadcast_within, channel_vector, f32, per_channel, prelu, to_nchw
-from .elementwise import UNARY
+from .elementwise import TEMPS, UNARY
 
 ACTIVATIONS = frozenset({"Relu", "Relu6", "PRelu", "LeakyRelu", "Sigmoid", "Tanh", "Swish", "Gelu", "Elu"})
 HEADS = frozenset({"Conv2D", "MatMul", "MatMulV2", "BatchMatMul", "BatchMatMulV2", "Conv2DTransposeD",
@@ -76,22 +76,35 @@ def tail_types(op: OpView) -> list[str]:
 PostOp = Callable[[np.ndarray, Sequence[Any]], np.ndarray]
 
 
-def plan_post(op: OpView, channels_axis: int = 1) -> Optional[PostOp]:
-    """The post-op function of a fused conv / matmul (None when nothing was fused).
+def unary_bytes(kind: str, n: int) -> int:
+    """Bytes an activation holds at once on `n` float32 values, its result included (`UNARY`
+    functions: `TEMPS`; PReLU and LeakyRelu: the mask, x * slope and the result)."""
+    if kind in ("PRelu", "LeakyRelu"):
+        return 9 * n
+    return 4 * n * TEMPS.get(kind, 1)
+
+
+def plan_post(op: OpView, channels_axis: int = 1) -> tuple[Optional[PostOp], int]:
+    """The post-op function of a fused conv / matmul (None when nothing was fused), and the bytes
+    it holds at once beyond the head's output, which its caller keeps alive meanwhile.
 
     The function takes the head's float32 output in NCHW (or [..., N] for a matmul, with
     `channels_axis` = -1) and all of the op's inputs.
     """
     tail = tail_types(op)
+    n = logical_count(op.out())
     fixpipe = op.n_inputs >= 5 and any(op.present(i) for i in range(4, op.n_inputs))
     if fixpipe:
-        return _plan_fixpipe(op, tail, channels_axis)
+        return _plan_fixpipe(op, tail, channels_axis, n)
     # a BatchNorm in the tail with no inputs of its own was folded into the weights and bias
     # (the Conv*BatchnormFusionPass passes), so it computes nothing here
     tail = [t for t in tail if t != "BatchNorm"]
     if not tail:
-        return None
+        return None, 0
     steps: list[Callable[[np.ndarray], np.ndarray]] = []
+    held = 0
+    for k, t in enumerate(tail):  # each step's result is made while the previous one is alive
+        held = max(held, (4 * n if k else 0) + unary_bytes(t, n))
     for t in tail:
         if t == "LeakyRelu":
             slope = op.attr("negative_slope")
@@ -110,10 +123,10 @@ def plan_post(op: OpView, channels_axis: int = 1) -> Optional[PostOp]:
             y = step(y)
         return y
 
-    return post
+    return post, held
 
 
-def _plan_fixpipe(op: OpView, tail: list[str], channels_axis: int) -> PostOp:
+def _plan_fixpipe(op: OpView, tail: list[str], channels_axis: int, n: int) -> tuple[PostOp, int]:
     for slot, what in ((5, "quant_scale_0"), (8, "quant_scale_1"), (11, "anti_quant_scale"), (12, "anti_quant_offset")):
         if op.present(slot):
             raise Unsupported(f"FixPipe {what} is set: quantized convolutions are not computed")
@@ -149,6 +162,14 @@ def _plan_fixpipe(op: OpView, tail: list[str], channels_axis: int) -> PostOp:
     for k in (0, 1):
         if plan[k] == "PRelu" and not stage[k]:
             raise Unsupported(f"FixPipe: a PRelu is fused but relu_weight_{k} is absent")
+    acts = [0, 0]  # bytes each stage holds: its activation, then the clip made from its result
+    for k in (0, 1):
+        kind = plan[k]
+        if kind is not None:
+            acts[k] = max(unary_bytes(kind, n), 8 * n if clips[k] else 0)
+    kept = 4 * n if plan[0] is not None else 0  # stage 0's result (else the head's own output)
+    x2 = op.f32(4) + (4 * n if residual else 0)  # the residual as float32, and y + x2
+    held = max(acts[0], kept + x2, x2 + acts[1]) if residual else max(acts[0], kept + acts[1])
 
     def act(y: np.ndarray, kind: Optional[str], k: int, xs: Sequence[Any]) -> np.ndarray:
         if kind is None:
@@ -176,7 +197,7 @@ def _plan_fixpipe(op: OpView, tail: list[str], channels_axis: int) -> PostOp:
             y = y + x2
         return act(y, plan[1], 1, xs)
 
-    return post
+    return post, held
 
 
 def _plain(acts: list[str], k: int) -> Optional[str]:
@@ -195,6 +216,7 @@ def automatic_buffer_fusion(op: OpView):
     """Vector-unit chains; the two folded forms seen in ATC 7.x files (om-execution.md §7)."""
     types = [str(t) for t in op.attr("_datadump_original_op_types", []) or []]
     fmt = op.inp(0).logical_format
+    n = max(logical_count(op.out()), logical_count(op.inp(0)))
 
     def nchw(x):
         x = f32(x)
@@ -212,12 +234,15 @@ def automatic_buffer_fusion(op: OpView):
             c2 = per_channel(channel_vector(xs[2], c, "the folded BN scale"), x.ndim)
             return back(prelu((x + c1) * c2, channel_vector(xs[3], c, "the PReLU weight")))
 
+        op.cost(held=op.f32(0) + sum(op.f32(i) for i in (1, 2, 3)) + 4 * n + unary_bytes("PRelu", n))
         return bn_prelu
     if len(types) == 2 and types[0] in ("Add", "Mul", "Sub") and types[1] in ACTIVATIONS and op.n_inputs in (2, 3):
         combine = {"Add": np.add, "Mul": np.multiply, "Sub": np.subtract}[types[0]]
         activation = types[1]
         if activation == "PRelu" and op.n_inputs != 3:
             raise Unsupported("a fused PRelu without its weight input")
+
+        op.cost(held=op.f32(0) + op.f32(1) + op.f32(2) + 4 * n + unary_bytes(activation, n))
 
         def binary_act(xs):
             a, b = nchw(xs[0]), nchw(xs[1])
@@ -229,6 +254,9 @@ def automatic_buffer_fusion(op: OpView):
 
         return binary_act
     if types and all(t in UNARY for t in types) and op.n_inputs == 1:
+        # each step's result is made while the previous one (at first the float32 input) is alive
+        op.cost(held=max((op.f32(0) if k == 0 else 4 * n) + unary_bytes(t, n) for k, t in enumerate(types)))
+
         def chain(xs):
             y = f32(xs[0])
             for t in types:

@@ -39,6 +39,13 @@ def _matrix(shape: tuple) -> tuple:
     return shape if len(shape) >= 2 else (1,) + tuple(shape)
 
 
+def _product_held(op: OpView, w_slot: int, has_bias: bool, post_held: int) -> int:
+    """Bytes a matrix product's kernel holds at once: both operands as float32 throughout, the
+    product, and beside it the product plus bias, or the post-ops."""
+    out = op.out32()
+    return op.f32(0) + op.f32(w_slot) + out + max(out if has_bias else 0, post_held)
+
+
 @register("MatMul", "MatMulV2", "BatchMatMul", "BatchMatMulV2", "MatMulV3", "BatchMatMulV3")
 def matmul(op: OpView):
     a, b, out = _matrix(op.inp(0).logical_shape), _matrix(op.inp(1).logical_shape), _matrix(op.out().logical_shape)
@@ -48,9 +55,10 @@ def matmul(op: OpView):
     has_bias = op.present(2) and op.inp(2).present
     if op.inp(0).dtype not in ("float16", "float32") or op.inp(1).dtype not in ("float16", "float32"):
         raise Unsupported(f"{op.inp(1).dtype} operands (quantized matmul) are not computed")
-    post = plan_post(op, channels_axis=-1)
+    post, post_held = plan_post(op, channels_axis=-1)
     out_shape = op.out().logical_shape
-    op.cost(macs=prod(max(d, 0) for d in out) * max(a[-2] if ta else a[-1], 0))
+    op.cost(macs=prod(max(d, 0) for d in out) * max(a[-2] if ta else a[-1], 0),
+            held=_product_held(op, 1, has_bias, post_held))
 
     def kernel(xs):
         x = f32(xs[0]).reshape(a)
@@ -80,9 +88,9 @@ def fully_connection(op: OpView):
     transpose = bool(op.attr("transpose", False))
     has_bias = op.present(2)
     out_shape = op.out().logical_shape
-    post = plan_post(op, channels_axis=-1)
+    post, post_held = plan_post(op, channels_axis=-1)
     rows = max(prod(op.inp(0).logical_shape[:axis]), 1)
-    op.cost(macs=op.out().count * (op.inp(0).count // rows))
+    op.cost(macs=op.out().count * (op.inp(0).count // rows), held=_product_held(op, 1, has_bias, post_held))
 
     def kernel(xs):
         x = f32(xs[0])

@@ -75,7 +75,14 @@ def _plan_pool(op: OpView, kind: str, ksize, strides, mode: str, pads, fmt_attr,
             raise Unsupported(f"window {kh}x{kw} with strides {ah.stride},{aw.stride} does not give {[ho, wo]}")
     hp = max(h + ah.before + ah.after, (ho - 1) * ah.stride + kh)
     wp = max(w + aw.before + aw.after, (wo - 1) * aw.stride + kw)
-    op.cost(macs=n * c * ho * wo * kh * kw, scratch=4 * (n * c * hp * wp + 3 * hp * wp + 2 * n * c * ho * wo))
+    out = n * c * ho * wo
+    # the padded input (np.pad), or the input made contiguous when it is an NHWC view
+    padded = n * c * hp * wp if (hp, wp) != (h, w) else (n * c * h * w if fmt_in == "NHWC" else 0)
+    if kind == "max":
+        pooled = padded + out
+    else:  # the sum, its divisor counted over a padded plane of ones, the quotient
+        pooled = padded + 2 * out + h * w + hp * wp + 2 * ho * wo
+    op.cost(macs=n * c * ho * wo * kh * kw, held=op.f32(0) + 4 * max(pooled, 2 * out if fmt_out == "NHWC" else 0))
 
     def kernel(xs):
         x = to_nchw(f32(xs[0]), fmt_in)
@@ -116,6 +123,7 @@ def pooling(op: OpView):
 def global_pool(op: OpView):
     fmt = spatial_format(op.inp(0).logical_format)
     kind = "max" if op.type == "GlobalMaxPool" else "mean"
+    op.cost(held=op.f32(0) + 2 * op.out32())
 
     def kernel(xs):
         x = to_nchw(f32(xs[0]), fmt)

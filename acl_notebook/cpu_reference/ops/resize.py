@@ -39,10 +39,20 @@ def resize_nchw(x: np.ndarray, ho: int, wo: int, mode: str, align: bool, half: b
     h, w = x.shape[2], x.shape[3]
     if mode == "nearest":
         return x[:, :, _nearest_axis(h, ho, align, half)][:, :, :, _nearest_axis(w, wo, align, half)]
+    # in place: a fancy-indexed array views numpy's own buffer, so numpy would not reuse it for
+    # `a * w + b * v`, and each pass would hold three arrays instead of two
     lo, hi, fh = _bilinear_axis(h, ho, align, half)
-    rows = x[:, :, lo] * (1 - fh)[None, None, :, None] + x[:, :, hi] * fh[None, None, :, None]
+    rows = _blend(x[:, :, lo], x[:, :, hi], fh[None, None, :, None])
     lo, hi, fw = _bilinear_axis(w, wo, align, half)
-    return rows[:, :, :, lo] * (1 - fw) + rows[:, :, :, hi] * fw
+    return _blend(rows[:, :, :, lo], rows[:, :, :, hi], fw)
+
+
+def _blend(low: np.ndarray, high: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """low * (1 - frac) + high * frac, made in `low`."""
+    high *= frac
+    low *= 1 - frac
+    low += high
+    return low
 
 
 @register("ResizeBilinearV2", "ResizeBilinearV2D", "ResizeNearestNeighborV2", "ResizeNearestNeighborV2D",
@@ -54,8 +64,15 @@ def resize(op: OpView):
     fmt_in, fmt_out = spatial_format(op.inp(0).logical_format), spatial_format(op.out().logical_format)
     _, _, ho, wo = nchw_shape(op.out())
     n, c, _, w = nchw_shape(op.inp(0))  # the kernel keeps the input's N and C, whatever the file declares
-    # the row pass and the column pass (a few arrays each), and the per-axis index and weight arrays
-    op.cost(scratch=4 * 4 * n * c * ho * (w + wo) + 3 * 8 * (ho + wo))
+    rows, out = n * c * ho * w, n * c * ho * wo
+    if mode == "nearest":  # the rows picked, then the columns picked from them
+        held = rows + out
+    else:  # the two rows blended (in place), then the two columns beside the rows
+        held = max(2 * rows, rows + 2 * out)
+    if fmt_out == "NHWC":
+        held = max(held, 2 * out)
+    # and the per-axis index and weight arrays (float64 and int64 positions)
+    op.cost(held=op.f32(0) + 4 * held + 6 * 8 * (ho + wo))
 
     def kernel(xs):
         x = to_nchw(f32(xs[0]), fmt_in)

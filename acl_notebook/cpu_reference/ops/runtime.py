@@ -20,6 +20,8 @@ HELPERS = ("Send", "Recv", "AtomicAddrClean", "DynamicAtomicAddrClean", "MemSet"
 def no_op(op: OpView):
     """No value changes; a helper with data outputs passes its first input through."""
     outs = len(op.node.output_descs)
+    present = [i for i in range(op.n_inputs) if op.present(i)]
+    op.cost(held=0, makes=None, views=tuple(present[:outs]))  # its inputs, passed through
 
     def kernel(xs):
         data = [x for x in xs if x is not None]

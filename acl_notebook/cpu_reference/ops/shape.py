@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import OpView, Unsupported, register
+from ..registry import OpView, Unsupported, logical_count, register
 from ._util import axis_list, f32
 
 
@@ -32,9 +32,11 @@ def concat(op: OpView):
         if axis is None:
             raise Unsupported("concat_dim is not in the file")
         dim = int(axis) % ndim
+        op.cost(held=op.out_as_input(), makes=None)
 
         return lambda xs: np.concatenate([x for x in xs if x is not None], axis=dim)
     axis_first = op.type == "Concat"
+    op.cost(held=op.out_as_input(0, 1 if axis_first else 0), makes=op.inp(1 if axis_first else 0).dtype)
 
     def kernel(xs):
         xs = [x for x in xs if x is not None]
@@ -56,6 +58,7 @@ def split(op: OpView):
     else:
         dim = None
     data_slot = 1 if op.type == "Split" else 0
+    op.cost(held=0, makes=op.inp(data_slot).dtype, views=(data_slot,) * len(sizes))  # np.split: views of the input
 
     def kernel(xs):
         d = dim
@@ -102,6 +105,8 @@ def strided_slice_op(op: OpView):
             if not op.has(name):
                 raise Unsupported(f"{name} is not in the file")
     out_shape = op.out().logical_shape
+    # a view of the input; reshaped, a copy when the slice has steps
+    op.cost(held=op.out_as_input(), makes=None, views=(0,))
 
     def kernel(xs):
         begin = _const_or_attr(op, xs, 1, "begin")
@@ -115,6 +120,7 @@ def strided_slice_op(op: OpView):
 @register("SliceD", "Slice")
 def slice_op(op: OpView):
     out_shape = op.out().logical_shape
+    op.cost(held=0, makes=None, views=(0,))
 
     def kernel(xs):
         offsets = _const_or_attr(op, xs, 1, "offsets")
@@ -129,6 +135,7 @@ def transpose(op: OpView):
     name = "order" if op.type == "Permute" else "perm"
     if op.type != "Transpose":
         _check(op, 1, name)
+    op.cost(held=op.out_as_input(), makes=None)
 
     def kernel(xs):
         perm = _const_or_attr(op, xs, 1, name)
@@ -145,6 +152,7 @@ def pad(op: OpView):
     if op.type.endswith("D"):
         _check(op, 1, "paddings")
     out_shape = tuple(op.out().logical_shape)
+    op.cost(held=op.out_as_input(), makes=None)
 
     def kernel(xs):
         paddings = op.attr("paddings")
@@ -169,6 +177,11 @@ def pad(op: OpView):
 def reshape(op: OpView):
     """Reinterpret: the output desc says the shape (the bytes do not change)."""
     shapes = [d.logical_shape for d in op.node.output_descs]
+    present = [i for i in range(op.n_inputs) if op.present(i)]
+    views = tuple(present[k] if k < len(present) else None for k in range(len(shapes))) if op.type == "IdentityN" \
+        else (present[0] if present else None,)
+    # views of the inputs; a reshape of a strided view copies
+    op.cost(held=sum(op.out_as_input(k, i or 0) for k, i in enumerate(views)), makes=None, views=views)
 
     def kernel(xs):
         data = [x for x in xs if x is not None]
@@ -191,6 +204,7 @@ def reduce(op: OpView):
     out_shape = op.out().logical_shape
     if op.type.endswith("D"):
         _check(op, 1, "axes")
+    op.cost(held=op.f32(0) + op.out32())
 
     def kernel(xs):
         axes = op.attr("axes")
@@ -208,6 +222,12 @@ def softmax(op: OpView):
     axes = op.attr("axes", op.attr("axis", [-1]))
     ax = tuple(axis_list(axes if isinstance(axes, list) else [axes], ndim))
     log = op.type.startswith("Log")
+    shape = op.inp(0).logical_shape
+    kept = 1
+    for i, d in enumerate(shape):
+        kept *= 1 if i in ax else max(d, 0)
+    # x - max, its exp, the result; the maxima and the sums
+    op.cost(held=op.f32(0) + 3 * max(4 * logical_count(op.inp(0)), op.out32()) + 8 * kept)
 
     def kernel(xs):
         x = f32(xs[0])
@@ -226,6 +246,8 @@ def argmax(op: OpView):
     out_shapes = [d.logical_shape for d in op.node.output_descs]
     if op.type in ("ArgMaxD", "ArgMinD", "ArgMaxWithValue") and not op.has("dimension"):
         raise Unsupported("dimension is not in the file")
+    # int64 indices (and the maxima as float32)
+    op.cost(held=op.f32(0) + sum(8 * logical_count(d) for d in op.node.output_descs), makes="int64")
 
     def kernel(xs):
         dim = op.attr("dimension")

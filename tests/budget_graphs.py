@@ -1,0 +1,199 @@
+"""Writer graphs that each exercise one kernel family of the CPU reference at a few MB per tensor,
+so the traced peak of a run is the kernels' own arrays and not allocator noise. Used by
+tests/test_reference_budget.py (the plan bounds the traced peak closely) and by
+benchmarks/bench_reference.py --plan (the ratios, side by side).
+
+Each entry builds (model bytes, inputs). Activations travel as ATC writes them where the family
+does on a device (NC1HWC0 around convs and pools, FRACTAL_Z filters, FRACTAL_NZ matmul weights),
+plainly elsewhere; fp16 unless the case says float32 or int8.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from graph_builder import Graph
+
+from acl_notebook.om.opgraph import Tensor
+
+Case = Callable[[], tuple[bytes, list[np.ndarray]]]
+
+
+def _x(shape, dtype="float16", seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if dtype == "int8":
+        return rng.integers(-100, 100, shape, dtype=np.int8)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _act(shape, dtype="float16") -> Tensor:
+    return Tensor(shape, dtype, "NC1HWC0", "NCHW")
+
+
+def _conv(c=32, o=32, hw=128, k=3, stride=1, pad=1, dil=1, groups=1, n=1, dtype="float16", relu=False,
+          packed=True) -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (n, c, hw, hw), dtype)
+    w = _x((o, c // groups, k, k), dtype, seed=1) * np.asarray(0.1, dtype)
+    g.const("w", w, "FRACTAL_Z" if packed else "NCHW", "NCHW")
+    g.const("b", _x((o,), dtype, seed=2))
+    out = (hw + 2 * pad - dil * (k - 1) - 1) // stride + 1
+    src = g.to5hd("x5", "x") if packed else "x"
+    attrs = dict(strides=[1, 1, stride, stride], pads=[pad] * 4, dilations=[1, 1, dil, dil], groups=groups,
+                 data_format="NCHW")
+    if relu:
+        attrs["_datadump_original_op_types"] = ["Conv2D", "Relu"]
+    kind = "DepthwiseConv2D" if groups == c and groups > 1 else "Conv2D"
+    g.op("conv", kind, [src, "w", "b", ""], _act((n, o, out, out), dtype) if packed else
+         Tensor((n, o, out, out), dtype, "NCHW"), **attrs)
+    last = g.from5hd("y", "conv") if packed else "conv"
+    return g.build(last), [_x((n, c, hw, hw), dtype)]
+
+
+def _matmul(m=1024, k=1024, n=1024, kind="MatMulV2", dtype="float16") -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("a", (m, k), dtype, "ND")
+    if kind == "FullyConnection":
+        g.const("w", _x((n, k, 1, 1), dtype, seed=1), "FRACTAL_Z", "NCHW")
+        g.const("b", _x((n,), dtype, seed=2))
+        g.op("mm", kind, ["a", "w", "b"], Tensor((m, n), dtype, "ND"), num_output=n, transpose=False, axis=1)
+    elif kind == "BatchMatMulV2":
+        g.input("b", (8, k, n // 8), dtype, "ND")
+        g.op("a3", "Reshape", ["a"], Tensor((8, m // 8, k), dtype, "ND"))
+        g.op("mm", kind, ["a3", "b"], Tensor((8, m // 8, n // 8), dtype, "ND"), adj_x1=False, adj_x2=False)
+        return g.build("mm"), [_x((m, k), dtype), _x((8, k, n // 8), dtype, seed=3)]
+    else:
+        g.const("w", _x((k, n), dtype, seed=1), "FRACTAL_NZ", "ND")
+        g.const("b", _x((n,), dtype, seed=2))
+        g.op("nz", "TransData", ["a"], Tensor((m, k), dtype, "FRACTAL_NZ", "ND"))
+        g.op("mm", kind, ["nz", "w", "b", ""], Tensor((m, n), dtype, "FRACTAL_NZ", "ND"),
+             transpose_x1=False, transpose_x2=False)
+        g.op("y", "TransData", ["mm"], Tensor((m, n), dtype, "ND"))
+        return g.build("y"), [_x((m, k), dtype)]
+    return g.build("mm"), [_x((m, k), dtype)]
+
+
+def _pool(kind="MaxPoolV3", k=3, stride=2, pad=1, c=32, hw=256) -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (1, c, hw, hw))
+    g.to5hd("x5", "x")
+    out = (hw + 2 * pad - k) // stride + 1
+    g.op("pool", kind, ["x5"], _act((1, c, out, out)), ksize=[1, 1, k, k], strides=[1, 1, stride, stride],
+         padding_mode="CALCULATED", pads=[pad] * 4, data_format="NCHW", exclusive=True)
+    return g.build(g.from5hd("y", "pool")), [_x((1, c, hw, hw))]
+
+
+def _resize(kind="ResizeBilinearV2D", c=16, hw=128, scale=2) -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (1, c, hw, hw))
+    g.to5hd("x5", "x")
+    g.op("rs", kind, ["x5"], _act((1, c, hw * scale, hw * scale)), size=[hw * scale] * 2, align_corners=False,
+         half_pixel_centers=True)
+    return g.build(g.from5hd("y", "rs")), [_x((1, c, hw, hw))]
+
+
+def _pad() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (4, 16, 128, 128), fmt="ND")
+    g.op("pad", "PadD", ["x"], Tensor((4, 16, 132, 136), "float16", "ND"), paddings=[[0, 0], [0, 0], [2, 2], [4, 4]])
+    g.op("r", "Relu", ["pad"], Tensor((4, 16, 132, 136), "float16", "ND"))
+    return g.build("r"), [_x((4, 16, 128, 128))]
+
+
+def _concat_split() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    shape = (1, 32, 128, 128)
+    g.input("a", shape, fmt="ND")
+    g.input("b", shape, fmt="ND")
+    g.op("cat", "ConcatD", ["a", "b"], Tensor((1, 64, 128, 128), "float16", "ND"), concat_dim=1, N=2)
+    g.op("split", "SplitD", ["cat"], [Tensor((1, 16, 128, 128), "float16", "ND"),
+                                      Tensor((1, 48, 128, 128), "float16", "ND")], split_dim=1, num_split=2)
+    g.op("y", "Neg", ["split:1"], Tensor((1, 48, 128, 128), "float16", "ND"))
+    return g.build("y"), [_x(shape), _x(shape, seed=1)]
+
+
+def _broadcast(dtype="float16") -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    shape = (1, 64, 128, 128)
+    g.input("x", shape, dtype, "ND")
+    g.input("s", (1, 64, 1, 128), dtype, "ND")
+    g.const("b", _x((1, 64, 1, 1), dtype, seed=2))
+    g.op("add", "Add", ["x", "b"], Tensor(shape, dtype, "ND"))
+    g.op("mul", "Mul", ["add", "s"], Tensor(shape, dtype, "ND"))
+    g.op("sig", "Sigmoid", ["mul"], Tensor(shape, dtype, "ND"))
+    return g.build("sig"), [_x(shape, dtype), _x((1, 64, 1, 128), dtype, seed=1)]
+
+
+def _softmax() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (256, 8192), fmt="ND")
+    g.op("sm", "SoftmaxV2", ["x"], Tensor((256, 8192), "float16", "ND"), axes=[-1])
+    return g.build("sm"), [_x((256, 8192))]
+
+
+def _reduce() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (8, 64, 64, 64), fmt="ND")
+    g.op("mean", "ReduceMeanD", ["x"], Tensor((8, 64, 1, 1), "float16", "ND"), axes=[2, 3], keep_dims=True)
+    g.op("sum", "ReduceSumD", ["x"], Tensor((64, 64, 64), "float16", "ND"), axes=[0], keep_dims=False)
+    return g.build("mean", "sum"), [_x((8, 64, 64, 64))]
+
+
+def _transpose() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (4, 64, 64, 64), fmt="ND")
+    g.op("tr", "TransposeD", ["x"], Tensor((4, 64, 64, 64), "float16", "ND"), perm=[0, 2, 3, 1])
+    g.op("rs", "Reshape", ["tr"], Tensor((4, 4096, 64), "float16", "ND"))
+    g.op("y", "Abs", ["rs"], Tensor((4, 4096, 64), "float16", "ND"))
+    return g.build("y"), [_x((4, 64, 64, 64))]
+
+
+def _slice_keeps_input() -> tuple[bytes, list[np.ndarray]]:
+    """A slice is a view: the array it cuts from stays alive while the slice does (here through
+    the Neg that follows), though no op reads that array any more."""
+    g = Graph()
+    shape = (4, 32, 128, 128)
+    g.input("x", shape, fmt="ND")
+    g.op("a", "Abs", ["x"], Tensor(shape, "float16", "ND"))
+    g.op("s", "StridedSliceD", ["a"], Tensor((1, 32, 128, 128), "float16", "ND"), begin=[0, 0, 0, 0],
+         end=[1, 32, 128, 128], strides=[1, 1, 1, 1])
+    g.op("b", "Neg", ["x"], Tensor(shape, "float16", "ND"))
+    return g.build("s", "b"), [_x(shape)]
+
+
+def _int8() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    shape = (4, 32, 128, 128)
+    g.input("q", shape, "int8", "ND")
+    g.op("deq", "Cast", ["q"], Tensor(shape, "float16", "ND"), dst_type=1)
+    g.op("relu", "Relu", ["deq"], Tensor(shape, "float16", "ND"))
+    return g.build("relu"), [_x(shape, "int8")]
+
+
+#: family -> case builder
+FAMILIES: dict[str, Case] = {
+    "conv 3x3": lambda: _conv(),
+    "conv 3x3 float32, plain layouts": lambda: _conv(dtype="float32", packed=False),
+    "conv 3x3 stride 2, batch 2, fused Relu": lambda: _conv(stride=2, n=2, relu=True),
+    "conv 1x1": lambda: _conv(c=64, o=64, k=1, pad=0),
+    "conv grouped (4)": lambda: _conv(groups=4),
+    "conv depthwise": lambda: _conv(c=64, o=64, groups=64),
+    "conv dilated (2)": lambda: _conv(pad=2, dil=2),
+    "matmul (FRACTAL_NZ weights)": lambda: _matmul(),
+    "batch matmul": lambda: _matmul(kind="BatchMatMulV2"),
+    "fully connection": lambda: _matmul(m=256, kind="FullyConnection"),
+    "max pool": lambda: _pool(),
+    "avg pool": lambda: _pool("AvgPoolV2"),
+    "resize bilinear": lambda: _resize(),
+    "resize nearest": lambda: _resize("ResizeNearestNeighborV2D"),
+    "pad": _pad,
+    "concat / split": _concat_split,
+    "elementwise broadcast": _broadcast,
+    "elementwise broadcast float32": lambda: _broadcast("float32"),
+    "softmax": _softmax,
+    "reductions": _reduce,
+    "transpose / reshape": _transpose,
+    "strided slice (a view keeps its input)": _slice_keeps_input,
+    "int8 input": _int8,
+}

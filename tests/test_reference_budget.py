@@ -1,0 +1,97 @@
+"""The CPU reference's memory plan (`cpu_reference/budget.py`) is an upper bound of what a run
+really allocates, and a close one: a run is refused before it starts when the plan is past what
+the host has, so a plan 3x too high refuses models that would run (a Binder pod's 2 GiB then
+held any model past ~400 MB of real peak), and a plan too low lets numpy page the host out.
+
+Each case runs `acl.reference` of an opened model (`open_model`: the graph is parsed before the
+plan is checked, so the plan is what the run adds) under tracemalloc (numpy reports its arrays
+to it) and checks traced <= planned <= 1.5 x traced: one writer graph per kernel family, with tensors of a few MB
+so that the kernels' arrays are the figure, the two shared models, and every activation's
+declared temporaries. tests/test_fuzz_compute.py checks "never above" on hostile graphs.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pytest
+from budget_graphs import FAMILIES
+from shared_models import REAL_MODELS, model_path
+
+import acl_notebook as acl
+import acl_notebook.cpuref  # noqa: F401  (what acl.reference imports at its first call, outside the figures)
+import acl_notebook.runner.outputs  # noqa: F401
+from acl_notebook.cpu_reference import open_model
+from acl_notebook.cpu_reference.ops.elementwise import TEMPS, UNARY
+
+RATIO = 1.5
+SLACK = 32 << 10  # allocator noise: Python objects the plan's per-op allowance does not foresee
+
+
+def traced_peak(fn: Callable[[], Any], warm: Optional[Callable[[], Any]] = None) -> tuple[int, Any]:
+    """(peak bytes tracemalloc saw during fn(), its result); `warm` (default: fn) runs before,
+    outside the figure."""
+    (warm or fn)()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out = fn()
+        return tracemalloc.get_traced_memory()[1], out
+    finally:
+        tracemalloc.stop()
+
+
+def reference_run(source: Any, x: list, warm_by_running: bool = True) -> tuple[int, int, Any]:
+    """(traced peak, planned peak, Outputs) of `acl.reference` on the opened model, after a run
+    (or, for a slow model, its `coverage`: every op planned and the plan made, nothing run)."""
+    model = open_model(source)
+    traced, out = traced_peak(lambda: acl.reference(model, x), None if warm_by_running else model.coverage)
+    (plan,) = model._plans.values()
+    return traced, plan.peak, out
+
+
+def check_close(planned: int, traced: int, what: str) -> None:
+    mib = 2**20
+    assert traced <= planned + SLACK, f"{what}: traced {traced / mib:.2f} MiB, above the plan's {planned / mib:.2f}"
+    assert planned <= RATIO * traced, f"{what}: plan {planned / mib:.2f} MiB is {planned / traced:.2f}x the traced peak"
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_the_plan_bounds_each_kernel_family_closely(family):
+    blob, x = FAMILIES[family]()
+    traced, planned, out = reference_run(blob, x)
+    assert out.fidelity == "computed", out.notes
+    assert traced > 4 << 20  # the kernels' arrays, not the allocator's noise
+    check_close(planned, traced, family)
+
+
+@pytest.mark.parametrize("name", REAL_MODELS)
+def test_the_plan_bounds_the_shared_models_closely(name):
+    path = model_path(name)
+    rng = np.random.default_rng(0)
+    x = [rng.standard_normal(t.dims).astype(t.numpy_dtype) for t in acl.inspect(path).inputs]
+    traced, planned, out = reference_run(path, x, warm_by_running=False)
+    assert out.fidelity in ("computed", "approximate"), out.notes
+    check_close(planned, traced, name)
+
+
+@pytest.mark.parametrize("kind", sorted(UNARY))
+def test_each_activation_holds_what_it_declares(kind):
+    x = np.random.default_rng(1).standard_normal(1 << 18).astype(np.float32)
+    with np.errstate(all="ignore"):
+        traced, _ = traced_peak(lambda: UNARY[kind](x))
+    check_close(TEMPS.get(kind, 1) * x.nbytes, traced, kind)
+
+
+def test_a_plan_that_misses_a_held_array_is_caught():
+    """The checks above can fail: a plan without the sliced array kept alive is below the peak."""
+    blob, x = FAMILIES["strided slice (a view keeps its input)"]()
+    traced, planned, _ = reference_run(blob, x)
+    sliced = 4 * 32 * 128 * 128 * 2  # the Abs output the slice views, alive through the Neg
+    with pytest.raises(AssertionError, match="above the plan"):
+        check_close(planned - sliced, traced, "without the view")
+    with pytest.raises(AssertionError, match="the traced peak"):
+        check_close(2 * traced, traced, "twice the peak")
