@@ -197,7 +197,7 @@ def _within_plan(data: bytes, x: list, case: int, escaped: list) -> None:
         return
     used = tracemalloc.get_traced_memory()[1] - base
     planned = max((p.peak for p in model._plans.values()), default=0)
-    if used > planned + (1 << 20):
+    if used > planned + (64 << 10):  # the Python objects of a first run (its ops planned then)
         escaped.append((case, "more than planned", f"traced {used} bytes, planned {planned}"))
 
 

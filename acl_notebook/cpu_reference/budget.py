@@ -8,11 +8,17 @@ walks the graph, `plan` adds up, from the descriptors and each planner's `OpView
 
 - **work**: per op the larger of its multiply-adds and the elements it reads and writes;
   past `MAX_WORK` for the run the reference refuses (`ReferenceLimitError`);
-- **memory**: the live intermediates in run order (freed after their last reader, as the
-  interpreter frees them) plus the op's own scratch (float32 temporaries of its size, and
-  what its planner declares: im2col, padding, interpolation rows); past
-  what the host has available it refuses with `hostbuf.HostMemoryError`, the project's one
-  host-memory check.
+- **memory**: the arrays the run holds in run order, as the interpreter holds them (an op's
+  outputs until their last reader; a view, such as a reshape or a slice, keeps the array it
+  views; a Const decoded at its first reader), plus at each op what reading its inputs costs
+  (a descriptor that differs: the bytes encoded and re-read) and what its kernel holds at once,
+  which its planner declares (`OpView.cost`: float32 copies, im2col columns, padding,
+  temporaries, its outputs) from what tracemalloc shows numpy allocating, then the converted
+  copies of its outputs; at the end the outputs encoded and copied out. It is an upper bound
+  of the traced peak and a close one (tests/test_reference_budget.py: at most 1.5x, 1.0x to
+  1.1x on the shared models and every kernel family), so the host check refuses only runs that
+  would not fit. Past what the host has available it refuses with `hostbuf.HostMemoryError`,
+  the project's one host-memory check.
 
 Ops from the first placeholder on are not counted: a run stops there (its values would not
 be the model's anyway), so nothing behind it is allocated or computed.
