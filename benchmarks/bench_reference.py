@@ -8,6 +8,9 @@ layout work (TransData, weight decoding from FRACTAL_Z) is timed apart.
 
 Run: python benchmarks/bench_reference.py  (about a minute on two busy cores); `--load-only`: only
 the RSS a simulator load of the ResNet-50 keeps, from a path, bytes and a bytearray (seconds);
+`--plan [REV]`: only how close the memory plan (`cpu_reference/budget.py`) is to the traced peak
+of a run, and what the plan costs, on the shared models and one writer graph per kernel family
+(tests/budget_graphs.py), this code beside the code at REV (default `f6a8493`, the blanket plan);
 `--checks [REV]`: only what the hostile-file bounds cost a normal run (issue 13: the budget planned
 before a run, the kernels' size checks): the same runs with the budget switched off in this
 process, and against the code at REV (default `6f7a518`, before them, exported with `git archive`)
@@ -298,6 +301,78 @@ def against_previous(rev: str, rounds: int = 3) -> list[tuple[str, float, float,
     return out
 
 
+_PLAN_CHILD = """
+import gc, json, sys, time, tracemalloc
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+import numpy as np
+import acl_notebook as acl
+import acl_notebook.cpuref, acl_notebook.runner.outputs  # imported outside the figures
+from acl_notebook.cpu_reference import budget, open_model
+from acl_notebook.cpu_reference.interpreter import _SOURCES, PLACEHOLDER
+from budget_graphs import FAMILIES
+from bench_reference import SHARED, deep_chain, resnet50
+
+def one(source, x):
+    model = open_model(source)
+    if x is None:
+        rng = np.random.default_rng(0)
+        x = [rng.standard_normal(t.dims).astype(t.numpy_dtype) for t in model.info.inputs]
+    t0 = time.perf_counter()
+    acl.reference(model, x)
+    first = time.perf_counter() - t0
+    gc.collect()
+    tracemalloc.start()
+    acl.reference(model, x)
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    (plan,) = model._plans.values()
+    order = model._needed(set())
+    spent = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        budget.plan(order, model.step, lambda n: n.type in _SOURCES, PLACEHOLDER)
+        spent.append(time.perf_counter() - t0)
+    return [plan.peak, traced, min(spent), first]
+
+cases = [(name, str(SHARED / (name + ".om")), None) for name in ("a3c_pong_model_v2", "my_122_anenet")]
+cases += [("resnet50 (writer)", resnet50(), None), ("5000 Neg ops (writer)", deep_chain(5000), None)]
+cases += [(name, *build()) for name, build in FAMILIES.items()]
+print(json.dumps({name: one(src, x) for name, src, x in cases}))
+"""
+
+
+def plan_against(rev: str) -> dict[str, tuple[list, list]]:
+    """case -> ([planned, traced, plan seconds, first-run seconds] of this tree, the same of
+    `rev`'s): the shared models, the writer ResNet-50, a 5000-op chain and one writer graph per
+    kernel family (tests/budget_graphs.py), each tree in its own child process."""
+    root = Path(__file__).resolve().parents[1]
+    got = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "acl_notebook"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        env = {**os.environ, "PYTHONPATH": str(root / "benchmarks"), "OPENBLAS_NUM_THREADS": "1"}
+        for label, tree in (("new", root), ("old", old)):
+            done = subprocess.run([sys.executable, "-c", _PLAN_CHILD, str(tree), str(root / "tests")], check=True,
+                                  capture_output=True, text=True, cwd=tmp, env=env)
+            got[label] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {name: (got["new"][name], got["old"][name]) for name in got["new"]}
+
+
+def print_plan(rev: str) -> None:
+    head = f"{'case':40s} {'this code: plan / traced MiB':>30s} {rev + ': plan / traced':>26s}"
+    print(f"{head}  plan cost (this / {rev})")
+    for name, (new, old) in plan_against(rev).items():
+        mib = 2**20
+        print(f"{name:40s} {new[0] / mib:8.2f} / {new[1] / mib:6.2f} = {new[0] / new[1]:4.2f}x "
+              f"{old[0] / mib:8.2f} / {old[1] / mib:6.2f} = {old[0] / old[1]:4.2f}x  "
+              f"{new[2] * 1e3:6.3f} ms / {old[2] * 1e3:6.3f} ms ({new[2] / old[2]:.2f}x; "
+              f"{new[2] / new[3] * 100:.1f}% of a first run)")
+
+
 def print_checks_cost(rev: str) -> None:
     for name, plan_s, check_s, first, warm in budget_cost():
         print(f"{name:24s} budget plan {plan_s * 1e6:.0f} us (first run {first * 1000:.1f} ms: "
@@ -312,6 +387,9 @@ def main() -> None:
 
     if "--load-only" in sys.argv:  # only what a load keeps, by source (seconds, not minutes)
         return print_load_growth()
+    if "--plan" in sys.argv:  # only how close the memory plan is to the traced peak, against REV
+        at = sys.argv.index("--plan")
+        return print_plan(sys.argv[at + 1] if len(sys.argv) > at + 1 else "f6a8493")
     if "--checks" in sys.argv:  # only what the hostile-file bounds cost a normal run
         at = sys.argv.index("--checks")
         return print_checks_cost(sys.argv[at + 1] if len(sys.argv) > at + 1 else "6f7a518")

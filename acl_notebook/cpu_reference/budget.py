@@ -139,12 +139,6 @@ class _Buffers:
             self.live -= self._size.pop(key)
 
 
-def _source_desc(node: Any, index: int) -> Any:
-    if node.output_descs:
-        return node.output_descs[index] if index < len(node.output_descs) else None
-    return node.const if node.type in _CONSTS else None
-
-
 def _reads(node: Any, producers: dict[str, Any], buffers: _Buffers) -> tuple[int, int]:
     """(peak, kept) bytes of reading `node`'s inputs, in order, above what the run holds; a Const
     read for the first time is decoded into the run's arrays (`buffers`)."""
@@ -159,8 +153,11 @@ def _reads(node: Any, producers: dict[str, Any], buffers: _Buffers) -> tuple[int
             made, keep = decode_cost(producer.const) if producer.type in _CONSTS and producer.const else (0, 0)
             peak = max(peak, kept + made)
             buffers.new(ref, keep)
-        made, keep = read_cost(_source_desc(producer, ref[1]), desc)
-        peak, kept = max(peak, kept + made), kept + keep
+        outs = producer.output_descs  # the value's descriptor in the run: the output's, or a Const's own
+        produced = outs[ref[1]] if ref[1] < len(outs) else None if outs else producer.const
+        if produced is not desc:
+            made, keep = read_cost(produced, desc)
+            peak, kept = max(peak, kept + made), kept + keep
     return peak, kept
 
 

@@ -55,10 +55,7 @@ class Desc:
     #: for this tensor and `budget` adds up. Set once here: the budget reads them for every op.
     count: int = field(init=False, repr=False, compare=False)
     logical_bytes: int = field(init=False, repr=False, compare=False)
-
-    @property
-    def packed(self) -> bool:
-        return self.layout in PACKED
+    packed: bool = field(init=False, repr=False, compare=False)  # a packed layout (NC1HWC0, FRACTAL_*)
 
     @property
     def logical_shape(self) -> tuple[int, ...]:
@@ -75,6 +72,7 @@ class Desc:
         return self.layout
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "packed", self.layout in PACKED)
         if not self.present:  # an absent input: nothing to hold (ABSENT's shape is ())
             object.__setattr__(self, "count", 0)
             object.__setattr__(self, "logical_bytes", 0)
