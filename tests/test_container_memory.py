@@ -62,12 +62,12 @@ def test_a_run_whose_outputs_pass_the_container_limit(rig, small_cgroup):
 
 def test_reference_whose_working_memory_passes_the_container_limit(small_cgroup):
     g = Graph()
-    g.input("x", (1024, 4096), "float32", "ND")  # 16 MiB in; the Relu's output and temporaries 64+ MiB at the peak
-    g.op("a", "Relu", ["x"], Tensor((1024, 4096), "float32", "ND", "ND"))
+    g.input("x", (2048, 4096), "float16", "ND")  # 16 MiB in; the Relu holds it and its result as float32: 64 MiB
+    g.op("a", "Relu", ["x"], Tensor((2048, 4096), "float16", "ND", "ND"))
     g.op("s", "ReduceSumD", ["a"], Tensor((1,), "float32", "ND", "ND"), axes=[0, 1])
     data = g.build("s")
-    x = np.ones((1024, 4096), np.float32)
-    assert float(acl.reference(data, x)[0][0]) == 1024 * 4096
+    x = np.ones((2048, 4096), np.float16)
+    assert float(acl.reference(data, x)[0][0]) == 2048 * 4096
     small_cgroup(LIMIT, used=16 * MiB)
     with pytest.raises(acl.HostMemoryError, match=r"working memory for this run \(at Relu 'a'\) is .* but " + CGROUP):
         acl.reference(data, x)
