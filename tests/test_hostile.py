@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import hostile
+import numpy as np
 import pytest
 
 import acl_notebook as acl
@@ -393,3 +394,40 @@ def test_duplicate_inout_blocks_are_refused_like_the_runtime_does(rig, which):
     with pytest.raises(AclError) as info:  # the runtime itself (simulator or C library) agrees
         s.backend.query_size(memoryview(data))
     assert info.value.code == 545002
+
+
+# -- I/O dims no runtime and no array can have ------------------------------------------------
+BAD_DIMS = {
+    "zero_beside_2**62": (0, 2**62, 2**62),  # 0 bytes, so the size rule alone let it through
+    "2**63-1_beside_zero": (2**63 - 1, 0),
+    "unknown_and_zero_beside_2**62": (-1, 0, 2**62),
+    "130_dims": (1,) * 130,  # past ACL_MAX_DIM_CNT: the C library refuses such a record too
+}
+
+
+@pytest.mark.parametrize("inout", [True, False], ids=["MODEL_INOUT_INFO", "ModelDef"])
+@pytest.mark.parametrize("side", ["input", "output"])
+@pytest.mark.parametrize("case", sorted(BAD_DIMS))
+def test_io_dims_that_no_array_can_have_are_refused_by_the_reader(case, side, inout):
+    """Found probing the run API: such a model inspected and loaded, and its first random input
+    (the panel's Run, acl.bench) failed with numpy's "array is too big" or "maximum supported
+    dimension for an ndarray is currently 64"."""
+    bad = TensorSpec("bad", BAD_DIMS[case], "float32", "ND")
+    ok = TensorSpec("ok", (1, 10), "float32", "ND")
+    data = write_om(ModelSpec(name="dims", inout_info=inout, inputs=[bad if side == "input" else ok],
+                              outputs=[bad if side == "output" else ok]))
+    with pytest.raises(OMFormatError, match=r"tensor '?bad.*has dims \[.*with (130 dims|axes that)"):
+        parse(data)
+
+
+def test_a_model_with_such_dims_is_refused_and_the_loaded_ones_stay(rig):
+    session = rig.session()
+    kept = session.load(write_om(ModelSpec(name="kept", inputs=[TensorSpec("x", (1, 4), "float32", "ND")],
+                                           outputs=[TensorSpec("y", (1, 4), "float32", "ND")])))
+    free = session.memory().free
+    bad = write_om(ModelSpec(name="dims", inputs=[TensorSpec("x", (0, 2**62, 2**62), "float32", "ND")],
+                             outputs=[TensorSpec("y", (1, 4), "float32", "ND")]))
+    with pytest.raises(OMFormatError, match="more than any device"):
+        session.load(bad)
+    assert [m.name for m in session.models()] == ["kept"] and session.memory().free == free
+    assert kept.run(np.ones((1, 4), np.float32))[0].shape == (1, 4)

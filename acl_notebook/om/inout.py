@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .enums import ACL_DTYPE_NAMES, dtype_name, format_name
 from .errors import OMFormatError
-from .model import MAX_BYTES, Partition, TensorDesc, make
+from .model import MAX_BYTES, Partition, TensorDesc, dims_refusal, make
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
@@ -123,6 +123,9 @@ def _tensors(view: memoryview, start: int, stop: int) -> tuple[TensorDesc, ...]:
         flat = _int64s(range_len).unpack_from(view, pos) if range_len else ()
         pos += range_len
         acl_dtype = -1 if dt == _GE_DT_UNDEFINED else dt
+        refusal = dims_refusal(name, dims, dims_v2, acl_dtype)
+        if refusal:
+            raise _corrupt(refusal)
         primary = fmt & 0xFF if fmt >= 0 else fmt
         out.append(make(TensorDesc, {
             "name": name,

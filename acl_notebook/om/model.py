@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .._rich import _repr_html_, _repr_pretty_
-from .enums import ACL_DTYPE_NAMES, numpy_dtype_name, tensor_size
+from .enums import ACL_DTYPE_NAMES, DTYPE_BITS, numpy_dtype_name, tensor_size
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
@@ -19,6 +19,40 @@ if TYPE_CHECKING:
 #: The largest byte count we believe from a file or a runtime (1 PiB): far above any
 #: device's memory, far below where int64/size_t arithmetic wraps (2**63).
 MAX_BYTES = 2**50
+#: ACL_MAX_DIM_CNT: the most dims an ``aclmdlIODims`` holds (the runtime refuses a record with more).
+MAX_DIMS = 128
+
+
+def dims_problem(dims: tuple[int, ...], acl_dtype: int) -> Optional[str]:
+    """Why no runtime and no array could have a tensor of these dims, or None.
+
+    GE writes -1 (an unknown axis) and -2 (an unknown rank) and nothing lower. A zero axis
+    makes the byte size 0, so the size rule alone (at most `MAX_BYTES`) lets dims such as
+    ``[0, 2**62, 2**62]`` through, which numpy then refuses with its own words at the first
+    run; so the other axes, each zero or unknown taken as 1, must fit in `MAX_BYTES` too."""
+    if len(dims) > MAX_DIMS:
+        return f"{len(dims)} dims, more than the {MAX_DIMS} ACL's aclmdlIODims holds (ACL_MAX_DIM_CNT)"
+    low = min(dims, default=0)
+    if low < -2:
+        return f"a dim of {low} (GE writes only -1, an unknown axis, and -2, an unknown rank)"
+    count = 1
+    for d in dims:
+        count *= max(d, 1)
+    nbytes = (count * (DTYPE_BITS.get(acl_dtype) or 8) + 7) // 8  # an unknown dtype as one byte
+    if nbytes > MAX_BYTES:
+        return (f"axes that, each zero or unknown one taken as 1, hold more than any device (over {MAX_BYTES} "
+                "bytes)")
+    return None
+
+
+def dims_refusal(name: str, dims: tuple[int, ...], dims_v2: tuple[int, ...], acl_dtype: int) -> Optional[str]:
+    """`dims_problem` of a tensor's dims, then of its dimsV2 view, as one phrase naming it."""
+    for what, values in (("dims", dims), ("dimsV2", dims_v2)):
+        problem = dims_problem(values, acl_dtype)
+        if problem:
+            shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+            return f"tensor {name!r} has {what} [{shown}] with {problem}"
+    return None
 
 _new = object.__new__
 
@@ -251,10 +285,13 @@ def _by_name(tensors: tuple[TensorDesc, ...], name: str, what: str) -> TensorDes
 __all__ = [
     "ACL_DTYPE_NAMES",
     "MAX_BYTES",
+    "MAX_DIMS",
     "DynamicInfo",
     "MemoryNeeds",
     "ModelInfo",
     "OMHeader",
     "Partition",
     "TensorDesc",
+    "dims_problem",
+    "dims_refusal",
 ]

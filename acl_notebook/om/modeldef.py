@@ -25,7 +25,7 @@ from .enums import (
     tensor_size,
 )
 from .errors import OMFormatError, bad_modeldef
-from .model import MAX_BYTES, DynamicInfo, TensorDesc
+from .model import MAX_BYTES, DynamicInfo, TensorDesc, dims_refusal
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it would cost every cold start
 if TYPE_CHECKING:
@@ -342,6 +342,9 @@ def _replace_size(t: TensorDesc, size: int, dims_v2: tuple[int, ...] = ()) -> Te
             f"the ModelDef gives tensor {t.name!r} (dims {list(t.dims)}) {size} bytes, more than any device "
             f"holds (at most {MAX_BYTES}); the file is damaged, export it again"
         )
+    refusal = dims_refusal(t.name, t.dims, dims_v2, t.acl_dtype)
+    if refusal:
+        raise OMFormatError(f"the ModelDef's {refusal}; the file is damaged, export it again")
     return TensorDesc(t.name, t.dims, t.dtype, t.format, size, t.acl_dtype, t.acl_format, t.dims_range,
                       dims_v2 if dims_v2 != t.dims else ())
 
