@@ -189,10 +189,24 @@ def _whole(value: Any) -> int:
     return operator.index(value)
 
 
+#: The most axes a numpy array has (numpy.MAXDIMS: 64 since numpy 2, 32 before); ACL allows 128.
+_NUMPY_MAX_DIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
+
+
 def _shape(model: Any, t: TensorDesc, gear: Optional[Gear]) -> tuple[int, ...]:
-    """The shape input `t` takes at `gear`: the AIPP view for a static-AIPP input."""
+    """The shape input `t` takes at `gear`: the AIPP view for a static-AIPP input. Refused,
+    before any array is made, when no gear fixes its unknown axes (a shape-range model) or
+    numpy cannot make an array of that rank."""
     dyn = model.dynamic
-    return t.aipp_dims or tuple(input_dims(dyn.kind, t, gear, model.inputs, dyn.shape_order))
+    shape = t.aipp_dims or tuple(input_dims(dyn.kind, t, gear, model.inputs, dyn.shape_order))
+    if not dyn.is_dynamic and any(d < 0 for d in shape):
+        raise InputError(f"input {t.name!r} has dims {tuple(t.dims)} and {model.name} has no gears that fix the "
+                         "unknown ones: a shape-range model (ATC --input_shape_range), which needs ACL's dynamic "
+                         "tensor descs; run models with static dims or batch / image-size / dims gears")
+    if t.numpy_dtype is not None and len(shape) > _NUMPY_MAX_DIMS:
+        raise InputError(f"input {t.name!r} has {len(shape)} axes, more than the {_NUMPY_MAX_DIMS} a numpy array "
+                         f"can have, so {model.name} cannot be fed from numpy")
+    return shape
 
 
 def _aipp_refusal(t: TensorDesc, given: tuple[int, ...]) -> InputError:
@@ -257,6 +271,10 @@ def random_inputs(model: Any, *, batch: Any = None, hw: Any = None, dims: Any = 
     """Random arrays matching the descriptors at a gear (see `chosen_gear`): floats in
     [-1, 1), integers in a small non-negative range, booleans at random; a static-AIPP
     input gets its AIPP-format shape (what `prepare` takes)."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise InputTypeError(f"seed must be an int (or None for fresh randomness), not {seed!r}")
+    if seed is not None and seed < 0:
+        raise InputError(f"seed must be 0 or more, not {seed}")
     gear = chosen_gear(model, batch, hw, dims)
     shapes = {t.name: tuple(max(d, 0) for d in _shape(model, t, gear)) for t in user_inputs(model.inputs)}
     _check_room(model, shapes)
