@@ -22,7 +22,7 @@ from ..hostbuf import HostMemoryError, check_host_memory, host_room
 from ..om.enums import tensor_size
 from ..runtime.sim_outputs import COMPUTED
 from .errors import InputTypeError
-from .inputs import Prepared, prepare
+from .inputs import NUMPY_MAX_DIMS, Prepared, prepare
 from .outputs import Outputs, Timing
 
 
@@ -41,6 +41,11 @@ def _empty(t: Any, dims: tuple[int, ...]) -> np.ndarray:
     what, size = f"output {t.name!r}", tensor_size(dims, t.acl_dtype)
     fix = "run a smaller gear, or on a machine with more RAM"
     check_host_memory(what, size, fix)
+    if t.numpy_dtype is not None and len(dims) > NUMPY_MAX_DIMS:
+        from ..om.errors import OMFormatError  # ACL allows 128 dims
+
+        raise OMFormatError(f"{what} has {len(dims)} axes, more than the {NUMPY_MAX_DIMS} a numpy array can have, "
+                            "so this model's outputs cannot be returned as arrays")
     if t.numpy_dtype is not None and prod(max(d, 1) for d in dims) * t.numpy_dtype.itemsize >= 2**63:
         from ..om.errors import OMFormatError  # numpy refuses such a shape even when it holds 0 values
 

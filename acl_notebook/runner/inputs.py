@@ -190,7 +190,7 @@ def _whole(value: Any) -> int:
 
 
 #: The most axes a numpy array has (numpy.MAXDIMS: 64 since numpy 2, 32 before); ACL allows 128.
-_NUMPY_MAX_DIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
+NUMPY_MAX_DIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 
 
 def _shape(model: Any, t: TensorDesc, gear: Optional[Gear]) -> tuple[int, ...]:
@@ -203,8 +203,8 @@ def _shape(model: Any, t: TensorDesc, gear: Optional[Gear]) -> tuple[int, ...]:
         raise InputError(f"input {t.name!r} has dims {tuple(t.dims)} and {model.name} has no gears that fix the "
                          "unknown ones: a shape-range model (ATC --input_shape_range), which needs ACL's dynamic "
                          "tensor descs; run models with static dims or batch / image-size / dims gears")
-    if t.numpy_dtype is not None and len(shape) > _NUMPY_MAX_DIMS:
-        raise InputError(f"input {t.name!r} has {len(shape)} axes, more than the {_NUMPY_MAX_DIMS} a numpy array "
+    if t.numpy_dtype is not None and len(shape) > NUMPY_MAX_DIMS:
+        raise InputError(f"input {t.name!r} has {len(shape)} axes, more than the {NUMPY_MAX_DIMS} a numpy array "
                          f"can have, so {model.name} cannot be fed from numpy")
     return shape
 
