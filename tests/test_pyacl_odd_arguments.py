@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyacl_helpers import pyacl_installed
+from pyacl_helpers import pyacl_installed, two_input_spec
+
+from acl_notebook.om.writer import write_om
 
 NPY_UINT8, NPY_FLOAT32 = 2, 11
 
@@ -47,3 +49,21 @@ def test_ptr_to_numpy_takes_a_shape_of_ints_and_says_what_is_wrong_with_another(
         with pytest.raises(ValueError, match="more than any array can address"):
             acl.util.ptr_to_numpy(ptr, shape, NPY_FLOAT32)
     assert host.tolist() == list(range(16))  # nothing was written
+
+
+def test_get_input_dynamic_dims_never_builds_a_list_of_a_huge_gear_count(acl):
+    """gear_count is a size_t: 2**32 made a list of 2**32 dicts (32 GiB of pointers before a
+    MemoryError, or the kernel killed for memory); past ACL_MAX_SHAPE_COUNT it is 100000."""
+    om = write_om(two_input_spec())
+    model_id, ret = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(om), len(om))
+    assert ret == 0
+    desc = acl.mdl.create_desc()
+    assert acl.mdl.get_desc(desc, model_id) == 0
+    count, ret = acl.mdl.get_input_dynamic_gear_count(desc, -1)
+    assert (count, ret) == (2, 0)
+    gears, ret = acl.mdl.get_input_dynamic_dims(desc, -1, 128)  # extra entries are empty dims, as pyACL's
+    assert ret == 0 and len(gears) == 128 and gears[2]["dimCount"] == 0
+    for huge in (129, 2**32, 2**64 - 1):
+        assert acl.mdl.get_input_dynamic_dims(desc, -1, huge) == ([], 100000)
+        assert "ACL_MAX_SHAPE_COUNT" in acl.get_recent_err_msg()
+    assert acl.mdl.unload(model_id) == 0

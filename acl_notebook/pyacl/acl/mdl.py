@@ -29,6 +29,7 @@ _PATH_INVALID = 145002  # ACL_ERROR_GE_EXEC_MODEL_PATH_INVALID
 _DT_UNDEFINED = -1
 _FORMAT_UNDEFINED = -1
 _SIZE_MAX = (1 << 64) - 1
+_MAX_SHAPE_COUNT = 128  # ACL_MAX_SHAPE_COUNT: the most dims gears a model has
 
 
 def _gate(call: str) -> int:
@@ -485,6 +486,10 @@ def get_input_dynamic_dims(model_desc: Any, index: Any, gear_count: Any) -> tupl
     if gears is None or i != _SIZE_MAX or count < len(gears):
         return [], _P.fail(INVALID_PARAM, call, "modelDesc is not filled, index is not -1, or gear_count is "
                                                 "smaller than the model's gear count")
+    if count > _MAX_SHAPE_COUNT:  # pyACL would allocate that many aclmdlIODims (1 KiB each)
+        return [], _P.fail(INVALID_PARAM, call, f"gear_count {count} is more than the {_MAX_SHAPE_COUNT} gears a "
+                                                "model can have (ACL_MAX_SHAPE_COUNT); pass "
+                                                "acl.mdl.get_input_dynamic_gear_count's answer")
     full = [_full_dims(desc, gear) for gear in gears]
     full += [[] for _ in range(count - len(gears))]
     return [{"name": "", "dimCount": len(d), "dims": d} for d in full], 0
