@@ -171,6 +171,114 @@ def _int8() -> tuple[bytes, list[np.ndarray]]:
     return g.build("relu"), [_x(shape, "int8")]
 
 
+_ONES = [1, 1, 1, 1]
+
+
+def _nhwc_conv() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph(framework="TensorFlow")
+    g.input("x", (1, 128, 128, 32), fmt="NHWC")
+    g.const("w", _x((32, 32, 3, 3), seed=1) * np.float16(0.1), "FRACTAL_Z", "NCHW")
+    g.op("conv", "Conv2D", ["x", "w", "", ""], Tensor((1, 128, 128, 32), "float16", "NHWC"), strides=_ONES,
+         pads=_ONES, dilations=_ONES, groups=1, data_format="NHWC")
+    return g.build("conv"), [_x((1, 128, 128, 32))]
+
+
+def _tf_depthwise() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph(framework="TensorFlow")
+    g.input("x", (1, 128, 128, 32), fmt="NHWC")
+    g.const("k", _x((3, 3, 32, 2), seed=1), "HWCN", "HWCN")  # [kh, kw, C, multiplier]
+    g.op("dw", "DepthwiseConv2D", ["x", "k", "", ""], Tensor((1, 128, 128, 64), "float16", "NHWC"), strides=_ONES,
+         pads=_ONES, dilations=_ONES, data_format="NHWC")
+    return g.build("dw"), [_x((1, 128, 128, 32))]
+
+
+def _deconv() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    g.input("x", (1, 32, 64, 64))
+    g.to5hd("x5", "x")
+    g.const("w", _x((32, 16, 4, 4), seed=1), "FRACTAL_Z", "NCHW")
+    g.op("dc", "Conv2DTransposeD", ["x5", "w", "", ""], _act((1, 16, 128, 128)), input_size=[1, 16, 128, 128],
+         strides=[1, 1, 2, 2], pads=_ONES, dilations=_ONES, groups=1, data_format="NCHW")
+    return g.build(g.from5hd("y", "dc")), [_x((1, 32, 64, 64))]
+
+
+def _fixpipe_prelu() -> tuple[bytes, list[np.ndarray]]:
+    """A FixPipe conv as ATC fuses it: conv -> PReLU -> + residual -> PReLU."""
+    g = Graph()
+    shape = (1, 32, 128, 128)
+    g.input("x", shape)
+    g.input("r", shape)
+    g.to5hd("x5", "x")
+    g.to5hd("r5", "r")
+    g.const("w", _x((32, 32, 3, 3), seed=1) * np.float16(0.1), "FRACTAL_Z", "NCHW")
+    g.const("b", _x((32,), seed=2))
+    g.const("w0", _x((32,), seed=3).reshape(32, 1, 1), "NCHW")
+    g.const("w1", _x((32,), seed=4).reshape(32, 1, 1), "NCHW")
+    g.op("conv", "Conv2D", ["x5", "w", "b", "", "r5", "", "w0", "", "", "w1", "", "", ""], _act(shape), strides=_ONES,
+         pads=_ONES, dilations=_ONES, groups=1, data_format="NCHW",
+         _datadump_original_op_types=["Conv2D", "PRelu", "Add", "PRelu"])
+    return g.build(g.from5hd("y", "conv")), [_x(shape), _x(shape, seed=5)]
+
+
+def _activations() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    shape = (1, 64, 128, 128)
+    g.input("x", shape, fmt="ND")
+    g.const("slope", _x((64,), seed=3))
+    g.op("leaky", "LeakyRelu", ["x"], Tensor(shape, "float16", "ND"), negative_slope=0.1)
+    g.op("prelu", "PRelu", ["leaky", "slope"], Tensor(shape, "float16", "ND"))
+    g.op("elu", "Elu", ["prelu"], Tensor(shape, "float16", "ND"))
+    g.op("gelu", "Gelu", ["elu"], Tensor(shape, "float16", "ND"))
+    return g.build("gelu"), [_x(shape)]
+
+
+def _batch_norm() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    shape = (2, 64, 128, 128)
+    g.input("x", shape)
+    g.to5hd("x5", "x")
+    var = np.abs(_x((64,), seed=2)) + np.float16(1)
+    for name, value in (("mean", _x((64,), seed=1)), ("var", var), ("gamma", _x((64,), seed=3)),
+                        ("beta", _x((64,), seed=4))):
+        g.const(name, value.reshape(1, 64, 1, 1), "NC1HWC0", "NCHW")
+    g.op("bn", "BNInferenceD", ["x5", "mean", "var", "gamma", "beta"], _act(shape), epsilon=1e-5)
+    return g.build(g.from5hd("y", "bn")), [_x(shape)]
+
+
+def _scale_bias() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph()
+    shape = (4, 64, 64, 64)
+    g.input("x", shape, fmt="NCHW")
+    g.const("s", _x((64,), seed=1))
+    g.const("b", _x((64,), seed=2))
+    g.op("scale", "Scale", ["x", "s", "b"], Tensor(shape, "float16", "NCHW"), axis=1)
+    g.op("bias", "BiasAdd", ["scale", "b"], Tensor(shape, "float16", "NCHW"), data_format="NCHW")
+    g.op("sum", "AddN", ["scale", "bias", "x"], Tensor(shape, "float16", "NCHW"))
+    return g.build("sum"), [_x(shape)]
+
+
+def _nhwc_pool_resize() -> tuple[bytes, list[np.ndarray]]:
+    g = Graph(framework="TensorFlow")
+    g.input("x", (1, 128, 128, 32), fmt="NHWC")
+    g.op("pool", "MaxPool", ["x"], Tensor((1, 64, 64, 32), "float16", "NHWC"), ksize=[1, 3, 3, 1],
+         strides=[1, 2, 2, 1], padding="SAME", data_format="NHWC")
+    g.op("up", "ResizeBilinearV2D", ["pool"], Tensor((1, 128, 128, 32), "float16", "NHWC"), size=[128, 128],
+         align_corners=False, half_pixel_centers=True)
+    return g.build("up"), [_x((1, 128, 128, 32))]
+
+
+def _argmax_casts() -> tuple[bytes, list[np.ndarray]]:
+    """Four outputs (a plan's end holds them all, and the placeholder function's three arrays of one)."""
+    g = Graph()
+    shape = (8, 64, 64, 64)
+    g.input("x", shape, fmt="NCHW")
+    g.op("gap", "GlobalAveragePool", ["x"], Tensor((8, 64, 1, 1), "float16", "NCHW"))
+    g.op("arg", "ArgMaxV2", ["x"], Tensor((8, 64, 64), "int32", "ND"), dimension=1)
+    g.op("mask", "Cast", ["x"], Tensor(shape, "bool", "ND"))
+    g.op("ints", "Cast", ["x"], Tensor(shape, "int32", "ND"))
+    return g.build("gap", "arg", "mask", "ints"), [_x(shape)]
+
+
 #: family -> case builder
 FAMILIES: dict[str, Case] = {
     "conv 3x3": lambda: _conv(),
@@ -196,4 +304,13 @@ FAMILIES: dict[str, Case] = {
     "transpose / reshape": _transpose,
     "strided slice (a view keeps its input)": _slice_keeps_input,
     "int8 input": _int8,
+    "conv NHWC (TensorFlow)": _nhwc_conv,
+    "depthwise conv, HWCN filter (TensorFlow)": _tf_depthwise,
+    "conv transpose": _deconv,
+    "conv, FixPipe PRelu + residual + PRelu": _fixpipe_prelu,
+    "activations (LeakyRelu, PRelu, Elu, Gelu)": _activations,
+    "batch norm": _batch_norm,
+    "scale, bias, AddN": _scale_bias,
+    "NHWC pool and resize": _nhwc_pool_resize,
+    "global pool, argmax, casts": _argmax_casts,
 }

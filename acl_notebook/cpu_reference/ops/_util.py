@@ -7,6 +7,11 @@ from typing import Any, Optional
 
 import numpy as np
 
+#: Bytes numpy's iterator allocates for a ufunc over strided operands (an in-place add into a
+#: strided slice, a reduction over windows): a buffer of 8192 values for each of up to three
+#: operands.
+UFUNC_BUFFERS = 3 * 8192 * 4
+
 
 def f32(x: Any) -> np.ndarray:
     """The array as float32 (no copy when it already is)."""

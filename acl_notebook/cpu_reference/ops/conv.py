@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..geometry import Axis, out_size, solve, transpose_solve
 from ..graph import Desc
 from ..registry import OpView, Unsupported, logical_count, register
-from ._util import broadcast_within, f32, from_nchw, per_channel, spatial_format, to_nchw
+from ._util import UFUNC_BUFFERS, broadcast_within, f32, from_nchw, per_channel, spatial_format, to_nchw
 from .fused import plan_post
 
 
@@ -189,8 +189,8 @@ def _conv_held(op: OpView, x: tuple[int, int, int, int], y: tuple[int, int, int]
     pads = ah.before + ah.after + aw.before + aw.after
     padded = n * c * (h + ah.before + ah.after) * (w + aw.before + aw.after) if pads else 0
     out = n * o * ho * wo
-    if groups == c and groups > 1:  # depthwise: the output and one tap's product
-        conv = padded + 2 * out
+    if groups == c and groups > 1:  # depthwise: the output and one tap's product (of a strided slice)
+        conv = padded + 2 * out + UFUNC_BUFFERS // 4
     else:
         strided = fmt_in == "NHWC" and not pads  # x[b] is a transposed view: made contiguous first
         if kh == kw == 1 and ah.stride == aw.stride == 1:
@@ -272,7 +272,9 @@ def conv_transpose(op: OpView):
     # the uncropped output and one group's columns; then the cropped result made contiguous (or
     # plus its bias) beside it; then the post-ops, the NHWC copy
     cols = wshape[1] * kh * kw * h * w + (c // max(groups, 1) * h * w if fmt_in == "NHWC" else 0)
-    phases = (4 * (full + cols), 4 * (full + out), 4 * out + post_held, 8 * out if fmt_out == "NHWC" else 0)
+    # (each tap is added into a strided slice of the uncropped output: numpy buffers it)
+    phases = (4 * (full + cols) + UFUNC_BUFFERS, 4 * (full + out), 4 * out + post_held,
+              8 * out if fmt_out == "NHWC" else 0)
     op.cost(macs=n * c * h * w * wshape[1] * kh * kw, held=op.f32(x_slot) + _weights_held(op, w_slot) + max(phases),
             loops=n * max(groups, 1) * kh * kw)
     has_bias = not backprop and op.present(2)

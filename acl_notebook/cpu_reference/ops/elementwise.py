@@ -228,7 +228,8 @@ def batch_norm(op: OpView):
         scale = get["scale"] if get["scale"] is not None else np.ones(1, np.float32)
         offset = get["offset"] if get["offset"] is not None else np.zeros(1, np.float32)
         mult = scale / np.sqrt(var + eps)
-        y = nchw * per_channel(mult, nchw.ndim) + per_channel(offset - mean * mult, nchw.ndim)
+        y = nchw * per_channel(mult, nchw.ndim)
+        y += per_channel(offset - mean * mult, nchw.ndim)  # in place: numpy reuses no temporary it broadcasts into
         return y.transpose(0, 2, 3, 1) if x.ndim == 4 and fmt == "NHWC" else y
 
     return kernel

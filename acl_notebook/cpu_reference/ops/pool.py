@@ -7,7 +7,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..geometry import Axis, out_size
 from ..registry import OpView, Unsupported, register
-from ._util import f32, from_nchw, spatial_format, to_nchw
+from ._util import UFUNC_BUFFERS, f32, from_nchw, spatial_format, to_nchw
 from .conv import _hw, nchw_shape
 
 
@@ -82,7 +82,8 @@ def _plan_pool(op: OpView, kind: str, ksize, strides, mode: str, pads, fmt_attr,
         pooled = padded + out
     else:  # the sum, its divisor counted over a padded plane of ones, the quotient
         pooled = padded + 2 * out + h * w + hp * wp + 2 * ho * wo
-    op.cost(macs=n * c * ho * wo * kh * kw, held=op.f32(0) + 4 * max(pooled, 2 * out if fmt_out == "NHWC" else 0))
+    held = op.f32(0) + 4 * max(pooled, 2 * out if fmt_out == "NHWC" else 0) + UFUNC_BUFFERS  # reduced over windows
+    op.cost(macs=n * c * ho * wo * kh * kw, held=held)
 
     def kernel(xs):
         x = to_nchw(f32(xs[0]), fmt_in)
