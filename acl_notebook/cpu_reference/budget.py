@@ -15,8 +15,8 @@ walks the graph, `plan` adds up, from the descriptors and each planner's `OpView
   which its planner declares (`OpView.cost`: float32 copies, im2col columns, padding,
   temporaries, its outputs) from what tracemalloc shows numpy allocating, then the converted
   copies of its outputs; at the end the outputs encoded and copied out. It is an upper bound
-  of the traced peak and a close one (tests/test_reference_budget.py: at most 1.5x, 1.0x to
-  1.1x on the shared models and every kernel family), so the host check refuses only runs that
+  of the traced peak and a close one (tests/test_reference_budget.py: at most 1.5x; 1.0x to
+  1.1x on the shared models, 1.0x to 1.3x on graphs of each kernel family), so the host check refuses only runs that
   would not fit. Past what the host has available it refuses with `hostbuf.HostMemoryError`,
   the project's one host-memory check.
 
