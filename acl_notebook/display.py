@@ -1762,7 +1762,8 @@ def repr_pretty(obj: Any, p: Any, cycle: bool) -> None:
 _PLAIN_WORD = re.compile(r"^(?:a|[a-z]{2,})(?=[\s,;:])")  # not "n" (a parameter's name)
 _OUR_KINDS = ("OMFormatError", "AclError", "LibraryNotFoundError", "FunctionNotFoundError", "DeviceMemoryError",
               "HostMemoryError", "SessionBusyError", "ModelNotFoundError", "UploadError", "ReferenceLimitError",
-              "OverrideError", "UnreadableGraph")
+              "OverrideError", "UnreadableGraph", "InputError", "InputTypeError", "InputNameError", "ClusterError",
+              "GroupRunError", "GroupLoadError")
 
 
 def sentence(text: str) -> str:

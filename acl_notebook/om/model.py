@@ -40,8 +40,7 @@ def dims_problem(dims: tuple[int, ...], acl_dtype: int) -> Optional[str]:
         count *= max(d, 1)
     nbytes = (count * (DTYPE_BITS.get(acl_dtype) or 8) + 7) // 8  # an unknown dtype as one byte
     if nbytes > MAX_BYTES:
-        return (f"axes that, each zero or unknown one taken as 1, hold more than any device (over {MAX_BYTES} "
-                "bytes)")
+        return "axes that, each zero or unknown one taken as 1, hold more than any device (over 1 PiB)"
     return None
 
 
