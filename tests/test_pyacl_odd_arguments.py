@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyacl_helpers import pyacl_installed, two_input_spec
+from pyacl_helpers import pyacl_installed, run_program, two_input_spec
 
 from acl_notebook.om.writer import write_om
 
@@ -67,3 +67,11 @@ def test_get_input_dynamic_dims_never_builds_a_list_of_a_huge_gear_count(acl):
         assert acl.mdl.get_input_dynamic_dims(desc, -1, huge) == ([], 100000)
         assert "ACL_MAX_SHAPE_COUNT" in acl.get_recent_err_msg()
     assert acl.mdl.unload(model_id) == 0
+
+
+@pytest.mark.parametrize("target, why", [("DIR", "is a directory"), ("/dev/null", "not a regular file"),
+                                         ("/nonexistent/x.py", "no such file")])
+def test_the_runner_says_why_it_cannot_open_a_script(tmp_path, target, why):
+    """A directory was reported as "no such file"."""
+    proc = run_program(str(tmp_path) if target == "DIR" else target)
+    assert proc.returncode == 2 and f": {why}" in proc.stderr, proc.stderr

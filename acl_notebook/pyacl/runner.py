@@ -43,7 +43,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     opts = parse(sys.argv[1:] if argv is None else argv)
     path = os.path.abspath(opts.script)
     if not os.path.isfile(path):
-        print(f"{PROG}: can't open file {path!r}: no such file", file=sys.stderr)
+        why = ("is a directory; give the path of the script inside it" if os.path.isdir(path)
+               else "not a regular file" if os.path.exists(path) else "no such file")
+        print(f"{PROG}: can't open file {path!r}: {why}", file=sys.stderr)
         return 2
     from . import install
 
