@@ -75,3 +75,13 @@ def test_the_runner_says_why_it_cannot_open_a_script(tmp_path, target, why):
     """A directory was reported as "no such file"."""
     proc = run_program(str(tmp_path) if target == "DIR" else target)
     assert proc.returncode == 2 and f": {why}" in proc.stderr, proc.stderr
+
+
+def test_set_context_of_null_is_invalid_param_on_both_backends(acl):
+    """The simulator said 107017 (an unknown handle) where the C library, like ACL's own argument
+    check, says 100000; a made-up context is 107017 on both."""
+    assert acl.rt.set_context(0) == 100000
+    assert "NULL" in acl.get_recent_err_msg()
+    assert acl.rt.set_context(0x1234) == 107017
+    ctx, ret = acl.rt.create_context(0)
+    assert ret == 0 and acl.rt.set_context(ctx) == 0 and acl.rt.destroy_context(ctx) == 0

@@ -301,6 +301,8 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
 
     def set_current_context(self, context: int) -> None:
         with self._lock:
+            if not context:  # ACL checks the argument before the runtime looks it up
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtSetCurrentContext", "context is NULL")
             if context not in self._contexts:
                 raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, "aclrtSetCurrentContext", "unknown context")
             self._local.context = context
