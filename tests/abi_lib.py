@@ -101,6 +101,7 @@ class FakeAclControl:
             ("fakeacl_live_datasets", c.c_uint32, []),
             ("fakeacl_live_streams", c.c_uint32, []),
             ("fakeacl_live_events", c.c_uint32, []),
+            ("fakeacl_live_tensor_descs", c.c_uint32, []),
         ):
             fn = getattr(L, name)
             fn.restype = restype
@@ -160,6 +161,10 @@ class FakeAclControl:
 
     def live_descs(self) -> int:
         return self.lib.fakeacl_live_descs()
+
+    def live_tensor_descs(self) -> int:
+        """Tensor descs alive in the library, the ones datasets own included."""
+        return self.lib.fakeacl_live_tensor_descs()
 
     def live_config_handles(self) -> int:
         return self.lib.fakeacl_live_config_handles()

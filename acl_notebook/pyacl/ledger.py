@@ -11,8 +11,8 @@ kernel alive). The ledger knows:
   pointer is only as alive as its object: when the ledger is the object's last holder the
   program has dropped it, so the pointer is stale (pyACL documents exactly this lifetime
   rule) and the entry is discarded;
-- data buffers, datasets, streams, events, contexts, model descs and model-load config
-  handles it created.
+- data buffers, datasets, streams, events, contexts, model descs, model-load config
+  handles and tensor descs it created, and the tensor descs datasets own that it was given.
 
 Any other host pointer (``arr.ctypes.data``, ``ctypes.addressof(buf)``: real programs use
 them, and on a device they work) is the program's own memory if the kernel says it is mapped
@@ -92,6 +92,8 @@ class Ledger:
     configs: dict[int, Config] = field(default_factory=dict)  # acl.mdl.create_config_handle
     models: dict[int, int] = field(default_factory=dict)  # model id -> context it was loaded in
     model_io: dict[int, tuple[int, int]] = field(default_factory=dict)  # model id -> (inputs, outputs)
+    # tensor desc -> None (acl.create_tensor_desc) or the (dataset, index) whose own copy it is
+    tensor_descs: dict[int, Optional[tuple[int, int]]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _bases: list[int] = field(default_factory=list)
     _py_starts: list[tuple[int, int]] = field(default_factory=list)  # (address, id(owner)), sorted
@@ -218,6 +220,7 @@ class Ledger:
             self.configs.clear()
             self.models.clear()
             self.model_io.clear()
+            self.tensor_descs.clear()
 
 
 def view_of(region: Region, address: int, count: int) -> memoryview:

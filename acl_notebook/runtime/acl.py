@@ -26,6 +26,7 @@ from ..om.enums import dtype_name, format_name
 from ..om.model import DynamicInfo, TensorDesc
 from . import errors as E
 from .acl_reports import ReportsMixin
+from .acl_tensors import TensorDescsMixin
 from .base import (
     MDL_LOAD_FROM_MEM,
     MDL_LOAD_FROM_MEM_WITH_MEM,
@@ -120,7 +121,7 @@ def _decode(raw: Optional[bytes]) -> str:
     return raw.decode("utf-8", errors="replace") if raw else ""
 
 
-class AclBackend(ReportsMixin, Backend):
+class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
     """Drives a real (or test-double) libascendcl.so found by `library.locate`."""
 
     kind = "acl"
@@ -420,6 +421,17 @@ class AclBackend(ReportsMixin, Backend):
     def free(self, ptr: int) -> None:
         self._call("aclrtFree", ptr or None)
 
+    def malloc_cached(self, size: int, policy: int = 0) -> int:
+        ptr = c_void_p()
+        self._call("aclrtMallocCached", byref(ptr), int(size), int(policy))
+        return ptr.value or 0
+
+    def mem_flush(self, ptr: int, size: int) -> None:
+        self._call("aclrtMemFlush", ptr or None, int(size))
+
+    def mem_invalidate(self, ptr: int, size: int) -> None:
+        self._call("aclrtMemInvalidate", ptr or None, int(size))
+
     def malloc_host(self, size: int) -> int:
         ptr = c_void_p()
         self._call("aclrtMallocHost", byref(ptr), int(size))
@@ -444,6 +456,11 @@ class AclBackend(ReportsMixin, Backend):
     def create_stream(self) -> int:
         stream = c_void_p()
         self._call("aclrtCreateStream", byref(stream))
+        return stream.value or 0
+
+    def create_stream_with_config(self, priority: int, flag: int) -> int:
+        stream = c_void_p()
+        self._call("aclrtCreateStreamWithConfig", byref(stream), int(priority) & _UINT32_MAX, int(flag) & _UINT32_MAX)
         return stream.value or 0
 
     def destroy_stream(self, stream: int) -> None:
@@ -481,6 +498,11 @@ class AclBackend(ReportsMixin, Backend):
         status = c_int(0)
         self._call("aclrtQueryEventStatus", event or None, byref(status))
         return status.value == 1  # ACL_EVENT_RECORDED_STATUS_COMPLETE
+
+    def query_event(self, event: int) -> int:
+        status = c_int(0)
+        self._call("aclrtQueryEvent", event or None, byref(status))
+        return int(status.value)  # aclrtEventStatus: 0 COMPLETE, 1 NOT_READY
 
     def event_elapsed_time(self, start: int, end: int) -> float:
         ms = ctypes.c_float(0.0)

@@ -289,10 +289,29 @@ class Backend(ABC):
         """aclrtMemsetAsync(): host memory is set at once, device memory when `stream` (0: the
         default stream) reaches the fill; the caller synchronizes before it reads it."""
 
+    @abstractmethod
+    def malloc_cached(self, size: int, policy: int = MallocPolicy.HUGE_FIRST) -> int:
+        """aclrtMallocCached(): device memory the host may cache, charged as `malloc` charges
+        it and freed with `free`; the caller keeps the caches coherent (`mem_flush`)."""
+
+    @abstractmethod
+    def mem_flush(self, ptr: int, size: int) -> None:
+        """aclrtMemFlush(): write the cached lines of ``[ptr, ptr + size)`` back to memory."""
+
+    @abstractmethod
+    def mem_invalidate(self, ptr: int, size: int) -> None:
+        """aclrtMemInvalidate(): drop the cached lines of ``[ptr, ptr + size)``."""
+
     # -- streams ---------------------------------------------------------------------------
     @abstractmethod
     def create_stream(self) -> int:
         """aclrtCreateStream() in the current context."""
+
+    @abstractmethod
+    def create_stream_with_config(self, priority: int, flag: int) -> int:
+        """aclrtCreateStreamWithConfig(): a stream like `create_stream`'s with a priority (0
+        highest, 7 lowest; a larger one is taken as 7) and ACL_STREAM_* flag bits (FAST_LAUNCH
+        0x1, FAST_SYNC 0x2, ...), which change how fast work is issued, not what it does."""
 
     @abstractmethod
     def destroy_stream(self, stream: int) -> None:
@@ -360,6 +379,12 @@ class Backend(ABC):
         NOT_READY (0: never recorded, reset, or not yet reached)."""
 
     @abstractmethod
+    def query_event(self, event: int) -> int:
+        """The deprecated aclrtQueryEvent(): aclrtEventStatus 1 (NOT_READY) while the event's
+        latest record is launched and not yet reached, else 0 (COMPLETE: reached, or never
+        recorded; the runtime's Event::Query), observed as `query_event_status` observes."""
+
+    @abstractmethod
     def event_elapsed_time(self, start: int, end: int) -> float:
         """aclrtEventElapsedTime(): milliseconds from `start`'s record to `end`'s."""
 
@@ -407,6 +432,59 @@ class Backend(ABC):
     @abstractmethod
     def dataset_buffer(self, dataset: int, index: int) -> int:
         """aclmdlGetDatasetBuffer(); 0 for NULL or an index past the end."""
+
+    # -- tensor descs (acl_base.h) and a dataset's per-entry descs (acl_mdl.h) ----------------
+    @abstractmethod
+    def create_tensor_desc(self, dtype: int, dims: Sequence[int], fmt: int) -> int:
+        """aclCreateTensorDesc(): a desc holding these values as given (ACL checks none); 0
+        when ACL returns NULL."""
+
+    @abstractmethod
+    def destroy_tensor_desc(self, desc: int) -> None:
+        """aclDestroyTensorDesc() (returns nothing; NULL is a no-op)."""
+
+    @abstractmethod
+    def tensor_desc_type(self, desc: int) -> int:
+        """aclGetTensorDescType(); ACL_DT_UNDEFINED (-1) for NULL."""
+
+    @abstractmethod
+    def tensor_desc_format(self, desc: int) -> int:
+        """aclGetTensorDescFormat(); ACL_FORMAT_UNDEFINED (-1) for NULL."""
+
+    @abstractmethod
+    def tensor_desc_num_dims(self, desc: int) -> int:
+        """aclGetTensorDescNumDims(); ACL_UNKNOWN_RANK when the first dim is -2, 0 for NULL."""
+
+    @abstractmethod
+    def tensor_desc_dim(self, desc: int, index: int) -> int:
+        """aclGetTensorDescDimV2(): dim `index`; NULL or an index past the dims is 100000."""
+
+    @abstractmethod
+    def tensor_desc_element_count(self, desc: int) -> int:
+        """aclGetTensorDescElementCount(): 1 for no dims, 0 for NULL, a negative dim or overflow."""
+
+    @abstractmethod
+    def tensor_desc_size(self, desc: int) -> int:
+        """aclGetTensorDescSize(): element count times the data type's size (0 for NULL)."""
+
+    @abstractmethod
+    def tensor_desc_name(self, desc: int) -> str:
+        """aclGetTensorDescName(); "" for NULL."""
+
+    @abstractmethod
+    def set_tensor_desc_name(self, desc: int, name: Optional[str]) -> None:
+        """aclSetTensorDescName(); None sets "", NULL desc is ignored."""
+
+    @abstractmethod
+    def set_dataset_tensor_desc(self, dataset: int, desc: int, index: int) -> None:
+        """aclmdlSetDatasetTensorDesc(): entry `index` keeps its own copy of `desc` (0 drops
+        it); NULL dataset or an index past the entries is 100000. A model executed with any
+        input entry so described gives every output entry a fresh, empty desc (ACL's
+        ModelExecute; a shape-range model's runtime would fill in the real shapes)."""
+
+    @abstractmethod
+    def dataset_tensor_desc(self, dataset: int, index: int) -> int:
+        """aclmdlGetDatasetTensorDesc(): the entry's own desc, 0 for none, NULL or a bad index."""
 
     # -- execution -------------------------------------------------------------------------
     @abstractmethod

@@ -81,6 +81,7 @@ aclrtStream = c_void_p
 aclrtEvent = c_void_p
 aclDataBuffer_p = c_void_p
 aclmdlDataset_p = c_void_p
+aclTensorDesc_p = c_void_p
 aclEnum = c_int
 #: typedef void (*aclrtCallback)(void *userData): a host function a stream calls back
 aclrtCallback = ctypes.CFUNCTYPE(None, c_void_p)
@@ -116,6 +117,9 @@ _EVENTS = "events (stream synchronisation and timing)"
 _BUFS = "model input/output buffers"
 _RUN = "running models"
 _GEARS = "choosing a gear of a multi-gear model"
+_td = aclTensorDesc_p
+_TENSORS = "tensor descriptions (dynamic-shape datasets)"
+_CACHED = "cached device memory"
 
 PROTOTYPES: dict[str, Prototype] = {
     # -- process --------------------------------------------------------------------------
@@ -185,10 +189,15 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtMemset": _P(aclError, (c_void_p, c_size_t, c_int32, c_size_t), "filling device memory"),
     "aclrtMemsetAsync": _P(aclError, (c_void_p, c_size_t, c_int32, c_size_t, aclrtStream),
                            "filling memory on a stream"),
+    "aclrtMallocCached": _P(aclError, (_vpp, c_size_t, aclEnum), _CACHED),
+    "aclrtMemFlush": _P(aclError, (c_void_p, c_size_t), _CACHED),
+    "aclrtMemInvalidate": _P(aclError, (c_void_p, c_size_t), _CACHED),
     "aclrtMemcpyAsync": _P(aclError, (c_void_p, c_size_t, c_void_p, c_size_t, aclEnum, aclrtStream),
                            "copying on a stream"),
     # -- streams -------------------------------------------------------------------------------
     "aclrtCreateStream": _P(aclError, (POINTER(aclrtStream),), _STREAM),
+    "aclrtCreateStreamWithConfig": _P(aclError, (POINTER(aclrtStream), c_uint32, c_uint32),
+                                      "streams with a priority and flags", True),
     "aclrtDestroyStream": _P(aclError, (aclrtStream,), _STREAM),
     "aclrtSynchronizeStream": _P(aclError, (aclrtStream,), _STREAM),
     "aclrtSynchronizeStreamWithTimeout": _P(aclError, (aclrtStream, c_int32), _STREAM),
@@ -207,6 +216,7 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtResetEvent": _P(aclError, (aclrtEvent, aclrtStream), _EVENTS),
     "aclrtSynchronizeEvent": _P(aclError, (aclrtEvent,), _EVENTS),
     "aclrtQueryEventStatus": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying events", True),
+    "aclrtQueryEvent": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying events (deprecated form)", True),
     "aclrtEventElapsedTime": _P(aclError, (POINTER(c_float), aclrtEvent, aclrtEvent), "timing with events"),
     "aclrtStreamWaitEvent": _P(aclError, (aclrtStream, aclrtEvent), _EVENTS),
     # -- data buffers and datasets (acl_base_rt.h, acl_mdl.h) -----------------------------------
@@ -220,6 +230,19 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclmdlAddDatasetBuffer": _P(aclError, (_ds, _buf), _BUFS),
     "aclmdlGetDatasetNumBuffers": _P(c_size_t, (_ds,), _BUFS),
     "aclmdlGetDatasetBuffer": _P(_buf, (_ds, c_size_t), _BUFS),
+    "aclmdlSetDatasetTensorDesc": _P(aclError, (_ds, _td, c_size_t), _TENSORS),
+    "aclmdlGetDatasetTensorDesc": _P(_td, (_ds, c_size_t), _TENSORS),
+    # -- tensor descs (acl_base.h) ------------------------------------------------------------
+    "aclCreateTensorDesc": _P(_td, (aclEnum, c_int, POINTER(c_int64), aclEnum), _TENSORS),
+    "aclDestroyTensorDesc": _P(None, (_td,), _TENSORS),
+    "aclGetTensorDescType": _P(aclEnum, (_td,), _TENSORS),
+    "aclGetTensorDescFormat": _P(aclEnum, (_td,), _TENSORS),
+    "aclGetTensorDescNumDims": _P(c_size_t, (_td,), _TENSORS),
+    "aclGetTensorDescDimV2": _P(aclError, (_td, c_size_t, POINTER(c_int64)), _TENSORS),
+    "aclGetTensorDescElementCount": _P(c_size_t, (_td,), _TENSORS),
+    "aclGetTensorDescSize": _P(c_size_t, (_td,), _TENSORS),
+    "aclGetTensorDescName": _P(c_char_p, (_td,), _TENSORS),
+    "aclSetTensorDescName": _P(None, (_td, c_char_p), _TENSORS),
     # -- execution --------------------------------------------------------------------------
     "aclmdlExecute": _P(aclError, (c_uint32, _ds, _ds), _RUN),
     "aclmdlExecuteAsync": _P(aclError, (c_uint32, _ds, _ds, aclrtStream), "running models asynchronously"),

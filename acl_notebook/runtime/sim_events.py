@@ -22,7 +22,7 @@ it is undefined]; no current context 107002; the stream checks are aclrtMemcpyAs
 runtime's "event recorder null", which ACL reports as 507000; with an event created without
 TIME_LINE (it takes no timestamp) 107006 [inf]. A start later than the end gives a negative
 time, as the runtime computes it. Never-recorded events: synchronize returns at once, the
-status is NOT_READY.
+status is NOT_READY, and the deprecated aclrtQueryEvent says COMPLETE (Event::Query).
 """
 
 from __future__ import annotations
@@ -164,20 +164,20 @@ class EventsMixin:
     def synchronize_event(self, event: int) -> None:
         self._observe(event, "aclrtSynchronizeEvent")
 
-    def query_event_status(self, event: int) -> bool:
-        """Performs the event's stream up to its latest record, as `_observe`, but never waits:
-        while another thread performs that stream, or a blocking callback another thread has
-        to run comes first (it is posted to that thread), the answer is NOT_READY (False)."""
-        call = "aclrtQueryEventStatus"
+    def _poll(self, event: int, call: str) -> tuple[_Event, bool]:
+        """The event, and whether its latest record or reset is done, after performing its
+        stream up to it as `_observe` does, but never waiting: while another thread performs
+        that stream, or a blocking callback another thread has to run comes first (it is
+        posted to that thread), it is not done yet."""
         me = threading.get_ident()
         with self._lock:
             ev = self._event(event, call)
             latest = ev.latest
             if latest is None or latest.performed:
-                return ev.stamp is not None
+                return ev, True
             found = self._queues.find(lambda t: t is latest)
             if found is None or self._queues.flying(found[0], me):
-                return False  # another thread is performing the stream: not there yet
+                return ev, False  # another thread is performing the stream: not there yet
             key = found[0]
             gate = self._gate(key)
             if gate is not None and self._queues.first(key, lambda t: t is gate or t is latest) is not gate:
@@ -188,8 +188,21 @@ class EventsMixin:
         if gate is not None:
             with self._lock:
                 self._post(gate)
-            return False
-        return ev.stamp is not None
+            return ev, False
+        return ev, True
+
+    def query_event_status(self, event: int) -> bool:
+        """COMPLETE (True) once the event's latest record is done (`_poll`); NOT_READY (False)
+        before, and for an event never recorded or reset since."""
+        ev, done = self._poll(event, "aclrtQueryEventStatus")
+        return done and ev.stamp is not None
+
+    def query_event(self, event: int) -> int:
+        """The deprecated aclrtQueryEvent: the runtime's Event::Query says NOT_READY (1) only
+        while the latest record is launched and not yet reached, so an event never recorded
+        (or reset) is COMPLETE (0), unlike aclrtQueryEventStatus."""
+        _, done = self._poll(event, "aclrtQueryEvent")
+        return 0 if done else 1
 
     def event_elapsed_time(self, start: int, end: int) -> float:
         call = "aclrtEventElapsedTime"

@@ -129,6 +129,8 @@ class ExecutionMixin:
     _models: dict
     devices: list
     profile: Any
+    _dataset_gone: Any  # sim_tensors: a destroyed dataset's entry descs go with it
+    _outputs_described: Any  # sim_tensors: fresh output descs after a run with described inputs
 
     def _init_execution(self) -> None:
         rc = self.profile.run_mode == RunMode.DEVICE
@@ -162,12 +164,37 @@ class ExecutionMixin:
 
     # -- memory ---------------------------------------------------------------------------
     def malloc(self, size: int, policy: int = 0) -> int:
+        return self._malloc("aclrtMalloc", size, policy)
+
+    def malloc_cached(self, size: int, policy: int = 0) -> int:
+        """aclrtMallocCached: the same checks, rounding and padding as aclrtMalloc (memory.cpp);
+        the simulated device has no cache between host and device, so it is plain device memory."""
+        return self._malloc("aclrtMallocCached", size, policy)
+
+    def _malloc(self, call: str, size: int, policy: int) -> int:
         with self._lock:
-            self._count("aclrtMalloc")
+            self._count(call)
             if size <= 0:
-                raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtMalloc", "size is 0")
-            ctx = self._current("aclrtMalloc")
-            return self._allocate(ctx.device, size, policy, "aclrtMalloc").address
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "size is 0")
+            ctx = self._current(call)
+            return self._allocate(ctx.device, size, policy, call).address
+
+    def mem_flush(self, ptr: int, size: int) -> None:
+        self._cache_op("aclrtMemFlush", ptr, size)
+
+    def mem_invalidate(self, ptr: int, size: int) -> None:
+        self._cache_op("aclrtMemInvalidate", ptr, size)
+
+    def _cache_op(self, call: str, ptr: int, size: int) -> None:
+        """aclrtMemFlush / aclrtMemInvalidate: NULL or size 0 is 100000 (ACL's checks); a range
+        outside live device memory is the runtime's invalid value, 107000 [inf]. With nothing
+        cached there is nothing to write back or drop."""
+        with self._lock:
+            if not ptr:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "devPtr is NULL")
+            if size == 0:
+                raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "size must be greater than 0")
+            self._device_side(ptr, size, call, strict=True)
 
     def _allocate(self, device: int, size: int, policy: int, call: str, host: bool = False) -> Block:
         dev = self.devices[device]
@@ -377,8 +404,17 @@ class ExecutionMixin:
 
     # -- streams ----------------------------------------------------------------------------
     def create_stream(self) -> int:
+        return self._new_stream("aclrtCreateStream")
+
+    def create_stream_with_config(self, priority: int, flag: int) -> int:
+        """aclrtCreateStreamWithConfig: a priority above 7 is taken as 7 and the flags only
+        change how fast the runtime issues and waits, so the simulated stream is a plain one."""
+        del priority, flag
+        return self._new_stream("aclrtCreateStreamWithConfig")
+
+    def _new_stream(self, call: str) -> int:
         with self._lock:
-            ctx = self._current("aclrtCreateStream")
+            ctx = self._current(call)
             handle = next(self._objects)
             self._streams[handle] = ctx.handle
             return handle
@@ -472,6 +508,7 @@ class ExecutionMixin:
         with self._lock:
             self._dataset(dataset, "aclmdlDestroyDataset")
             del self._datasets[dataset]
+            self._dataset_gone(dataset)  # sim_tensors: the entries' own tensor descs go with it
 
     def add_dataset_buffer(self, dataset: int, buffer: int) -> None:
         with self._lock:
@@ -675,6 +712,7 @@ class ExecutionMixin:
             override = getattr(self._last, "override", None)
             self._last.override = None  # one execute only
             task = _RunTask(model_id, loaded.state, in_views, out_views, gear, sizes, ctx.device, override)
+            self._outputs_described(inputs, outputs, len(outs))  # sim_tensors: ModelExecute's output descs
             if key is not None:  # queued: the outputs change when the stream is synchronized
                 self._queues.add(key, task)
                 return

@@ -21,7 +21,7 @@ it copies from ACL (see shared/docs/acl-api.md §5-§6):
   codes), `sim_streams` (a stream's queue of tasks), `sim_events` (events and the model of
   when stream work completes) and `sim_memory` (the validated device address space); output
   values come from `sim_outputs`, the one seam an interpreter replaces; host callbacks on a
-  stream: see `sim_reports`.
+  stream: see `sim_reports`; tensor descs and a dataset's entry descs: see `sim_tensors`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from .sim_events import EventsMixin
 from .sim_exec import ExecutionMixin
 from .sim_reports import ReportsMixin
 from .sim_streams import default_key
+from .sim_tensors import TensorDescsMixin
 from .socs import (
     AUTO,
     DEFAULT_SOC,
@@ -112,7 +113,7 @@ class SimulatedDevice:
         return int(round(100 * min(busy, window) / window))
 
 
-class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
+class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, TensorDescsMixin, Backend):
     """The embedded default backend; see the module docstring for what it guarantees."""
 
     kind = "sim"
@@ -143,6 +144,7 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, Backend):
         self._init_execution()
         self._init_reports()
         self._init_events()
+        self._init_tensor_descs()
 
     # -- helpers ----------------------------------------------------------------------
     def _fail(self, code: int, call: str, detail: str = "") -> AclError:

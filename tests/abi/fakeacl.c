@@ -1779,6 +1779,7 @@ struct aclDataBuffer {
 struct aclmdlDataset {
     size_t n, cap;
     aclDataBuffer **bufs;
+    aclTensorDesc **descs; /* per entry: the dataset's own copy (aclmdlSetDatasetTensorDesc), or NULL */
     int has_gear;
     size_t gear_len;
     int64_t gear[ACL_MAX_DIM_CNT];
@@ -1936,6 +1937,32 @@ FAKEACL_API aclError aclrtFree(void *devPtr) {
     LEAVE(free_block(devPtr, 0, "aclrtMalloc"));
 }
 
+/* aclrtMallocCached: aclrtMalloc's checks and charge (memory.cpp); no cache here to keep coherent. */
+FAKEACL_API aclError aclrtMallocCached(void **devPtr, size_t size, int policy) {
+    ENTER_COUNTED();
+    if (!devPtr || size == 0) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "devPtr is NULL or size is 0"));
+    NEED_CTX("aclrtMallocCached");
+    LEAVE(alloc_block(current_ctx()->device, size, policy, 0, 0, devPtr));
+}
+
+/* aclrtMemFlush / aclrtMemInvalidate: NULL or size 0 is 100000; a range outside live device
+ * memory is the runtime's invalid value (107000, as sim_exec records it). */
+static aclError cache_op(void *devPtr, size_t size) {
+    if (!devPtr || size == 0) return fail(ACL_ERROR_INVALID_PARAM, "devPtr is NULL or size is 0");
+    if (!is_device_range(devPtr, size)) return fail(ACL_ERROR_RT_PARAM_INVALID, "%p (+%zu bytes) is not inside live device memory", devPtr, size);
+    return ACL_SUCCESS;
+}
+
+FAKEACL_API aclError aclrtMemFlush(void *devPtr, size_t size) {
+    ENTER_COUNTED();
+    LEAVE(cache_op(devPtr, size));
+}
+
+FAKEACL_API aclError aclrtMemInvalidate(void *devPtr, size_t size) {
+    ENTER_COUNTED();
+    LEAVE(cache_op(devPtr, size));
+}
+
 FAKEACL_API aclError aclrtMallocHost(void **hostPtr, size_t size) {
     ENTER_COUNTED();
     if (!hostPtr || size == 0) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "hostPtr is NULL or size is 0"));
@@ -2014,6 +2041,7 @@ FAKEACL_API aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, s
 static void callbacks_wait_blocking(void *stream);
 static void callbacks_drop_stream(fa_stream *s);
 static void callbacks_reset(void);
+static void drop_entry_descs(aclmdlDataset *d); /* with the tensor descs, below */
 
 static fa_stream *find_stream(const void *s) {
     for (fa_stream *x = g_streams; x; x = x->next)
@@ -2034,6 +2062,15 @@ FAKEACL_API aclError aclrtCreateStream(void **stream) {
     *stream = x;
     LEAVE(ACL_SUCCESS);
 }
+
+#ifndef FAKEACL_OLD_CANN
+/* The priority (a larger one is taken as 7) and flags change how fast work is issued, not what it does. */
+FAKEACL_API aclError aclrtCreateStreamWithConfig(void **stream, uint32_t priority, uint32_t flag) {
+    (void)priority;
+    (void)flag;
+    return aclrtCreateStream(stream);
+}
+#endif
 
 FAKEACL_API aclError aclrtDestroyStream(void *stream) {
     ENTER_COUNTED();
@@ -2143,7 +2180,9 @@ FAKEACL_API aclError aclmdlDestroyDataset(const aclmdlDataset *dataset) {
     if (!dataset || !*pp) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataset is not a live aclmdlDataset"));
     aclmdlDataset *d = *pp;
     *pp = d->next;
+    drop_entry_descs(d);
     free(d->bufs);
+    free(d->descs);
     free(d);
     LEAVE(ACL_SUCCESS);
 }
@@ -2157,8 +2196,12 @@ FAKEACL_API aclError aclmdlAddDatasetBuffer(aclmdlDataset *dataset, aclDataBuffe
         aclDataBuffer **more = realloc(dataset->bufs, cap * sizeof *more);
         if (!more) LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
         dataset->bufs = more;
+        aclTensorDesc **descs = realloc(dataset->descs, cap * sizeof *descs);
+        if (!descs) LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
+        dataset->descs = descs;
         dataset->cap = cap;
     }
+    dataset->descs[dataset->n] = NULL;
     dataset->bufs[dataset->n++] = dataBuffer;
     LEAVE(ACL_SUCCESS);
 }
@@ -2177,6 +2220,243 @@ FAKEACL_API aclDataBuffer *aclmdlGetDatasetBuffer(const aclmdlDataset *dataset, 
     aclDataBuffer *b = d && index < d->n ? d->bufs[index] : NULL;
     UNLOCK();
     return b;
+}
+
+/* ---- tensor descs and a dataset's entry descs (acl_base.h, acl_mdl.h) ----------------------
+ * As hicann/ge tensor_desc_internal.cpp and model.cpp: aclCreateTensorDesc checks only a
+ * negative count (NULL) and NULL dims with a positive count (NULL); the getters answer NULL
+ * with -1 (type, format), 0 (dim count, element count, size), "" (name) and 100000 (DimV2,
+ * also for an index past the dims); a first dim of -2 makes the dim count ACL_UNKNOWN_RANK;
+ * the element count is 1 for no dims and 0 for a negative dim or a size_t overflow. A
+ * dataset entry keeps its own copy of the desc set on it (NULL drops it) and frees it with
+ * the dataset. A run whose inputs carry any desc gives every output entry a fresh empty one
+ * (no dims, type and format -1). Unknown (freed, made-up) descs are treated as NULL here; on
+ * a device they would be dangling pointers. */
+
+#define ACL_UNKNOWN_RANK_COUNT 0xFFFFFFFFFFFFFFFEULL
+
+struct aclTensorDesc {
+    int dtype, format;
+    size_t n;
+    int64_t *dims;
+    char *name;
+    struct aclTensorDesc *next;
+};
+
+static aclTensorDesc *g_tdescs;
+
+static aclTensorDesc *tdesc_new(int dtype, size_t n, const int64_t *dims, int format, const char *name) {
+    aclTensorDesc *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->dims = calloc(n ? n : 1, sizeof *t->dims);
+    t->name = strdup(name ? name : "");
+    if (!t->dims || !t->name) {
+        free(t->dims);
+        free(t->name);
+        free(t);
+        return NULL;
+    }
+    if (n) memcpy(t->dims, dims, n * sizeof *dims);
+    t->dtype = dtype;
+    t->format = format;
+    t->n = n;
+    t->next = g_tdescs;
+    g_tdescs = t;
+    return t;
+}
+
+static void tdesc_free(aclTensorDesc *t) {
+    free(t->dims);
+    free(t->name);
+    free(t);
+}
+
+/* Unlink and free `t` if it is live. Caller holds g_mu. */
+static void tdesc_destroy(const aclTensorDesc *t) {
+    aclTensorDesc **pp = &g_tdescs;
+    while (*pp && *pp != t) pp = &(*pp)->next;
+    if (!t || !*pp) return;
+    aclTensorDesc *x = *pp;
+    *pp = x->next;
+    tdesc_free(x);
+}
+
+static aclTensorDesc *find_tdesc(const aclTensorDesc *t) {
+    for (aclTensorDesc *x = g_tdescs; x; x = x->next)
+        if (x == t) return x;
+    return NULL;
+}
+
+/* Caller holds g_mu: a dataset's entry descs go with it. */
+static void drop_entry_descs(aclmdlDataset *d) {
+    for (size_t i = 0; i < d->n && d->descs; i++) {
+        tdesc_destroy(d->descs[i]);
+        d->descs[i] = NULL;
+    }
+}
+
+FAKEACL_API aclTensorDesc *aclCreateTensorDesc(aclDataType dataType, int numDims, const int64_t *dims, aclFormat format) {
+    LOCK();
+    count_call(__func__);
+    aclTensorDesc *t = NULL;
+    if (numDims >= 0 && !(numDims > 0 && !dims) && !injected(__func__))
+        t = tdesc_new(dataType, (size_t)numDims, dims, format, "");
+    UNLOCK();
+    return t;
+}
+
+FAKEACL_API void aclDestroyTensorDesc(const aclTensorDesc *desc) {
+    LOCK();
+    count_call(__func__);
+    tdesc_destroy(desc);
+    UNLOCK();
+}
+
+FAKEACL_API aclDataType aclGetTensorDescType(const aclTensorDesc *desc) {
+    LOCK();
+    aclTensorDesc *t = find_tdesc(desc);
+    int v = t ? t->dtype : -1;
+    UNLOCK();
+    return v;
+}
+
+FAKEACL_API aclFormat aclGetTensorDescFormat(const aclTensorDesc *desc) {
+    LOCK();
+    aclTensorDesc *t = find_tdesc(desc);
+    int v = t ? t->format : -1;
+    UNLOCK();
+    return v;
+}
+
+FAKEACL_API size_t aclGetTensorDescNumDims(const aclTensorDesc *desc) {
+    LOCK();
+    aclTensorDesc *t = find_tdesc(desc);
+    size_t v = !t ? 0 : (t->n && t->dims[0] == -2) ? (size_t)ACL_UNKNOWN_RANK_COUNT : t->n;
+    UNLOCK();
+    return v;
+}
+
+FAKEACL_API aclError aclGetTensorDescDimV2(const aclTensorDesc *desc, size_t index, int64_t *dimSize) {
+    ENTER_COUNTED();
+    aclTensorDesc *t = find_tdesc(desc);
+    if (!t) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "desc is NULL"));
+    if (!dimSize) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dimSize is NULL"));
+    if (index >= t->n) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "index %zu is out of range: the desc has %zu dims", index, t->n));
+    *dimSize = t->dims[index];
+    LEAVE(ACL_SUCCESS);
+}
+
+static size_t element_count(const aclTensorDesc *t) {
+    size_t count = 1;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->dims[i] < 0) return 0;
+        if (t->dims[i] && count > SIZE_MAX / (size_t)t->dims[i]) return 0;
+        count *= (size_t)t->dims[i];
+    }
+    return count;
+}
+
+FAKEACL_API size_t aclGetTensorDescElementCount(const aclTensorDesc *desc) {
+    LOCK();
+    aclTensorDesc *t = find_tdesc(desc);
+    size_t v = t ? element_count(t) : 0;
+    UNLOCK();
+    return v;
+}
+
+FAKEACL_API size_t aclGetTensorDescSize(const aclTensorDesc *desc) {
+    LOCK();
+    aclTensorDesc *t = find_tdesc(desc);
+    size_t v = 0;
+    if (t) {
+        size_t count = element_count(t), item = (size_t)(dtype_bits(t->dtype) + 7) / 8;
+        v = item && count > SIZE_MAX / item ? 0 : count * item;
+    }
+    UNLOCK();
+    return v;
+}
+
+FAKEACL_API const char *aclGetTensorDescName(aclTensorDesc *desc) {
+    LOCK();
+    aclTensorDesc *t = find_tdesc(desc);
+    const char *v = t ? t->name : "";
+    UNLOCK();
+    return v;
+}
+
+FAKEACL_API void aclSetTensorDescName(aclTensorDesc *desc, const char *name) {
+    LOCK();
+    aclTensorDesc *t = find_tdesc(desc);
+    char *copy = t ? strdup(name ? name : "") : NULL;
+    if (copy) {
+        free(t->name);
+        t->name = copy;
+    }
+    UNLOCK();
+}
+
+FAKEACL_API aclError aclmdlSetDatasetTensorDesc(aclmdlDataset *dataset, aclTensorDesc *tensorDesc, size_t index) {
+    ENTER_COUNTED();
+    if (!dataset || !find_dataset(dataset)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "dataset is NULL"));
+    if (index >= dataset->n)
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "index %zu must be smaller than the dataset's %zu buffers", index, dataset->n));
+    if (!tensorDesc) {
+        tdesc_destroy(dataset->descs[index]);
+        dataset->descs[index] = NULL;
+        LEAVE(ACL_SUCCESS);
+    }
+    aclTensorDesc *src = find_tdesc(tensorDesc);
+    if (!src) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "%p is not a live aclTensorDesc", (void *)tensorDesc));
+    aclTensorDesc *held = dataset->descs[index];
+    if (held) { /* ACL copies into the entry's desc: the handle stays */
+        int64_t *dims = calloc(src->n ? src->n : 1, sizeof *dims);
+        char *name = strdup(src->name);
+        if (!dims || !name) {
+            free(dims);
+            free(name);
+            LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
+        }
+        if (src->n) memcpy(dims, src->dims, src->n * sizeof *dims);
+        free(held->dims);
+        free(held->name);
+        held->dims = dims;
+        held->name = name;
+        held->n = src->n;
+        held->dtype = src->dtype;
+        held->format = src->format;
+        LEAVE(ACL_SUCCESS);
+    }
+    dataset->descs[index] = tdesc_new(src->dtype, src->n, src->dims, src->format, src->name);
+    if (!dataset->descs[index]) LEAVE(fail(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory"));
+    LEAVE(ACL_SUCCESS);
+}
+
+FAKEACL_API aclTensorDesc *aclmdlGetDatasetTensorDesc(const aclmdlDataset *dataset, size_t index) {
+    LOCK();
+    aclmdlDataset *d = dataset ? find_dataset(dataset) : NULL;
+    aclTensorDesc *t = d && index < d->n ? d->descs[index] : NULL;
+    UNLOCK();
+    return t;
+}
+
+/* Caller holds g_mu, after a run was launched: ModelExecute's fresh output descs when any input
+ * entry carries one. */
+static void describe_outputs(const aclmdlDataset *input, aclmdlDataset *output) {
+    int described = 0;
+    for (size_t i = 0; i < input->n; i++) described |= input->descs[i] != NULL;
+    if (!described) return;
+    for (size_t j = 0; j < output->n; j++) {
+        tdesc_destroy(output->descs[j]);
+        output->descs[j] = tdesc_new(-1, 0, NULL, -1, "");
+    }
+}
+
+FAKEACL_API uint32_t fakeacl_live_tensor_descs(void) {
+    uint32_t n = 0;
+    LOCK();
+    for (aclTensorDesc *t = g_tdescs; t; t = t->next) n++;
+    UNLOCK();
+    return n;
 }
 
 /* ---- gears ---------------------------------------------------------------------------- */
@@ -2591,6 +2871,17 @@ FAKEACL_API aclError aclrtQueryEventStatus(void *event, int *status) {
     LEAVE(ACL_SUCCESS);
 }
 
+/* Deprecated aclrtQueryEvent: work here completes at once, so no record is ever pending:
+ * ACL_EVENT_STATUS_COMPLETE (0), recorded or not (the runtime's Event::Query). */
+FAKEACL_API aclError aclrtQueryEvent(void *event, int *status) {
+    ENTER_COUNTED();
+    NEED_EVENT(event, x);
+    (void)x;
+    if (!status) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "status is NULL"));
+    *status = 0;
+    LEAVE(ACL_SUCCESS);
+}
+
 FAKEACL_API aclError aclrtEventElapsedTime(float *ms, void *startEvent, void *endEvent) {
     ENTER_COUNTED();
     if (!ms) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "ms is NULL"));
@@ -2763,6 +3054,7 @@ static aclError execute_impl(uint32_t modelId, const aclmdlDataset *input, aclmd
         m->has_gear = 1;
         m->cur_gear = g;
     }
+    describe_outputs(input, output);
     return ACL_SUCCESS;
 }
 
@@ -2858,11 +3150,18 @@ static void reset_execution(void) {
     while (g_datasets) {
         aclmdlDataset *d = g_datasets;
         g_datasets = d->next;
+        drop_entry_descs(d);
         free(d->bufs);
+        free(d->descs);
         free(d);
     }
     for (fa_stream *s = g_streams; s; s = s->next) s->live = 0;
     for (fa_event *e = g_events; e; e = e->next) e->live = 0;
+    while (g_tdescs) {
+        aclTensorDesc *t = g_tdescs;
+        g_tdescs = t->next;
+        tdesc_free(t);
+    }
     memset(g_counters, 0, sizeof g_counters);
     memset(g_memcpy_kind, 0, sizeof g_memcpy_kind);
     memset(g_cpy_log, 0, sizeof g_cpy_log);

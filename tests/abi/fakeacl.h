@@ -24,6 +24,7 @@ typedef struct aclmdlDesc aclmdlDesc;
 typedef struct aclmdlConfigHandle aclmdlConfigHandle;
 typedef struct aclDataBuffer aclDataBuffer;
 typedef struct aclmdlDataset aclmdlDataset;
+typedef struct aclTensorDesc aclTensorDesc;
 
 #define ACL_MAX_DIM_CNT 128
 #define ACL_MAX_TENSOR_NAME_LEN 128
@@ -118,5 +119,6 @@ FAKEACL_API uint32_t fakeacl_live_allocations(int32_t host);
 FAKEACL_API uint32_t fakeacl_live_data_buffers(void);
 FAKEACL_API uint32_t fakeacl_live_datasets(void);
 FAKEACL_API uint32_t fakeacl_live_streams(void);
+FAKEACL_API uint32_t fakeacl_live_tensor_descs(void);
 
 #endif

@@ -2,9 +2,9 @@
 
 ``acl_notebook.pyacl.install()`` (or ``python -m acl_notebook.pyacl SCRIPT``) makes
 ``import acl`` give this module. Top level: ``init``, ``finalize``, ``get_soc_name``,
-``get_recent_err_msg``, ``app_log`` and the data-buffer calls; ``acl.rt``, ``acl.mdl`` and
-``acl.util`` hold the rest. Signatures, return shapes and codes are pyACL's; see the
-README's "pyACL programs" section for what is covered.
+``get_recent_err_msg``, ``app_log``, the data-buffer calls and the tensor-desc calls
+(`tensors`); ``acl.rt``, ``acl.mdl`` and ``acl.util`` hold the rest. Signatures, return
+shapes and codes are pyACL's; see the README's "pyACL programs" section for what is covered.
 """
 
 from __future__ import annotations
@@ -18,6 +18,19 @@ from ...runtime import errors as E
 from ...runtime.errors import AclError
 from ..core import INVALID_PARAM, PROGRAM, signed, text, unsigned
 from . import mdl, rt, util
+from .tensors import (
+    create_tensor_desc,
+    destroy_tensor_desc,
+    get_tensor_desc_dim,
+    get_tensor_desc_dim_v2,
+    get_tensor_desc_element_count,
+    get_tensor_desc_format,
+    get_tensor_desc_name,
+    get_tensor_desc_num_dims,
+    get_tensor_desc_size,
+    get_tensor_desc_type,
+    set_tensor_desc_name,
+)
 
 _P = PROGRAM
 _log = logging.getLogger("acl_notebook.pyacl")
@@ -165,7 +178,10 @@ def data_type_size(data_type: Any) -> int:
 
 
 __all__ = [
-    "app_log", "create_data_buffer", "data_type_size", "destroy_data_buffer", "finalize", "float16_to_float",
-    "float_to_float16", "get_data_buffer_addr", "get_data_buffer_size", "get_data_buffer_size_v2",
-    "get_recent_err_msg", "get_soc_name", "get_version", "init", "mdl", "rt", "update_data_buffer", "util",
+    "app_log", "create_data_buffer", "create_tensor_desc", "data_type_size", "destroy_data_buffer",
+    "destroy_tensor_desc", "finalize", "float16_to_float", "float_to_float16", "get_data_buffer_addr",
+    "get_data_buffer_size", "get_data_buffer_size_v2", "get_recent_err_msg", "get_soc_name", "get_tensor_desc_dim",
+    "get_tensor_desc_dim_v2", "get_tensor_desc_element_count", "get_tensor_desc_format", "get_tensor_desc_name",
+    "get_tensor_desc_num_dims", "get_tensor_desc_size", "get_tensor_desc_type", "get_version", "init", "mdl", "rt",
+    "set_tensor_desc_name", "update_data_buffer", "util",
 ]

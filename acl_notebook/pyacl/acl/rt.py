@@ -15,7 +15,7 @@ from typing import Any
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, signed, unsigned
+from ..core import PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, signed, uint32, unsigned
 from ..ledger import ACL_HOST, DEVICE, PYTHON
 from .reports import launch_callback, process_report, subscribe_report, unsubscribe_report
 from .rt_events import (
@@ -24,6 +24,7 @@ from .rt_events import (
     create_event_with_flag,
     destroy_event,
     event_elapsed_time,
+    query_event,
     query_event_status,
     record_event,
     reset_event,
@@ -170,6 +171,17 @@ def create_stream() -> tuple[int, int]:
     return stream, ret
 
 
+def create_stream_with_config(priority: Any, flag: Any) -> tuple[int, int]:
+    """aclrtCreateStreamWithConfig: priority 0 (highest) to 7 (a larger one is taken as 7) and
+    ACL_STREAM_* flags (FAST_LAUNCH 0x1, FAST_SYNC 0x2), which change speed, not results."""
+    call, py = "aclrtCreateStreamWithConfig", "acl.rt.create_stream_with_config"
+    prio, fl = uint32(priority, py), uint32(flag, py)
+    stream, ret = _P.out(call, lambda: _P.call("create_stream_with_config", prio, fl), 0)
+    if not ret:
+        _P.ledger.streams[stream] = _P.current_context() or 0
+    return stream, ret
+
+
 def destroy_stream(stream: Any) -> int:
     call = "aclrtDestroyStream"
     s = unsigned(stream, "acl.rt.destroy_stream")
@@ -212,6 +224,35 @@ def malloc(size: Any, policy: Any) -> tuple[int, int]:
     if not ret:
         _track(ptr, n, DEVICE, _charge(n, pol))
     return ptr, ret
+
+
+def malloc_cached(size: Any, policy: Any) -> tuple[int, int]:
+    """aclrtMallocCached: device memory as acl.rt.malloc gives it (freed with acl.rt.free); the
+    program keeps the host's cache coherent with mem_flush / mem_invalidate."""
+    call = "aclrtMallocCached"
+    n, pol = unsigned(size, "acl.rt.malloc_cached"), signed(policy, "acl.rt.malloc_cached")
+    ptr, ret = _P.out(call, lambda: _P.call("malloc_cached", n, pol), 0)
+    if not ret:
+        _track(ptr, n, DEVICE, _charge(n, pol))
+    return ptr, ret
+
+
+def mem_flush(dev_ptr: Any, size: Any) -> int:
+    return _cache_op(dev_ptr, size, "aclrtMemFlush", "mem_flush", "acl.rt.mem_flush")
+
+
+def mem_invalidate(dev_ptr: Any, size: Any) -> int:
+    return _cache_op(dev_ptr, size, "aclrtMemInvalidate", "mem_invalidate", "acl.rt.mem_invalidate")
+
+
+def _cache_op(dev_ptr: Any, size: Any, call: str, name: str, py: str) -> int:
+    """NULL and size 0 are the runtime's to answer (100000); a range outside the program's
+    allocations never reaches it (107000, the runtime's invalid value)."""
+    p, n = unsigned(dev_ptr, py), unsigned(size, py)
+    if p and n and _P.ledger.allocation(p, n) is None:
+        return _P.fail(RT_PARAM_INVALID, call, f"0x{p:x} + {n} bytes is not inside live memory from "
+                                               "acl.rt.malloc or malloc_cached")
+    return _P.ret(call, name, p, n)
 
 
 def malloc_host(size: Any) -> tuple[int, int]:
@@ -355,12 +396,12 @@ def _unknown_text(side: str, ptr: int, count: int) -> str:
 
 
 __all__ = [
-    "create_event", "create_event_ex_with_flag", "create_event_with_flag", "destroy_event", "event_elapsed_time",
-    "query_event_status", "record_event", "reset_event", "stream_wait_event", "synchronize_event",
-    "create_context", "create_stream", "destroy_context", "destroy_stream", "free", "free_host", "get_context",
-    "get_device", "get_device_count", "get_device_utilization_rate", "get_mem_info", "get_run_mode",
-    "launch_callback", "malloc", "malloc_host", "memcpy", "memcpy_async", "memset", "memset_async",
-    "process_report", "reset_device",
-    "set_context", "set_device", "subscribe_report", "synchronize_device", "synchronize_stream",
+    "create_context", "create_event", "create_event_ex_with_flag", "create_event_with_flag", "create_stream",
+    "create_stream_with_config", "destroy_context", "destroy_event", "destroy_stream", "event_elapsed_time", "free",
+    "free_host", "get_context", "get_device", "get_device_count", "get_device_utilization_rate", "get_mem_info",
+    "get_run_mode", "launch_callback", "malloc", "malloc_cached", "malloc_host", "mem_flush", "mem_invalidate",
+    "memcpy", "memcpy_async", "memset", "memset_async", "process_report", "query_event", "query_event_status",
+    "record_event", "reset_device", "reset_event", "set_context", "set_device", "stream_wait_event",
+    "subscribe_report", "synchronize_device", "synchronize_event", "synchronize_stream",
     "synchronize_stream_with_timeout", "unsubscribe_report",
 ]

@@ -87,6 +87,18 @@ def query_event_status(event: Any) -> tuple[int, int]:
     return _P.out(call, lambda: int(bool(_P.call("query_event_status", e))), 0)
 
 
+def query_event(event: Any) -> tuple[int, int]:
+    """The deprecated aclrtQueryEvent: ``status, ret`` with aclrtEventStatus values, 0
+    ACL_EVENT_STATUS_COMPLETE (also for an event never recorded) and 1 NOT_READY (a record
+    launched and not yet reached): the reverse numbering of query_event_status."""
+    call = "aclrtQueryEvent"
+    e = unsigned(event, "acl.rt.query_event")
+    ret = _stale(e, call)
+    if ret:
+        return 0, ret
+    return _P.out(call, lambda: int(_P.call("query_event", e)), 0)
+
+
 def event_elapsed_time(start: Any, end: Any) -> tuple[float, int]:
     """``ms, ret``: milliseconds from `start`'s record to `end`'s (0.0 on failure)."""
     call, py = "aclrtEventElapsedTime", "acl.rt.event_elapsed_time"
@@ -99,5 +111,5 @@ def event_elapsed_time(start: Any, end: Any) -> tuple[float, int]:
 
 __all__ = [
     "create_event", "create_event_ex_with_flag", "create_event_with_flag", "destroy_event", "event_elapsed_time",
-    "query_event_status", "record_event", "reset_event", "stream_wait_event", "synchronize_event",
+    "query_event", "query_event_status", "record_event", "reset_event", "stream_wait_event", "synchronize_event",
 ]
