@@ -26,14 +26,20 @@ The bridge never hands out the backend itself.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from .runtime.errors import AclError
 
 if TYPE_CHECKING:
     from .session import Model, Session
 
 log = logging.getLogger("acl_notebook")
+
+#: ACL's "not initialised", for a call that comes after the session was finalized at exit.
+ACL_ERROR_UNINITIALIZE = 100001
 
 #: How models and memory a program owns are labelled in the registry.
 ORIGIN = "pyACL"
@@ -94,6 +100,9 @@ class ProgramBridge:
         backend = session._backend
         if backend is not None:  # the common case, without the session lock
             return id(backend)
+        if sys.is_finalizing():  # no thread can start now: it would wait for ever
+            raise AclError(ACL_ERROR_UNINITIALIZE, "aclInit", "the process is exiting and acl-notebook's runtime "
+                                                               "is finalized (an object's __del__ called ACL too late)")
         if not session.started:
             with self._start_lock:
                 if not session.started:

@@ -299,3 +299,20 @@ def test_described_io_program_on_the_ctypes_backend(tmp_path_factory, tmp_path, 
         assert saved["output0"].shape == (8, 10) and saved["output0"].tobytes() == want
     finally:
         same.shutdown()
+
+
+def test_a_program_whose_del_unloads_at_exit_ends(tmp_path):
+    """Wrapper classes unload in ``__del__`` (the "Net" style above); left to interpreter exit,
+    that call comes after the session was finalized, when no thread can start: it gets 100001
+    (ACL not initialised) instead of hanging the process."""
+    model = write(tmp_path, classifier_spec())
+    script = tmp_path / "net_del.py"
+    script.write_text(
+        "import sys\nimport acl\n\n\nclass Net:\n    def __init__(self, path):\n"
+        "        self.model_id, ret = acl.mdl.load_from_file(path)\n        assert ret == 0\n\n"
+        "    def __del__(self):\n        print('unload at exit:', acl.mdl.unload(self.model_id), flush=True)\n\n\n"
+        "assert acl.init() == 0 and acl.rt.set_device(0) == 0\nnet = Net(sys.argv[1])\n")
+    r = run_program(str(script), str(model))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "unload at exit: 100001"
+    assert "ended with 1 model(s) loaded" in r.stderr
