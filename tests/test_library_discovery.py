@@ -215,7 +215,7 @@ def test_function_applies_prototypes_and_resolves_lazily(fake_libs):
     assert library.has_function(old_lib, "aclsysGetVersionStr") is False
     assert library.has_function(lib, "aclsysGetVersionStr") is True
     with pytest.raises(KeyError, match="no prototype"):
-        function(lib, "aclrtMallocCached")
+        function(lib, "aclrtMemcpy2d")
 
 
 def test_prototypes_are_real_ctypes_types():
