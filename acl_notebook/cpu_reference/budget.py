@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import prod
 from typing import Any, Callable, Optional
 
 from ..hostbuf import HostMemoryError, host_shortfall
+from ..om.layouts import physical_shape
 from .graph import ITEMSIZE
 
 #: Element operations (multiply-adds, elements read and written) one run may take: about 250
@@ -84,9 +86,23 @@ def _stored(desc: Any) -> int:
     return desc.count * (desc.itemsize or _F32)
 
 
-def read_cost(produced: Any, wanted: Any) -> tuple[int, int]:
+def encoded_bytes(desc: Any, shape: Sequence[int]) -> int:
+    """Bytes of an array of logical `shape` encoded in `desc`'s layout and dtype (what
+    `layouts.to_physical` makes of it: its own shape decides, which a damaged descriptor's
+    stored shape may not match)."""
+    size = desc.itemsize or _F32
+    if not desc.packed:
+        return prod(max(int(d), 0) for d in shape) * size
+    try:
+        return prod(max(d, 0) for d in physical_shape(desc.layout, tuple(shape), desc.logical_format, desc.c0)) * size
+    except (ValueError, TypeError, IndexError):  # the interpreter refuses it the same way: the op is a placeholder
+        return _stored(desc)
+
+
+def read_cost(produced: Any, wanted: Any, shape: Optional[Sequence[int]] = None) -> tuple[int, int]:
     """(peak, kept while the op runs) bytes of `interpreter.reinterpret`: an input whose descriptor
-    describes the producer's bytes differently is the producer's bytes encoded, then re-read."""
+    describes the producer's bytes differently is the producer's value (of logical `shape`,
+    default `produced`'s) encoded, then re-read."""
     if produced is None or not wanted.present or wanted is produced:
         return 0, 0
     if not produced.packed and not wanted.packed and produced.dtype == wanted.dtype and produced.count == wanted.count:
@@ -95,11 +111,20 @@ def read_cost(produced: Any, wanted: Any) -> tuple[int, int]:
                                               produced.logical_format, produced.c0) == (
             wanted.dtype, wanted.layout, wanted.shape, wanted.logical_shape, wanted.logical_format, wanted.c0):
         return 0, 0
-    encoded = _stored(produced) if produced.packed else 0  # layouts.to_physical: zero-padded, then moved
+    # layouts.to_physical: zero-padded, then moved into a contiguous copy
+    encoded = encoded_bytes(produced, produced.logical_shape if shape is None else shape) if produced.packed else 0
     peak, kept = decode_cost(wanted)
     if not wanted.packed:  # the result views the encoded bytes
         return 2 * encoded, encoded
     return max(2 * encoded, encoded + peak), kept
+
+
+def _value_shape(producer: Any, desc: Any) -> tuple[int, ...]:
+    """The logical shape of the value a producer's output holds in the run (a Const's is decoded
+    with its own descriptor, whatever its output descriptor says)."""
+    if producer.type in _CONSTS and producer.const is not None:
+        return producer.const.logical_shape
+    return desc.logical_shape
 
 
 class _Buffers:
@@ -155,8 +180,8 @@ def _reads(node: Any, producers: dict[str, Any], buffers: _Buffers) -> tuple[int
             buffers.new(ref, keep)
         outs = producer.output_descs  # the value's descriptor in the run: the output's, or a Const's own
         produced = outs[ref[1]] if ref[1] < len(outs) else None if outs else producer.const
-        if produced is not desc:
-            made, keep = read_cost(produced, desc)
+        if produced is not desc and produced is not None:
+            made, keep = read_cost(produced, desc, _value_shape(producer, produced))
             peak, kept = max(peak, kept + made), kept + keep
     return peak, kept
 
@@ -201,7 +226,11 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         if is_source(node):  # a Data op's array is the caller's; a Const is decoded when first read
             continue
         step = step_of(node)
-        if step.status == placeholder:  # the run stops here: what it has made is dropped
+        if step.status == placeholder:  # the run reads its inputs, stops here and drops what it made
+            read_peak = _reads(node, producers, buffers)[0]  # (it adds the Consts it decodes to buffers)
+            here = buffers.live + read_peak
+            if here > peak:
+                peak, peak_at = here, node
             stopped = True
             break
         read = written = 0
@@ -236,10 +265,11 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         made = here = 0
         for size in outs:
             here, made = max(here, made + PLACEHOLDER_COPIES * size), made + size
-        if not stopped:  # the computed outputs, each encoded in its layout and copied out
+        if not stopped:  # the computed outputs, each encoded in its layout (or dtype) and copied out
             read_peak, kept = _reads(final, producers, buffers)
             made = handed = 0
-            for size, desc in zip(outs, final.input_descs):
+            for desc in final.input_descs:  # each read as this descriptor says (`_reads`), then encoded
+                size = encoded_bytes(desc, desc.logical_shape)
                 handed, made = max(handed, made + (2 * size if desc.packed else size)), made + size
             here = max(here, buffers.live + max(read_peak, kept + handed))
         if here > peak:
