@@ -19,7 +19,8 @@ the dataset table). What it copies from ACL (hicann/ge tensor_desc_internal.cpp,
   with no dims, type -1 and format -1 once the run is launched (the previous one destroyed).
   A shape-range model's runtime would then fill in the real output shapes; the static and
   multi-gear models the simulator runs get none (GE reports output descs only for those).
-  Which input descs set the flag is [inf]: ACL's SetInputData sets it for any described entry.
+  Any described input entry sets the flag (ACL's SetInputData); GE ignores the input descs of
+  a static model, so they change nothing else about the run.
 """
 
 from __future__ import annotations
