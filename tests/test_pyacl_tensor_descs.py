@@ -217,6 +217,22 @@ def test_a_stream_with_config_runs_like_any_stream(env):
         acl.rt.create_stream_with_config("high", 0)
 
 
+def test_synchronize_event_with_timeout_codes(env):
+    acl, _, _ = env
+    Program(acl)
+    stream, _ = acl.rt.create_stream()
+    event, _ = acl.rt.create_event()
+    assert acl.rt.synchronize_event_with_timeout(event, 10) == 0, "never recorded: nothing to wait for"
+    assert acl.rt.record_event(event, stream) == 0
+    assert acl.rt.synchronize_event_with_timeout(event, -1) == 0
+    assert acl.rt.synchronize_event_with_timeout(event, 0) == 0
+    assert acl.rt.synchronize_event_with_timeout(0, -2) == 107000, "the timeout is checked before the event"
+    assert acl.rt.synchronize_event_with_timeout(0, 10) == 100000
+    assert acl.rt.synchronize_event_with_timeout(0xBAD0000, 10) == 107017
+    assert acl.rt.destroy_event(event) == 0
+    assert acl.rt.synchronize_event_with_timeout(event, 10) == 107017
+
+
 def test_the_deprecated_event_query(env):
     acl, _, _ = env
     Program(acl)
@@ -232,10 +248,11 @@ def test_the_deprecated_event_query(env):
     assert acl.rt.query_event(event) == (0, 107017)
 
 
-def test_the_deprecated_query_sees_a_record_still_pending(rig):
-    """Behind a blocking callback the subscribed thread has not run, the record is launched and
-    not reached: NOT_READY, until the callback has run (the simulator defers stream work; the
-    C library completes it at launch, so there it is never pending)."""
+def test_a_record_behind_a_blocking_callback_is_pending(rig):
+    """Behind a blocking callback still running on its thread the record is launched and not
+    reached: the deprecated query says NOT_READY and a timed wait expires (507047) until the
+    callback returns (the simulator defers stream work; the C library completes it at launch,
+    so there it is never pending)."""
     import threading
 
     session = rig.session(soc="Ascend910B1")
@@ -255,7 +272,13 @@ def test_the_deprecated_query_sees_a_record_still_pending(rig):
         assert acl.rt.record_event(event, stream) == 0
         status, ret = acl.rt.query_event(event)
         assert ret == 0 and status == (NOT_READY if rig.kind == "sim" else COMPLETE)
+        # the timed wait for the record gives up while the callback before it still runs
+        assert acl.rt.synchronize_event_with_timeout(event, 50) == (507047 if rig.kind == "sim" else 0)
+        if rig.kind == "sim":
+            assert "has not returned within the timeout" in acl.get_recent_err_msg()
+            assert acl.rt.query_event(event) == (NOT_READY, 0), "the record stays queued"
         ran.set()
+        assert acl.rt.synchronize_event_with_timeout(event, 5000) == 0
         assert acl.rt.synchronize_stream(stream) == 0
         assert acl.rt.query_event(event) == (COMPLETE, 0)
         assert acl.rt.unsubscribe_report(tid, stream) == 0

@@ -499,6 +499,9 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         self._call("aclrtQueryEventStatus", event or None, byref(status))
         return status.value == 1  # ACL_EVENT_RECORDED_STATUS_COMPLETE
 
+    def synchronize_event_with_timeout(self, event: int, timeout: int) -> None:
+        self._call("aclrtSynchronizeEventWithTimeout", event or None, int(timeout))
+
     def query_event(self, event: int) -> int:
         status = c_int(0)
         self._call("aclrtQueryEvent", event or None, byref(status))

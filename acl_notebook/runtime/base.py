@@ -374,6 +374,12 @@ class Backend(ABC):
         """aclrtSynchronizeEvent(): returns once the event's latest record is done."""
 
     @abstractmethod
+    def synchronize_event_with_timeout(self, event: int, timeout: int) -> None:
+        """aclrtSynchronizeEventWithTimeout(): as `synchronize_event`, giving up after `timeout`
+        ms (-1: never); a timeout below -1 is 107000 (checked before the event), one that
+        expires 507047 (ACL_ERROR_RT_EVENT_SYNC_TIMEOUT)."""
+
+    @abstractmethod
     def query_event_status(self, event: int) -> bool:
         """aclrtQueryEventStatus(): True for ACL_EVENT_RECORDED_STATUS_COMPLETE (1), False for
         NOT_READY (0: never recorded, reset, or not yet reached)."""

@@ -169,6 +169,7 @@ ERROR_CODES: dict[int, tuple[str, str]] = {
     507012: ("ACL_ERROR_RT_REPORT_TIMEOUT", "no callback report came within the timeout"),
     507033: ("ACL_ERROR_RT_DEV_SETUP_ERROR", "device setup failed"),
     507046: ("ACL_ERROR_RT_STREAM_SYNC_TIMEOUT", "the stream's work did not finish within the timeout"),
+    507047: ("ACL_ERROR_RT_EVENT_SYNC_TIMEOUT", "the event's record was not reached within the timeout"),
     507053: ("ACL_ERROR_RT_DEVICE_MEM_ERROR", "device memory error"),
     507899: ("ACL_ERROR_RT_DRV_INTERNAL_ERROR", "driver internal error"),
 }
@@ -306,4 +307,5 @@ ACL_ERROR_RT_THREAD_SUBSCRIBE = 107012
 ACL_ERROR_RT_STREAM_NO_CB_REG = 107015
 ACL_ERROR_RT_REPORT_TIMEOUT = 507012
 ACL_ERROR_RT_STREAM_SYNC_TIMEOUT = 507046
+ACL_ERROR_RT_EVENT_SYNC_TIMEOUT = 507047
 ACL_ERROR_FEATURE_UNSUPPORTED = 200006

@@ -215,6 +215,8 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtRecordEvent": _P(aclError, (aclrtEvent, aclrtStream), _EVENTS),
     "aclrtResetEvent": _P(aclError, (aclrtEvent, aclrtStream), _EVENTS),
     "aclrtSynchronizeEvent": _P(aclError, (aclrtEvent,), _EVENTS),
+    "aclrtSynchronizeEventWithTimeout": _P(aclError, (aclrtEvent, c_int32), "waiting for an event with a timeout",
+                                           True),
     "aclrtQueryEventStatus": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying events", True),
     "aclrtQueryEvent": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying events (deprecated form)", True),
     "aclrtEventElapsedTime": _P(aclError, (POINTER(c_float), aclrtEvent, aclrtEvent), "timing with events"),

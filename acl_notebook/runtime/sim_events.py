@@ -91,6 +91,7 @@ class EventsMixin:
     _lock: threading.RLock
     _gate: Any  # sim_reports: the first blocking callback queued on a stream for another thread
     _post: Any  # sim_reports: hand a callback to its thread
+    _wait_gate: Any  # sim_reports: post a blocking callback and wait for it until a deadline
 
     def _init_events(self) -> None:
         self._events: dict[int, _Event] = {}
@@ -152,6 +153,18 @@ class EventsMixin:
             tasks = [] if task.performed else self._queues.take_through(key, task, threading.get_ident())
         self._finish(tasks)
 
+    def _blocking_before(self, task: StreamTask) -> tuple[Any, Any]:
+        """Under `_lock`: the key of the queue `task` waits in (None when it is not queued) and
+        the blocking callback for another thread queued before it (None when there is none)."""
+        found = self._queues.find(lambda t: t is task)
+        if found is None:
+            return None, None
+        key = found[0]
+        gate = self._gate(key)
+        if gate is not None and self._queues.first(key, lambda t: t is gate or t is task) is not gate:
+            gate = None  # the callback comes after the task
+        return key, gate
+
     def _observe(self, event: int, call: str) -> _Event:
         """The event once its stream has reached its latest record or reset."""
         with self._lock:
@@ -164,6 +177,33 @@ class EventsMixin:
     def synchronize_event(self, event: int) -> None:
         self._observe(event, "aclrtSynchronizeEvent")
 
+    def synchronize_event_with_timeout(self, event: int, timeout: int) -> None:
+        """As aclrtSynchronizeEvent, within `timeout` ms (-1: no limit). Queued work takes no
+        simulated time, so the only wait that can expire is for a blocking callback before the
+        record that another thread has still to run: then 507047, and the callback, the record
+        and the work between stay queued (the runtime's order: the timeout is checked first)."""
+        call = "aclrtSynchronizeEventWithTimeout"
+        if timeout < -1:
+            raise self._fail(_RT_PARAM_INVALID, call, f"timeout {timeout} is not in [-1, INT_MAX]")
+        if timeout == -1:
+            self._observe(event, call)
+            return
+        deadline = time.monotonic() + timeout / 1000.0
+        while True:
+            me = threading.get_ident()
+            with self._lock:
+                latest = self._event(event, call).latest
+                key, gate = self._blocking_before(latest) if latest is not None else (None, None)
+                tasks = [] if gate is None else self._queues.take_before(key, gate, me)
+            if gate is None:
+                if latest is not None:
+                    self._perform_through(latest)
+                return
+            self._finish(tasks)
+            if not self._wait_gate(gate, deadline):
+                raise self._fail(E.ACL_ERROR_RT_EVENT_SYNC_TIMEOUT, call,
+                                 "a blocking callback before the event's record has not returned within the timeout")
+
     def _poll(self, event: int, call: str) -> tuple[_Event, bool]:
         """The event, and whether its latest record or reset is done, after performing its
         stream up to it as `_observe` does, but never waiting: while another thread performs
@@ -175,13 +215,9 @@ class EventsMixin:
             latest = ev.latest
             if latest is None or latest.performed:
                 return ev, True
-            found = self._queues.find(lambda t: t is latest)
-            if found is None or self._queues.flying(found[0], me):
+            key, gate = self._blocking_before(latest)
+            if key is None or self._queues.flying(key, me):
                 return ev, False  # another thread is performing the stream: not there yet
-            key = found[0]
-            gate = self._gate(key)
-            if gate is not None and self._queues.first(key, lambda t: t is gate or t is latest) is not gate:
-                gate = None  # the callback comes after the record
             tasks = (self._queues.take_through(key, latest, me) if gate is None
                      else self._queues.take_before(key, gate, me))
         self._finish(tasks)

@@ -2871,6 +2871,18 @@ FAKEACL_API aclError aclrtQueryEventStatus(void *event, int *status) {
     LEAVE(ACL_SUCCESS);
 }
 
+#ifndef FAKEACL_OLD_CANN
+/* The timeout is checked first ([-1, INT_MAX], else 107000); a record here is reached at once,
+ * so no timeout expires. */
+FAKEACL_API aclError aclrtSynchronizeEventWithTimeout(void *event, int32_t timeout) {
+    ENTER_COUNTED();
+    if (timeout < -1) LEAVE(fail(ACL_ERROR_RT_PARAM_INVALID, "timeout %d is not in [-1, INT_MAX]", timeout));
+    NEED_EVENT(event, x);
+    (void)x;
+    LEAVE(ACL_SUCCESS);
+}
+#endif
+
 /* Deprecated aclrtQueryEvent: work here completes at once, so no record is ever pending:
  * ACL_EVENT_STATUS_COMPLETE (0), recorded or not (the runtime's Event::Query). */
 FAKEACL_API aclError aclrtQueryEvent(void *event, int *status) {

@@ -30,6 +30,7 @@ from .rt_events import (
     reset_event,
     stream_wait_event,
     synchronize_event,
+    synchronize_event_with_timeout,
 )
 from .rt_queries import get_device, get_device_utilization_rate, synchronize_stream_with_timeout
 
@@ -402,6 +403,6 @@ __all__ = [
     "get_run_mode", "launch_callback", "malloc", "malloc_cached", "malloc_host", "mem_flush", "mem_invalidate",
     "memcpy", "memcpy_async", "memset", "memset_async", "process_report", "query_event", "query_event_status",
     "record_event", "reset_device", "reset_event", "set_context", "set_device", "stream_wait_event",
-    "subscribe_report", "synchronize_device", "synchronize_event", "synchronize_stream",
-    "synchronize_stream_with_timeout", "unsubscribe_report",
+    "subscribe_report", "synchronize_device", "synchronize_event", "synchronize_event_with_timeout",
+    "synchronize_stream", "synchronize_stream_with_timeout", "unsubscribe_report",
 ]
