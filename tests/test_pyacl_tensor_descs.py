@@ -20,6 +20,7 @@ from pyacl_helpers import (
 from test_pyacl_conventions import Program
 
 from acl_notebook.om.writer import write_om
+from acl_notebook.runtime.base import malloc_charge
 
 FLOAT, FLOAT16, INT64 = 0, 1, 9
 NCHW, ND = 0, 2
@@ -178,8 +179,10 @@ def test_cached_memory_is_device_memory_a_model_runs_with(env):
     acl, session, _ = env
     p = Program(acl)
     size = acl.mdl.get_output_size_by_index(p.desc, 0)
+    before = session.memory().programs
     ptr, ret = acl.rt.malloc_cached(size, 0)
     assert ret == 0 and ptr
+    assert session.memory().programs == before + malloc_charge(size, 0), "shown as the program's buffers"
     assert acl.rt.mem_flush(ptr, size) == 0 and acl.rt.mem_invalidate(ptr + 8, size - 8) == 0
     buffer = acl.mdl.get_dataset_buffer(p.outs, 0)
     assert acl.update_data_buffer(buffer, ptr, size) == 0
@@ -195,7 +198,11 @@ def test_cached_memory_is_device_memory_a_model_runs_with(env):
     assert acl.rt.mem_flush(ptr, size + 1) == 107000, "past the allocation's end"
     assert acl.rt.mem_invalidate(0xBAD0000, 16) == 107000
     assert acl.rt.malloc_cached(0, 0) == (0, 100000)
+    (model,) = [m for m in session.models() if m.origin == "pyACL"]
+    carried = model.program_io
+    assert carried >= malloc_charge(size, 0), "charged to the model it ran with"
     assert acl.rt.free(ptr) == 0
+    assert model.program_io == carried - malloc_charge(size, 0)
     assert acl.rt.free(ptr) == 107000
     assert acl.rt.mem_flush(ptr, size) == 107000, "freed"
 
