@@ -21,6 +21,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pytest
 from budget_graphs import FAMILIES
+from graph_builder import Graph
+from hostile import with_modeldef
 from shared_models import REAL_MODELS, model_path
 from test_fuzz import _mutate_modeldef
 
@@ -31,6 +33,7 @@ from acl_notebook.cpu_reference import Interpreter, budget, open_model
 from acl_notebook.cpu_reference.budget import ReferenceLimitError
 from acl_notebook.cpu_reference.inputs import normalize
 from acl_notebook.cpu_reference.ops.elementwise import TEMPS, UNARY
+from acl_notebook.om.opgraph import Tensor
 
 RATIO = 1.5
 SLACK = 32 << 10  # allocator noise: Python objects the plan's per-op allowance does not foresee
@@ -120,6 +123,25 @@ def test_mutated_real_graphs_stay_within_their_plan(monkeypatch):
         if traced > planned + SLACK:
             over.append((case, traced, planned))
     assert ran > 100 and over == []
+
+
+def test_an_input_the_file_does_not_describe_stays_within_the_plan():
+    """An op whose file describes fewer inputs than it reads gets that input as its producer made
+    it, which its planner never saw: the plan counts float32 copies of it."""
+    g = Graph()
+    shape = (1, 64, 128, 128)
+    g.input("x", shape, fmt="ND")
+    g.input("y", shape, fmt="ND")
+    g.op("sum", "Add", ["x", "y"], Tensor(shape, "float16", "ND"))
+
+    def drop_second_desc(message):
+        del next(op for op in message.graph[0].op if op.type == b"Add").input_desc[1:]
+
+    blob = with_modeldef(g.build("sum"), drop_second_desc)
+    x = [np.ones(shape, np.float16), np.ones(shape, np.float16)]
+    traced, planned, out = reference_run(blob, x)
+    assert out.fidelity == "computed" and traced > 8 << 20
+    assert traced <= planned + SLACK
 
 
 def test_a_plan_that_misses_a_held_array_is_caught():

@@ -244,6 +244,12 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
             heaviest, heavy = node, op_work
         read_peak, kept = _reads(node, producers, buffers)
         held, converted = _kernel(node, step)
+        for ref, desc in zip(node.inputs, node.input_descs):
+            if ref is not None and not desc.present and ref[0] in producers:
+                # a file that describes fewer inputs than the op reads: its planner sized the
+                # kernel without this one, which comes as the producer made it
+                outs = producers[ref[0]].output_descs
+                held += UNDECLARED_COPIES * _F32 * (outs[ref[1]].count if ref[1] < len(outs) else 0)
         here = buffers.live + max(read_peak, kept + held)
         if here > peak:
             peak, peak_at = here, node
