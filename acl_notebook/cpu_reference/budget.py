@@ -99,10 +99,10 @@ def encoded_bytes(desc: Any, shape: Sequence[int]) -> int:
         return _stored(desc)
 
 
-def read_cost(produced: Any, wanted: Any, shape: Optional[Sequence[int]] = None) -> tuple[int, int]:
+def read_cost(produced: Any, wanted: Any, producer: Any = None) -> tuple[int, int]:
     """(peak, kept while the op runs) bytes of `interpreter.reinterpret`: an input whose descriptor
-    describes the producer's bytes differently is the producer's value (of logical `shape`,
-    default `produced`'s) encoded, then re-read."""
+    describes the producer's bytes differently is the producer's value (`_value_shape`) encoded,
+    then re-read."""
     if produced is None or not wanted.present or wanted is produced:
         return 0, 0
     if not produced.packed and not wanted.packed and produced.dtype == wanted.dtype and produced.count == wanted.count:
@@ -112,7 +112,8 @@ def read_cost(produced: Any, wanted: Any, shape: Optional[Sequence[int]] = None)
             wanted.dtype, wanted.layout, wanted.shape, wanted.logical_shape, wanted.logical_format, wanted.c0):
         return 0, 0
     # layouts.to_physical: zero-padded, then moved into a contiguous copy
-    encoded = encoded_bytes(produced, produced.logical_shape if shape is None else shape) if produced.packed else 0
+    shape = produced.logical_shape if producer is None else _value_shape(producer, produced)
+    encoded = encoded_bytes(produced, shape) if produced.packed else 0
     peak, kept = decode_cost(wanted)
     if not wanted.packed:  # the result views the encoded bytes
         return 2 * encoded, encoded
@@ -164,16 +165,21 @@ class _Buffers:
             self.live -= self._size.pop(key)
 
 
-def _reads(node: Any, producers: dict[str, Any], buffers: _Buffers) -> tuple[int, int]:
-    """(peak, kept) bytes of reading `node`'s inputs, in order, above what the run holds; a Const
-    read for the first time is decoded into the run's arrays (`buffers`)."""
-    peak = kept = 0
+def _reads(node: Any, producers: dict[str, Any], buffers: _Buffers) -> tuple[int, int, int]:
+    """(peak, kept) bytes of reading `node`'s inputs, in order, above what the run holds (a Const
+    read for the first time is decoded into the run's arrays, `buffers`), and the values of the
+    inputs the file does not describe (fewer input descriptors than inputs): the op's planner
+    sized its kernel without them, which come as their producers made them."""
+    peak = kept = blind = 0
     for ref, desc in zip(node.inputs, node.input_descs):
         if ref is None:
             continue
         producer = producers.get(ref[0])
         if producer is None:  # given by the caller (override=), or a damaged graph: nothing decoded
             continue
+        if not desc.present:
+            outs = producer.output_descs
+            blind += outs[ref[1]].count if ref[1] < len(outs) else 0
         if not buffers.holds(ref):
             made, keep = decode_cost(producer.const) if producer.type in _CONSTS and producer.const else (0, 0)
             peak = max(peak, kept + made)
@@ -181,9 +187,9 @@ def _reads(node: Any, producers: dict[str, Any], buffers: _Buffers) -> tuple[int
         outs = producer.output_descs  # the value's descriptor in the run: the output's, or a Const's own
         produced = outs[ref[1]] if ref[1] < len(outs) else None if outs else producer.const
         if produced is not desc and produced is not None:
-            made, keep = read_cost(produced, desc, _value_shape(producer, produced))
+            made, keep = read_cost(produced, desc, producer)
             peak, kept = max(peak, kept + made), kept + keep
-    return peak, kept
+    return peak, kept, blind
 
 
 def _kernel(node: Any, step: Any) -> tuple[int, list[bool]]:
@@ -242,14 +248,9 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         work += op_work
         if op_work > heavy:
             heaviest, heavy = node, op_work
-        read_peak, kept = _reads(node, producers, buffers)
+        read_peak, kept, blind = _reads(node, producers, buffers)
         held, converted = _kernel(node, step)
-        for ref, desc in zip(node.inputs, node.input_descs):
-            if ref is not None and not desc.present and ref[0] in producers:
-                # a file that describes fewer inputs than the op reads: its planner sized the
-                # kernel without this one, which comes as the producer made it
-                outs = producers[ref[0]].output_descs
-                held += UNDECLARED_COPIES * _F32 * (outs[ref[1]].count if ref[1] < len(outs) else 0)
+        held += UNDECLARED_COPIES * _F32 * blind  # float32 copies of what its planner never saw
         here = buffers.live + max(read_peak, kept + held)
         if here > peak:
             peak, peak_at = here, node
@@ -272,7 +273,7 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         for size in outs:
             here, made = max(here, made + PLACEHOLDER_COPIES * size), made + size
         if not stopped:  # the computed outputs, each encoded in its layout (or dtype) and copied out
-            read_peak, kept = _reads(final, producers, buffers)
+            read_peak, kept, _ = _reads(final, producers, buffers)
             made = handed = 0
             for desc in final.input_descs:  # each read as this descriptor says (`_reads`), then encoded
                 size = encoded_bytes(desc, desc.logical_shape)
