@@ -11,8 +11,8 @@
  * Build: gcc -shared -fPIC -O1 -pthread -fvisibility=hidden fakeacl.c -o libascendcl.so
  * With -DFAKEACL_OLD_CANN the newer symbols are left out (aclsysGetVersionStr,
  * aclmdlGetDescFromMem, aclmdlGetInputDimsV2, aclmdlGetInputDimsRange, the
- * aclmdlLoadWithConfig family, aclrtGetDeviceUtilizationRate and aclrtCreateEventExWithFlag)
- * to test lazy symbol resolution.
+ * aclmdlLoadWithConfig family, aclrtGetDeviceUtilizationRate, aclrtCreateEventExWithFlag,
+ * aclrtCreateStreamWithConfig and aclrtSynchronizeEventWithTimeout) to test lazy symbol resolution.
  *
  * Semantics (the simulator backend implements the same):
  *  - aclInit: 0, then 100002 (refcount++). aclFinalize: 0, again 100037; aclInit works again
@@ -56,6 +56,9 @@
  *    completed at once, so launch order holds trivially; the simulator is the one that defers.
  *    Events follow (codes as acl_notebook/runtime/sim_events.py records them): a record takes its
  *    timestamp at once, a reset clears it, synchronize and stream-wait have nothing to wait for.
+ *  - Tensor descs and a dataset's entry descs as acl_notebook/runtime/sim_tensors.py records ACL's
+ *    rules (see the section above aclCreateTensorDesc); aclrtMallocCached is aclrtMalloc, and
+ *    aclrtMemFlush / aclrtMemInvalidate only check their range (there is no cache here).
  *
  * OM reading (GE's rules as om-format.md sections 2-5 and 8 describe them):
  *  - header 1.0 (no model_num, platform_version at 0x9C) and 2.0; model_length at 0xB8 wins
