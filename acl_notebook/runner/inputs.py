@@ -163,6 +163,9 @@ def _explicit_gear(model: Any, batch: Any, hw: Any, dims: Any) -> Optional[Gear]
     if not given:
         return None
     if not dyn.is_dynamic:
+        for t in user_inputs(model.inputs):
+            if not t.aipp_dims and any(d < 0 for d in t.dims):
+                raise _shape_range(model, t)  # no gear to choose, and no static shape either
         raise InputError(f"{model.name} is static (no gears); drop {', '.join(f'{k}=' for k in given)}")
     if len(given) > 1:
         raise InputError(f"give one of batch=, hw=, dims=, not {' and '.join(f'{k}=' for k in given)}")
@@ -193,6 +196,12 @@ def _whole(value: Any) -> int:
 NUMPY_MAX_DIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 
 
+def _shape_range(model: Any, t: TensorDesc) -> InputError:
+    return InputError(f"input {t.name!r} has dims {tuple(t.dims)} and {model.name} has no gears that fix the "
+                      "unknown ones: a shape-range model (ATC --input_shape_range), which needs ACL's dynamic "
+                      "tensor descs; run models with static dims or batch / image-size / dims gears")
+
+
 def _shape(model: Any, t: TensorDesc, gear: Optional[Gear]) -> tuple[int, ...]:
     """The shape input `t` takes at `gear`: the AIPP view for a static-AIPP input. Refused,
     before any array is made, when no gear fixes its unknown axes (a shape-range model) or
@@ -200,9 +209,7 @@ def _shape(model: Any, t: TensorDesc, gear: Optional[Gear]) -> tuple[int, ...]:
     dyn = model.dynamic
     shape = t.aipp_dims or tuple(input_dims(dyn.kind, t, gear, model.inputs, dyn.shape_order))
     if not dyn.is_dynamic and any(d < 0 for d in shape):
-        raise InputError(f"input {t.name!r} has dims {tuple(t.dims)} and {model.name} has no gears that fix the "
-                         "unknown ones: a shape-range model (ATC --input_shape_range), which needs ACL's dynamic "
-                         "tensor descs; run models with static dims or batch / image-size / dims gears")
+        raise _shape_range(model, t)
     if t.numpy_dtype is not None and len(shape) > NUMPY_MAX_DIMS:
         raise InputError(f"input {t.name!r} has {len(shape)} axes, more than the {NUMPY_MAX_DIMS} a numpy array "
                          f"can have, so {model.name} cannot be fed from numpy")
