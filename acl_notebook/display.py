@@ -261,12 +261,19 @@ def _has_dynamic(*groups: Sequence[TensorDesc]) -> bool:
     return any(t.is_dynamic for g in groups for t in g)
 
 
+def _no_gears(inputs: Sequence[TensorDesc]) -> str:
+    """The gear line of a model without gears: static, or unknown dims nothing fixes (a shape-range model)."""
+    if any(t.is_dynamic and not t.aipp_dims for t in inputs if t.name != "ascend_mbatch_shape_data"):
+        return "Gears: none, but unknown (-1) dims: a shape-range model, which acl-notebook cannot run"
+    return "Gears: none (static shapes)"
+
+
 def _gear_lines(
     dyn: DynamicInfo, inputs: Sequence[TensorDesc], outputs: Sequence[TensorDesc] = ()
 ) -> list[str]:
     """Gears as sentences: batch sizes, H x W pairs, or dims per input in shape order."""
     if not dyn.is_dynamic:
-        return ["Gears: none (static shapes)"]
+        return [_no_gears(inputs)]
     n = len(dyn.gears)
     if dyn.kind == "batch":
         lines = [f"Dynamic batch, {_plural(n, 'gear')}: " + ", ".join(str(g[0]) for g in dyn.gears if g)]
@@ -790,7 +797,7 @@ def _html_io(title: str, tensors: Sequence[TensorDesc], detail: bool = False) ->
 
 def _html_gears(dyn: DynamicInfo, inputs: Sequence[TensorDesc], outputs: Sequence[TensorDesc] = ()) -> str:
     if not dyn.is_dynamic:
-        return f'<div style="{_MUTED}margin-top:6px;">Gears: none (static shapes)</div>'
+        return f'<div style="{_MUTED}margin-top:6px;">{html.escape(_no_gears(inputs))}</div>'
     n = len(dyn.gears)
     if dyn.kind == "batch":
         head = f"Dynamic batch, {_plural(n, 'gear')}"

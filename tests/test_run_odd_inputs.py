@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import acl_notebook as acl
+from acl_notebook.display import render_html, render_text
 from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 from acl_notebook.runner import InputError, InputTypeError
 
@@ -27,7 +28,10 @@ def test_a_shape_range_model_is_refused_with_the_reason_not_a_shape_it_never_ask
                  lambda: acl.random_inputs(m, batch=3)):  # not "ranged is static (no gears); drop dims="
         with pytest.raises(InputError, match=r"input 'x' has dims \(-1, 4\) and ranged has no gears.*shape-range"):
             call()
+    for shown in (render_text(m.info), render_html(m.info)):  # %acl_desc and the panel's tab, before any run
+        assert "shape-range model" in shown and "static shapes" not in shown
     static = _model(session, "static", (1, 4))
+    assert "Gears: none (static shapes)" in render_text(static.info)
     assert static.run(acl.random_inputs(static))[0].shape == (1, 4)
     assert {x.name for x in session.models()} == {"ranged", "static"}
 
