@@ -144,6 +144,22 @@ def test_an_input_the_file_does_not_describe_stays_within_the_plan():
     assert traced <= planned + SLACK
 
 
+def test_a_data_op_that_converts_its_input_stays_within_the_plan():
+    """A Data op whose descriptor's dtype differs from the model input's holds a converted copy."""
+    g = Graph()
+    shape = (1, 64, 128, 128)
+    g.input("x", shape, fmt="ND")
+    g.op("relu", "Relu", ["x"], Tensor(shape, "float16", "ND"))
+
+    def data_as_float32(message):
+        next(op for op in message.graph[0].op if op.type == b"Data").output_desc[0].dtype = 1  # DT_FLOAT
+
+    blob = with_modeldef(g.build("relu"), data_as_float32)
+    traced, planned, out = reference_run(blob, [np.ones(shape, np.float16)])
+    assert out.fidelity == "computed" and traced > 8 << 20
+    check_close(planned, traced, "a float32 Data op of a float16 input")
+
+
 def test_a_plan_that_misses_a_held_array_is_caught():
     """The checks above can fail: a plan without the sliced array kept alive is below the peak."""
     blob, x = FAMILIES["strided slice (a view keeps its input)"]()

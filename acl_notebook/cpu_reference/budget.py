@@ -213,9 +213,10 @@ def _kernel(node: Any, step: Any) -> tuple[int, list[bool]]:
 
 
 def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callable[[Any], bool],
-         placeholder: str) -> Plan:
+         placeholder: str, given: Optional[dict[str, str]] = None) -> Plan:
     """Work and peak memory of running `order` (see the module docstring); `step_of(node)` is the
-    node's planned `Step` (kernel, status, macs and what the kernel holds)."""
+    node's planned `Step` (kernel, status, macs and what the kernel holds); `given`: the dtype of
+    the array the caller hands each Data op (by name), which the op converts to its own."""
     refs: dict[tuple[str, int], int] = {}
     producers: dict[str, Any] = {}
     for node in order:
@@ -230,6 +231,11 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
         if node.type == "NetOutput":
             break
         if is_source(node):  # a Data op's array is the caller's; a Const is decoded when first read
+            desc = (node.output_descs or node.input_descs or [None])[0]
+            if given and node.name in given and desc is not None and desc.dtype and desc.dtype != given[node.name]:
+                buffers.new((node.name, 0), desc.logical_bytes)  # converted to the op's dtype
+                if buffers.live > peak:
+                    peak, peak_at = buffers.live, node
             continue
         step = step_of(node)
         if step.status == placeholder:  # the run reads its inputs, stops here and drops what it made

@@ -33,6 +33,7 @@ from ..om.reader import parse
 from . import budget
 from .branches import gear_case, pick_branch
 from .graph import Desc, Graph, Node, load_graph
+from .inputs import user_inputs
 from .placeholder import NOTE as PLACEHOLDER_NOTE
 from .placeholder import placeholder_output
 from .registry import OpView, Unsupported, planner_for
@@ -256,8 +257,16 @@ class Interpreter:
         if found is None:
             if len(self._plans) >= 64:  # many different override sets: keep the cache bounded
                 self._plans.clear()
-            found = self._plans[key] = budget.plan(order, self.step, lambda n: n.type in _SOURCES, PLACEHOLDER)
+            found = self._plans[key] = budget.plan(order, self.step, lambda n: n.type in _SOURCES, PLACEHOLDER,
+                                                   self._given_dtypes())
         budget.check(found)
+
+    def _given_dtypes(self) -> dict[str, str]:
+        """Data op -> the dtype of the array `run` hands it (the model input's, as `normalize`
+        casts it), for the budget: an op whose own dtype differs holds a converted copy."""
+        wanted = user_inputs(self.info.inputs)
+        return {node.name: wanted[i].numpy_dtype.name for i, node in enumerate(self.graph.inputs)
+                if i < len(wanted) and wanted[i].numpy_dtype is not None}
 
     def _placeholders(self, inputs: Sequence[Any]) -> tuple[np.ndarray, ...]:
         """The placeholder values in the shapes and dtypes the model's outputs are handed over in
