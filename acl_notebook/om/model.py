@@ -8,6 +8,7 @@ value beside a readable name, and byte sizes as ACL reports them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from math import prod as _prod
 
 from .._rich import _repr_html_, _repr_pretty_
 from .enums import ACL_DTYPE_NAMES, DTYPE_BITS, numpy_dtype_name, tensor_size
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 #: The largest byte count we believe from a file or a runtime (1 PiB): far above any
 #: device's memory, far below where int64/size_t arithmetic wraps (2**63).
 MAX_BYTES = 2**50
+_MAX_BITS = MAX_BYTES * 8
 #: ACL_MAX_DIM_CNT: the most dims an ``aclmdlIODims`` holds (the runtime refuses a record with more).
 MAX_DIMS = 128
 
@@ -29,29 +31,34 @@ def dims_problem(dims: tuple[int, ...], acl_dtype: int) -> Optional[str]:
     GE writes -1 (an unknown axis) and -2 (an unknown rank) and nothing lower. A zero axis
     makes the byte size 0, so the size rule alone (at most `MAX_BYTES`) lets dims such as
     ``[0, 2**62, 2**62]`` through, which numpy then refuses with its own words at the first
-    run; so the other axes, each zero or unknown taken as 1, must fit in `MAX_BYTES` too."""
+    run; so the other axes, each zero or unknown taken as 1, must fit in `MAX_BYTES` too.
+    Every parse asks this of every I/O tensor, so the common case (all axes >= 1) is one
+    C-level ``min`` and ``prod``."""
+    if not dims:
+        return None
     if len(dims) > MAX_DIMS:
         return f"{len(dims)} dims, more than the {MAX_DIMS} ACL's aclmdlIODims holds (ACL_MAX_DIM_CNT)"
-    low = min(dims, default=0)
+    low = min(dims)
     if low < -2:
         return f"a dim of {low} (GE writes only -1, an unknown axis, and -2, an unknown rank)"
-    count = 1
-    for d in dims:
-        count *= max(d, 1)
-    nbytes = (count * (DTYPE_BITS.get(acl_dtype) or 8) + 7) // 8  # an unknown dtype as one byte
-    if nbytes > MAX_BYTES:
+    count = _prod(dims) if low >= 1 else _prod(d if d > 1 else 1 for d in dims)
+    if count * (DTYPE_BITS.get(acl_dtype) or 8) > _MAX_BITS:  # an unknown dtype as one byte
         return "axes that, each zero or unknown one taken as 1, hold more than any device (over 1 PiB)"
     return None
 
 
 def dims_refusal(name: str, dims: tuple[int, ...], dims_v2: tuple[int, ...], acl_dtype: int) -> Optional[str]:
-    """`dims_problem` of a tensor's dims, then of its dimsV2 view, as one phrase naming it."""
-    for what, values in (("dims", dims), ("dimsV2", dims_v2)):
+    """`dims_problem` of a tensor's dims, then of its dimsV2 view (when it differs), as one
+    phrase naming it."""
+    if dims_problem(dims, acl_dtype) is None and (not dims_v2 or dims_v2 == dims):
+        return None  # the common case, once per I/O tensor of every parse
+    for what, values in (("dims", dims), ("dimsV2", dims_v2 if dims_v2 != dims else ())):
         problem = dims_problem(values, acl_dtype)
         if problem:
             shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
             return f"tensor {name!r} has {what} [{shown}] with {problem}"
     return None
+
 
 _new = object.__new__
 
