@@ -16,9 +16,9 @@ walks the graph, `plan` adds up, from the descriptors and each planner's `OpView
   temporaries, its outputs) from what tracemalloc shows numpy allocating, then the converted
   copies of its outputs; at the end the outputs encoded and copied out. It is an upper bound
   of the traced peak and a close one (tests/test_reference_budget.py: at most 1.5x; 1.0x to
-  1.1x on the shared models, 1.0x to 1.3x on graphs of each kernel family), so the host check refuses only runs that
-  would not fit. Past what the host has available it refuses with `hostbuf.HostMemoryError`,
-  the project's one host-memory check.
+  1.1x on the shared models, 1.0x to 1.3x on graphs of each kernel family), so the host
+  check refuses only runs that would not fit. Past what the host has available it refuses
+  with `hostbuf.HostMemoryError`, the project's one host-memory check.
 
 Ops from the first placeholder on are not counted: a run stops there (its values would not
 be the model's anyway), so nothing behind it is allocated or computed.
@@ -273,22 +273,30 @@ def plan(order: Sequence[Any], step_of: Callable[[Any], Any], is_source: Callabl
                     buffers.drop(ref)
     final = next((n for n in reversed(order) if n.type == "NetOutput"), None)
     if final is not None:
-        outs = [desc.count * (desc.itemsize or _F32) for desc in final.input_descs]
-        # the placeholder function's outputs (a run that stops, or an op that fails at run time)
-        made = here = 0
-        for size in outs:
-            here, made = max(here, made + PLACEHOLDER_COPIES * size), made + size
-        if not stopped:  # the computed outputs, each encoded in its layout (or dtype) and copied out
-            read_peak, kept, _ = _reads(final, producers, buffers)
-            made = handed = 0
-            for desc in final.input_descs:  # each read as this descriptor says (`_reads`), then encoded
-                size = encoded_bytes(desc, desc.logical_shape)
-                handed, made = max(handed, made + (2 * size if desc.packed else size)), made + size
-            here = max(here, buffers.live + max(read_peak, kept + handed))
+        here = _handed_over(final, producers, buffers, stopped)
         if here > peak:
             peak, peak_at = here, final
     peak += PYTHON_BASE + PYTHON_PER_OP * len(order)
     return Plan(work, heaviest, heavy, peak, peak_at)
+
+
+def _handed_over(final: Any, producers: dict[str, Any], buffers: _Buffers, stopped: bool) -> int:
+    """Bytes held while the outputs are made: the placeholder function's (a run that stopped, or
+    an op that fails at run time, after which the run holds nothing else), or, for a run that
+    computed them, each read as the NetOutput's descriptor says, encoded in its layout and copied
+    out beside the run's arrays."""
+    made = here = 0
+    for desc in final.input_descs:
+        size = desc.count * (desc.itemsize or _F32)
+        here, made = max(here, made + PLACEHOLDER_COPIES * size), made + size
+    if stopped:
+        return here
+    read_peak, kept, _ = _reads(final, producers, buffers)
+    made = handed = 0
+    for desc in final.input_descs:
+        size = encoded_bytes(desc, desc.logical_shape)
+        handed, made = max(handed, made + (2 * size if desc.packed else size)), made + size
+    return max(here, buffers.live + max(read_peak, kept + handed))
 
 
 def check(p: Plan) -> None:
