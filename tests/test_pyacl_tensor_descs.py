@@ -293,6 +293,49 @@ def test_a_record_behind_a_blocking_callback_is_pending(rig):
         assert acl.util.stop_thread(tid) == 0
 
 
+@pytest.mark.parametrize("wait", ["event", "stream"])
+def test_a_timed_wait_behind_a_callback_already_running_expires(monkeypatch, wait):
+    """The subscribed thread has already taken the blocking callback off the stream and is
+    running it when the timed wait starts: the wait still expires (507047 / 507046) instead of
+    waiting for the callback to return (it used to, which made the test above flaky when the
+    report thread won the race). Simulator only: the C library completes work at launch."""
+    import threading
+
+    from rig import Rig
+
+    sim = Rig("sim", monkeypatch)
+    try:
+        with pyacl_installed(sim.session(soc="Ascend910B1")) as acl:
+            Program(acl)
+            stream, _ = acl.rt.create_stream()
+            event, _ = acl.rt.create_event()
+            started, release, done = threading.Event(), threading.Event(), threading.Event()
+
+            def serve():
+                while not done.is_set():
+                    acl.rt.process_report(50)
+
+            tid, _ = acl.util.start_thread(serve, None)
+            assert acl.rt.subscribe_report(tid, stream) == 0
+            assert acl.rt.launch_callback(lambda _: (started.set(), release.wait(10)), [], 1, stream) == 0
+            assert acl.rt.record_event(event, stream) == 0
+            assert started.wait(10), "the report thread ran the callback"
+            if wait == "event":
+                assert acl.rt.synchronize_event_with_timeout(event, 50) == 507047
+                assert acl.rt.query_event(event) == (NOT_READY, 0)
+            else:
+                assert acl.rt.synchronize_stream_with_timeout(stream, 50) == 507046
+            assert not release.is_set() and acl.rt.query_event(event) == (NOT_READY, 0), "nothing skipped"
+            release.set()
+            assert acl.rt.synchronize_event_with_timeout(event, 5000) == 0
+            assert acl.rt.query_event(event) == (COMPLETE, 0)
+            assert acl.rt.unsubscribe_report(tid, stream) == 0
+            done.set()
+            assert acl.util.stop_thread(tid) == 0
+    finally:
+        sim.close()
+
+
 # -- a program in the public programs' style ------------------------------------------------------------
 @pytest.mark.parametrize("spec, batches", [(classifier_spec(), []), (batch_spec(), [2, 8])])
 def test_described_io_program(tmp_path, spec, batches):

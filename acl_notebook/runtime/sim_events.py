@@ -161,8 +161,9 @@ class EventsMixin:
             return None, None
         key = found[0]
         gate = self._gate(key)
-        if gate is not None and self._queues.first(key, lambda t: t is gate or t is task) is not gate:
-            gate = None  # the callback comes after the task
+        if (gate is not None and gate.flying_on is None
+                and self._queues.first(key, lambda t: t is gate or t is task) is not gate):
+            gate = None  # the callback comes after the task (one in flight comes before every queued task)
         return key, gate
 
     def _observe(self, event: int, call: str) -> _Event:
@@ -190,11 +191,10 @@ class EventsMixin:
             return
         deadline = time.monotonic() + timeout / 1000.0
         while True:
-            me = threading.get_ident()
             with self._lock:
                 latest = self._event(event, call).latest
                 key, gate = self._blocking_before(latest) if latest is not None else (None, None)
-                tasks = [] if gate is None else self._queues.take_before(key, gate, me)
+                tasks = [] if gate is None else self._take_before_gate(key, gate)
             if gate is None:
                 if latest is not None:
                     self._perform_through(latest)

@@ -452,8 +452,7 @@ class ExecutionMixin:
                     raise self._fail(E.ACL_ERROR_RT_INVALID_HANDLE, call, "unknown stream")
                 key = stream or default_key(ctx.handle)
                 gate = None if deadline is None else self._gate(key)
-                me = threading.get_ident()
-                tasks = self._take([key]) if gate is None else self._queues.take_before(key, gate, me)
+                tasks = self._take([key]) if gate is None else self._take_before_gate(key, gate)
             self._finish(tasks)
             if gate is None:
                 return

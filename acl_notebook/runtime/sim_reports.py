@@ -225,17 +225,32 @@ class ReportsMixin:
         self._reports.notify_all()
 
     def _gate(self, key: Hashable) -> Optional[CallbackTask]:
-        """Under `_lock`: the first blocking callback queued on `key` that another (live)
-        thread has still to run: what a timed synchronize may wait for in vain."""
+        """Under `_lock`: the first blocking callback of `key` that another (live) thread has
+        still to run and that holds up its queued work: one already taken off the queue and
+        running (or about to) on another thread comes before every queued task, else the
+        first queued one. What a timed synchronize may wait for in vain."""
         me = threading.get_ident()
-        return self._queues.first(key, lambda t: isinstance(t, CallbackTask) and t.block and not t.done
-                                  and t.thread != me and _alive(t.thread))
+
+        def holds(t: StreamTask) -> bool:
+            return (isinstance(t, CallbackTask) and t.block and not t.done
+                    and t.thread != me and _alive(t.thread))
+
+        return next(filter(holds, self._queues.flying(key, me)), None) or self._queues.first(key, holds)
+
+    def _take_before_gate(self, key: Hashable, gate: CallbackTask) -> list[StreamTask]:
+        """Under `_lock`: claim what is queued on `key` before `gate`; nothing when `gate` is
+        already in flight (everything before it is too, on the thread that took it)."""
+        if gate.flying_on is not None:
+            return []
+        return self._queues.take_before(key, gate, threading.get_ident())
 
     def _wait_gate(self, task: CallbackTask, deadline: float) -> bool:
         """Post `task` (the work before it is done) and wait until it has run or its thread is
-        gone: True; False when `deadline` (time.monotonic()) passes first (it stays posted)."""
+        gone: True; False when `deadline` (time.monotonic()) passes first (it stays posted).
+        A callback another thread has taken off the queue is that thread's to call: not posted."""
         with self._lock:
-            self._post(task)
+            if task.flying_on is None:
+                self._post(task)
         with self._held:
             while not task.done and _alive(task.thread):
                 left = deadline - time.monotonic()
