@@ -12,6 +12,7 @@ import os
 import time
 from typing import Any, Optional
 
+from .om.errors import OMFormatError
 from .session import Model
 
 
@@ -54,9 +55,10 @@ def reference(source: Any, inputs: Any, *, override: Optional[dict[str, Any]] = 
                    fidelity=result.fidelity, notes=result.notes, model=name)
 
 
-class UnreadableGraph(ValueError):
+class UnreadableGraph(OMFormatError):
     """The model loaded, but the CPU reference cannot read its graph (the simulator runs it with
-    placeholder values)."""
+    placeholder values). An `OMFormatError`, as the same file given as bytes or a path raises,
+    so one ``except acl.OMFormatError`` serves every source."""
 
 
 def coverage(source: Any) -> Any:

@@ -282,3 +282,28 @@ def test_magics_show_the_refusal_as_one_line_and_run_as_placeholder(ip, capsys, 
     assert line.startswith("UsageError: The CPU reference would take about 4.4e+12 operations for this run "
                            "(Conv2D 'conv' alone") and "override=" in line  # no Python type name in front
     assert m.loaded and [x.id for x in acl.models()] == [m.id]
+
+
+def test_an_unreadable_graph_is_one_omformaterror_from_every_source(tmp_path):
+    """A descriptor-only model (its graph wires an output op to nothing) loads and runs with
+    placeholder values; `acl.reference` of it refuses the same way whether given the loaded
+    Model, the bytes or the path: one `acl.OMFormatError` naming the op (from a Model it is the
+    subclass UnreadableGraph, which used to be a bare ValueError that `except OMFormatError` missed)."""
+    from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
+
+    data = write_om(ModelSpec(name="bare", inputs=[TensorSpec("x", (1, 4), "float32", "ND")],
+                              outputs=[TensorSpec("y", (1, 4), "float32", "ND")]))
+    path = tmp_path / "bare.om"
+    path.write_bytes(data)
+    session = Session(Config(backend="sim", soc="Ascend910B1"))
+    session.start()
+    try:
+        model = session.load(data, name="bare")
+        x = np.ones((1, 4), np.float32)
+        assert model.run(x).fidelity == "placeholder"
+        for source in (model, data, str(path)):
+            with pytest.raises(acl.OMFormatError, match="'Node_Output' reads output 0 of 'y'"):
+                acl.reference(source, x)
+        assert session.find("bare") is model
+    finally:
+        session.shutdown()

@@ -56,3 +56,18 @@ def test_random_inputs_says_what_a_seed_must_be(rig, seed, error):
         acl.random_inputs(m, seed=seed)
     a, b = acl.random_inputs(m, seed=np.int64(7)), acl.random_inputs(m, seed=7)
     assert (a["x"] == b["x"]).all()  # numpy ints are seeds too, and the same seed gives the same arrays
+
+
+def test_a_numpy_scalar_is_a_0_d_input(rig):
+    """A numpy scalar (np.float32(2)) or a Python float is a 0-d array: it feeds a scalar input
+    as is, and a wrong input is told 'given shape ()'. Before, the copy made it 1-d, so a scalar
+    input refused its own value ('given shape (1,), expected ()')."""
+    session = rig.session()
+    m = _model(session, "scalar", ())
+    for value in (np.float32(2.0), np.float64(2.0), 2.0, np.array(2.0, np.float16)):
+        out = m.run(value)
+        assert out[0].shape == (1, 4), value
+    vector = _model(session, "vector", (1, 4))
+    with pytest.raises(InputError, match=r"given shape \(\), expected \(1, 4\)"):
+        vector.run(np.float32(1.0))
+    assert {x.name for x in session.models()} == {"scalar", "vector"}

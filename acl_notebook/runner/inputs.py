@@ -99,11 +99,11 @@ def _convert(t: TensorDesc, value: Any) -> tuple[np.ndarray, bool]:
     except Exception as exc:  # ragged lists, objects numpy cannot read
         raise InputTypeError(f"input {t.name!r}: {type(value).__name__} is not an array ({exc})") from None
     if target is None:  # bfloat16, int4...: numpy cannot hold them; raw bytes are taken as they are
-        return np.ascontiguousarray(arr), True
+        return np.asarray(arr, order="C"), True  # not ascontiguousarray: it makes a 0-d input 1-d
     if arr.dtype == object or not np.can_cast(arr.dtype, target, casting="same_kind"):
         raise InputTypeError(f"input {t.name!r}: given {arr.dtype}, expected {target} and numpy's same_kind "
                              f"casting refuses that conversion; convert it yourself (x.astype(np.{target}))")
-    return np.ascontiguousarray(arr, dtype=target), True
+    return np.asarray(arr, dtype=target, order="C"), True
 
 
 def _dynamic_values(t: TensorDesc, arr: np.ndarray) -> list[int]:
