@@ -14,17 +14,8 @@ and as bare backend calls through the session's pass-through, and the ratios.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
-
-def median_us(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
+from bench_pyacl import median_us  # the same timer as the image's other benchmarks
 
 
 def main() -> None:

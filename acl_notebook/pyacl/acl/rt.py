@@ -218,24 +218,24 @@ def synchronize_device() -> int:
 
 
 # -- memory ----------------------------------------------------------------------------------------
-def malloc(size: Any, policy: Any) -> tuple[int, int]:
-    call = "aclrtMalloc"
-    n, pol = unsigned(size, "acl.rt.malloc"), signed(policy, "acl.rt.malloc")
-    ptr, ret = _P.out(call, lambda: _P.call("malloc", n, pol), 0)
+def _device_malloc(call: str, name: str, size: Any, policy: Any) -> tuple[int, int]:
+    """aclrtMalloc or aclrtMallocCached (`name`: the bridge's and pyACL's name of it), tracked."""
+    where = f"acl.rt.{name}"
+    n, pol = unsigned(size, where), signed(policy, where)
+    ptr, ret = _P.out(call, lambda: _P.call(name, n, pol), 0)
     if not ret:
         _track(ptr, n, DEVICE, _charge(n, pol))
     return ptr, ret
+
+
+def malloc(size: Any, policy: Any) -> tuple[int, int]:
+    return _device_malloc("aclrtMalloc", "malloc", size, policy)
 
 
 def malloc_cached(size: Any, policy: Any) -> tuple[int, int]:
     """aclrtMallocCached: device memory as acl.rt.malloc gives it (freed with acl.rt.free); the
     program keeps the host's cache coherent with mem_flush / mem_invalidate."""
-    call = "aclrtMallocCached"
-    n, pol = unsigned(size, "acl.rt.malloc_cached"), signed(policy, "acl.rt.malloc_cached")
-    ptr, ret = _P.out(call, lambda: _P.call("malloc_cached", n, pol), 0)
-    if not ret:
-        _track(ptr, n, DEVICE, _charge(n, pol))
-    return ptr, ret
+    return _device_malloc("aclrtMallocCached", "malloc_cached", size, policy)
 
 
 def mem_flush(dev_ptr: Any, size: Any) -> int:
