@@ -137,9 +137,11 @@ def _unescape(field: str) -> str:
 
 
 def _best_mount(candidates: list[tuple[str, str]], path: str) -> tuple[str, str]:
-    """The mount whose root holds `path` (the whole hierarchy "/" last), else the first."""
+    """The mount whose root holds `path` and shows the most of its ancestors (the shortest
+    root: the whole hierarchy "/" first, since an ancestor above a mount's root cannot be
+    read through it), else the first."""
     holding = [c for c in candidates if _relative(path, c[0]) is not None]
-    return max(holding, key=lambda c: len(c[0])) if holding else candidates[0]
+    return min(holding, key=lambda c: len(c[0].rstrip("/"))) if holding else candidates[0]
 
 
 def _relative(path: str, mount_root: str) -> Optional[str]:
@@ -201,10 +203,15 @@ def room(h: Hierarchy, levels: tuple[tuple[str, int], ...]) -> Optional[Room]:
     return best
 
 
+#: The most of one file read: mountinfo of a node with many mounts (pods' volumes, overlay
+#: layers) passes 64 KiB, and a cgroup mount may come after them.
+_READ_CAP = 1 << 24
+
+
 def _read(base: str, name: str) -> Optional[str]:
     try:
         with open(os.path.join(base, name), encoding="ascii", errors="strict") as f:
-            return f.read(1 << 16)
+            return f.read(_READ_CAP)
     except (OSError, ValueError):
         return None
 
@@ -235,13 +242,16 @@ class Watch:
     Host-memory checks sit on hot paths (each simulated execute), so: the cgroup and its limits
     are found once and again every `REFIND_SECONDS` (a pod's limit can be resized); usage is
     re-read only when a size is over half of what was left at the last reading (less what was
-    granted since) or that reading is older than `FRESH_SECONDS`. A refusal always comes from a
-    fresh reading. Plain attribute updates: racing threads can only make the estimate stale
+    granted since) or that reading is older than `FRESH_SECONDS`; a size of `FRESH_BYTES` or
+    more always reads (usage may have grown by much since, outside any check, and one reading,
+    tens of microseconds, is little beside filling that many bytes). A refusal always comes
+    from a fresh reading. Plain attribute updates: racing threads can only make the estimate stale
     within those bounds, never raise.
     """
 
     REFIND_SECONDS = 60.0
     FRESH_SECONDS = 1.0
+    FRESH_BYTES = 64 << 20
 
     def __init__(self, root: str = "/") -> None:
         self.root = root
@@ -259,7 +269,7 @@ class Watch:
             self._refind(now)
         if not self._levels:
             return True
-        if now - self._read_at <= self.FRESH_SECONDS and 2 * size <= self._left:
+        if size < self.FRESH_BYTES and now - self._read_at <= self.FRESH_SECONDS and 2 * size <= self._left:
             self._left -= size
             return True
         return False

@@ -201,19 +201,19 @@ def test_the_real_tree_of_this_machine_is_read_without_error():
 
 # ----------------------------------------------------------------------------- caching
 def test_usage_is_reread_only_near_what_was_left(tmp_path, monkeypatch):
-    """With 1 GiB left at the last reading, sizes up to half of what is left (less what was
+    """With 40 MiB left at the last reading, sizes up to half of what is left (less what was
     granted since) pass without a file read; a larger one reads again and sees the truth."""
-    root = v2(tmp_path, "/", {"": (2 * GiB, GiB, 0)})
+    root = v2(tmp_path, "/", {"": (100 * MiB, 60 * MiB, 0)})
     w = Watch(str(root))
-    assert w.room().available == GiB
+    assert w.room().available == 40 * MiB
     reads = []
     real = cgroup._read
     monkeypatch.setattr(cgroup, "_read", lambda base, name: reads.append(name) or real(base, name))
-    (root / "sys/fs/cgroup/memory.current").write_text(f"{2 * GiB}\n")  # the container filled up meanwhile
-    assert w.fits_cheaply(300 * MiB) and w.fits_cheaply(300 * MiB)  # 600 <= 1024, then 600 <= 724
+    (root / "sys/fs/cgroup/memory.current").write_text(f"{100 * MiB}\n")  # the container filled up meanwhile
+    assert w.fits_cheaply(12 * MiB) and w.fits_cheaply(12 * MiB)  # 24 <= 40, then 24 <= 28
     assert reads == []
-    assert not w.fits_cheaply(300 * MiB)  # 600 > 424 left: near, so read
-    r = w.room(300 * MiB)
+    assert not w.fits_cheaply(12 * MiB)  # 24 > 16 left: near, so read
+    r = w.room(12 * MiB)
     assert r.available == 0 and reads == ["memory.current", "memory.stat"]
     assert not w.fits_cheaply(1)
 
@@ -277,3 +277,43 @@ def test_a_caller_fix_is_kept_when_the_container_refuses(small_cgroup):
     small_cgroup(64 * MiB)
     with pytest.raises(hostbuf.HostMemoryError, match=r"\(0 B in use\); pass smaller arrays$"):
         hostbuf.check_host_memory("x", 65 * MiB, "pass smaller arrays")
+
+
+# ----------------------------------------------------------------------------- review fixes
+def test_a_big_allocation_after_usage_grew_is_refused(tmp_path):
+    """A reading left 1 GiB; then the container filled (another process, arrays made without a
+    check). A 400 MiB allocation a moment later must see that, not pass on the old reading: the
+    kernel would OOM-kill the kernel instead of the check refusing it."""
+    root = v2(tmp_path, "/", {"": (2 * GiB, GiB, 0)})
+    w = Watch(str(root))
+    assert w.room().available == GiB
+    (root / "sys/fs/cgroup/memory.current").write_text(f"{2 * GiB - 100 * MiB}\n")
+    assert not w.fits_cheaply(400 * MiB)
+    assert w.room(400 * MiB).available == 100 * MiB
+
+
+def test_the_mount_that_shows_every_ancestor_is_used(tmp_path):
+    """Two cgroup2 mounts hold the process's cgroup (docker without a cgroup namespace: its own
+    cgroup at /sys/fs/cgroup, and the host's whole hierarchy at /host/sys/fs/cgroup, as node
+    agents and kind nodes have it). Only the whole one shows the pod's 1 GiB limit above the
+    container's 4 GiB one, and cgroup v2 has no hierarchical limit file to tell it otherwise."""
+    ctr = "/kubepods/pod1/ctr"
+    root = v2(tmp_path, ctr, {"": (4 * GiB, 300 * MiB, 0)}, mount_root=ctr)
+    v2(root / "host", ctr, {"": (None, 9 * GiB, 0), "kubepods": ("max", 2 * GiB, 0),
+                               "kubepods/pod1": (GiB, 300 * MiB, 0), "kubepods/pod1/ctr": (4 * GiB, 300 * MiB, 0)})
+    with open(root / "proc/self/mountinfo", "a") as f:
+        f.write("40 22 0:30 / /host/sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n")
+    assert room_of(root).limit == GiB
+
+
+def test_a_long_mountinfo_is_read_to_its_end(tmp_path):
+    """A node with many mounts (pods' secrets, overlay layers, snaps) has a mountinfo far past
+    64 KiB; the cgroup mount listed after them still counts."""
+    root = v2(tmp_path, "/", {"": (64 * MiB, 10 * MiB, 0)})
+    path = root / "proc/self/mountinfo"
+    lines = path.read_text().splitlines(keepends=True)
+    filler = "".join(f"{100 + i} 22 0:{100 + i} / /var/lib/kubelet/pods/p{i}/volumes/secret rw - tmpfs tmpfs rw\n"
+                     for i in range(2000))
+    path.write_text(lines[0] + filler + "".join(lines[1:]))
+    assert path.stat().st_size > 1 << 17
+    assert room_of(root).available == 54 * MiB
