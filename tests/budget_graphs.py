@@ -279,6 +279,17 @@ def _argmax_casts() -> tuple[bytes, list[np.ndarray]]:
     return g.build("gap", "arg", "mask", "ints"), [_x(shape)]
 
 
+def _argmax_inner(dtype="float32", kind="ArgMaxV2", dim=1) -> tuple[bytes, list[np.ndarray]]:
+    """An argmax along an axis that is not the last: numpy moves it last in a contiguous copy."""
+    g = Graph()
+    shape = (64, 512, 256)
+    g.input("x", shape, dtype, "ND")
+    kept = tuple(d for i, d in enumerate(shape) if i != dim)
+    outs = [Tensor(kept, "int32", "ND")] + ([Tensor(kept, dtype, "ND")] if kind == "ArgMaxWithValue" else [])
+    g.op("arg", kind, ["x"], outs if len(outs) > 1 else outs[0], dimension=dim)
+    return g.build(*(["arg:0", "arg:1"] if len(outs) > 1 else ["arg"])), [_x(shape, dtype)]
+
+
 #: family -> case builder
 FAMILIES: dict[str, Case] = {
     "conv 3x3": lambda: _conv(),
@@ -313,4 +324,6 @@ FAMILIES: dict[str, Case] = {
     "scale, bias, AddN": _scale_bias,
     "NHWC pool and resize": _nhwc_pool_resize,
     "global pool, argmax, casts": _argmax_casts,
+    "argmax over a middle axis, float32": _argmax_inner,
+    "argmax with value over the first axis, float16": lambda: _argmax_inner("float16", "ArgMaxWithValue", 0),
 }

@@ -246,8 +246,13 @@ def argmax(op: OpView):
     out_shapes = [d.logical_shape for d in op.node.output_descs]
     if op.type in ("ArgMaxD", "ArgMinD", "ArgMaxWithValue") and not op.has("dimension"):
         raise Unsupported("dimension is not in the file")
+    # numpy's argmax along an axis that is not the last moves it last in a contiguous float32
+    # copy of the whole input (an axis read from an input at run time may be any)
+    dim = op.attr("dimension")
+    last = dim is not None and ndim > 0 and int(dim) % ndim == ndim - 1
+    moved = 0 if last else 4 * logical_count(op.inp(0))
     # int64 indices (and the maxima as float32)
-    op.cost(held=op.f32(0) + sum(8 * logical_count(d) for d in op.node.output_descs), makes="int64")
+    op.cost(held=op.f32(0) + moved + sum(8 * logical_count(d) for d in op.node.output_descs), makes="int64")
 
     def kernel(xs):
         dim = op.attr("dimension")
