@@ -290,6 +290,16 @@ def _argmax_inner(dtype="float32", kind="ArgMaxV2", dim=1) -> tuple[bytes, list[
     return g.build(*(["arg:0", "arg:1"] if len(outs) > 1 else ["arg"])), [_x(shape, dtype)]
 
 
+def _nz_row_weight() -> tuple[bytes, list[np.ndarray]]:
+    """A [1, n] FRACTAL_NZ weight: stored 16 rows high, its one logical row a contiguous cut of
+    the decoded copy, which must not keep the 16x padded copy alive through the matmul."""
+    g = Graph()
+    g.input("a", (3, 1), fmt="ND")
+    g.const("w", _x((1, 400000), seed=1), "FRACTAL_NZ", "ND")
+    g.op("mm", "MatMulV2", ["a", "w"], Tensor((3, 400000), "float16", "ND"))
+    return g.build("mm"), [_x((3, 1))]
+
+
 #: family -> case builder
 FAMILIES: dict[str, Case] = {
     "conv 3x3": lambda: _conv(),
@@ -300,6 +310,7 @@ FAMILIES: dict[str, Case] = {
     "conv depthwise": lambda: _conv(c=64, o=64, groups=64),
     "conv dilated (2)": lambda: _conv(pad=2, dil=2),
     "matmul (FRACTAL_NZ weights)": lambda: _matmul(),
+    "matmul, a [1, n] FRACTAL_NZ weight": _nz_row_weight,
     "batch matmul": lambda: _matmul(kind="BatchMatMulV2"),
     "fully connection": lambda: _matmul(m=256, kind="FullyConnection"),
     "max pool": lambda: _pool(),

@@ -95,3 +95,19 @@ def test_real_weights_decode_with_zero_padding_exactly_where_the_rules_put_it(na
         assert logical.shape == tuple(shape)
         # re-encoding reproduces the file's bytes, so every non-zero byte is a logical element
         assert np.array_equal(layouts.to_physical(logical, layout, fmt, c0), raw)
+
+
+@pytest.mark.parametrize("layout, shape, origin", [
+    ("FRACTAL_NZ", (1, 4096), "ND"),  # one logical row: a contiguous cut of 16 stored rows
+    ("NC1HWC0", (1, 3, 32, 32), "NCHW"),  # batch 1, C 3 of 16
+    ("FRACTAL_Z", (8, 16, 3, 3), "NCHW"),  # whole C0 groups, N 8 of 16
+])
+def test_a_decoded_tensor_does_not_keep_its_padded_copy_alive(layout, shape, origin):
+    """The logical array owns its bytes: a view of the decoded padded copy would hold up to 16x
+    its size for as long as the value is used (the CPU reference's plan counts the logical bytes)."""
+    x = np.arange(int(np.prod(shape)), dtype=np.float16).reshape(shape)
+    stored = layouts.to_physical(x, layout, origin, 16)
+    out = layouts.to_logical(stored, layout, shape, origin, 16)
+    assert np.array_equal(out, x)
+    base = out if out.base is None else out.base
+    assert base.nbytes == x.nbytes and not np.shares_memory(out, stored)

@@ -110,6 +110,16 @@ def physical_shape(layout: str, logical_shape: tuple[int, ...], origin_format: s
     return shape
 
 
+def _own(view: Any) -> Any:
+    """A C-contiguous copy of `view`, the padding cut off. Not ``ascontiguousarray``: when the cut
+    happens to be contiguous (one row of a FRACTAL_NZ matrix, batch 1 of NC1HWC0, whole
+    C0 groups) it returns the view itself, which keeps the whole padded copy alive (16x the
+    logical bytes for a [1, n] NZ weight) for as long as the value is used."""
+    import numpy as np
+
+    return np.array(view, order="C", copy=True)
+
+
 def to_logical(physical: Any, layout: str, logical_shape: tuple[int, ...], origin_format: str, c0: int) -> Any:
     """Decode a stored tensor (already shaped as `physical_shape` says) into its logical array."""
     import numpy as np
@@ -123,12 +133,12 @@ def to_logical(physical: Any, layout: str, logical_shape: tuple[int, ...], origi
         n, c, h, w = _as_nchw_shape(shape, origin_format)
         c1 = expected[1]
         nchw = x.transpose(0, 1, 4, 2, 3).reshape(n, c1 * c0, h, w)[:, :c]
-        return np.ascontiguousarray(_from_nchw(nchw, shape, origin_format))
+        return _own(_from_nchw(nchw, shape, origin_format))
     if layout == "FRACTAL_Z":
         n, c, h, w = _as_nchw_shape(shape, origin_format)
         c1, n1 = _ceil(c, c0), expected[1]
         nchw = x.reshape(c1, h, w, n1, _N0, c0).transpose(3, 4, 0, 5, 1, 2).reshape(n1 * _N0, c1 * c0, h, w)
-        return np.ascontiguousarray(_from_nchw(nchw[:n, :c], shape, origin_format))
+        return _own(_from_nchw(nchw[:n, :c], shape, origin_format))
     if layout == "FRACTAL_NZ":
         mat = shape if len(shape) > 1 else (1,) + shape
         *batch, rows, cols = mat
@@ -136,7 +146,7 @@ def to_logical(physical: Any, layout: str, logical_shape: tuple[int, ...], origi
         w1, h1 = expected[b], expected[b + 1]
         order = tuple(range(b)) + (b + 1, b + 2, b, b + 3)
         nd = x.transpose(order).reshape(*batch, h1 * _H0, w1 * c0)[..., :rows, :cols]
-        return np.ascontiguousarray(nd).reshape(shape)
+        return _own(nd).reshape(shape)
     return x.reshape(shape)
 
 
