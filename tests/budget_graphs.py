@@ -300,6 +300,14 @@ def _nz_row_weight() -> tuple[bytes, list[np.ndarray]]:
     return g.build("mm"), [_x((3, 1))]
 
 
+def _mean_first_axis() -> tuple[bytes, list[np.ndarray]]:
+    """np.mean along an axis that is not the last holds a buffer of its own (about 128 KiB)."""
+    g = Graph()
+    g.input("x", (64, 512, 256), fmt="ND")
+    g.op("mean", "ReduceMeanD", ["x"], Tensor((512, 256), "float16", "ND"), axes=[0], keep_dims=False)
+    return g.build("mean"), [_x((64, 512, 256))]
+
+
 #: family -> case builder
 FAMILIES: dict[str, Case] = {
     "conv 3x3": lambda: _conv(),
@@ -323,6 +331,7 @@ FAMILIES: dict[str, Case] = {
     "elementwise broadcast float32": lambda: _broadcast("float32"),
     "softmax": _softmax,
     "reductions": _reduce,
+    "mean over the first axis": _mean_first_axis,
     "transpose / reshape": _transpose,
     "strided slice (a view keeps its input)": _slice_keeps_input,
     "int8 input": _int8,

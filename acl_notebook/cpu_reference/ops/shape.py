@@ -204,7 +204,10 @@ def reduce(op: OpView):
     out_shape = op.out().logical_shape
     if op.type.endswith("D"):
         _check(op, 1, "axes")
-    op.cost(held=op.f32(0) + op.out32())
+    # np.mean divides its sum in place with the count as a float64 operand, through numpy's
+    # buffered iterator: two float64 buffers of up to 8192 values (128 KiB)
+    divide = 16 * min(logical_count(op.out()), 8192) if kind == "Mean" else 0
+    op.cost(held=op.f32(0) + op.out32() + divide)
 
     def kernel(xs):
         axes = op.attr("axes")
