@@ -209,8 +209,12 @@ _READ_CAP = 1 << 24
 
 
 def _read(base: str, name: str) -> Optional[str]:
+    """A file's text; paths in /proc/self/cgroup and mountinfo are raw bytes (mountinfo escapes
+    only space, tab, newline and backslash), so any byte is kept as the file system would
+    take it back (surrogateescape): a mount of a folder named in another script must not make
+    the whole file unreadable. Number files are checked to be ASCII digits (`_number`)."""
     try:
-        with open(os.path.join(base, name), encoding="ascii", errors="strict") as f:
+        with open(os.path.join(base, name), encoding="utf-8", errors="surrogateescape") as f:
             return f.read(_READ_CAP)
     except (OSError, ValueError):
         return None
@@ -223,7 +227,7 @@ def _number(text: Optional[str], v2_none: str = "") -> Optional[int]:
     word = text.strip()
     if v2_none and word == v2_none:
         return None
-    return int(word) if word.isdigit() and len(word) < 40 else None
+    return int(word) if word.isascii() and word.isdigit() and len(word) < 40 else None
 
 
 def _stat(text: Optional[str], key: str) -> Optional[int]:

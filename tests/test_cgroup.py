@@ -317,3 +317,22 @@ def test_a_long_mountinfo_is_read_to_its_end(tmp_path):
     path.write_text(lines[0] + filler + "".join(lines[1:]))
     assert path.stat().st_size > 1 << 17
     assert room_of(root).available == 54 * MiB
+
+
+def test_a_mount_with_a_non_ascii_path_does_not_hide_the_limit(tmp_path):
+    """mountinfo escapes only space, tab, newline and backslash: a bind mount of a folder named
+    in any other script (``docker -v /home/josé/data:/data``) is raw UTF-8 there, and a cgroup
+    named so is raw in /proc/self/cgroup too. Neither may make the limit unknown."""
+    root = v2(tmp_path, "/pods/josé", {"": (None, GiB, 0), "pods/josé": (64 * MiB, 10 * MiB, 0)})
+    path = root / "proc/self/mountinfo"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_bytes((lines[0] + "30 22 8:1 /home/josé/données /data rw - ext4 /dev/sda1 rw\n"
+                      + "".join(lines[1:])).encode())
+    assert room_of(root).available == 54 * MiB
+
+
+@pytest.mark.parametrize("text", ["\u00b2\n", "\u0663\u0663\n", "12\u00b2\n"])
+def test_a_non_ascii_digit_in_a_number_file_is_garbage(tmp_path, text):
+    root = v2(tmp_path, "/", {"": (64 * MiB, 10 * MiB, 0)})
+    (root / "sys/fs/cgroup/memory.max").write_bytes(text.encode())
+    assert room_of(root) is None
