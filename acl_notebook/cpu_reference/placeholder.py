@@ -25,7 +25,7 @@ def placeholder_output(inputs: Sequence[Any], index: int, size: int) -> np.ndarr
     total = sum(int(a.sum(dtype=np.uint64)) for a in arrays)
     s = total & 0xFF
     table = ((s + 31 * index + 7 * np.arange(256, dtype=np.int64)) & 0xFF).astype(np.uint8)
-    out = np.resize(table, size)
+    out = _cycle(table, size)
     length = sum(a.size for a in arrays)
     if length and size:
         parts, have = [], 0
@@ -35,8 +35,17 @@ def placeholder_output(inputs: Sequence[Any], index: int, size: int) -> np.ndarr
             parts.append(a[: size - have])
             have += parts[-1].size
         cat = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        out ^= np.resize(cat, size)
+        out ^= _cycle(cat, size)
     return out
+
+
+def _cycle(a: np.ndarray, size: int) -> np.ndarray:
+    """`a` repeated to `size` values, as a new array. Not ``np.resize``: it concatenates a tuple
+    of size / len(a) references to `a`, 41 bytes held per output byte for a one-byte input
+    (a 1 GiB output of a model with a scalar input would ask for 41 GiB) and seconds of work."""
+    if a.size >= size:
+        return a[:size].copy()
+    return np.tile(a, -(-size // a.size))[:size]
 
 
 def placeholder_like(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
