@@ -169,3 +169,23 @@ def test_a_plan_that_misses_a_held_array_is_caught():
         check_close(planned - sliced, traced, "without the view")
     with pytest.raises(AssertionError, match="the traced peak"):
         check_close(2 * traced, traced, "twice the peak")
+
+
+def test_a_run_asks_the_host_for_its_planned_peak_and_a_margin(small_host):
+    """The plan is close to numpy's traced peak, and the process holds more than tracemalloc sees
+    (allocator, arenas, a kernel a plan misjudges): a run is refused when its peak plus
+    `budget.MARGIN` is past what is available, and runs once that much is there."""
+    g = Graph()
+    g.input("x", (1024, 1024), "float16", "ND")
+    g.op("a", "Relu", ["x"], Tensor((1024, 1024), "float16", "ND", "ND"))
+    g.op("s", "ReduceSumD", ["a"], Tensor((1,), "float32", "ND", "ND"), axes=[0, 1])
+    model = open_model(g.build("s"))
+    x = np.ones((1024, 1024), np.float16)
+    assert float(acl.reference(model, x)[0][0]) == 1024 * 1024
+    (plan,) = model._plans.values()
+    assert budget.MARGIN > 1 and budget.asked(plan) > plan.peak * budget.MARGIN
+    small_host(plan.peak + (budget.asked(plan) - plan.peak) // 2)  # the peak fits, the margin does not
+    with pytest.raises(acl.HostMemoryError, match=r"for this run with a 25% margin \(at Relu 'a'\)"):
+        acl.reference(model, x)
+    small_host(budget.asked(plan))
+    assert float(acl.reference(model, x)[0][0]) == 1024 * 1024
