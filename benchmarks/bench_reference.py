@@ -30,6 +30,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from bench_decode import export_old  # the previous tree, as git archive exports it
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -273,23 +274,13 @@ print(json.dumps([first, statistics.median(times), model.run(x).fidelity]))
 """
 
 
-def _export(rev: str, root: Path, tmp: Path) -> Path:
-    """`rev`'s acl_notebook package, exported into `tmp`/old: the tree to put first on sys.path."""
-    old = tmp / "old"
-    old.mkdir()
-    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "acl_notebook"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    return old
-
-
 def against_previous(rev: str, rounds: int = 3) -> list[tuple[str, float, float, float, str]]:
     """(model, warm new/previous, first-run new/previous, new warm seconds, fidelity): child
     processes of this tree and of `rev`'s, taking turns, CPU time, medians over `rounds`."""
     root = Path(__file__).resolve().parents[1]
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        old = _export(rev, root, Path(tmp))
+        old = export_old(rev, Path(tmp))
         # one BLAS thread: idle BLAS threads spin, which a busy machine turns into noise on CPU time
         env = {**os.environ, "PYTHONPATH": "", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
         for name, blob, runs in _check_models():
@@ -355,7 +346,7 @@ def plan_against(rev: str) -> dict[str, tuple[list, list]]:
     root = Path(__file__).resolve().parents[1]
     got = {}
     with tempfile.TemporaryDirectory() as tmp:
-        old = _export(rev, root, Path(tmp))
+        old = export_old(rev, Path(tmp))
         env = {**os.environ, "PYTHONPATH": str(root / "benchmarks"), "OPENBLAS_NUM_THREADS": "1"}
         for label, tree in (("new", root), ("old", old)):
             done = subprocess.run([sys.executable, "-c", _PLAN_CHILD, str(tree), str(root / "tests")], check=True,
