@@ -31,6 +31,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
+from .runtime import errors as E
 from .runtime.errors import AclError
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("acl_notebook")
 
 #: ACL's "not initialised", for a call that comes after the session was finalized at exit.
-ACL_ERROR_UNINITIALIZE = 100001
+ACL_ERROR_UNINITIALIZE = E.ACL_ERROR_UNINITIALIZE
 
 #: How models and memory a program owns are labelled in the registry.
 ORIGIN = "pyACL"

@@ -60,7 +60,7 @@ from .prototypes import (
 )
 
 _INT32 = (-(2**31), 2**31 - 1)
-_ACL_ERROR_BAD_ALLOC = 200000  # what we report when a create call returns NULL
+_ACL_ERROR_BAD_ALLOC = E.ACL_ERROR_BAD_ALLOC  # what we report when a create call returns NULL
 _UINT32_MAX = 2**32 - 1
 
 
