@@ -46,6 +46,15 @@ def _product_held(op: OpView, w_slot: int, has_bias: bool, post_held: int) -> in
     return op.f32(0) + op.f32(w_slot) + out + max(out if has_bias else 0, post_held)
 
 
+def _finish(op: OpView, y: np.ndarray, xs: list, has_bias: bool, post) -> np.ndarray:
+    """The product plus the bias in slot 2 (one value per output column), then the fused post-ops."""
+    if has_bias:
+        bias = f32(xs[2]).reshape(-1)
+        broadcast_within(op, y, bias)
+        y = y + bias
+    return post(y, xs) if post is not None else y
+
+
 @register("MatMul", "MatMulV2", "BatchMatMul", "BatchMatMulV2", "MatMulV3", "BatchMatMulV3")
 def matmul(op: OpView):
     a, b, out = _matrix(op.inp(0).logical_shape), _matrix(op.inp(1).logical_shape), _matrix(op.out().logical_shape)
@@ -69,14 +78,7 @@ def matmul(op: OpView):
             w = np.swapaxes(w, -1, -2)
         # batch dims broadcast: [B,1,M,K] @ [1,B,K,N] is B*B products, whatever the file declares
         broadcast_within(op, x[..., :1], w[..., :1, :])
-        y = np.matmul(x, w)
-        if has_bias:
-            bias = f32(xs[2]).reshape(-1)
-            broadcast_within(op, y, bias)
-            y = y + bias
-        if post is not None:
-            y = post(y, xs)
-        return y.reshape(out_shape)
+        return _finish(op, np.matmul(x, w), xs, has_bias, post).reshape(out_shape)
 
     return kernel
 
@@ -97,13 +99,6 @@ def fully_connection(op: OpView):
         x2 = x.reshape(int(np.prod(x.shape[:axis])), -1)
         w = f32(xs[1])
         w2 = w.reshape(-1, x2.shape[1]).T if not transpose else w.reshape(x2.shape[1], -1)
-        y = x2 @ w2
-        if has_bias:
-            bias = f32(xs[2]).reshape(-1)
-            broadcast_within(op, y, bias)
-            y = y + bias
-        if post is not None:
-            y = post(y, xs)
-        return y.reshape(out_shape)
+        return _finish(op, x2 @ w2, xs, has_bias, post).reshape(out_shape)
 
     return kernel
