@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from backends import MODES, STATIC, Runner, build
 from hypothesis import settings
 from shared_models import MODELS_DIR
 
@@ -61,6 +62,46 @@ def acl_rig(monkeypatch, tmp_path_factory):
     r = _acl_rig(monkeypatch, tmp_path_factory)
     yield r
     r.close()
+
+
+# -- the backend-layer tests' devices (test_runtime_*.py, test_run.py; helpers in backends.py) --
+@pytest.fixture(params=list(MODES))
+def mode(request) -> str:
+    """The run mode a backend test runs in, each in turn: a key of `backends.MODES`."""
+    return request.param
+
+
+@pytest.fixture
+def dev(rig, mode):
+    """A started session whose context is current on this thread, in EP or RC."""
+    s = rig.session(soc=MODES[mode])
+    s._use(0)
+    return s
+
+
+@pytest.fixture
+def static(rig, mode):
+    """A `backends.Runner` (datasets allocated, nothing copied yet) for a `backends.STATIC`
+    model loaded in a session of `mode`, its context current."""
+    s = rig.session(soc=MODES[mode])
+    m = s.load(build(MODES[mode], *STATIC))
+    s._use(0)
+    r = Runner(s, m)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def sim_dev():
+    """A started simulator session on an EP SoC, its context current: for what only the
+    simulator can show (work waits on a stream until something waits for it)."""
+    from acl_notebook.session import Config, Session
+
+    s = Session(Config(backend="sim", soc="Ascend910B1"))
+    s.start()
+    s._use(0)
+    yield s
+    s.shutdown()
 
 
 @pytest.fixture

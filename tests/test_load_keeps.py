@@ -184,7 +184,7 @@ def test_a_parse_handed_on_one_thread_is_never_used_on_another(sim, monkeypatch)
 
 
 def test_a_refused_load_keeps_nothing_of_the_callers_bytes(make_session):
-    from test_runtime import small_model
+    from backends import small_model
 
     from acl_notebook.session import DeviceMemoryError
 
@@ -197,7 +197,7 @@ def test_a_refused_load_keeps_nothing_of_the_callers_bytes(make_session):
 
 
 def test_a_run_still_queued_when_its_model_is_unloaded_computes_the_model(sim):
-    from test_runtime_execute import Runner
+    from backends import Runner
 
     blob, x, want = conv_model()
     m = sim.load(blob)

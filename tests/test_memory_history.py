@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from test_runtime import small_model
+from backends import small_model
 
 from acl_notebook import session as session_module
 

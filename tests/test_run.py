@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 import pytest
-from test_runtime_memory import MODES
+from backends import MODES
 
 from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 from acl_notebook.runner.errors import InputError, InputNameError, InputTypeError
@@ -23,11 +23,6 @@ from acl_notebook.session_io import io_charge
 MiB = 1 << 20
 ZERO = {"device_allocations": 0, "host_allocations": 0, "data_buffers": 0, "datasets": 0, "streams": 0,
         "descs": 0, "events": 0}
-
-
-@pytest.fixture(params=list(MODES))
-def mode(request) -> str:
-    return request.param
 
 
 def spec(soc: str, inputs, outputs, **extra) -> bytes:

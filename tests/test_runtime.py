@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from backends import small_model
 from shared_models import REAL_MODEL_SOC, REAL_MODELS, expected, model_path
 
 import acl_notebook.hostbuf as hostbuf
@@ -21,16 +22,6 @@ MiB = 1024**2
 
 def soc_for(name: str) -> str:
     return REAL_MODEL_SOC[name] or "Ascend910B1"
-
-
-def small_model(name: str, work: int, weight: int, soc: str = "Ascend910B1") -> bytes:
-    spec = ModelSpec(
-        name=name, soc_version=soc,
-        inputs=[TensorSpec("x", (1, 3, 32, 32), "float16", "NCHW")],
-        outputs=[TensorSpec("y", (1, 10), "float32", "ND")],
-        work_size=work, weight_size=weight,
-    )
-    return write_om(spec)
 
 
 def desc_dicts(tensors) -> list[dict]:

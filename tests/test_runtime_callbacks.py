@@ -16,8 +16,7 @@ import weakref
 
 import numpy as np
 import pytest
-from test_runtime_execute import STATIC, Runner, build
-from test_runtime_memory import code_of, in_thread
+from backends import STATIC, Runner, build, code_of, in_thread
 
 from acl_notebook.runtime.errors import AclError
 

@@ -12,35 +12,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
-from test_runtime_execute import STATIC, Runner, build, check_values
-from test_runtime_memory import D2H, H2D, H2H, MODES, code_of, in_thread
+from backends import D2H, H2D, STATIC, Runner, build, check_values, code_of, in_thread, pinned, read_host
 
 from acl_notebook.runtime import sim_outputs
 from acl_notebook.runtime.sim_events import EVENT_SYNC, EVENT_TIME_LINE
-from acl_notebook.session import Config, Session
-
-
-@pytest.fixture(params=list(MODES))
-def mode(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def dev(rig, mode):
-    s = rig.session(soc=MODES[mode])
-    s._use(0)
-    return s
-
-
-@pytest.fixture
-def static(rig, mode):
-    s = rig.session(soc=MODES[mode])
-    m = s.load(build(MODES[mode], *STATIC))
-    s._use(0)
-    r = Runner(s, m)
-    yield r
-    r.close()
 
 
 def test_timing_a_run_with_two_events(rig, static):
@@ -131,29 +106,8 @@ def test_extended_events(dev):
 
 
 # -- the simulator's model of completion ------------------------------------------------------------
-@pytest.fixture
-def sim():
-    s = Session(Config(backend="sim", soc="Ascend910B1"))
-    s.start()
-    s._use(0)
-    yield s
-    s.shutdown()
-
-
-def pinned(b, data: bytes) -> int:
-    ptr = b.malloc_host(len(data))
-    b.memcpy(ptr, len(data), np.frombuffer(data, np.uint8).ctypes.data, len(data), H2H)
-    return ptr
-
-
-def read_host(b, ptr: int, n: int) -> bytes:
-    out = np.zeros(n, np.uint8)
-    b.memcpy(out.ctypes.data, n, ptr, n, H2H)
-    return out.tobytes()
-
-
-def test_synchronizing_an_event_performs_its_stream_up_to_it_and_no_further(sim):
-    b = sim.backend
+def test_synchronizing_an_event_performs_its_stream_up_to_it_and_no_further(sim_dev):
+    b = sim_dev.backend
     src = pinned(b, b"\x21" * 64)
     first, second = pinned(b, bytes(64)), pinned(b, bytes(64))
     device = b.malloc(64)
@@ -172,8 +126,8 @@ def test_synchronizing_an_event_performs_its_stream_up_to_it_and_no_further(sim)
     b.destroy_stream(stream)
 
 
-def test_querying_an_event_observes_the_work_before_it(sim):
-    b = sim.backend
+def test_querying_an_event_observes_the_work_before_it(sim_dev):
+    b = sim_dev.backend
     src, dst = pinned(b, b"\x33" * 32), pinned(b, bytes(32))
     device = b.malloc(32)
     stream, event = b.create_stream(), b.create_event()
@@ -187,8 +141,8 @@ def test_querying_an_event_observes_the_work_before_it(sim):
     b.destroy_stream(stream)
 
 
-def test_a_stream_waiting_for_an_event_waits_for_the_other_streams_work(sim):
-    b = sim.backend
+def test_a_stream_waiting_for_an_event_waits_for_the_other_streams_work(sim_dev):
+    b = sim_dev.backend
     src, dst = pinned(b, b"\x44" * 48), pinned(b, bytes(48))
     device = b.malloc(48)
     producer, consumer = b.create_stream(), b.create_stream()
@@ -204,8 +158,8 @@ def test_a_stream_waiting_for_an_event_waits_for_the_other_streams_work(sim):
         b.destroy_stream(s)
 
 
-def test_a_later_record_supersedes_an_earlier_one(sim):
-    b = sim.backend
+def test_a_later_record_supersedes_an_earlier_one(sim_dev):
+    b = sim_dev.backend
     stream, start, end = b.create_stream(), b.create_event(), b.create_event()
     b.record_event(start, stream)
     b.record_event(end, stream)
@@ -220,7 +174,7 @@ def test_a_later_record_supersedes_an_earlier_one(sim):
     b.destroy_stream(stream)
 
 
-def test_elapsed_time_measures_the_simulated_compute(sim, monkeypatch):
+def test_elapsed_time_measures_the_simulated_compute(sim_dev, monkeypatch):
     """A run that takes 60 ms (a slowed interpreter) between two records is 60 ms of event
     time; two records with nothing between them are far less."""
     real = sim_outputs.compute
@@ -230,10 +184,10 @@ def test_elapsed_time_measures_the_simulated_compute(sim, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sim_outputs, "compute", slow)
-    m = sim.load(build("Ascend910B1", *STATIC))
-    sim._use(0)
-    r = Runner(sim, m)
-    b = sim.backend
+    m = sim_dev.load(build("Ascend910B1", *STATIC))
+    sim_dev._use(0)
+    r = Runner(sim_dev, m)
+    b = sim_dev.backend
     stream = b.create_stream()
     events = [b.create_event() for _ in range(4)]
     b.record_event(events[0], stream)

@@ -12,94 +12,11 @@ import threading
 
 import numpy as np
 import pytest
-from test_runtime_memory import D2H, H2D, MODES, code_of, in_thread
+from backends import D2H, H2D, MODES, STATIC, Runner, build, check_values, code_of, in_thread
 
-from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
-from acl_notebook.runtime.gears import MBATCH_INPUT, full_dims, input_dims, output_dims
-from acl_notebook.runtime.sim_outputs import PLACEHOLDER, placeholder_output
-
-MiB = 1 << 20
-
-
-@pytest.fixture(params=list(MODES))
-def mode(request) -> str:
-    return request.param
-
-
-def build(soc: str, inputs, outputs, **extra) -> bytes:
-    return write_om(ModelSpec(name="m", soc_version=soc, inputs=inputs, outputs=outputs,
-                              work_size=MiB, weight_size=MiB, **extra))
-
-
-STATIC = ([TensorSpec("a", (2, 8), "float32", "ND"), TensorSpec("b", (3,), "int8", "ND")],
-          [TensorSpec("y", (4,), "int32", "ND"), TensorSpec("z", (5, 5), "uint8", "ND")])
-
-
-class Runner:
-    """The raw ACL sequence a client writes: malloc, data buffers, datasets, copies, execute."""
-
-    def __init__(self, session, model) -> None:
-        self.s, self.b, self.m = session, session.backend, model
-        self.ptrs: list[int] = []
-        self.bufs: list[int] = []
-        self.inputs = self.dataset([t.size for t in model.inputs])
-        # a dynamic output reports size 0 (unknown dims count as 0): size it for its largest gear
-        sizes = [t.size or max(int(np.prod(output_dims(model.dynamic, model.outputs, j, g))) *
-                               t.numpy_dtype.itemsize for g in model.dynamic.gears)
-                 for j, t in enumerate(model.outputs)]
-        self.outputs = self.dataset(sizes)
-
-    def dataset(self, sizes) -> int:
-        ds = self.b.create_dataset()
-        for size in sizes:
-            ptr = self.b.malloc(max(size, 1))
-            self.ptrs.append(ptr)
-            self.bufs.append(self.b.create_data_buffer(ptr, size))
-            self.b.add_dataset_buffer(ds, self.bufs[-1])
-        return ds
-
-    def addr(self, ds: int, i: int) -> int:
-        return self.b.data_buffer_addr(self.b.dataset_buffer(ds, i))
-
-    def put(self, i: int, data: np.ndarray) -> None:
-        self.b.memcpy(self.addr(self.inputs, i), data.nbytes, data.ctypes.data, data.nbytes, H2D)
-        self.b.update_data_buffer(self.b.dataset_buffer(self.inputs, i), self.addr(self.inputs, i), data.nbytes)
-
-    def get(self, j: int, nbytes: int) -> np.ndarray:
-        out = np.zeros(nbytes, dtype=np.uint8)
-        if nbytes:
-            self.b.memcpy(out.ctypes.data, nbytes, self.addr(self.outputs, j), nbytes, D2H)
-        return out
-
-    def close(self) -> None:
-        for ds in (self.inputs, self.outputs):
-            self.b.destroy_dataset(ds)
-        for buf in self.bufs:
-            self.b.destroy_data_buffer(buf)
-        for ptr in self.ptrs:
-            self.b.free(ptr)
-
-
-def check_values(rig, session, got: np.ndarray, inputs: list[np.ndarray], j: int) -> None:
-    report = session.backend.last_execution()
-    if rig.kind == "acl":
-        assert report is None, "real hardware has no fidelity report"
-    else:
-        assert report is not None and report.notes
-        if report.fidelity != PLACEHOLDER:
-            return  # an interpreter computes real values; other tests check those
-    want = placeholder_output([x.view(np.uint8).reshape(-1) for x in inputs], j, got.size)
-    assert (got == want).all()
-
-
-@pytest.fixture
-def static(rig, mode):
-    s = rig.session(soc=MODES[mode])
-    m = s.load(build(MODES[mode], *STATIC))
-    s._use(0)
-    r = Runner(s, m)
-    yield r
-    r.close()
+from acl_notebook.om.writer import TensorSpec
+from acl_notebook.runtime.gears import MBATCH_INPUT, full_dims, input_dims
+from acl_notebook.runtime.sim_outputs import placeholder_output
 
 
 def test_static_execute_computes_outputs_from_the_device_inputs(rig, static):

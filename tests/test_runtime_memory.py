@@ -9,56 +9,17 @@ library (tests/abi/fakeacl.c).
 from __future__ import annotations
 
 import ctypes
-import threading
 
 import numpy as np
 import pytest
+from backends import D2D, D2H, DEFAULT, H2D, H2H, MODES, code_of, in_thread
 
-from acl_notebook.runtime.base import MallocPolicy, MemAttr, MemcpyKind, RunMode, malloc_charge
+from acl_notebook.runtime.base import MallocPolicy, MemAttr, RunMode, malloc_charge
 from acl_notebook.runtime.errors import AclError, FunctionNotFoundError
-
-MODES = {"EP": "Ascend910B1", "RC": "Ascend310B4"}
-H2D, D2H, D2D, H2H, DEFAULT = (MemcpyKind.HOST_TO_DEVICE, MemcpyKind.DEVICE_TO_HOST,
-                               MemcpyKind.DEVICE_TO_DEVICE, MemcpyKind.HOST_TO_HOST, MemcpyKind.DEFAULT)
-
-
-@pytest.fixture(params=list(MODES))
-def mode(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def dev(rig, mode):
-    """A started session whose context is current on this thread, in EP or RC."""
-    s = rig.session(soc=MODES[mode])
-    s._use(0)
-    return s
-
-
-def code_of(call, *args) -> int:
-    with pytest.raises(AclError) as info:
-        call(*args)
-    return info.value.code
 
 
 def free_bytes(s) -> int:
     return s.backend.mem_info(s._mem_attr())[0]
-
-
-def in_thread(fn):
-    """Run `fn` on a fresh thread (no current context) and return its result or exception."""
-    box = {}
-
-    def run():
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["value"] = exc
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    return box["value"]
 
 
 def test_run_mode_is_reported(dev, mode):

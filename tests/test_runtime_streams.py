@@ -11,43 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_runtime_execute import STATIC, Runner, build, check_values
-from test_runtime_memory import D2D, D2H, DEFAULT, H2D, H2H, MODES, code_of, in_thread
-
-
-@pytest.fixture(params=list(MODES))
-def mode(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def dev(rig, mode):
-    s = rig.session(soc=MODES[mode])
-    s._use(0)
-    return s
-
-
-@pytest.fixture
-def static(rig, mode):
-    s = rig.session(soc=MODES[mode])
-    m = s.load(build(MODES[mode], *STATIC))
-    s._use(0)
-    r = Runner(s, m)
-    yield r
-    r.close()
-
-
-def pinned(b, data: bytes) -> int:
-    """ACL host memory (aclrtMallocHost) holding `data`."""
-    ptr = b.malloc_host(len(data))
-    b.memcpy(ptr, len(data), np.frombuffer(data, np.uint8).ctypes.data, len(data), H2H)
-    return ptr
-
-
-def read_host(b, ptr: int, n: int) -> bytes:
-    out = np.zeros(n, np.uint8)
-    b.memcpy(out.ctypes.data, n, ptr, n, H2H)
-    return out.tobytes()
+from backends import D2D, D2H, DEFAULT, H2D, H2H, check_values, code_of, in_thread, pinned, read_host
 
 
 def test_copies_on_a_stream_arrive_after_synchronize(dev):
@@ -157,17 +121,6 @@ def test_the_default_stream_and_the_default_kind(dev):
 
 
 # -- what only the simulator can show: the copy happens when the stream gets to it ---------------
-@pytest.fixture
-def sim_dev():
-    from acl_notebook.session import Config, Session
-
-    s = Session(Config(backend="sim", soc="Ascend910B1"))
-    s.start()
-    s._use(0)
-    yield s
-    s.shutdown()
-
-
 def test_forgetting_to_synchronize_reads_stale_bytes(sim_dev):
     b = sim_dev.backend
     old, new = b"\x01" * 64, b"\x02" * 64
