@@ -1,8 +1,8 @@
 """acl-notebook: load Ascend offline models from memory in Jupyter.
 
 Public API (see README): `inspect`, `configure`, `load`, `models`, `find`, `unload`, `unload_all`,
-`memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, `reference`, `coverage`, `compare`,
-and the types `Model`, `ModelInfo`, `TensorDesc`, `Outputs`, `BenchResult`, `Comparison`, `ModelGroup`
+`memory`, `host_memory`, `utilization`, `info`, `socs`, `panel`, `run`, `bench`, `reference`, `coverage`, `compare`,
+and the types `Model`, `ModelInfo`, `TensorDesc`, `Outputs`, `BenchResult`, `Comparison`, `HostMemory`, `ModelGroup`
 (one model on several devices), with the errors `OMFormatError`, `AclError`, `DeviceMemoryError`,
 `HostMemoryError`, `OverrideError`, `ReferenceLimitError`, `GroupLoadError`; and `cluster`, the Ray
 cluster of NPUs (`acl_notebook.cluster`, imported on first use; Ray only when a cluster starts).
@@ -33,6 +33,8 @@ _EXPORTS = {
     "unload_all": "acl_notebook.api",
     "memory": "acl_notebook.api",
     "info": "acl_notebook.api",
+    "host_memory": "acl_notebook.api",
+    "HostMemory": "acl_notebook.hostmemory",
     "utilization": "acl_notebook.api",
     "socs": "acl_notebook.api",
     "panel": "acl_notebook.api",

@@ -13,6 +13,7 @@ from .session import MemoryReport, Model, ModelList, SessionInfo, get_session
 if TYPE_CHECKING:
     from .grid import MemoryGrid
     from .group import ModelGroup
+    from .hostmemory import HostMemory
     from .runtime.base import Utilization
 
 
@@ -105,6 +106,16 @@ def memory(device: Any = None) -> Union[MemoryReport, MemoryGrid]:
     from .grid import local_grid
 
     return local_grid(session, parse_devices(device, session.device_count))
+
+
+def host_memory() -> HostMemory:
+    """Host memory the kernel may still take: the smaller of the host's MemAvailable and what
+    the container's memory limit (cgroup v1 or v2) leaves, with both figures and which one is
+    tighter (`limited_by`). Runs, random inputs and the CPU reference are held there, and are
+    refused (`HostMemoryError`) past it."""
+    from .hostmemory import read
+
+    return read()
 
 
 def utilization(device: Optional[int] = None) -> Optional[Utilization]:

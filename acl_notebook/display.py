@@ -33,10 +33,12 @@ __all__ = [
     "Group",
     "PALETTE",
     "device_rows_html",
+    "device_span",
     "duration",
     "error_line",
     "error_text",
     "grid_colors",
+    "host_row_html",
     "model_colour",
     "refusal_html",
     "human_bytes",
@@ -470,36 +472,111 @@ def _text_model(model: Any, width: int) -> str:
     return "\n".join(lines)
 
 
-def _model_rows(models: Sequence[Any]) -> list[list[str]]:
-    rows = []
+def _model_row(m: Any) -> list[str]:
+    row = [str(m.id), m.name, str(m.device), f"{len(m.inputs)}/{len(m.outputs)}", human_bytes(m.memory),
+           _clock(getattr(m, "loaded_at", None)), _seconds(getattr(m, "load_seconds", None)),
+           str(getattr(m, "source", ""))]
+    if not getattr(m, "loaded", True):
+        row[1] += " (unloaded)"
+    return row
+
+
+def device_span(devices: Sequence[int]) -> str:
+    """Device ids as people write them: "0-3", "0, 2, 5-7"."""
+    runs: list[list[int]] = []
+    for d in sorted(devices):
+        if runs and d == runs[-1][1] + 1:
+            runs[-1][1] = d
+        else:
+            runs.append([d, d])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def _listing(models: Sequence[Any]) -> list[tuple[str, Any]]:
+    """The models in load order, each group's copies gathered where its first copy is:
+    ("model", model) or ("group", (name, copies))."""
+    out: list[tuple[str, Any]] = []
+    groups: dict[str, list[Any]] = {}
     for m in models:
-        rows.append(
-            [
-                str(m.id),
-                m.name,
-                str(m.device),
-                f"{len(m.inputs)}/{len(m.outputs)}",
-                human_bytes(m.memory),
-                _clock(getattr(m, "loaded_at", None)),
-                _seconds(getattr(m, "load_seconds", None)),
-                str(getattr(m, "source", "")),
-            ]
-        )
-        if not getattr(m, "loaded", True):
-            rows[-1][1] += " (unloaded)"
+        name = getattr(m, "group", None)
+        if not name:
+            out.append(("model", m))
+        elif name in groups:
+            groups[name].append(m)
+        else:
+            groups[name] = [m]
+            out.append(("group", (name, groups[name])))
+    return out
+
+
+def _group_summary_row(name: str, copies: Sequence[Any]) -> list[str]:
+    """A group's own row: no id (its name unloads every copy), its devices, the memory of its
+    loaded copies, when the first loaded and how long all took."""
+    live = [m for m in copies if getattr(m, "loaded", True)]
+    took = [m.load_seconds for m in copies if getattr(m, "load_seconds", None) is not None]
+    first = copies[0]
+    n = len(copies)
+    return ["", f"{name} ({'1 copy' if n == 1 else f'{n} copies'})", device_span([m.device for m in copies]),
+            f"{len(first.inputs)}/{len(first.outputs)}", human_bytes(sum(m.memory for m in live)),
+            _clock(getattr(first, "loaded_at", None)), _seconds(sum(took)) if took else "-",
+            str(getattr(first, "source", ""))]
+
+
+def _copy_row(m: Any, last: bool) -> list[str]:
+    """A group's copy, under its group: its own id (what `%acl_unload ID` takes), device,
+    memory and load time; what every copy shares (I/O count, source) is on the group's row."""
+    row = _model_row(m)
+    row[1] = ("└ " if last else "├ ") + row[1]
+    row[3] = row[7] = ""
+    return row
+
+
+def _model_rows(models: Sequence[Any]) -> list[tuple[str, str, list[str]]]:
+    """(kind, model or group name, cells) per table row; kind is "model", "group" (a group's
+    own row) or "copy" (one of its copies, listed under it)."""
+    rows: list[tuple[str, str, list[str]]] = []
+    for kind, item in _listing(models):
+        if kind == "model":
+            rows.append(("model", item.name, _model_row(item)))
+            continue
+        name, copies = item
+        rows.append(("group", name, _group_summary_row(name, copies)))
+        rows += [("copy", m.name, _copy_row(m, i == len(copies) - 1)) for i, m in enumerate(copies)]
     return rows
 
 
 _MODEL_HEADERS = ["id", "name", "device", "in/out", "memory", "loaded at", "took", "source"]
+_GROUP_NOTE = ("a group's name unloads all its copies (%acl_unload {name}); a copy's id unloads that "
+               "copy alone")
+
+
+def _model_list_title(models: Sequence[Any]) -> str:
+    total = sum(m.memory for m in models if getattr(m, "loaded", True))
+    listing = _listing(models)
+    groups = [item for kind, item in listing if kind == "group"]
+    charged = f"{human_bytes(total)} of device memory charged"
+    if not groups:
+        return f"{_plural(len(models), 'model')}, {charged}"
+    singles = len(listing) - len(groups)
+    copies = sum(len(c) for _, c in groups)
+    parts = ([_plural(singles, "model")] if singles else []) + [
+        f"{_plural(len(groups), 'model group')} ({copies} {'copy' if copies == 1 else 'copies'})"]
+    return f"{' and '.join(parts)}, {charged}"
+
+
+def _group_note(models: Sequence[Any]) -> str:
+    names = [item[0] for kind, item in _listing(models) if kind == "group"]
+    return _GROUP_NOTE.format(name=names[0]) if names else ""
 
 
 def _text_model_list(models: Sequence[Any], width: int) -> str:
     if not models:
         return "No models loaded. Load one with %acl_load PATH.om or acl_notebook.load(...)."
-    total = sum(m.memory for m in models if getattr(m, "loaded", True))
-    lines = [f"{_plural(len(models), 'model')}, {human_bytes(total)} of device memory charged"]
-    lines += _table(_MODEL_HEADERS, _model_rows(models), width=width, right=(0, 2, 4), wrap=(1, 7))
-    return "\n".join(lines)
+    lines = [_model_list_title(models)]
+    rows = [cells for _, _, cells in _model_rows(models)]
+    lines += _table(_MODEL_HEADERS, rows, width=width, right=(0, 2, 4), wrap=(7, 1))  # paths give way first
+    note = _group_note(models)
+    return "\n".join(lines + textwrap.wrap(note, max(40, width - 2), initial_indent="  ", subsequent_indent="  "))
 
 
 def _bar_segments(report: Any, cells: int) -> list[tuple[str, int]]:
@@ -564,6 +641,7 @@ def _session_pairs(info: Any) -> list[tuple[str, Any]]:
         ("Run mode", info.run_mode),
         ("Memory", f"{human_bytes(info.memory_total)} {info.memory_kind} on device {info.device}"
          if getattr(info, "memory_total", 0) else info.memory_kind),
+        ("Host memory", _host_words(info.host_memory) if getattr(info, "host_memory", None) else None),
         ("Model buffers", getattr(info, "buffers", "") or None),
         ("Models loaded", info.models_loaded),
         ("Note", info.note or None),
@@ -895,19 +973,31 @@ def _html_model(model: Any) -> str:
     return _root(title + fields + _html_io_sections(model.inputs, model.outputs, model.dynamic))
 
 
+_COPY_NAME = "padding-left:1.4em;"
+
+
 def _html_model_list(models: Sequence[Any]) -> str:
     if not models:
         return _root(
             f'<div style="{_MUTED}">No models loaded. Load one with <code>%acl_load PATH.om</code> '
             "or <code>acl_notebook.load(...)</code>.</div>"
         )
-    total = sum(m.memory for m in models if getattr(m, "loaded", True))
-    title = f'<div style="{_TITLE}">{_e(_plural(len(models), "model"))}, ' \
-        f"{_e(human_bytes(total))} of device memory charged</div>"
-    rows = _model_rows(models)
-    for row in rows:
-        row[7] = f'<span style="{_CODE}{_WRAP}font-size:0.9em;">{_e(row[7])}</span>'
-    return _root(title + _html_table(_MODEL_HEADERS, rows, right=(0, 2, 4), raw=(7,), wrap=(1, 7)))
+    title = f'<div style="{_TITLE}">{_e(_model_list_title(models))}</div>'
+    rows = []
+    for kind, name, row in _model_rows(models):
+        cells = list(row)
+        cells[7] = f'<span style="{_CODE}{_WRAP}font-size:0.9em;">{_e(row[7])}</span>'
+        if kind == "group":  # the group's own row: bold, in the colour its copies share
+            cells[1] = f'{_swatch(model_colour(name))}<b style="{_WRAP}">{_e(row[1])}</b>'
+        elif kind == "copy":
+            cells[1] = f'<span style="{_COPY_NAME}{_WRAP}">{_e(row[1])}</span>'
+        else:
+            cells[1] = _e(row[1])
+        rows.append(cells)
+    note = _group_note(models)
+    note = f'<div style="{_MUTED}font-size:0.9em;">{_e(note)}</div>' if note else ""
+    return _root(title + _html_table(_MODEL_HEADERS, rows, right=(0, 2, 4), raw=(1, 7), wrap=(1, 7))
+                 + note)
 
 
 def _html_bar(report: Any) -> str:
@@ -1020,6 +1110,112 @@ def device_rows_html(rows: Sequence[tuple[int, Any, Any, bool]]) -> str:
         lines.append(f'<div class="acl-device-row" data-device="{_e(device)}" style="display:flex;'
                      f'align-items:center;gap:10px;flex-wrap:wrap;margin:1px 0;">{label}{body}</div>')
     return _root("".join(lines))
+
+
+# ----------------------------------------------------------------------------------------
+# host memory: what the kernel may still take (the container's limit or the host's MemAvailable)
+# ----------------------------------------------------------------------------------------
+_HOST_USED = "var(--jp-brand-color1, #1976d2)"
+_HOST_LOW = "var(--jp-warn-color1, #b45309)"
+
+
+def _host_words(hm: Any) -> str:
+    """How much the kernel may still take and which limit says so, in one phrase."""
+    if hm.available is None:
+        return "unknown: /proc/meminfo cannot be read and no container limit was found"
+    free = f"{human_bytes(hm.available)} free for this kernel"
+    container = (f"container limit {human_bytes(hm.limit)}, {human_bytes(hm.in_use or 0)} in use"
+                 if hm.limit is not None else "")
+    if hm.limited_by == "container":
+        seen = (f" (the host shows {human_bytes(hm.host_available)} available)"
+                if hm.host_available is not None else "")
+        return f"{free}: {container}{seen}"
+    of = f" of {human_bytes(hm.host_total)}" if hm.host_total else ""
+    if container:
+        left = max(0, hm.limit - (hm.in_use or 0))
+        return f"{free}: host MemAvailable{of} ({container}, which would leave {human_bytes(left)})"
+    return f"{free}: host MemAvailable{of} (no container limit)"
+
+
+def _host_bar(hm: Any) -> Optional[tuple[int, int, str]]:
+    """(used, whole, what the whole is) of the limit in force; None when there is no whole."""
+    if hm.limited_by == "container" and hm.limit:
+        return hm.limit - hm.available, hm.limit, "container limit"
+    if hm.limited_by == "host" and hm.host_total:
+        return max(0, hm.host_total - hm.available), hm.host_total, "host"
+    return None
+
+
+def _text_host_memory(hm: Any, width: int) -> str:
+    lines = [f"Host memory: {_host_words(hm)}"]
+    bar = _host_bar(hm)
+    if bar is not None:
+        used, whole, what = bar
+        cells = max(20, min(50, width - 30))
+        filled = min(cells, round(cells * used / whole))
+        lines.append(f"  [{'#' * filled}{'.' * (cells - filled)}] {_percent(used, whole)} of the {what} used")
+    lines += _fields([
+        ("Container limit", _bytes_both(hm.limit) if hm.limit is not None else "none found (no memory cgroup limit)"),
+        ("Container in use", _bytes_both(hm.in_use) if hm.in_use is not None else None),
+        ("Host available", _bytes_both(hm.host_available) if hm.host_available is not None else "unreadable"),
+        ("Host total", _bytes_both(hm.host_total) if hm.host_total else None),
+    ], width=width)
+    return "\n".join(lines)
+
+
+def _html_host_bar(hm: Any, max_width: str = "40em") -> str:
+    bar = _host_bar(hm)
+    if bar is None:
+        return ""
+    used, whole, what = bar
+    share = 100.0 * used / max(whole, 1)
+    colour = _HOST_LOW if hm.available < whole / 10 else _HOST_USED
+    tip = f"{human_bytes(used)} of the {what} {human_bytes(whole)} in use; {human_bytes(hm.available)} free"
+    return (
+        f'<div title="{_e(tip)}" style="display:flex;width:100%;max-width:{max_width};height:14px;'
+        f'border-radius:3px;overflow:hidden;border:1px solid {_BORDER};margin:4px 0;" role="img" '
+        f'aria-label="{_e(_percent(used, whole))} of the {_e(what)} used">'
+        f'<div style="width:{share:.3f}%;min-width:{2 if used else 0}px;background:{colour};height:100%;"></div>'
+        f'<div style="flex:1 1 auto;background:{_FREE_COLOR};height:100%;"></div></div>'
+    )
+
+
+def _html_host_memory(hm: Any) -> str:
+    what = {"container": "container limit", "host": "host MemAvailable"}.get(hm.limited_by, "unknown")
+    title = (f'<div style="{_TITLE}">Host memory <span style="{_MUTED}font-weight:normal;">'
+             f"(set by the {_e(what)})</span></div>")
+    summary = f'<div style="{_WRAP}">{_e(_host_words(hm))}</div>'
+    pairs = [
+        ("container limit", human_bytes(hm.limit) if hm.limit is not None else "none found"),
+        ("container in use", human_bytes(hm.in_use) if hm.in_use is not None else None),
+        ("host available", human_bytes(hm.host_available) if hm.host_available is not None else "unreadable"),
+        ("host total", human_bytes(hm.host_total) if hm.host_total else None),
+    ]
+    return _root(title + _html_host_bar(hm) + summary + _html_fields(pairs))
+
+
+def host_row_html(hm: Any) -> str:
+    """The panel's host line, in the style of its device rows: a bar of the limit in force,
+    used / whole, what is free for this kernel, and what the host shows when a container's
+    limit is the tighter."""
+    label = f'<span style="{_NOWRAP}flex:0 0 4.5em;">Host RAM</span>'
+    bar = _host_bar(hm)
+    if bar is None:
+        body = f'<span style="{_MUTED}{_WRAP}">{_e(_host_words(hm))}</span>'
+    else:
+        used, whole, what = bar
+        tone = _WARN if hm.available < whole / 10 else ""
+        figures = (f'<span style="{_NOWRAP}">{_e(human_bytes(used))} / {_e(human_bytes(whole))} {_e(what)} '
+                   f'({_e(_percent(used, whole))}) · <b style="{tone}">{_e(human_bytes(hm.available))} free</b></span>')
+        aside = ""
+        if hm.limited_by == "container" and hm.host_available is not None:
+            aside = f"the host shows {human_bytes(hm.host_available)} available"
+        elif hm.limit is not None:
+            aside = f"container limit {human_bytes(hm.limit)}"
+        body = (_html_host_bar(hm, "22em").replace("width:100%;", "min-width:8em;flex:1 1 12em;", 1) + figures
+                + (f'<span style="{_NOWRAP}{_MUTED}">{_e(aside)}</span>' if aside else ""))
+    return _root(f'<div class="acl-host-row" data-limited-by="{_e(hm.limited_by)}" style="display:flex;'
+                 f'align-items:center;gap:10px;flex-wrap:wrap;margin:1px 0;">{label}{body}</div>')
 
 
 def _html_session(info: Any) -> str:
@@ -1639,6 +1835,7 @@ _TEXT_BY_NAME: dict[str, Callable[[Any, int], str]] = {
     "SessionInfo": _text_session,
     "DeviceMemoryError": _text_memory_error,
     "HostMemoryError": _text_memory_error,
+    "HostMemory": _text_host_memory,
     "ModelGroup": _text_model_group,
     "MemoryGrid": _text_memory_grid,
     "ClusterModel": _text_cluster_model,
@@ -1658,6 +1855,7 @@ _HTML_BY_NAME: dict[str, Callable[[Any], str]] = {
     "SessionInfo": _html_session,
     "DeviceMemoryError": _html_memory_error,
     "HostMemoryError": _html_memory_error,
+    "HostMemory": _html_host_memory,
     "ModelGroup": _html_model_group,
     "MemoryGrid": _html_memory_grid,
     "ClusterModel": _html_cluster_model,

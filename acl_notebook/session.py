@@ -23,6 +23,8 @@ from typing import Any, Callable, Iterable, Optional, Union
 from ._rich import _repr_html_, _repr_pretty_
 from .history import PROGRAM_BUFFERS, MemoryHistory, MemorySample
 from .hostbuf import HostMemoryError, open_source
+from .hostmemory import HostMemory
+from .hostmemory import read as read_host_memory
 from .om.errors import OMFormatError
 from .om.model import MAX_BYTES, DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
 from .om.reader import read
@@ -226,6 +228,9 @@ class SessionInfo:
     note: str = ""
     soc_source: str = ""  # how the simulated SoC was chosen (auto / configured); "" on hardware
     memory_total: int = 0  # bytes aclrtGetMemInfo reports as total on the default device
+    #: Host memory the kernel may still take (`hostmemory.HostMemory`): runs, inputs and the
+    #: CPU reference live there, and in a container its limit, not the node's RAM, bounds it.
+    host_memory: Optional[HostMemory] = None
     #: What `configure` changed, as (setting, before, after); None when nothing was asked.
     changed: Optional[tuple[tuple[str, str, str], ...]] = None
 
@@ -957,6 +962,7 @@ class Session:
                 device_count=self._device_count, device=self.config.device, run_mode=run_mode,
                 memory_kind=self.memory_kind(), models_loaded=len(self._models), buffers=buffers,
                 note=self._note, soc_source=self._soc_source(), memory_total=self._default_total(),
+                host_memory=read_host_memory(),
             )
 
     def _default_total(self) -> int:

@@ -1,4 +1,5 @@
-"""The panel's memory section: per-device bars, the report, memory and utilisation over time.
+"""The panel's memory section: per-device bars, the host's line, the report, memory and
+utilisation over time.
 
 It reads the session (memory reports, the sampled history, utilisation) and renders
 through `display` and `memory_plot`; it owns no state beyond the zoom the user picked.
@@ -14,7 +15,8 @@ from typing import Any
 
 import ipywidgets as W
 
-from ..display import device_rows_html, error_line, human_bytes, model_colour, render_html
+from ..api import host_memory
+from ..display import device_rows_html, error_line, host_row_html, human_bytes, model_colour, render_html
 from .memory_plot import render_png, render_util_png
 
 log = logging.getLogger("acl_notebook.widgets")
@@ -34,6 +36,10 @@ class MemorySection:
         self.mode.add_class("acl-zoom")
         self.devices = W.HTML()
         self.devices.add_class("acl-devices")
+        # host memory (the container's limit, where one is tighter than the node): what runs,
+        # random inputs and the CPU reference take, and what the device rows cannot show
+        self.host = W.HTML()
+        self.host.add_class("acl-host")
         self.report = W.HTML(layout=W.Layout(flex="0 1 390px", min_width="300px", max_width="480px"))
         self.report.add_class("acl-memory")
         # width 100%: the PNG is drawn at 1.5x for sharp text and shown at the column's width
@@ -48,12 +54,12 @@ class MemorySection:
         row = W.HBox([self.report, plots], layout=W.Layout(flex_flow="row wrap", grid_gap="16px",
                                                           align_items="flex-start"))
         self._containers = (head, plots, row)
-        self.box = W.VBox([head, self.devices, row])
+        self.box = W.VBox([head, self.devices, self.host, row])
         self.last_key: Any = None
 
     def widgets(self) -> list[W.Widget]:
-        return [self.title, self.mode, self.devices, self.report, self.plot, self.util_plot, *self._containers,
-                self.box]
+        return [self.title, self.mode, self.devices, self.host, self.report, self.plot, self.util_plot,
+                *self._containers, self.box]
 
     def draw(self, device: int, device_count: int = 1) -> None:
         """Redraw everything for `device` (the selected one of `device_count`); errors show
@@ -91,6 +97,18 @@ class MemorySection:
             self.util_plot.value = util
             self.util_plot.layout.display = None
         self._draw_devices(device, count)
+        self.draw_host()
+
+    def draw_host(self) -> None:
+        """Re-read host memory and redraw its line (the timer calls this every tick: host
+        memory moves without any load or unload; an unchanged value sends nothing)."""
+        try:
+            shown = host_row_html(host_memory())
+        except Exception as exc:  # an unreadable /proc must not break the memory view
+            log.debug("host memory line failed", exc_info=True)
+            shown = f'<div class="acl-muted acl-note">Host memory: {html.escape(error_line(exc))}</div>'
+        if self.host.value != shown:
+            self.host.value = shown
 
     def _draw_devices(self, selected: int, count: int) -> None:
         session = self._session

@@ -234,7 +234,8 @@ class Panel(W.VBox):
             self._views_seen = True
 
     def _tick(self) -> None:
-        """Timer body: sample the device, redraw only if the numbers changed."""
+        """Timer body: sample the device, redraw only if its numbers changed; the host line
+        every tick (host memory moves with no load or unload)."""
         if self._closed or not self.shown or not self._session.started:
             return
         sample = self._session.sample(self.device)
@@ -242,6 +243,8 @@ class Panel(W.VBox):
             with self._lock:
                 if not self._closed:
                     self._render_memory()
+        else:
+            self.memory.draw_host()
 
     # -- uploads and paths ---------------------------------------------------------------------
     def _on_upload(self, change: dict) -> None:
