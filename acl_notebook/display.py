@@ -639,7 +639,7 @@ def _session_pairs(info: Any) -> list[tuple[str, Any]]:
         ("SoC", (info.soc or "-") + (f" ({info.soc_source})" if getattr(info, "soc_source", "") else "")),
         ("Devices", f"{info.device_count} (default device {info.device})"),
         ("Run mode", info.run_mode),
-        ("Memory", f"{human_bytes(info.memory_total)} {info.memory_kind} on device {info.device}"
+        ("Device memory", f"{human_bytes(info.memory_total)} {info.memory_kind} on device {info.device}"
          if getattr(info, "memory_total", 0) else info.memory_kind),
         ("Host memory", _host_words(info.host_memory) if getattr(info, "host_memory", None) else None),
         ("Model buffers", getattr(info, "buffers", "") or None),
