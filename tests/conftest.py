@@ -104,6 +104,42 @@ def sim_dev():
     s.shutdown()
 
 
+# -- the pyACL tests' programs' view (test_pyacl_*.py; helpers in pyacl_helpers.py) -----------
+@pytest.fixture
+def env(rig):
+    """(acl, session): the pyACL image installed and initialised over a `rig` session on an
+    EP SoC, as a program sees it after ``acl.init()``; uninstalled afterwards."""
+    from pyacl_helpers import pyacl_installed
+
+    session = rig.session(soc="Ascend910B1")
+    with pyacl_installed(session) as acl:
+        yield acl, session
+
+
+@pytest.fixture
+def env_with_device(rig):
+    """`env` with ``acl.rt.set_device(0)`` done too, as most programs start."""
+    from pyacl_helpers import pyacl_installed
+
+    session = rig.session(soc="Ascend910B1")
+    with pyacl_installed(session, set_device=True) as acl:
+        yield acl, session
+
+
+@pytest.fixture
+def sim():
+    """(acl, session) as `env`, on the simulator alone: for what only it can show (work waits
+    on a stream until something waits for it)."""
+    from pyacl_helpers import pyacl_installed
+
+    from acl_notebook.session import Config, Session
+
+    session = Session(Config(backend="sim", soc="Ascend910B1"))
+    with pyacl_installed(session) as acl:
+        yield acl, session
+    session.shutdown()
+
+
 @pytest.fixture
 def small_host(monkeypatch):
     """Returns `pretend(available)`: from then on the host has `available` bytes (MemAvailable)

@@ -13,27 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, outputs_on, pyacl_installed, write
-from test_pyacl_conventions import H2D, Program, image
-
-from acl_notebook.session import Config, Session
+from pyacl_helpers import H2D, Program, classifier_spec, image, outputs_on, write
 
 SENTINEL = b"\xab"
-
-
-@pytest.fixture
-def env(rig):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session) as acl:
-        yield acl, session
-
-
-@pytest.fixture
-def sim():
-    session = Session(Config(backend="sim", soc="Ascend910B1"))
-    with pyacl_installed(session) as acl:
-        yield acl, session
-    session.shutdown()
 
 
 def fill(acl, p, byte=SENTINEL):

@@ -18,17 +18,17 @@ import time
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, outputs_on, pyacl_installed, run_program, simulated_outputs, write
-from test_pyacl_conventions import Program, image
+from pyacl_helpers import (
+    Program,
+    classifier_spec,
+    image,
+    outputs_on,
+    run_program,
+    simulated_outputs,
+    write,
+)
 
 from acl_notebook.session import Config, Session
-
-
-@pytest.fixture
-def env(rig):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session) as acl:
-        yield acl, session
 
 
 def reporter(acl, context, state, timeout=50):

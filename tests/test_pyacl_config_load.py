@@ -14,7 +14,18 @@ import mmap
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, outputs_on, pyacl_installed, run_program, simulated_outputs, write
+from pyacl_helpers import (
+    ACL_HBM_MEM,
+    D2H,
+    H2D,
+    classifier_spec,
+    image,
+    outputs_on,
+    pyacl_installed,
+    run_program,
+    simulated_outputs,
+    write,
+)
 
 from acl_notebook.om.writer import write_om
 
@@ -22,15 +33,14 @@ PRIORITY, LOAD_TYPE, PATH, MEM_ADDR, MEM_SIZE, WEIGHT_ADDR, WEIGHT_SIZE, WORK_AD
 INPUTQ_NUM, INPUTQ_ADDR, OUTPUTQ_NUM, OUTPUTQ_ADDR, MEM_OPTIMIZE, WEIGHT_PATH = range(9, 15)
 WITHOUT_GRAPH = 28
 FROM_FILE, FROM_FILE_WITH_MEM, FROM_MEM, FROM_MEM_WITH_MEM, FROM_FILE_WITH_Q, FROM_MEM_WITH_Q = range(1, 7)
-H2D, D2H, ACL_HBM_MEM = 1, 2, 1
 MODES = {"file": FROM_FILE, "file_with_mem": FROM_FILE_WITH_MEM, "mem": FROM_MEM, "mem_with_mem": FROM_MEM_WITH_MEM}
 
 
 @pytest.fixture
-def env(rig, tmp_path):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session, set_device=True) as acl:
-        yield acl, session, write(tmp_path, classifier_spec())
+def env_with_model(env_with_device, tmp_path):
+    """`env_with_device` and the path of a classifier .om written for it."""
+    acl, session = env_with_device
+    return acl, session, write(tmp_path, classifier_spec())
 
 
 def configure(acl, options) -> int:
@@ -70,13 +80,9 @@ def run_once(acl, model_id, x):
     return host
 
 
-def image(seed=0):
-    return np.random.default_rng(seed).standard_normal((1, 3, 16, 16)).astype(np.float32)
-
-
 @pytest.mark.parametrize("mode", list(MODES))
-def test_each_load_type_loads_runs_shows_as_pyacl_and_unloads(env, mode):
-    acl, session, path = env
+def test_each_load_type_loads_runs_shows_as_pyacl_and_unloads(env_with_model, mode):
+    acl, session, path = env_with_model
     om = path.read_bytes()
     options = [(LOAD_TYPE, MODES[mode]), (PRIORITY, 3), *source_options(acl, mode, path, om)]
     pool = []
@@ -101,8 +107,8 @@ def test_each_load_type_loads_runs_shows_as_pyacl_and_unloads(env, mode):
         assert acl.rt.free(ptr) == 0
 
 
-def test_with_mem_loads_take_the_programs_memory_not_more(env):
-    acl, session, path = env
+def test_with_mem_loads_take_the_programs_memory_not_more(env_with_model):
+    acl, session, path = env_with_model
     work, weight, _ = acl.mdl.query_size(str(path))
     free0, _, _ = acl.rt.get_mem_info(ACL_HBM_MEM)
     plain, ret = acl.mdl.load_with_config(configure(acl, [(LOAD_TYPE, FROM_FILE), (PATH, str(path))]))
@@ -124,8 +130,8 @@ def test_with_mem_loads_take_the_programs_memory_not_more(env):
     assert acl.rt.free(work_ptr) == 0 and acl.rt.free(weight_ptr) == 0
 
 
-def test_only_the_weight_supplied_leaves_the_work_memory_to_acl(env):
-    acl, session, path = env
+def test_only_the_weight_supplied_leaves_the_work_memory_to_acl(env_with_model):
+    acl, session, path = env_with_model
     work, weight, _ = acl.mdl.query_size(str(path))
     weight_ptr, _ = acl.rt.malloc(weight, 0)
     free0, _, _ = acl.rt.get_mem_info(ACL_HBM_MEM)
@@ -138,9 +144,9 @@ def test_only_the_weight_supplied_leaves_the_work_memory_to_acl(env):
     assert acl.mdl.unload(model_id) == 0 and acl.rt.free(weight_ptr) == 0
 
 
-def test_plain_load_types_ignore_memory_options(env):
+def test_plain_load_types_ignore_memory_options(env_with_model):
     # FROM_FILE / FROM_MEM pass no work or weight memory to the runtime whatever is set (ACL's switch)
-    acl, session, path = env
+    acl, session, path = env_with_model
     work, weight, _ = acl.mdl.query_size(str(path))
     free0, _, _ = acl.rt.get_mem_info(ACL_HBM_MEM)
     model_id, ret = acl.mdl.load_with_config(configure(acl, [
@@ -181,8 +187,8 @@ def test_priority_reaches_the_runtime(acl_rig, tmp_path):
     (OUTPUTQ_ADDR, 0, "NULL"),
     (MEM_OPTIMIZE, 2, "0 or 1"),
 ])
-def test_set_config_opt_refuses_what_acl_refuses(env, attr, value, why):
-    acl, _, _ = env
+def test_set_config_opt_refuses_what_acl_refuses(env_with_model, attr, value, why):
+    acl, _, _ = env_with_model
     handle = acl.mdl.create_config_handle()
     assert acl.mdl.set_config_opt(handle, attr, value) == 100000
     message = acl.get_recent_err_msg()
@@ -193,8 +199,8 @@ def test_set_config_opt_refuses_what_acl_refuses(env, attr, value, why):
     assert acl.mdl.destroy_config_handle(handle) == 0
 
 
-def test_options_acl_takes_even_when_this_image_has_no_use_for_them(env):
-    acl, _, _ = env
+def test_options_acl_takes_even_when_this_image_has_no_use_for_them(env_with_model):
+    acl, _, _ = env_with_model
     handle = acl.mdl.create_config_handle()
     for attr, value in ((MEM_OPTIMIZE, 0), (MEM_OPTIMIZE, 1), (WORK_ADDR, 0), (WEIGHT_ADDR, 0), (INPUTQ_NUM, 2),
                         (OUTPUTQ_NUM, 1), (PRIORITY, 0), (PRIORITY, 7), (LOAD_TYPE, FROM_MEM_WITH_Q)):
@@ -202,8 +208,8 @@ def test_options_acl_takes_even_when_this_image_has_no_use_for_them(env):
     assert acl.mdl.destroy_config_handle(handle) == 0
 
 
-def test_arguments_pyacl_cannot_parse_raise_type_error(env):
-    acl, _, path = env
+def test_arguments_pyacl_cannot_parse_raise_type_error(env_with_model):
+    acl, _, path = env_with_model
     handle = acl.mdl.create_config_handle()
     with pytest.raises(TypeError):
         acl.mdl.set_config_opt(handle, PATH, 12345)  # PATH_PTR is a str
@@ -219,16 +225,16 @@ def test_arguments_pyacl_cannot_parse_raise_type_error(env):
 
 
 @pytest.mark.parametrize("handle", [0, 12345, 0xC0F1600000 + 0x40 * 999])
-def test_made_up_handles_get_acls_code(env, handle):
-    acl, session, path = env
+def test_made_up_handles_get_acls_code(env_with_model, handle):
+    acl, session, path = env_with_model
     assert acl.mdl.set_config_opt(handle, LOAD_TYPE, FROM_FILE) == 100000
     assert acl.mdl.load_with_config(handle) == (0, 100000)
     assert acl.mdl.destroy_config_handle(handle) == 100000
     assert "not a live" in acl.get_recent_err_msg()
 
 
-def test_a_destroyed_handle_is_stale(env):
-    acl, session, path = env
+def test_a_destroyed_handle_is_stale(env_with_model):
+    acl, session, path = env_with_model
     handle = configure(acl, [(LOAD_TYPE, FROM_FILE), (PATH, str(path))])
     assert acl.mdl.destroy_config_handle(handle) == 0
     assert acl.mdl.destroy_config_handle(handle) == 100000
@@ -237,9 +243,9 @@ def test_a_destroyed_handle_is_stale(env):
     assert list(session.models()) == []
 
 
-def test_one_handle_loads_the_model_again(env):
+def test_one_handle_loads_the_model_again(env_with_model):
     # the handle only records options: loading twice gives two models, as in ACL
-    acl, session, path = env
+    acl, session, path = env_with_model
     handle = configure(acl, [(LOAD_TYPE, FROM_FILE), (PATH, str(path))])
     first, ret1 = acl.mdl.load_with_config(handle)
     second, ret2 = acl.mdl.load_with_config(handle)
@@ -260,8 +266,8 @@ def test_one_handle_loads_the_model_again(env):
      "FROM_MEM_WITH_MEM must not set"),
     ([(LOAD_TYPE, FROM_FILE_WITH_Q), (PATH, "{path}"), (INPUTQ_NUM, 1)], "INPUTQ and OUTPUTQ"),
 ])
-def test_an_incomplete_config_is_refused_before_anything_loads(env, options, why):
-    acl, session, path = env
+def test_an_incomplete_config_is_refused_before_anything_loads(env_with_model, options, why):
+    acl, session, path = env_with_model
     options = [(a, v.format(path=path) if isinstance(v, str) else v) for a, v in options]
     assert acl.mdl.load_with_config(configure(acl, options)) == (0, 100000)
     message = acl.get_recent_err_msg()
@@ -269,8 +275,8 @@ def test_an_incomplete_config_is_refused_before_anything_loads(env, options, why
     assert list(session.models()) == []
 
 
-def test_a_complete_queue_load_is_not_supported(env):
-    acl, session, path = env
+def test_a_complete_queue_load_is_not_supported(env_with_model):
+    acl, session, path = env_with_model
     handle = configure(acl, [(LOAD_TYPE, FROM_FILE_WITH_Q), (PATH, str(path)), (INPUTQ_ADDR, 0x1000),
                              (INPUTQ_NUM, 1), (OUTPUTQ_ADDR, 0x2000), (OUTPUTQ_NUM, 1)])
     assert acl.mdl.load_with_config(handle) == (0, 200001)
@@ -278,8 +284,8 @@ def test_a_complete_queue_load_is_not_supported(env):
     assert list(session.models()) == []
 
 
-def test_the_load_itself_gives_the_runtimes_codes(env, tmp_path):
-    acl, session, path = env
+def test_the_load_itself_gives_the_runtimes_codes(env_with_model, tmp_path):
+    acl, session, path = env_with_model
     # no file there: the path code, as load_from_file gives it
     assert acl.mdl.load_with_config(configure(acl, [(LOAD_TYPE, FROM_FILE), (PATH, str(tmp_path / "no.om"))])) \
         == (0, 145002)
@@ -311,8 +317,8 @@ def test_the_load_itself_gives_the_runtimes_codes(env, tmp_path):
     assert acl.rt.free(small) == 0
 
 
-def test_before_init_the_load_is_refused_with_the_executors_code(env):
-    acl, session, path = env
+def test_before_init_the_load_is_refused_with_the_executors_code(env_with_model):
+    acl, session, path = env_with_model
     handle = configure(acl, [(LOAD_TYPE, FROM_FILE), (PATH, str(path))])
     assert acl.finalize() == 0
     assert acl.mdl.load_with_config(handle) == (0, 145001)
@@ -321,8 +327,8 @@ def test_before_init_the_load_is_refused_with_the_executors_code(env):
     assert ret == 0 and acl.mdl.unload(model_id) == 0
 
 
-def test_a_model_from_memory_is_copied_so_the_program_may_drop_its_bytes(env):
-    acl, session, path = env
+def test_a_model_from_memory_is_copied_so_the_program_may_drop_its_bytes(env_with_model):
+    acl, session, path = env_with_model
     om = bytearray(path.read_bytes())
     raw = (ctypes.c_char * len(om)).from_buffer(om)
     handle = configure(acl, [(LOAD_TYPE, FROM_MEM), (MEM_ADDR, ctypes.addressof(raw)), (MEM_SIZE, len(om))])

@@ -14,19 +14,23 @@ import threading
 
 import numpy as np
 import pytest
-from pyacl_helpers import batch_spec, classifier_spec, hw_spec, libc, outputs_on, pyacl_installed, two_input_spec
+from pyacl_helpers import (
+    ACL_HBM_MEM,
+    D2H,
+    H2D,
+    HUGE_FIRST,
+    Program,
+    batch_spec,
+    classifier_spec,
+    hw_spec,
+    image,
+    libc,
+    outputs_on,
+    pyacl_installed,
+    two_input_spec,
+)
 
 from acl_notebook.om.writer import write_om
-
-HUGE_FIRST, H2D, D2H, D2D = 0, 1, 2, 3
-ACL_HBM_MEM = 1
-
-
-@pytest.fixture
-def env(rig):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session) as acl:
-        yield acl, session
 
 
 @pytest.fixture
@@ -34,51 +38,6 @@ def rc_env(rig):
     session = rig.session(soc="Ascend310B4")
     with pyacl_installed(session) as acl:
         yield acl, session
-
-
-class Program:
-    """A small program in the usual style, for the tests to poke at."""
-
-    def __init__(self, acl, spec=None, soc="Ascend910B1"):
-        self.acl = acl
-        assert acl.rt.set_device(0) == 0
-        self.ctx, ret = acl.rt.create_context(0)
-        assert ret == 0
-        self.om = write_om(spec or classifier_spec(soc))
-        self.model_id, ret = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(self.om), len(self.om))
-        assert ret == 0, acl.get_recent_err_msg()
-        self.desc = acl.mdl.create_desc()
-        assert acl.mdl.get_desc(self.desc, self.model_id) == 0
-        self.ins, self.in_ptrs = self._dataset(acl.mdl.get_num_inputs(self.desc), acl.mdl.get_input_size_by_index)
-        self.outs, self.out_ptrs = self._dataset(acl.mdl.get_num_outputs(self.desc), acl.mdl.get_output_size_by_index)
-
-    def _dataset(self, n, size_of):
-        acl = self.acl
-        ds = acl.mdl.create_dataset()
-        ptrs = []
-        for i in range(n):
-            size = size_of(self.desc, i)
-            ptr, ret = acl.rt.malloc(size, HUGE_FIRST)
-            assert ret == 0
-            _, ret = acl.mdl.add_dataset_buffer(ds, acl.create_data_buffer(ptr, size))
-            assert ret == 0
-            ptrs.append((ptr, size))
-        return ds, ptrs
-
-    def feed(self, x):
-        data = x.tobytes()
-        ptr, size = self.in_ptrs[0]
-        assert self.acl.rt.memcpy(ptr, size, self.acl.util.bytes_to_ptr(data), len(data), H2D) == 0
-
-    def read(self, index=0):
-        ptr, size = self.out_ptrs[index]
-        host = bytes(size)
-        assert self.acl.rt.memcpy(self.acl.util.bytes_to_ptr(host), size, ptr, size, D2H) == 0
-        return host
-
-
-def image(seed=0):
-    return np.random.default_rng(seed).standard_normal((1, 3, 16, 16)).astype(np.float32)
 
 
 # -- return conventions ---------------------------------------------------------------------------

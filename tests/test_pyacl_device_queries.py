@@ -9,15 +9,15 @@ import threading
 import time
 
 import pytest
-from pyacl_helpers import batch_spec, outputs_on, pyacl_installed
-from test_pyacl_conventions import H2D, Program, image
+from pyacl_helpers import H2D, Program, batch_spec, image, outputs_on, pyacl_installed
 
 UTILIZATION_KEYS = {"cube_utilization", "vector_utilization", "aicpu_utilization", "memory_utilization",
                     "utilization_extend"}
 
 
 @pytest.fixture
-def env(rig):
+def two_device_env(rig):
+    """`env` on a machine with two devices, and the rig under it."""
     session = rig.session(soc="Ascend910B1", devices=2)
     with pyacl_installed(session) as acl:
         yield acl, session, rig
@@ -31,16 +31,16 @@ def in_thread(fn):
     return box[0]
 
 
-def test_get_version_is_the_runtimes_api_version(env):
-    acl, session, _ = env
+def test_get_version_is_the_runtimes_api_version(two_device_env):
+    acl, session, _ = two_device_env
     major, minor, patch, ret = acl.get_version()
     assert ret == 0
     assert f"{major}.{minor}.{patch}" == session.backend.versions().acl_api != ""
 
 
-def test_get_device_follows_the_threads_current_context(env):
+def test_get_device_follows_the_threads_current_context(two_device_env):
     # in a thread of the program's own (the test's main thread holds the session's context)
-    acl, _, _ = env
+    acl, _, _ = two_device_env
 
     def program():
         assert acl.rt.get_device() == (0, 107002)  # no device set yet: libraries read this as "set one up"
@@ -58,8 +58,8 @@ def test_get_device_follows_the_threads_current_context(env):
     assert in_thread(program) == 107002
 
 
-def test_utilization_rate_has_pyacls_keys_and_the_runtimes_figures(env):
-    acl, session, rig = env
+def test_utilization_rate_has_pyacls_keys_and_the_runtimes_figures(two_device_env):
+    acl, session, rig = two_device_env
     if rig.kind == "acl":
         rig.control.set_utilization(1, 37, -1, 5)
         info, ret = acl.rt.get_device_utilization_rate(1)
@@ -80,8 +80,8 @@ def test_utilization_rate_has_pyacls_keys_and_the_runtimes_figures(env):
         assert busy["vector_utilization"] == busy["cube_utilization"]  # the 910B has a Vector unit
 
 
-def test_utilization_rate_refusals_keep_the_dict_shape(env):
-    acl, _, _ = env
+def test_utilization_rate_refusals_keep_the_dict_shape(two_device_env):
+    acl, _, _ = two_device_env
     info, ret = acl.rt.get_device_utilization_rate(7)
     assert ret == 107001 and info == dict.fromkeys(UTILIZATION_KEYS, 0)
     assert acl.finalize() == 0
@@ -92,8 +92,8 @@ def test_utilization_rate_refusals_keep_the_dict_shape(env):
         acl.rt.get_device_utilization_rate("0")
 
 
-def test_synchronize_with_timeout_makes_async_outputs_final(env):
-    acl, session, _ = env
+def test_synchronize_with_timeout_makes_async_outputs_final(two_device_env):
+    acl, session, _ = two_device_env
     p = Program(acl)
     x = image(4)
     p.feed(x)
@@ -107,8 +107,8 @@ def test_synchronize_with_timeout_makes_async_outputs_final(env):
     assert acl.rt.destroy_stream(stream) == 0
 
 
-def test_synchronize_with_timeout_checks_the_timeout_first(env):
-    acl, _, _ = env
+def test_synchronize_with_timeout_checks_the_timeout_first(two_device_env):
+    acl, _, _ = two_device_env
     p = Program(acl)
     stream, _ = acl.rt.create_stream()
     assert acl.rt.synchronize_stream_with_timeout(stream, -2) == 107000
@@ -122,10 +122,10 @@ def test_synchronize_with_timeout_checks_the_timeout_first(env):
     del p
 
 
-def test_feeding_while_a_timed_sync_waits_for_the_right_stream(env):
+def test_feeding_while_a_timed_sync_waits_for_the_right_stream(two_device_env):
     # two streams: the timed sync of one leaves the other's queued run alone (on the simulator
     # its output changes only when that stream is synchronized)
-    acl, session, rig = env
+    acl, session, rig = two_device_env
     p = Program(acl)
     x = image(6)
     p.feed(x)
@@ -143,8 +143,8 @@ def test_feeding_while_a_timed_sync_waits_for_the_right_stream(env):
     assert acl.rt.destroy_stream(first) == 0 and acl.rt.destroy_stream(second) == 0
 
 
-def test_input_dims_range_as_acl_reports_it(env):
-    acl, _, _ = env
+def test_input_dims_range_as_acl_reports_it(two_device_env):
+    acl, _, _ = two_device_env
     static = Program(acl)
     assert acl.mdl.get_input_dims_range(static.desc, 0) == (
         {"rangeCount": 4, "range": [[1, 1], [3, 3], [16, 16], [16, 16]]}, 0)  # a static input: [d, d]

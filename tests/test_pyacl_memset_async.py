@@ -11,34 +11,31 @@ runs, and a read before the synchronize sees the old bytes.
 from __future__ import annotations
 
 import pytest
-from pyacl_helpers import pyacl_installed, run_program
-from test_pyacl_conventions import D2H, H2D, HUGE_FIRST
-
-from acl_notebook.session import Config, Session
+from pyacl_helpers import D2H, H2D, HUGE_FIRST, pyacl_installed, run_program
 
 
 @pytest.fixture
-def env(rig):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session, set_device=True) as acl:
-        context, ret = acl.rt.create_context(0)
-        assert ret == 0
-        stream, ret = acl.rt.create_stream()
-        assert ret == 0
-        yield acl, stream
-        assert acl.rt.destroy_stream(stream) == 0
-        assert acl.rt.destroy_context(context) == 0
+def stream_env(env_with_device):
+    """`env_with_device` with a context of the program's own and a stream in it: (acl, stream)."""
+    acl, _ = env_with_device
+    context, ret = acl.rt.create_context(0)
+    assert ret == 0
+    stream, ret = acl.rt.create_stream()
+    assert ret == 0
+    yield acl, stream
+    assert acl.rt.destroy_stream(stream) == 0
+    assert acl.rt.destroy_context(context) == 0
 
 
 @pytest.fixture
-def sim():
-    session = Session(Config(backend="sim", soc="Ascend910B1"))
-    with pyacl_installed(session, set_device=True) as acl:
-        stream, ret = acl.rt.create_stream()
-        assert ret == 0
-        yield acl, stream
-        assert acl.rt.destroy_stream(stream) == 0
-    session.shutdown()
+def stream_sim(sim):
+    """`sim` with device 0 set and a stream in its default context: (acl, stream)."""
+    acl, _ = sim
+    assert acl.rt.set_device(0) == 0
+    stream, ret = acl.rt.create_stream()
+    assert ret == 0
+    yield acl, stream
+    assert acl.rt.destroy_stream(stream) == 0
 
 
 def device_bytes(acl, ptr, size):
@@ -51,8 +48,8 @@ def device_bytes(acl, ptr, size):
         acl.rt.free_host(host)
 
 
-def test_host_memory_is_set_at_once(env):
-    acl, stream = env
+def test_host_memory_is_set_at_once(stream_env):
+    acl, stream = stream_env
     host, ret = acl.rt.malloc_host(64)
     assert ret == 0
     assert acl.rt.memset(host, 64, 1, 64) == 0
@@ -61,8 +58,8 @@ def test_host_memory_is_set_at_once(env):
     assert acl.rt.free_host(host) == 0
 
 
-def test_device_memory_is_filled_by_the_stream(env):
-    acl, stream = env
+def test_device_memory_is_filled_by_the_stream(stream_env):
+    acl, stream = stream_env
     dev, ret = acl.rt.malloc(256, HUGE_FIRST)
     assert ret == 0
     assert acl.rt.memset(dev, 256, 1, 256) == 0
@@ -75,8 +72,8 @@ def test_device_memory_is_filled_by_the_stream(env):
     assert acl.rt.free(dev) == 0
 
 
-def test_the_codes(env):
-    acl, stream = env
+def test_the_codes(stream_env):
+    acl, stream = stream_env
     dev, _ = acl.rt.malloc(64, HUGE_FIRST)
     host, _ = acl.rt.malloc_host(64)
     assert acl.rt.memset_async(0, 64, 0, 64, stream) == 100000
@@ -103,8 +100,8 @@ def test_no_current_context_is_107002(rig):
         assert acl.rt.free_host(host) == 0
 
 
-def test_a_fill_waits_for_the_stream_on_the_simulator(sim):
-    acl, stream = sim
+def test_a_fill_waits_for_the_stream_on_the_simulator(stream_sim):
+    acl, stream = stream_sim
     dev, _ = acl.rt.malloc(128, HUGE_FIRST)
     assert acl.rt.memset(dev, 128, 0xAB, 128) == 0
     assert acl.rt.memset_async(dev, 128, 0, 128, stream) == 0
@@ -114,8 +111,8 @@ def test_a_fill_waits_for_the_stream_on_the_simulator(sim):
     assert acl.rt.free(dev) == 0
 
 
-def test_fills_and_copies_run_in_launch_order(sim):
-    acl, stream = sim
+def test_fills_and_copies_run_in_launch_order(stream_sim):
+    acl, stream = stream_sim
     src, _ = acl.rt.malloc(64, HUGE_FIRST)
     dst, _ = acl.rt.malloc(64, HUGE_FIRST)
     staging, _ = acl.rt.malloc_host(64)

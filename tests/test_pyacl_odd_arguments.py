@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyacl_helpers import pyacl_installed, run_program, two_input_spec
+from pyacl_helpers import run_program, two_input_spec
 
 from acl_notebook.om.writer import write_om
 
@@ -15,10 +15,8 @@ NPY_UINT8, NPY_FLOAT32 = 2, 11
 
 
 @pytest.fixture
-def acl(rig):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session, set_device=True) as module:
-        yield module
+def acl(env_with_device):
+    return env_with_device[0]
 
 
 def test_float_to_float16_saturates_to_infinity_like_a_c_conversion(acl):

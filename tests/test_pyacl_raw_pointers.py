@@ -44,21 +44,14 @@ def pages():
     p.close()
 
 
-@pytest.fixture
-def env(rig):
-    session = rig.session(soc="Ascend910B1")  # EP: device memory is not host memory
-    with pyacl_installed(session, set_device=True) as acl:
-        yield acl, session
-
-
 def device(acl, size):
     ptr, ret = acl.rt.malloc(size, 0)
     assert ret == 0
     return ptr
 
 
-def test_raw_numpy_and_ctypes_pointers_copy_both_ways(env):
-    acl, _ = env
+def test_raw_numpy_and_ctypes_pointers_copy_both_ways(env_with_device):
+    acl, _ = env_with_device
     dev = device(acl, 256)
     src = np.arange(64, dtype=np.float32)
     assert acl.rt.memcpy(dev, 256, src.ctypes.data, src.nbytes, H2D) == 0
@@ -80,8 +73,8 @@ def test_raw_numpy_and_ctypes_pointers_copy_both_ways(env):
     assert acl.rt.free(dev) == 0
 
 
-def test_load_from_mem_takes_a_raw_pointer_and_copies_the_model(env):
-    acl, session = env
+def test_load_from_mem_takes_a_raw_pointer_and_copies_the_model(env_with_device):
+    acl, session = env_with_device
     om = write_om(classifier_spec())
     blob = np.frombuffer(om, dtype=np.uint8).copy()
     model_id, ret = acl.mdl.load_from_mem(blob.ctypes.data, blob.nbytes)
@@ -110,8 +103,8 @@ def test_load_from_mem_takes_a_raw_pointer_and_copies_the_model(env):
     assert y.tobytes() == want
 
 
-def test_unmapped_pages_get_acl_codes(env, pages):
-    acl, _ = env
+def test_unmapped_pages_get_acl_codes(env_with_device, pages):
+    acl, _ = env_with_device
     dev = device(acl, 3 * PAGE)
     data = np.arange(3 * PAGE, dtype=np.uint8)
     assert acl.rt.memcpy(pages.base, 3 * PAGE, data.ctypes.data, 3 * PAGE, H2H) == 0  # all mapped: fine
@@ -132,8 +125,8 @@ def test_unmapped_pages_get_acl_codes(env, pages):
     assert acl.rt.free(dev) == 0
 
 
-def test_a_closed_mmap_and_a_made_up_address_get_acl_codes(env):
-    acl, _ = env
+def test_a_closed_mmap_and_a_made_up_address_get_acl_codes(env_with_device):
+    acl, _ = env_with_device
     dev = device(acl, 64)
     m = mmap.mmap(-1, PAGE)
     address = ctypes.addressof(ctypes.c_char.from_buffer(m))
@@ -148,8 +141,8 @@ def test_a_closed_mmap_and_a_made_up_address_get_acl_codes(env):
     assert acl.rt.free(dev) == 0
 
 
-def test_the_access_must_match_read_only_and_no_access_pages(env, pages):
-    acl, _ = env
+def test_the_access_must_match_read_only_and_no_access_pages(env_with_device, pages):
+    acl, _ = env_with_device
     dev = device(acl, PAGE)
     assert acl.rt.memcpy(dev, PAGE, pages.base, PAGE, H2D) == 0
     pages.protect(0, PROT_READ)
@@ -165,10 +158,10 @@ def test_the_access_must_match_read_only_and_no_access_pages(env, pages):
     assert acl.rt.free(dev) == 0
 
 
-def test_device_memory_stays_device_memory(env):
+def test_device_memory_stays_device_memory(env_with_device):
     """The ledger's knowledge comes first: an EP device pointer is not host memory (on the
     ctypes backend it is, in the C library's heap, which the kernel would call mapped)."""
-    acl, _ = env
+    acl, _ = env_with_device
     dev = device(acl, 64)
     with pytest.raises(ValueError, match="EP mode"):
         acl.util.ptr_to_bytes(dev, 64)

@@ -7,8 +7,7 @@ import ctypes
 import mmap
 
 import numpy as np
-import pytest
-from pyacl_helpers import classifier_spec, libc, pyacl_installed, run_program, write
+from pyacl_helpers import classifier_spec, libc, run_program, write
 
 from acl_notebook.om.reader import parse
 from acl_notebook.om.writer import write_om
@@ -18,21 +17,14 @@ from acl_notebook.session import PROGRAM_BUFFERS
 HUGE_FIRST, H2D = 0, 1
 
 
-@pytest.fixture
-def env(rig):
-    session = rig.session()
-    with pyacl_installed(session, set_device=True) as acl:
-        yield acl, session
-
-
 def load(acl, om):
     model_id, ret = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(om), len(om))
     assert ret == 0
     return model_id
 
 
-def test_a_loaded_model_joins_the_registry_marked_as_pyacl(env):
-    acl, session = env
+def test_a_loaded_model_joins_the_registry_marked_as_pyacl(env_with_device):
+    acl, session = env_with_device
     om = write_om(classifier_spec())
     info = parse(om)
     before = session.memory()
@@ -48,8 +40,8 @@ def test_a_loaded_model_joins_the_registry_marked_as_pyacl(env):
     assert session.models() == () and not model.loaded
 
 
-def test_buffers_are_visible_then_attributed_to_the_model_they_ran(env):
-    acl, session = env
+def test_buffers_are_visible_then_attributed_to_the_model_they_ran(env_with_device):
+    acl, session = env_with_device
     om = write_om(classifier_spec())
     model_id = load(acl, om)
     desc = acl.mdl.create_desc()
@@ -75,8 +67,8 @@ def test_buffers_are_visible_then_attributed_to_the_model_they_ran(env):
     assert session.memory().programs == 0
 
 
-def test_outputs_acl_allocates_are_the_programs_to_free(env):
-    acl, session = env
+def test_outputs_acl_allocates_are_the_programs_to_free(env_with_device):
+    acl, session = env_with_device
     om = write_om(classifier_spec())
     model_id = load(acl, om)
     desc = acl.mdl.create_desc()
@@ -96,10 +88,10 @@ def test_outputs_acl_allocates_are_the_programs_to_free(env):
     assert session.models()[0].program_io == malloc_charge(n, 0)
 
 
-def test_the_panel_shows_the_programs_model_and_drops_it_on_unload(env):
+def test_the_panel_shows_the_programs_model_and_drops_it_on_unload(env_with_device):
     from acl_notebook.widgets.panel import Panel
 
-    acl, session = env
+    acl, session = env_with_device
     panel = Panel(session=session, autostart=False)
     try:
         model_id = load(acl, write_om(classifier_spec()))
@@ -112,8 +104,8 @@ def test_the_panel_shows_the_programs_model_and_drops_it_on_unload(env):
         panel.close()
 
 
-def test_the_notebook_can_unload_a_programs_model_in_its_context(env):
-    acl, session = env
+def test_the_notebook_can_unload_a_programs_model_in_its_context(env_with_device):
+    acl, session = env_with_device
     ctx, _ = acl.rt.create_context(0)
     model_id = load(acl, write_om(classifier_spec()))
     session.unload(model_id)  # %acl_unload: done in the program's context, as ACL needs
@@ -122,8 +114,8 @@ def test_the_notebook_can_unload_a_programs_model_in_its_context(env):
     assert acl.rt.get_context() == (ctx, 0)
 
 
-def test_the_program_may_drop_the_model_bytes_after_loading(env):
-    acl, session = env
+def test_the_program_may_drop_the_model_bytes_after_loading(env_with_device):
+    acl, session = env_with_device
     om = write_om(classifier_spec())
     ptr = acl.util.bytes_to_ptr(om)
     model_id, ret = acl.mdl.load_from_mem(ptr, len(om))

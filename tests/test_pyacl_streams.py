@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, outputs_on, pyacl_installed, run_program, simulated_outputs, write
-from test_pyacl_conventions import Program, image
-
-from acl_notebook.session import Config, Session
+from pyacl_helpers import (
+    Program,
+    classifier_spec,
+    image,
+    outputs_on,
+    run_program,
+    simulated_outputs,
+    write,
+)
 
 H2H, H2D, D2H = 0, 1, 2
-
-
-@pytest.fixture
-def env(rig):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session) as acl:
-        yield acl, session
-
-
-@pytest.fixture
-def sim():
-    session = Session(Config(backend="sim", soc="Ascend910B1"))
-    with pyacl_installed(session) as acl:
-        yield acl, session
-    session.shutdown()
 
 
 def host_buffer(acl, data: bytes) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pyacl_helpers import (
+    Program,
     batch_spec,
     classifier_spec,
     outputs_on,
@@ -17,7 +18,6 @@ from pyacl_helpers import (
     simulated_outputs,
     write,
 )
-from test_pyacl_conventions import Program
 
 from acl_notebook.om.writer import write_om
 from acl_notebook.runtime.base import malloc_charge
@@ -29,20 +29,13 @@ H2D, D2H = 1, 2
 COMPLETE, NOT_READY = 0, 1  # aclrtEventStatus (the deprecated query's numbering)
 
 
-@pytest.fixture
-def env(rig):
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session) as acl:
-        yield acl, session, rig
-
-
 def live_tensor_descs(rig, session) -> int:
     return session.backend.live_tensor_descs() if rig.kind == "sim" else rig.control.live_tensor_descs()
 
 
 # -- tensor descs ------------------------------------------------------------------------------------
 def test_a_tensor_desc_reports_what_it_was_made_with(env):
-    acl, _, _ = env
+    acl, _ = env
     desc = acl.create_tensor_desc(FLOAT16, [2, 3, 16, 16], NCHW)
     assert isinstance(desc, int) and desc
     assert acl.get_tensor_desc_type(desc) == FLOAT16
@@ -62,7 +55,7 @@ def test_a_tensor_desc_reports_what_it_was_made_with(env):
 
 
 def test_acls_answers_for_edge_shapes(env):
-    acl, _, _ = env
+    acl, _ = env
     scalar = acl.create_tensor_desc(INT64, [], ND)
     assert acl.get_tensor_desc_num_dims(scalar) == 0
     assert acl.get_tensor_desc_element_count(scalar) == 1 and acl.get_tensor_desc_size(scalar) == 8
@@ -77,8 +70,8 @@ def test_acls_answers_for_edge_shapes(env):
         acl.destroy_tensor_desc(d)
 
 
-def test_a_null_or_stale_desc_gets_the_null_answers(env):
-    acl, session, rig = env
+def test_a_null_or_stale_desc_gets_the_null_answers(env, rig):
+    acl, session = env
     before = live_tensor_descs(rig, session)
     desc = acl.create_tensor_desc(FLOAT, [4], ND)
     assert live_tensor_descs(rig, session) == before + 1
@@ -102,8 +95,8 @@ def test_a_null_or_stale_desc_gets_the_null_answers(env):
 
 
 # -- a dataset's entry descs ------------------------------------------------------------------------
-def test_a_dataset_entry_keeps_its_own_copy(env):
-    acl, session, rig = env
+def test_a_dataset_entry_keeps_its_own_copy(env, rig):
+    acl, session = env
     p = Program(acl)
     assert acl.mdl.get_dataset_tensor_desc(p.ins, 0) == 0, "no desc until one is set"
     desc = acl.create_tensor_desc(FLOAT, [1, 3, 16, 16], NCHW)
@@ -133,7 +126,7 @@ def test_a_dataset_entry_keeps_its_own_copy(env):
 
 
 def test_set_dataset_tensor_desc_misuse_gets_acls_codes(env):
-    acl, _, _ = env
+    acl, _ = env
     p = Program(acl)
     desc = acl.create_tensor_desc(FLOAT, [1], ND)
     assert acl.mdl.set_dataset_tensor_desc(p.ins, desc, 1) == (p.ins, 100000), "past the dataset's one buffer"
@@ -146,7 +139,7 @@ def test_set_dataset_tensor_desc_misuse_gets_acls_codes(env):
 
 
 def test_a_run_with_described_inputs_gives_the_outputs_fresh_descs(env):
-    acl, session, _ = env
+    acl, session = env
     p = Program(acl)
     x = np.linspace(-1, 1, 3 * 16 * 16, dtype=np.float32).reshape(1, 3, 16, 16)
     p.feed(x)
@@ -176,7 +169,7 @@ def test_a_run_with_described_inputs_gives_the_outputs_fresh_descs(env):
 
 # -- cached memory, configured streams, the deprecated event query ---------------------------------------
 def test_cached_memory_is_device_memory_a_model_runs_with(env):
-    acl, session, _ = env
+    acl, session = env
     p = Program(acl)
     size = acl.mdl.get_output_size_by_index(p.desc, 0)
     before = session.memory().programs
@@ -208,7 +201,7 @@ def test_cached_memory_is_device_memory_a_model_runs_with(env):
 
 
 def test_a_stream_with_config_runs_like_any_stream(env):
-    acl, session, _ = env
+    acl, session = env
     p = Program(acl)
     stream, ret = acl.rt.create_stream_with_config(9, 0x1 | 0x2)  # a priority past 7 is taken as 7
     assert ret == 0 and stream
@@ -225,7 +218,7 @@ def test_a_stream_with_config_runs_like_any_stream(env):
 
 
 def test_synchronize_event_with_timeout_codes(env):
-    acl, _, _ = env
+    acl, _ = env
     Program(acl)
     stream, _ = acl.rt.create_stream()
     event, _ = acl.rt.create_event()
@@ -241,7 +234,7 @@ def test_synchronize_event_with_timeout_codes(env):
 
 
 def test_the_deprecated_event_query(env):
-    acl, _, _ = env
+    acl, _ = env
     Program(acl)
     stream, _ = acl.rt.create_stream()
     event, _ = acl.rt.create_event()
