@@ -49,7 +49,8 @@ ORIGIN = "pyACL"
 PASS_THROUGH = frozenset({
     "init", "finalize", "run_mode", "soc_name", "device_count", "set_device", "reset_device",
     "create_context", "destroy_context", "set_current_context", "get_current_context", "mem_info",
-    "query_size", "load_from_mem", "load_with_mem", "load_with_config", "get_desc", "unload",
+    "query_size", "load_from_mem", "load_with_mem", "load_with_config", "get_desc", "get_desc_from_mem",
+    "unload",
     "malloc", "free", "malloc_host", "free_host", "memcpy", "memset", "memcpy_async", "memset_async",
     "create_stream", "destroy_stream", "synchronize_stream",
     "subscribe_report", "unsubscribe_report", "launch_callback", "process_report",

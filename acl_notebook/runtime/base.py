@@ -251,6 +251,11 @@ class Backend(ABC):
         """aclmdlCreateDesc + aclmdlGetDesc + getters + aclmdlDestroyDesc."""
 
     @abstractmethod
+    def get_desc_from_mem(self, model: memoryview) -> ModelDesc:
+        """aclmdlCreateDesc + aclmdlGetDescFromMem + getters + aclmdlDestroyDesc: what a
+        model's bytes say about it without loading them (model inspectors ask this)."""
+
+    @abstractmethod
     def unload(self, model_id: int) -> None:
         """aclmdlUnload()."""
 

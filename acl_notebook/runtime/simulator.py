@@ -442,6 +442,13 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, TensorDescsMix
             info = loaded.info
             return ModelDesc(info.inputs, info.outputs, _as_acl_reports(info))
 
+    def get_desc_from_mem(self, model: memoryview) -> ModelDesc:
+        # GE's GetModelDescInfoFromMem: the same checks and parse as a load, nothing loaded
+        self._need_buffer(model, "aclmdlGetDescFromMem")
+        self._need_init("aclmdlGetDescFromMem")
+        info, _parsed = self._parse(model, "aclmdlGetDescFromMem")
+        return ModelDesc(info.inputs, info.outputs, _as_acl_reports(info))
+
     def unload(self, model_id: int) -> None:
         with self._lock:
             self._need_init("aclmdlUnload")

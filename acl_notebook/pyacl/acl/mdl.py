@@ -272,6 +272,44 @@ def get_desc(model_desc: Any, model_id: Any) -> int:
     return 0
 
 
+def get_desc_from_file(model_desc: Any, model_path: Any) -> int:
+    """aclmdlGetDescFromFile: fill the desc from a model file without loading it."""
+    call, py = "aclmdlGetDescFromFile", "acl.mdl.get_desc_from_file"
+    desc, path = _desc(model_desc, py), text(model_path, py)
+    if desc is None:
+        return _P.fail(INVALID_PARAM, call, "modelDesc is NULL or not a live acl.mdl.create_desc handle")
+    _clear(desc)  # ACL clears the desc before it reads the file, so a failed read leaves it empty
+    buf, ret = _open_file(path, call)
+    if ret:
+        return ret
+    with buf:
+        return _describe(desc, buf.view, call)
+
+
+def get_desc_from_mem(model_desc: Any, model: Any, model_size: Any) -> int:
+    """aclmdlGetDescFromMem: fill the desc from model bytes in host memory without loading them."""
+    call, py = "aclmdlGetDescFromMem", "acl.mdl.get_desc_from_mem"
+    desc, ptr, size = _desc(model_desc, py), unsigned(model, py), unsigned(model_size, py)
+    if desc is None or not ptr or not size:
+        return _P.fail(INVALID_PARAM, call, "modelDesc, model or modelSize is NULL / 0")
+    _clear(desc)
+    view, ret = _host_view(ptr, size, call)
+    return ret or _describe(desc, view, call)
+
+
+def _describe(desc: Desc, view: memoryview, call: str) -> int:
+    found, ret = _P.out(call, lambda: _P.call("get_desc_from_mem", view), None)
+    if not ret:  # a desc of no loaded model: no model id, no runtime desc (see get_cur_output_dims)
+        desc.model_id, desc.inputs, desc.outputs, desc.dynamic = 0, found.inputs, found.outputs, found.dynamic
+    return ret
+
+
+def _clear(desc: Desc) -> None:
+    if desc.live:
+        _quietly_destroy(desc.live)
+    desc.model_id, desc.inputs, desc.outputs, desc.dynamic, desc.live = None, (), (), None, 0
+
+
 def _quietly_destroy(live: int) -> None:
     try:
         _P.call("destroy_desc", live)
@@ -389,8 +427,11 @@ def get_cur_output_dims(model_desc: Any, index: Any) -> tuple[dict, int]:
     call = "aclmdlGetCurOutputDims"
     desc = _desc(model_desc, "acl.mdl.get_cur_output_dims")
     i = unsigned(index, "acl.mdl.get_cur_output_dims")
-    if desc is None or not desc.live:
+    if desc is None or desc.model_id is None:
         return {}, _P.fail(INVALID_PARAM, call, "modelDesc is NULL or not filled by acl.mdl.get_desc")
+    if not desc.live:  # filled from a file or memory: GE has no model 0 to ask for its gear
+        return {}, _P.fail(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, call, "the desc describes a model file, not a "
+                                                                        "loaded model: get_desc it after a load")
     try:
         dims = _P.call("cur_output_dims", desc.live, i)
     except AclError as exc:
@@ -432,8 +473,13 @@ def get_input_index_by_name(model_desc: Any, name: Any) -> tuple[int, int]:
     call = "aclmdlGetInputIndexByName"
     py = "acl.mdl.get_input_index_by_name"
     desc, wanted = _desc(model_desc, py), text(name, py)
-    if desc is None or not desc.live:
+    if desc is None or desc.model_id is None:
         return 0, _P.fail(INVALID_PARAM, call, "modelDesc is NULL or not filled by acl.mdl.get_desc")
+    if not desc.live:  # filled from a file: the names are all ACL looks at
+        for i, t in enumerate(desc.inputs):
+            if t.name == wanted:
+                return i, 0
+        return 0, _P.fail(INVALID_PARAM, call, f"the model has no input named {wanted!r}")
     return _P.out(call, lambda: _P.call("input_index_by_name", desc.live, wanted), 0)
 
 

@@ -1,0 +1,153 @@
+"""What a second round of public pyACL programs needed, on both backends.
+
+Model inspectors describe an .om without loading it (``acl.mdl.get_desc_from_file`` /
+``get_desc_from_mem``, aclmdlGetDescFromFile / FromMem: the desc is cleared first, then filled
+from the file; no model id, so the gear-state getter has no model to ask). Wrapper classes
+that clean up in ``__del__`` reach the pyACL getters after the session was finalized at exit:
+a C getter returns its NULL / 0 / -1 there, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pyacl_helpers import batch_spec, classifier_spec, run_program, two_input_spec, write
+from shared_models import model_path
+
+from acl_notebook.om.writer import write_om
+
+GE_MODEL_ID_INVALID = 145003
+PATH_INVALID = 145002
+INVALID_PARAM = 100000
+
+
+@pytest.fixture
+def env(rig):
+    from pyacl_helpers import pyacl_installed
+
+    session = rig.session(soc="Ascend910B1")
+    with pyacl_installed(session, set_device=True) as acl:
+        yield acl, session, rig
+
+
+def described(acl, desc) -> dict:
+    """Everything the desc getters say, as an inspector prints it."""
+    n_in, n_out = acl.mdl.get_num_inputs(desc), acl.mdl.get_num_outputs(desc)
+    batch, _ = acl.mdl.get_dynamic_batch(desc)
+    hw, _ = acl.mdl.get_dynamic_hw(desc, -1)
+    count, _ = acl.mdl.get_input_dynamic_gear_count(desc, -1)
+    return {
+        "inputs": [(acl.mdl.get_input_name_by_index(desc, i), acl.mdl.get_input_dims(desc, i),
+                    acl.mdl.get_input_data_type(desc, i), acl.mdl.get_input_format(desc, i),
+                    acl.mdl.get_input_size_by_index(desc, i)) for i in range(n_in)],
+        "outputs": [(acl.mdl.get_output_name_by_index(desc, i), acl.mdl.get_output_dims(desc, i),
+                     acl.mdl.get_output_data_type(desc, i), acl.mdl.get_output_format(desc, i),
+                     acl.mdl.get_output_size_by_index(desc, i)) for i in range(n_out)],
+        "gears": (batch, hw, acl.mdl.get_input_dynamic_dims(desc, -1, count) if count else None),
+    }
+
+
+def loaded_description(acl, path: str) -> dict:
+    """The same, from a loaded model's desc (the reference the file desc must equal)."""
+    model_id, ret = acl.mdl.load_from_file(path)
+    assert ret == 0
+    desc = acl.mdl.create_desc()
+    try:
+        assert acl.mdl.get_desc(desc, model_id) == 0
+        return described(acl, desc)
+    finally:
+        acl.mdl.destroy_desc(desc)
+        assert acl.mdl.unload(model_id) == 0
+
+
+@pytest.mark.parametrize("source", ["my_122_anenet", "a3c_pong_model_v2", "batch", "dims"])
+def test_get_desc_from_file_describes_a_model_without_loading_it(rig, tmp_path, source):
+    from pyacl_helpers import pyacl_installed
+
+    specs = {"batch": batch_spec, "dims": two_input_spec}
+    path = str(write(tmp_path, specs[source]()) if source in specs else model_path(source))
+    session = rig.session(soc="Ascend310B4" if source == "my_122_anenet" else "Ascend910B1")
+    with pyacl_installed(session, set_device=True) as acl:
+        before = rig.live(session)
+        desc = acl.mdl.create_desc()
+        assert acl.mdl.get_desc_from_file(desc, path) == 0
+        found = described(acl, desc)
+        assert len(session.models()) == 0 and rig.live(session)["device_allocations"] == before["device_allocations"]
+        assert acl.mdl.destroy_desc(desc) == 0
+        assert found == loaded_description(acl, path)
+        assert found["inputs"] and found["outputs"]
+
+
+def test_get_desc_from_mem_reads_the_programs_bytes(env, tmp_path):
+    acl, session, rig = env
+    data = write_om(two_input_spec())
+    want = loaded_description(acl, str(write(tmp_path, two_input_spec())))
+    for ptr in (acl.util.bytes_to_ptr(data), np.frombuffer(data, np.uint8).ctypes.data):
+        desc = acl.mdl.create_desc()
+        assert acl.mdl.get_desc_from_mem(desc, ptr, len(data)) == 0
+        assert described(acl, desc) == want
+        acl.mdl.destroy_desc(desc)
+    assert len(session.models()) == 0
+
+
+def test_a_file_desc_has_names_but_no_model_to_ask_for_its_gear(env, tmp_path):
+    acl, _, _ = env
+    path = str(write(tmp_path, two_input_spec()))
+    desc = acl.mdl.create_desc()
+    assert acl.mdl.get_desc_from_file(desc, path) == 0
+    assert acl.mdl.get_input_index_by_name(desc, "ascend_mbatch_shape_data") == (2, 0)
+    assert acl.mdl.get_input_index_by_name(desc, "nope") == (0, INVALID_PARAM)
+    assert acl.mdl.get_output_index_by_name(desc, "score:0") == (0, 0)
+    assert acl.mdl.get_cur_output_dims(desc, 0) == ({}, GE_MODEL_ID_INVALID)
+    # the same desc, filled by get_desc after a load, asks the loaded model
+    model_id, _ = acl.mdl.load_from_file(path)
+    assert acl.mdl.get_desc(desc, model_id) == 0
+    dims, ret = acl.mdl.get_cur_output_dims(desc, 0)
+    assert ret == 0 and dims["dims"] == [8, 4]
+    acl.mdl.destroy_desc(desc)
+    acl.mdl.unload(model_id)
+
+
+def test_desc_from_file_and_mem_refusals(env, tmp_path):
+    acl, session, _ = env
+    good = str(write(tmp_path, classifier_spec()))
+    junk = tmp_path / "junk.om"
+    junk.write_bytes(b"not a model at all" * 40)
+    desc = acl.mdl.create_desc()
+    assert acl.mdl.get_desc_from_file(0, good) == INVALID_PARAM
+    assert acl.mdl.get_desc_from_file(0x5D0000 + 0x40 * 999, good) == INVALID_PARAM  # never made
+    with pytest.raises(TypeError):
+        acl.mdl.get_desc_from_file(desc, None)  # pyACL parses the path with "s"
+    assert acl.mdl.get_desc_from_file(desc, good) == 0 and acl.mdl.get_num_inputs(desc) == 1
+    # ACL clears the desc before reading: a failed read leaves it empty, with the load's code
+    assert acl.mdl.get_desc_from_file(desc, str(tmp_path / "missing.om")) == PATH_INVALID
+    assert acl.mdl.get_num_inputs(desc) == 0 and acl.mdl.get_input_dims(desc, 0) == ({}, INVALID_PARAM)
+    _, load_code = acl.mdl.load_from_file(str(junk))
+    assert load_code != 0 and acl.mdl.get_desc_from_file(desc, str(junk)) == load_code
+    data = junk.read_bytes()
+    assert acl.mdl.get_desc_from_mem(desc, acl.util.bytes_to_ptr(data), len(data)) == load_code
+    assert acl.mdl.get_desc_from_mem(desc, 0, 100) == INVALID_PARAM
+    assert acl.mdl.get_desc_from_mem(desc, acl.util.bytes_to_ptr(data), 0) == INVALID_PARAM
+    assert acl.mdl.destroy_desc(desc) == 0
+    assert len(session.models()) == 0
+
+
+@pytest.mark.parametrize("backend", ["sim", "acl"])
+def test_an_inspector_program_takes_the_no_load_path(tmp_path_factory, tmp_path, backend):
+    env = None
+    if backend == "acl":
+        from abi_lib import build_fake_acl
+
+        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
+        env = {"ACL_NOTEBOOK_BACKEND": "acl", "ASCEND_HOME_PATH": str(lib.parents[1])}
+    model = write(tmp_path, batch_spec())
+    r = run_program("inspect_model.py", str(model), env=env)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["path"] == "get_desc_from_file" and report["loaded"] == []
+    assert [i["name"] for i in report["inputs"]] == ["x", "ascend_mbatch_shape_data"]
+    assert report["inputs"][0]["dims"] == [-1, 3, 8, 8] and report["outputs"][0]["dims"] == [8, 10]
+    assert report["batch"] == [1, 2, 8] and report["cur_output_dims_ret"] == GE_MODEL_ID_INVALID
+    assert "acl-notebook:" not in r.stderr  # nothing loaded, nothing left
