@@ -151,3 +151,17 @@ def test_an_inspector_program_takes_the_no_load_path(tmp_path_factory, tmp_path,
     assert report["inputs"][0]["dims"] == [-1, 3, 8, 8] and report["outputs"][0]["dims"] == [8, 10]
     assert report["batch"] == [1, 2, 8] and report["cur_output_dims_ret"] == GE_MODEL_ID_INVALID
     assert "acl-notebook:" not in r.stderr  # nothing loaded, nothing left
+
+
+def test_getters_in_a_del_at_exit_return_their_failure_values(tmp_path):
+    """A wrapper whose ``__del__`` walks its datasets at interpreter exit (after the session
+    was finalized) gets the C getters' failure values, and the destroy calls' codes, instead of
+    an exception out of a getter."""
+    model = write(tmp_path, classifier_spec())
+    r = run_program("del_walks_datasets.py", str(model))
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+    walked = json.loads(r.stdout.strip().splitlines()[-1])
+    assert walked["during_run"] == {"num_buffers": 1, "buffer": True, "size": 3072, "num_dims": 4, "type": 0}
+    assert walked["at_exit"] == {"num_buffers": 0, "buffer": False, "size": 0, "num_dims": 0, "type": -1,
+                                 "name": "", "destroy_dataset": 100001}

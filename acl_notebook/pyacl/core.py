@@ -124,6 +124,23 @@ class Program:
         except AclError as exc:
             return self.failed(exc, call)
 
+    def get(self, call: str, failure: Any, name: str, *args: Any) -> Any:
+        """A C getter (it returns a value, never a code): the runtime's answer, or `failure`
+        (the getter's NULL, 0 or -1) when the runtime refuses or cannot be asked, as in an
+        object's ``__del__`` at interpreter exit, after the session was finalized."""
+        try:
+            return self.call(name, *args)
+        except AclError as exc:
+            self.failed(exc, call)
+            return failure
+
+    def void(self, call: str, name: str, *args: Any) -> None:
+        """A C call that returns nothing: made, and a refusal only recorded (get_recent_err_msg)."""
+        try:
+            self.call(name, *args)
+        except AclError as exc:
+            self.failed(exc, call)
+
     def out(self, call: str, fn: Callable[[], Any], failure: Any) -> tuple[Any, int]:
         """A call with one out parameter: ``(value, 0)`` or ``(failure, code)``."""
         try:

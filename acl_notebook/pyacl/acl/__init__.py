@@ -128,18 +128,18 @@ def destroy_data_buffer(data_buffer: Any) -> int:
 
 def get_data_buffer_addr(data_buffer: Any) -> int:
     handle = _live_buffer(data_buffer, "acl.get_data_buffer_addr")
-    return _P.call("data_buffer_addr", handle) if handle else 0
+    return _P.get("aclGetDataBufferAddr", 0, "data_buffer_addr", handle) if handle else 0
 
 
 def get_data_buffer_size_v2(data_buffer: Any) -> int:
     handle = _live_buffer(data_buffer, "acl.get_data_buffer_size_v2")
-    return _P.call("data_buffer_size", handle) if handle else 0
+    return _P.get("aclGetDataBufferSizeV2", 0, "data_buffer_size", handle) if handle else 0
 
 
 def get_data_buffer_size(data_buffer: Any) -> int:
     """The deprecated uint32 form of get_data_buffer_size_v2."""
     handle = _live_buffer(data_buffer, "acl.get_data_buffer_size")
-    return (_P.call("data_buffer_size", handle) & 0xFFFFFFFF) if handle else 0
+    return (_P.get("aclGetDataBufferSize", 0, "data_buffer_size", handle) & 0xFFFFFFFF) if handle else 0
 
 
 def update_data_buffer(data_buffer: Any, data: Any, size: Any) -> int:

@@ -651,12 +651,12 @@ def add_dataset_buffer(dataset: Any, data_buffer: Any) -> tuple[int, int]:
 
 def get_dataset_num_buffers(dataset: Any) -> int:
     ds = unsigned(dataset, "acl.mdl.get_dataset_num_buffers")
-    return _P.call("dataset_num_buffers", ds) if ds in _P.ledger.datasets else 0
+    return _P.get("aclmdlGetDatasetNumBuffers", 0, "dataset_num_buffers", ds) if ds in _P.ledger.datasets else 0
 
 
 def get_dataset_buffer(dataset: Any, index: Any) -> int:
     ds, i = unsigned(dataset, "acl.mdl.get_dataset_buffer"), unsigned(index, "acl.mdl.get_dataset_buffer")
-    return _P.call("dataset_buffer", ds, i) if ds in _P.ledger.datasets else 0
+    return _P.get("aclmdlGetDatasetBuffer", 0, "dataset_buffer", ds, i) if ds in _P.ledger.datasets else 0
 
 
 # -- execution ----------------------------------------------------------------------------------------

@@ -82,34 +82,34 @@ def destroy_tensor_desc(desc: Any) -> None:
         if owner is not _MISSING:
             _P.fail(INVALID_PARAM, "aclDestroyTensorDesc", "that desc belongs to a dataset entry, which frees it")
         return
-    _P.call("destroy_tensor_desc", handle)
+    _P.void("aclDestroyTensorDesc", "destroy_tensor_desc", handle)
     del _P.ledger.tensor_descs[handle]
 
 
 def get_tensor_desc_type(desc: Any) -> int:
     handle = _live(desc, "acl.get_tensor_desc_type")
-    return _P.call("tensor_desc_type", handle) if handle else -1
+    return _P.get("aclGetTensorDescType", -1, "tensor_desc_type", handle) if handle else -1
 
 
 def get_tensor_desc_format(desc: Any) -> int:
     handle = _live(desc, "acl.get_tensor_desc_format")
-    return _P.call("tensor_desc_format", handle) if handle else -1
+    return _P.get("aclGetTensorDescFormat", -1, "tensor_desc_format", handle) if handle else -1
 
 
 def get_tensor_desc_size(desc: Any) -> int:
     handle = _live(desc, "acl.get_tensor_desc_size")
-    return _P.call("tensor_desc_size", handle) if handle else 0
+    return _P.get("aclGetTensorDescSize", 0, "tensor_desc_size", handle) if handle else 0
 
 
 def get_tensor_desc_element_count(desc: Any) -> int:
     handle = _live(desc, "acl.get_tensor_desc_element_count")
-    return _P.call("tensor_desc_element_count", handle) if handle else 0
+    return _P.get("aclGetTensorDescElementCount", 0, "tensor_desc_element_count", handle) if handle else 0
 
 
 def get_tensor_desc_num_dims(desc: Any) -> int:
     """The dim count; ACL_UNKNOWN_RANK (0xFFFFFFFFFFFFFFFE) for a desc of unknown rank."""
     handle = _live(desc, "acl.get_tensor_desc_num_dims")
-    return _P.call("tensor_desc_num_dims", handle) if handle else 0
+    return _P.get("aclGetTensorDescNumDims", 0, "tensor_desc_num_dims", handle) if handle else 0
 
 
 def get_tensor_desc_dim_v2(desc: Any, index: Any) -> tuple[int, int]:
@@ -133,14 +133,14 @@ def get_tensor_desc_dim(desc: Any, index: Any) -> int:
 
 def get_tensor_desc_name(desc: Any) -> str:
     handle = _live(desc, "acl.get_tensor_desc_name")
-    return _P.call("tensor_desc_name", handle) if handle else ""
+    return _P.get("aclGetTensorDescName", "", "tensor_desc_name", handle) if handle else ""
 
 
 def set_tensor_desc_name(desc: Any, name: Any) -> None:
     py = "acl.set_tensor_desc_name"
     handle, value = _live(desc, py), text(name, py)
     if handle:
-        _P.call("set_tensor_desc_name", handle, value)
+        _P.void("aclSetTensorDescName", "set_tensor_desc_name", handle, value)
 
 
 # -- a dataset entry's own desc (acl.mdl) ------------------------------------------------------------
