@@ -407,12 +407,15 @@ class AclMagics(Magics, Configurable):
     )
     @argument("-a", "--all", action="store_true", help="Report every device.")
     @argument("-c", "--cluster", action="store_true", help="Every device of every host of the cluster.")
+    @argument("--host", action="store_true", help="Host memory this kernel may still take instead: the smaller "
+              "of the host's MemAvailable and what the container's memory limit leaves.")
     @line_magic
     def acl_mem(self, line: str = "") -> Any:
         """Device memory: free / used / total, each loaded model's share and the rest.
 
         ``--device all`` (or 0-3, 0,2) shows a grid with a model group in one colour across
-        its devices; ``--cluster`` the same for every NPU of the cluster, lost ones marked.
+        its devices; ``--cluster`` the same for every NPU of the cluster, lost ones marked;
+        ``--host`` the host memory runs, inputs and the CPU reference take from.
         """
         args = _parse(self.acl_mem, line)
         if args is None:
@@ -421,6 +424,10 @@ class AclMagics(Magics, Configurable):
         from .cluster.results import ClusterError
 
         with _as_usage_errors(ClusterError):
+            if args.host:
+                if args.device is not None or args.all or args.cluster:
+                    raise usage_error("give --host alone (host memory is one figure for the kernel)")
+                return api.host_memory()
             if args.cluster:
                 if args.device is not None or args.all:
                     raise usage_error("give --cluster alone (it reports every device of every host)")
@@ -438,7 +445,8 @@ class AclMagics(Magics, Configurable):
     @magic_arguments()
     @line_magic
     def acl_info(self, line: str = "") -> Any:
-        """Backend, library path, ACL/CANN versions, SoC, devices, run mode, memory kind."""
+        """Backend, library path, ACL/CANN versions, SoC, devices, run mode, device memory, and
+        the host memory the kernel may still take (the container's limit where it is tighter)."""
         if _parse(self.acl_info, line) is None:
             return None
         from . import api

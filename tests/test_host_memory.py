@@ -149,6 +149,7 @@ def test_what_is_shown_is_what_the_checks_enforce(host, container, tree):
 
 # ------------------------------------------------------------------------------------ shown
 def test_info_and_acl_info_show_host_memory(host, container, tmp_path):
+    from IPython.core.error import UsageError
     from IPython.core.interactiveshell import InteractiveShell
 
     host(128 * GiB, 120 * GiB)
@@ -165,6 +166,9 @@ def test_info_and_acl_info_show_host_memory(host, container, tmp_path):
     shell.run_line_magic("load_ext", "acl_notebook")
     try:
         assert want in render_text(shell.run_line_magic("acl_info", ""), width=160)
+        assert shell.run_line_magic("acl_mem", "--host") == acl.host_memory()
+        with pytest.raises(UsageError, match="Give --host alone"):  # a red line in a notebook
+            shell.run_line_magic("acl_mem", "--host --all")
     finally:
         shell.run_line_magic("unload_ext", "acl_notebook")
 
