@@ -140,6 +140,36 @@ def sim():
     session.shutdown()
 
 
+# -- the magics tests' shell (helpers in magics_helpers.py) ------------------------------
+@pytest.fixture(scope="module")
+def shell(tmp_path_factory):
+    """One InteractiveShell for the module, with its IPYTHONDIR in a temp dir."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if not InteractiveShell.initialized():
+        os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
+    ip = InteractiveShell.instance()
+    assert "ipython" in os.environ["IPYTHONDIR"] and Path(os.environ["IPYTHONDIR"]) != Path.home() / ".ipython"
+    return ip
+
+
+@pytest.fixture
+def ip(shell):
+    """The shell with the extension loaded and a fresh two-device Ascend910B1 simulator."""
+    import acl_notebook as acl
+
+    shell.run_line_magic("load_ext", "acl_notebook")
+    acl.unload_all()
+    acl.configure(backend="sim", soc="Ascend910B1", memory=16 << 30, devices=2, device=0)
+    yield shell
+    acl.unload_all()
+    shell.run_line_magic("unload_ext", "acl_notebook")
+    for name in ("m", "blob", "arr", "p"):
+        shell.user_ns.pop(name, None)
+    # %config writes into the shell's config too; start the next test without it
+    shell.config.pop("AclMagics", None)
+
+
 @pytest.fixture
 def small_host(monkeypatch):
     """Returns `pretend(available)`: from then on the host has `available` bytes (MemAvailable)

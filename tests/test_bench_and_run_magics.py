@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from test_magics import fails_with_one_line, ip, registry, shell  # noqa: F401 (fixtures)
+from magics_helpers import fails_with_one_line, registry
 
 import acl_notebook as acl
 from acl_notebook.display import render_html, render_text
@@ -111,7 +111,7 @@ def test_bench_result_renders_a_table_and_a_histogram():
 
 
 # -- magics -------------------------------------------------------------------------------------------
-def test_acl_run_random_and_from_a_variable(ip, capsys):  # noqa: F811
+def test_acl_run_random_and_from_a_variable(ip, capsys):
     ip.user_ns["blob"] = batch_model()
     ip.run_line_magic("acl_load", "-v blob")
     out = ip.run_line_magic("acl_run", "clf --random --batch 4 -o res")
@@ -134,7 +134,7 @@ def test_acl_run_random_and_from_a_variable(ip, capsys):  # noqa: F811
     ("clf --random --dims a,b", "integers separated by commas"),
     ("clf --random --batch 1 --hw 2,2", "one of --batch"),
 ])
-def test_acl_run_errors_are_one_line(ip, capsys, line, fragment):  # noqa: F811
+def test_acl_run_errors_are_one_line(ip, capsys, line, fragment):
     ip.user_ns["blob"] = batch_model()
     ip.run_line_magic("acl_load", "-v blob")
     ip.user_ns["arr"] = np.ones((2, 3, 8, 8), np.float32)
@@ -144,7 +144,7 @@ def test_acl_run_errors_are_one_line(ip, capsys, line, fragment):  # noqa: F811
     assert registry() == before
 
 
-def test_acl_bench_magic_and_json(ip, tmp_path):  # noqa: F811
+def test_acl_bench_magic_and_json(ip, tmp_path):
     ip.user_ns["blob"] = batch_model()
     ip.run_line_magic("acl_load", "-v blob")
     path = tmp_path / "b.json"
@@ -153,7 +153,7 @@ def test_acl_bench_magic_and_json(ip, tmp_path):  # noqa: F811
     assert json.loads(path.read_text())["NPU_compute_time"]["count"] == 12
 
 
-def test_acl_bench_errors_are_one_line(ip, capsys):  # noqa: F811
+def test_acl_bench_errors_are_one_line(ip, capsys):
     ip.user_ns["blob"] = batch_model()
     ip.run_line_magic("acl_load", "-v blob")
     assert "n must be an int >= 1" in fails_with_one_line(ip, capsys, "%acl_bench clf -n 0")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_magics import fails_with_one_line, ip, shell  # noqa: F401 (fixtures)
+from magics_helpers import fails_with_one_line
 
 from acl_notebook.cluster.results import ClusterError, ClusterTimeoutError
 from acl_notebook.display import error_line, error_text
@@ -33,7 +33,7 @@ def test_our_errors_are_shown_without_their_type_name(exc):
         assert shown.lower().startswith(message[:12].lower())  # the message itself (a KeyError's without quotes)
 
 
-def test_a_run_magic_refusal_is_one_sentence_without_a_type_name(ip, capsys):  # noqa: F811
+def test_a_run_magic_refusal_is_one_sentence_without_a_type_name(ip, capsys):
     ip.user_ns["blob"] = write_om(ModelSpec(name="clf", inputs=[TensorSpec("x", (1, 4), "float32", "ND")],
                                             outputs=[TensorSpec("y", (1, 4), "float32", "ND")]))
     ip.run_line_magic("acl_load", "-v blob")

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from graph_builder import Graph
 from hostile import GRAPH_CASES, conv_hours
-from test_magics import fails_with_one_line, ip, shell  # noqa: F401 (fixtures)
+from magics_helpers import fails_with_one_line
 
 import acl_notebook as acl
 from acl_notebook.cpu_reference import budget
@@ -271,7 +271,7 @@ def test_coverage_says_a_run_would_be_refused():
     assert "a run is refused: the CPU reference would take about 4.4e+12 operations" in cover.notes[-1]
 
 
-def test_magics_show_the_refusal_as_one_line_and_run_as_placeholder(ip, capsys, tmp_path):  # noqa: F811
+def test_magics_show_the_refusal_as_one_line_and_run_as_placeholder(ip, capsys, tmp_path):
     path = tmp_path / "conv_hours.om"
     path.write_bytes(conv_hours())
     assert ip.run_line_magic("acl_desc", str(path)).coverage == "placeholder: past the CPU reference's bounds"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
+from magics_helpers import fails_with_one_line, registry
 
 import acl_notebook as acl
 from acl_notebook import display
@@ -43,47 +43,6 @@ def shared_models():
         assert path.is_file(), f"{path} is missing: the tests expect ../shared/models beside the repository"
 
 
-@pytest.fixture(scope="module")
-def shell(tmp_path_factory):
-    """One InteractiveShell for the module, with its IPYTHONDIR in a temp dir."""
-    if not InteractiveShell.initialized():
-        os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
-    ip = InteractiveShell.instance()
-    assert "ipython" in os.environ["IPYTHONDIR"] and Path(os.environ["IPYTHONDIR"]) != Path.home() / ".ipython"
-    return ip
-
-
-@pytest.fixture
-def ip(shell):
-    """The shell with the extension loaded and a fresh two-device Ascend910B1 simulator."""
-    shell.run_line_magic("load_ext", "acl_notebook")
-    acl.unload_all()
-    acl.configure(backend="sim", soc="Ascend910B1", memory=16 * GiB, devices=2, device=0)
-    yield shell
-    acl.unload_all()
-    shell.run_line_magic("unload_ext", "acl_notebook")
-    for name in ("m", "blob", "arr", "p"):
-        shell.user_ns.pop(name, None)
-    # %config writes into the shell's config too; start the next test without it
-    shell.config.pop("AclMagics", None)
-
-
-def registry() -> list[tuple]:
-    return [(m.id, m.name, m.device, m.loaded) for m in acl.models()]
-
-
-def fails_with_one_line(ip, capsys, cell: str) -> str:
-    """Run `cell`; assert a UsageError shown as one line and no traceback; return the line."""
-    capsys.readouterr()
-    result = ip.run_cell(cell)
-    out = capsys.readouterr()
-    assert result.success is False
-    assert type(result.error_in_exec) is UsageError
-    text = out.out + out.err
-    assert "Traceback" not in text
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("UsageError: "), text
-    return lines[0]
 
 
 # ------------------------------------------------------------------------------------------

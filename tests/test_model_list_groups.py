@@ -91,7 +91,8 @@ def test_a_copy_unloaded_after_the_listing_is_marked_and_not_charged(rig):
 
 
 @pytest.fixture
-def shell():
+def four_device_shell():
+    """A shell with the extension loaded over a four-device Ascend910B1 simulator."""
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "acl_notebook")
     acl.unload_all()
@@ -101,20 +102,20 @@ def shell():
     ip.run_line_magic("unload_ext", "acl_notebook")
 
 
-def test_acl_models_groups_and_acl_unload_takes_a_listed_id(shell, tmp_path):
+def test_acl_models_groups_and_acl_unload_takes_a_listed_id(four_device_shell, tmp_path):
     path = tmp_path / "resnet.om"
     path.write_bytes(om("resnet"))
-    shell.run_line_magic("acl_load", f"{path} --device all")
-    shell.run_line_magic("acl_load", f"{path} --name single")
-    text = render_text(shell.run_line_magic("acl_models", ""), width=140)
+    four_device_shell.run_line_magic("acl_load", f"{path} --device all")
+    four_device_shell.run_line_magic("acl_load", f"{path} --name single")
+    text = render_text(four_device_shell.run_line_magic("acl_models", ""), width=140)
     assert "1 model and 1 model group (4 copies)" in text and re.search(r"resnet \(4 copies\)\s+0-3", text)
     copy_on_2 = next(line for line in text.splitlines() if "resnet@2" in line)
     copy_id = copy_on_2.split()[0]
     assert copy_id.isdigit()
-    shell.run_line_magic("acl_unload", copy_id)  # the id read off the listing unloads that copy
-    text = render_text(shell.run_line_magic("acl_models", ""), width=140)
+    four_device_shell.run_line_magic("acl_unload", copy_id)  # the id read off the listing unloads that copy
+    text = render_text(four_device_shell.run_line_magic("acl_models", ""), width=140)
     assert "resnet@2" not in text and re.search(r"resnet \(3 copies\)\s+0-1, 3\s", text)
     assert "single" in text
-    shell.run_line_magic("acl_unload", "resnet")  # the group's name: all its copies
-    text = render_text(shell.run_line_magic("acl_models", ""), width=140)
+    four_device_shell.run_line_magic("acl_unload", "resnet")  # the group's name: all its copies
+    text = render_text(four_device_shell.run_line_magic("acl_models", ""), width=140)
     assert text.splitlines()[0].startswith("1 model, ") and "copies" not in text

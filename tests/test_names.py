@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from shared_models import model_path
 
 import acl_notebook as acl
@@ -19,7 +17,6 @@ from acl_notebook.suggest import close_name, close_path, id_in_text
 from acl_notebook.widgets.upload import check_upload
 
 PONG = model_path("a3c_pong_model_v2")  # stored name "a3c_pong_model"
-GiB = 1024**3
 
 
 @pytest.fixture
@@ -114,19 +111,6 @@ def test_a_path_missing_om_is_suggested_for_load_and_inspect(s, tmp_path):
 
 
 # -- in the magics -------------------------------------------------------------------------
-@pytest.fixture
-def ip(tmp_path_factory):
-    if not InteractiveShell.initialized():
-        os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "acl_notebook")
-    acl.unload_all()
-    acl.configure(backend="sim", soc="Ascend910B1", memory=16 * GiB, devices=2, device=0)
-    yield shell
-    acl.unload_all()
-    shell.run_line_magic("unload_ext", "acl_notebook")
-
-
 def one_line_error(ip, capsys, line: str) -> str:
     capsys.readouterr()
     result = ip.run_cell(line)

@@ -252,7 +252,8 @@ def kernel_session(monkeypatch):
 
 
 @pytest.fixture()
-def ip(kernel_session):
+def kernel_ip(kernel_session):
+    """A shell with the extension loaded over `kernel_session` (the magics see that session)."""
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
@@ -261,19 +262,19 @@ def ip(kernel_session):
     shell.run_line_magic("unload_ext", "acl_notebook")
 
 
-def test_panel_and_magics_show_one_truth(ip, kernel_session, make_panel, tmp_path):
-    panel = ip.run_line_magic("acl_panel", "")
+def test_panel_and_magics_show_one_truth(kernel_ip, kernel_session, make_panel, tmp_path):
+    panel = kernel_ip.run_line_magic("acl_panel", "")
     assert isinstance(panel, Panel) and panel.session is kernel_session
     try:
         path = tmp_path / "from_magic.om"
         path.write_bytes(om("from_magic"))
-        ip.run_line_magic("acl_load", str(path))
+        kernel_ip.run_line_magic("acl_load", str(path))
         assert panel.tabs.titles == ("from_magic",)  # loaded elsewhere, shown here
         upload(panel, ("from_panel.om", om("from_panel")))
-        assert [m.name for m in ip.run_line_magic("acl_models", "")] == ["from_magic", "from_panel"]
+        assert [m.name for m in kernel_ip.run_line_magic("acl_models", "")] == ["from_magic", "from_panel"]
         buttons(panel.tabs.children[0])["Unload"].click()  # Unload from_magic in the panel
-        assert [m.name for m in ip.run_line_magic("acl_models", "")] == ["from_panel"]
-        ip.run_line_magic("acl_unload", "from_panel")
+        assert [m.name for m in kernel_ip.run_line_magic("acl_models", "")] == ["from_panel"]
+        kernel_ip.run_line_magic("acl_unload", "from_panel")
         assert panel.tabs.titles == ()
     finally:
         panel.close()

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import reference_naive as naive
 from graph_builder import Graph, fp16
+from magics_helpers import fails_with_one_line
 from shared_models import model_path
-from test_magics import fails_with_one_line, ip, shell  # noqa: F401 (fixtures)
 
 import acl_notebook as acl
 from acl_notebook.comparison import compare_arrays
@@ -196,7 +196,7 @@ def test_compare_on_the_simulator_is_exact_and_renders(rig, tmp_path):
     assert acl.compare(from_bytes, x, source=blob).fidelity == "computed"
 
 
-def test_magics_compare_and_desc_coverage(ip, capsys, tmp_path):  # noqa: F811
+def test_magics_compare_and_desc_coverage(ip, capsys, tmp_path):
     path = str(model_path("a3c_pong_model_v2"))
     desc = ip.run_line_magic("acl_desc", path)
     assert desc.coverage == "approximate: 3 ops guessed"
@@ -212,7 +212,7 @@ def test_magics_compare_and_desc_coverage(ip, capsys, tmp_path):  # noqa: F811
     assert "-i VAR" in line and "--random" in line
 
 
-def test_the_panel_tab_says_what_the_reference_can_do(ip):  # noqa: F811
+def test_the_panel_tab_says_what_the_reference_can_do(ip):
     from acl_notebook.widgets.panel import Panel
 
     panel = Panel(autostart=False)
