@@ -54,7 +54,7 @@ PASS_THROUGH = frozenset({
     "malloc", "free", "malloc_host", "free_host", "memcpy", "memset", "memcpy_async", "memset_async",
     "create_stream", "destroy_stream", "synchronize_stream",
     "subscribe_report", "unsubscribe_report", "launch_callback", "process_report",
-    "versions", "get_device", "utilization", "synchronize_stream_with_timeout",
+    "versions", "get_device", "utilization", "synchronize_stream_with_timeout", "stream_priority_range",
     "create_event", "destroy_event", "record_event", "reset_event", "synchronize_event", "query_event_status",
     "event_elapsed_time", "stream_wait_event",
     "create_data_buffer", "destroy_data_buffer", "data_buffer_addr", "data_buffer_size", "update_data_buffer",

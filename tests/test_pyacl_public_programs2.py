@@ -2,9 +2,11 @@
 
 Model inspectors describe an .om without loading it (``acl.mdl.get_desc_from_file`` /
 ``get_desc_from_mem``, aclmdlGetDescFromFile / FromMem: the desc is cleared first, then filled
-from the file; no model id, so the gear-state getter has no model to ask). Wrapper classes
-that clean up in ``__del__`` reach the pyACL getters after the session was finalized at exit:
-a C getter returns its NULL / 0 / -1 there, never an exception.
+from the file; no model id, so the gear-state getter has no model to ask). Serving backends map
+request priorities to streams with ``acl.rt.device_get_stream_priority_range`` (``(least,
+greatest, ret)``: 7 and 0, the range create_stream_with_config takes). Wrapper classes that clean
+up in ``__del__`` reach the pyACL getters after the session was finalized at exit: a C getter
+returns its NULL / 0 / -1 there, never an exception.
 """
 
 from __future__ import annotations
@@ -165,3 +167,62 @@ def test_getters_in_a_del_at_exit_return_their_failure_values(tmp_path):
     assert walked["during_run"] == {"num_buffers": 1, "buffer": True, "size": 3072, "num_dims": 4, "type": 0}
     assert walked["at_exit"] == {"num_buffers": 0, "buffer": False, "size": 0, "num_dims": 0, "type": -1,
                                  "name": "", "destroy_dataset": 100001}
+
+
+def test_stream_priority_range_is_the_range_create_stream_with_config_takes(env):
+    acl, _, _ = env
+    assert acl.rt.device_get_stream_priority_range() == (7, 0, 0)  # least, greatest: 0 is the greatest
+    for priority in (0, 7):
+        stream, ret = acl.rt.create_stream_with_config(priority, 0)
+        assert ret == 0 and acl.rt.destroy_stream(stream) == 0
+
+
+def test_stream_priority_range_before_init_and_on_an_older_cann(monkeypatch, tmp_path_factory):
+    from abi_lib import FakeAclControl, build_fake_acl, cann_root
+    from pyacl_helpers import pyacl_installed
+
+    from acl_notebook import pyacl
+    from acl_notebook.pyacl.core import PROGRAM
+    from acl_notebook.session import Config, Session
+
+    lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi-old", "old")
+    FakeAclControl(lib).reset()
+    monkeypatch.setenv("ASCEND_HOME_PATH", str(cann_root(lib)))
+    session = Session(Config(backend="acl"))
+    try:
+        session.start()
+        assert session.backend.stream_priority_range() is None  # no such symbol
+        assert pyacl.install(force=True, session=session).installed
+        import acl
+
+        try:
+            assert acl.rt.device_get_stream_priority_range() == (0, 0, 100001)  # before acl.init
+        finally:
+            pyacl.uninstall()
+            PROGRAM.bind(None)
+        with pyacl_installed(session) as acl:
+            assert acl.rt.device_get_stream_priority_range() == (0, 0, 200001)
+            assert "no aclrtDeviceGetStreamPriorityRange" in acl.get_recent_err_msg()
+    finally:
+        session.shutdown()
+
+
+@pytest.mark.parametrize("backend", ["sim", "acl"])
+def test_a_priority_scheduler_program_runs_on_both_ends_of_the_range(tmp_path_factory, tmp_path, backend):
+    from abi_lib import build_fake_acl
+    from pyacl_helpers import simulated_outputs
+
+    env = None
+    if backend == "acl":
+        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
+        env = {"ACL_NOTEBOOK_BACKEND": "acl", "ASCEND_HOME_PATH": str(lib.parents[1])}
+    model = write(tmp_path, classifier_spec())
+    out = tmp_path / "out.npz"
+    r = run_program("priority_streams.py", str(model), str(out), env=env)
+    assert r.returncode == 0, r.stderr
+    assert "priority range: least 7, greatest 0" in r.stdout
+    saved = np.load(out)
+    for label in ("greatest", "least"):
+        (want,) = simulated_outputs(model.read_bytes(), [saved[f"x_{label}"].reshape(1, 3, 16, 16)])
+        assert saved[f"y_{label}"].tobytes() == want
+    assert "acl-notebook:" not in r.stderr

@@ -241,6 +241,14 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         self._call("aclrtGetMemInfo", int(attr), byref(free), byref(total))
         return free.value, total.value
 
+    def stream_priority_range(self) -> Optional[tuple[int, int]]:
+        fn = self._optional("aclrtDeviceGetStreamPriorityRange")
+        if fn is None:
+            return None
+        least, greatest = c_int32(), c_int32()
+        self._check(fn(byref(least), byref(greatest)), "aclrtDeviceGetStreamPriorityRange")
+        return least.value, greatest.value
+
     def utilization(self, device: int) -> Optional[Utilization]:
         fn = self._optional("aclrtGetDeviceUtilizationRate")
         if fn is None:  # older CANN: the panel hides the row

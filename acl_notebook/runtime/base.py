@@ -213,6 +213,12 @@ class Backend(ABC):
         is missing on older CANN). Not abstract: a backend without it simply has no row."""
         return None
 
+    def stream_priority_range(self) -> Optional[tuple[int, int]]:
+        """aclrtDeviceGetStreamPriorityRange(): (least, greatest) stream priority, the range
+        aclrtCreateStreamWithConfig takes; None when this ACL cannot say (older CANN has no
+        such symbol). Not abstract, for the same reason as `utilization`."""
+        return None
+
     # -- models ---------------------------------------------------------------------------
     def adopt_parse(self, parsed: Any) -> None:
         """Offer the session's parse (`om.reader.ParsedModel`) of a buffer it is about to

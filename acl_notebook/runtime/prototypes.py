@@ -140,6 +140,8 @@ PROTOTYPES: dict[str, Prototype] = {
     "aclrtGetDevice": _P(aclError, (POINTER(c_int32),), "reading the current device"),
     "aclrtGetMemInfo": _P(aclError, (aclEnum, _szp, _szp), "device memory figures"),
     "aclrtGetSocName": _P(c_char_p, (), "the SoC name", True),
+    "aclrtDeviceGetStreamPriorityRange": _P(aclError, (POINTER(c_int32), POINTER(c_int32)),
+                                            "the stream priority range", True),
     "aclrtGetDeviceUtilizationRate": _P(
         aclError, (c_int32, POINTER(AclrtUtilizationInfo)), "AI Core / Vector utilisation", True
     ),

@@ -63,8 +63,8 @@ if TYPE_CHECKING:
     from ..om.reader import ParsedModel
 
 _MAGIC = b"IMOD"
-#: What aclmdlSetConfigOpt accepts for PRIORITY_INT32: aclrtDeviceGetStreamPriorityRange's
-#: greatest (0) to least (7), checked when the option is set
+#: The stream priorities (aclrtDeviceGetStreamPriorityRange: greatest 0 to least 7), which
+#: aclmdlSetConfigOpt's PRIORITY_INT32 must be in when the option is set
 _LOAD_PRIORITIES = range(0, 8)
 _HEADER = 256
 #: Seconds over which utilisation is averaged (npu-smi also reports a recent average).
@@ -324,6 +324,10 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, TensorDescsMix
                 return 0, 0  # A2/A3 have no DDR pool for the device: ACL reports zeros
             # On DDR boards ACL silently redirects HBM queries to DDR.
             return dev.free, dev.total
+
+    def stream_priority_range(self) -> Optional[tuple[int, int]]:
+        self._need_init("aclrtDeviceGetStreamPriorityRange")
+        return _LOAD_PRIORITIES[-1], _LOAD_PRIORITIES[0]  # 0 is the greatest priority
 
     def utilization(self, device: int) -> Optional[Utilization]:
         """Busy share of recent runs (idle: 0 %); Vector is -1 (None) on chips without one."""

@@ -12,7 +12,8 @@
  * With -DFAKEACL_OLD_CANN the newer symbols are left out (aclsysGetVersionStr,
  * aclmdlGetDescFromMem, aclmdlGetInputDimsV2, aclmdlGetInputDimsRange, the
  * aclmdlLoadWithConfig family, aclrtGetDeviceUtilizationRate, aclrtCreateEventExWithFlag,
- * aclrtCreateStreamWithConfig and aclrtSynchronizeEventWithTimeout) to test lazy symbol resolution.
+ * aclrtCreateStreamWithConfig, aclrtSynchronizeEventWithTimeout and aclrtDeviceGetStreamPriorityRange)
+ * to test lazy symbol resolution.
  *
  * Semantics (the simulator backend implements the same):
  *  - aclInit: 0, then 100002 (refcount++). aclFinalize: 0, again 100037; aclInit works again
@@ -1339,6 +1340,18 @@ FAKEACL_API aclError aclrtGetDeviceUtilizationRate(int32_t deviceId, aclrtUtiliz
     utilizationInfo->vectorUtilization = g_dev[deviceId].util[1];
     utilizationInfo->aicpuUtilization = g_dev[deviceId].util[2];
     utilizationInfo->memoryUtilization = -1;
+    LEAVE(ACL_SUCCESS);
+}
+#endif
+
+#ifndef FAKEACL_OLD_CANN
+FAKEACL_API aclError aclrtDeviceGetStreamPriorityRange(int32_t *leastPriority, int32_t *greatestPriority) {
+    ENTER();
+    if (!leastPriority || !greatestPriority)
+        LEAVE(fail(ACL_ERROR_INVALID_PARAM, "leastPriority or greatestPriority is NULL"));
+    NEED_INIT();
+    *leastPriority = 7; /* the range aclrtCreateStreamWithConfig takes: 0 is the greatest */
+    *greatestPriority = 0;
     LEAVE(ACL_SUCCESS);
 }
 #endif

@@ -32,7 +32,12 @@ from .rt_events import (
     synchronize_event,
     synchronize_event_with_timeout,
 )
-from .rt_queries import get_device, get_device_utilization_rate, synchronize_stream_with_timeout
+from .rt_queries import (
+    device_get_stream_priority_range,
+    get_device,
+    get_device_utilization_rate,
+    synchronize_stream_with_timeout,
+)
 
 _P = PROGRAM
 _UNINITIALIZE = E.ACL_ERROR_UNINITIALIZE
@@ -398,9 +403,10 @@ def _unknown_text(side: str, ptr: int, count: int) -> str:
 
 __all__ = [
     "create_context", "create_event", "create_event_ex_with_flag", "create_event_with_flag", "create_stream",
-    "create_stream_with_config", "destroy_context", "destroy_event", "destroy_stream", "event_elapsed_time", "free",
-    "free_host", "get_context", "get_device", "get_device_count", "get_device_utilization_rate", "get_mem_info",
-    "get_run_mode", "launch_callback", "malloc", "malloc_cached", "malloc_host", "mem_flush", "mem_invalidate",
+    "create_stream_with_config", "destroy_context", "destroy_event", "destroy_stream",
+    "device_get_stream_priority_range", "event_elapsed_time", "free", "free_host", "get_context", "get_device",
+    "get_device_count", "get_device_utilization_rate", "get_mem_info", "get_run_mode", "launch_callback", "malloc",
+    "malloc_cached", "malloc_host", "mem_flush", "mem_invalidate",
     "memcpy", "memcpy_async", "memset", "memset_async", "process_report", "query_event", "query_event_status",
     "record_event", "reset_device", "reset_event", "set_context", "set_device", "stream_wait_event",
     "subscribe_report", "synchronize_device", "synchronize_event", "synchronize_event_with_timeout",

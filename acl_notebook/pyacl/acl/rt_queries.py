@@ -1,5 +1,6 @@
 """``acl.rt`` calls around inference that public programs make besides the core surface:
-``get_device``, ``get_device_utilization_rate`` and ``synchronize_stream_with_timeout``.
+``get_device``, ``get_device_utilization_rate``, ``device_get_stream_priority_range`` and
+``synchronize_stream_with_timeout``.
 
 They live here rather than in ``rt.py`` so that module stays about contexts, streams and
 memory; ``acl.rt`` re-exports them. Return shapes are pyACL's: ``(device_id, ret)``; a dict
@@ -48,6 +49,23 @@ def get_device_utilization_rate(device_id: Any) -> tuple[dict, int]:
         return _NOT_MEASURED if value is None else int(value)
 
     return _utilization_dict(percent(found.cube), percent(found.vector), percent(found.aicpu), _NOT_MEASURED), 0
+
+
+def device_get_stream_priority_range() -> tuple[int, int, int]:
+    """aclrtDeviceGetStreamPriorityRange: ``(least, greatest, ret)``, the priorities
+    create_stream_with_config takes (0 is the greatest); ``(0, 0, code)`` on failure, 200001
+    where this CANN's libascendcl has no such call."""
+    call = "aclrtDeviceGetStreamPriorityRange"
+    if not _P.initialised:
+        return 0, 0, _P.fail(E.ACL_ERROR_UNINITIALIZE, call, "acl.init has not been called")
+    try:
+        found = _P.call("stream_priority_range")
+    except AclError as exc:
+        return 0, 0, _P.failed(exc, call)
+    if found is None:
+        return 0, 0, _P.fail(E.ACL_ERROR_API_NOT_SUPPORT, call, "this CANN's libascendcl has no " + call)
+    least, greatest = found
+    return int(least), int(greatest), 0
 
 
 def synchronize_stream_with_timeout(stream: Any, timeout: Any) -> int:
