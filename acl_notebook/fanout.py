@@ -255,8 +255,9 @@ def run_group(name: str, models: Sequence[Any], inputs: Any, *, split: bool = Fa
 
 def bench_group(name: str, models: Sequence[Any], n: int, warmup: int, **options: Any) -> FleetBench:
     """`acl.bench(group)`: every device at once, each on its own thread and context."""
-    from .runner.bench import bench
+    from .runner.bench import bench, counts
 
+    n, warmup = counts(n, warmup)  # refused once, before any device thread starts
     where = [f"device {m.device}" for m in models]
     t0 = time.perf_counter()
     results = _parallel([lambda m=m: bench(m, n, warmup, **options) for m in models])

@@ -141,6 +141,9 @@ def run(name: str, inputs: Any, *, split: bool = False, timeout: Optional[float]
 
 def bench(name: str, n: int = 100, warmup: int = 5, *, timeout: Optional[float] = None, **options: Any) -> Any:
     """Benchmark a cluster model on every device at once: per-device figures and the summary."""
+    from ..runner.bench import counts
+
+    n, warmup = counts(n, warmup)  # refused here, not once per worker
     return current().bench(name, n, warmup, timeout=timeout, **options)
 
 

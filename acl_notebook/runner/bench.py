@@ -13,6 +13,7 @@ execute ms. `to_dict` / `to_json` use ais_bench's summary key names where they m
 from __future__ import annotations
 
 import json
+import operator
 import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -29,6 +30,11 @@ AIS_KEYS = {"execute": "NPU_compute_time", "h2d": "H2D_latency", "d2h": "D2H_lat
 AIS_STATS = {"min": "min", "max": "max", "mean": "mean", "p50": "median", "p90": "percentile(90%)",
              "p99": "percentile(99%)", "count": "count"}
 _BAR_FROM = 20  # show a progress bar in notebooks from this many runs on
+#: The most recorded runs one bench takes: a notebook cell must finish (a million runs of a
+#: 2 ms model are half an hour) and the samples stay small (4 figures x 1e6 floats, ~130 MB).
+MAX_RUNS = 1_000_000
+#: The most warmup runs: warmup only settles clocks and caches, a few thousand always do.
+MAX_WARMUP = 10_000
 
 
 def stats(samples_ms: list[float]) -> dict[str, float]:
@@ -155,14 +161,34 @@ def _in_notebook() -> bool:
     return ip is not None and getattr(ip, "kernel", None) is not None
 
 
+def _count(name: str, value: Any, low: int, high: int) -> int:
+    """`value` as an int in [low, high]: a numpy integer is one; a bool, a float (even 5.0) or
+    text is a TypeError, anything out of range a ValueError, both naming the argument."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int (a count of runs), got {value!r}")
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int (a count of runs), got {type(value).__name__} {value!r}") from None
+    if not low <= count <= high:
+        raise ValueError(f"{name} must be an int from {low} to {high:,}, got {count:,}; "
+                         + ("a bench is one notebook cell: time fewer runs, or bench several times"
+                            if count > high else f"use {name}={low} or more"))
+    return count
+
+
+def counts(n: Any, warmup: Any) -> tuple[int, int]:
+    """`n` and `warmup` checked before any run (`MAX_RUNS`, `MAX_WARMUP`): one clear error
+    rather than a cell that runs for days or a numpy integer refused."""
+    return _count("n", n, 1, MAX_RUNS), _count("warmup", warmup, 0, MAX_WARMUP)
+
+
 def bench(model: Any, n: int = 100, warmup: int = 5, *, inputs: Any = None, batch: Optional[int] = None,
           hw: Optional[tuple[int, int]] = None, dims: Optional[tuple[int, ...]] = None,
           seed: Optional[int] = 0) -> BenchResult:
     """Time `n` runs after `warmup` unrecorded ones; random inputs matching the descriptors
     unless `inputs` are given (see the module docstring for the figures)."""
-    for name, value in (("n", n), ("warmup", warmup)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "n" else 0):
-            raise ValueError(f"{name} must be an int >= {1 if name == 'n' else 0}, got {value!r}")
+    n, warmup = counts(n, warmup)
     model = resolve(model)
     if inputs is None:
         inputs = random_inputs(model, batch=batch, hw=hw, dims=dims, seed=seed)
@@ -185,4 +211,4 @@ def bench(model: Any, n: int = 100, warmup: int = 5, *, inputs: Any = None, batc
                        simulated=simulated, fidelity=fidelity)
 
 
-__all__ = ["AIS_KEYS", "BenchResult", "FIGURES", "STATS", "bench", "stats"]
+__all__ = ["AIS_KEYS", "BenchResult", "FIGURES", "MAX_RUNS", "MAX_WARMUP", "STATS", "bench", "counts", "stats"]

@@ -22,12 +22,14 @@ class RunBox:
     """Buttons to run a model once on random inputs or to benchmark it, and the result."""
 
     def __init__(self, model: Any, runs: int = DEFAULT_RUNS) -> None:
+        from ..runner.bench import MAX_RUNS  # the box cannot ask for more than a bench takes
+
         self.model = model
         #: the last Outputs or BenchResult shown (the same object the API returned)
         self.result: Optional[Any] = None
         self.run_button = W.Button(description="Run (random input)", icon="play", layout=W.Layout(width="auto"),
                                    tooltip=f"Run {model.name} once on random inputs matching its descriptors")
-        self.runs = W.BoundedIntText(value=runs, min=1, max=1_000_000, layout=W.Layout(width="90px"),
+        self.runs = W.BoundedIntText(value=runs, min=1, max=MAX_RUNS, layout=W.Layout(width="90px"),
                                      tooltip="runs to time (after 5 warmup runs)")
         self.bench_button = W.Button(description=f"Bench ({runs})", icon="tachometer", layout=W.Layout(width="auto"),
                                      tooltip=f"Time {runs} runs of {model.name} after 5 warmup runs")

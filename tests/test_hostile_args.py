@@ -1,0 +1,105 @@
+"""Hostile arguments to the run API, the magics, the panel and the pyACL image (issue 13): each
+is refused with one error that names the argument and says what to do, before any device work,
+and every loaded model stays loaded. Both backends where a backend is involved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_magics import fails_with_one_line, ip, registry, shell  # noqa: F401 (fixtures)
+
+import acl_notebook as acl
+from acl_notebook.group import load_group
+from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
+from acl_notebook.runner.bench import MAX_RUNS, MAX_WARMUP, bench
+
+
+def tiny(name: str = "clf") -> bytes:
+    return write_om(ModelSpec(name=name, soc_version="Ascend910B1",
+                              inputs=[TensorSpec("x", (1, 4), "float32", "ND")],
+                              outputs=[TensorSpec("y", (1, 4), "float32", "ND")]))
+
+
+# -- 1. run counts -----------------------------------------------------------------------------
+HUGE = (2**64, 2**31, MAX_RUNS + 1, np.int64(2**40))
+
+
+@pytest.mark.parametrize("n", HUGE)
+def test_a_bench_count_no_cell_can_finish_is_refused_before_any_run(rig, n):
+    s = rig.session()
+    m = s.load(tiny())
+    before = rig.calls(s, "aclmdlExecute")
+    with pytest.raises(ValueError, match=r"^n must be an int from 1 to 1,000,000, got .*time fewer runs"):
+        bench(m, n=n)
+    with pytest.raises(ValueError, match=r"^warmup must be an int from 0 to 10,000"):
+        bench(m, n=1, warmup=MAX_WARMUP + 1 if n == HUGE[0] else n)
+    assert rig.calls(s, "aclmdlExecute") == before
+    assert m.loaded and s.find("clf") is m
+
+
+@pytest.mark.parametrize(("kw", "kind", "fragment"), [
+    ({"n": 0}, ValueError, "n must be an int from 1 to 1,000,000, got 0; use n=1 or more"),
+    ({"n": -5}, ValueError, "n must be an int from 1 to 1,000,000, got -5"),
+    ({"warmup": -1}, ValueError, "warmup must be an int from 0 to 10,000, got -1; use warmup=0 or more"),
+    ({"n": 3.0}, TypeError, "n must be an int (a count of runs), got float 3.0"),
+    ({"n": float("inf")}, TypeError, "n must be an int"),
+    ({"n": True}, TypeError, "n must be an int (a count of runs), got True"),
+    ({"warmup": False}, TypeError, "warmup must be an int"),
+    ({"n": "10"}, TypeError, "n must be an int (a count of runs), got str '10'"),
+    ({"warmup": None}, TypeError, "warmup must be an int"),
+    ({"n": np.float64(4)}, TypeError, "n must be an int"),
+])
+def test_a_bench_count_that_is_not_a_count_names_the_argument(rig, kw, kind, fragment):
+    s = rig.session()
+    m = s.load(tiny())
+    with pytest.raises(kind) as info:
+        acl.bench(m, **kw)
+    assert str(info.value).startswith(fragment)
+    assert rig.calls(s, "aclmdlExecute") == 0 and m.loaded
+
+
+def test_numpy_integers_are_counts(rig):
+    s = rig.session()
+    m = s.load(tiny())
+    r = bench(m, n=np.int64(3), warmup=np.uint8(2))
+    assert (r.n, r.warmup) == (3, 2) and type(r.n) is int and type(r.warmup) is int
+    assert rig.calls(s, "aclmdlExecute") == 5
+    r = bench(m, n=MAX_RUNS // MAX_RUNS, warmup=MAX_WARMUP // MAX_WARMUP - 1)  # the bounds themselves are fine
+    assert (r.n, r.warmup) == (1, 0)
+
+
+def test_a_group_bench_refuses_once_before_any_device_runs(rig):
+    s = rig.session(devices=2)
+    g = load_group(s, tiny(), "all")
+    with pytest.raises(ValueError, match=r"^n must be an int from 1 to 1,000,000"):
+        acl.bench(g, n=2**64)
+    with pytest.raises(TypeError, match=r"^warmup must be an int"):
+        g.bench(2, warmup=1.5)
+    assert rig.calls(s, "aclmdlExecute") == 0 and g.loaded
+
+
+def test_acl_bench_magic_refuses_counts_in_one_line(ip, capsys):  # noqa: F811
+    ip.user_ns["blob"] = tiny()
+    ip.run_line_magic("acl_load", "-v blob")
+    before = registry()
+    line = fails_with_one_line(ip, capsys, "%acl_bench clf -n 18446744073709551616")
+    assert "n must be an int from 1 to 1,000,000, got 18,446,744,073,709,551,616" in line
+    assert "armup must be an int from 0 to 10,000" in fails_with_one_line(ip, capsys, "%acl_bench clf --warmup 99999")
+    assert "n must be an int from 1 to 1,000,000, got -3" in fails_with_one_line(ip, capsys, "%acl_bench clf -n -3")
+    assert "argument -n/--runs: invalid int value: '2.5'" in fails_with_one_line(ip, capsys, "%acl_bench clf -n 2.5")
+    assert registry() == before
+
+
+def test_the_panels_bench_box_cannot_ask_for_more_than_a_bench_takes():
+    pytest.importorskip("ipywidgets")
+    from acl_notebook.session import Config, Session
+    from acl_notebook.widgets.run_box import RunBox
+
+    s = Session(Config(backend="sim", soc="Ascend910B1"))
+    m = s.load(tiny())
+    box = RunBox(m)
+    assert box.runs.max == MAX_RUNS
+    box.runs.value = 10**12
+    assert box.runs.value == MAX_RUNS  # clamped by the widget, so the click asks for a count bench takes
+    box.close()
+    s.shutdown()
