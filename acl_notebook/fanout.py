@@ -141,7 +141,12 @@ def batch_of(inputs: Any) -> int:
     """Rows on axis 0, the same for every input (what `split=True` cuts)."""
     import numpy as np
 
-    arrays = [np.asarray(a) for a in _arrays(inputs)]
+    from .runner.errors import refuse_masked
+
+    given = _arrays(inputs)
+    for a in given:
+        refuse_masked(a, "an input")  # cutting it with np.asarray would drop the mask
+    arrays = [np.asarray(a) for a in given]
     if not arrays or any(a.ndim == 0 for a in arrays):
         raise ValueError("split=True cuts axis 0 of every input; pass arrays with a batch axis")
     rows = {a.shape[0] for a in arrays}

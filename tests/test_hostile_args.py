@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from graph_builder import Graph
 from test_magics import fails_with_one_line, ip, registry, shell  # noqa: F401 (fixtures)
 
 import acl_notebook as acl
 from acl_notebook.group import load_group
+from acl_notebook.om.opgraph import Tensor
 from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 from acl_notebook.runner.bench import MAX_RUNS, MAX_WARMUP, bench
 
@@ -103,3 +105,61 @@ def test_the_panels_bench_box_cannot_ask_for_more_than_a_bench_takes():
     assert box.runs.value == MAX_RUNS  # clamped by the widget, so the click asks for a count bench takes
     box.close()
     s.shutdown()
+
+
+# -- 3. masked arrays --------------------------------------------------------------------------
+def masked() -> np.ma.MaskedArray:
+    return np.ma.masked_array(np.arange(4, dtype=np.float32).reshape(1, 4), mask=[[0, 1, 0, 0]])
+
+
+def test_a_masked_input_is_refused_with_what_to_pass_instead(rig):
+    s = rig.session()
+    m = s.load(tiny())
+    x = masked()
+    fix = "pass arr.filled(value) with the value the masked entries should have"
+    before = rig.calls(s, "aclrtMemcpy")
+    for given in (x, [x], {"x": x}, x.astype(np.float64), np.ma.masked_array(np.ones((1, 4), np.float32))):
+        with pytest.raises(TypeError) as info:
+            m.run(given)
+        assert str(info.value).startswith("input 'x' is a numpy masked array") and fix in str(info.value)
+    with pytest.raises(TypeError, match="masked array"):
+        acl.bench(m, n=2, inputs=x)
+    assert rig.calls(s, "aclrtMemcpy") == before, "refused before any copy"
+    out = m.run(x.filled(0))  # what the message says works, and the model is still loaded
+    assert out[0].shape == (1, 4) and m.loaded
+
+
+def test_the_cpu_reference_refuses_masked_inputs_and_overrides():
+    g = Graph()
+    g.input("x", (1, 4), dtype="float32", fmt="ND")
+    g.op("y", "Relu", ["x"], Tensor((1, 4), "float32", "ND"), input_descs=[Tensor((1, 4), "float32", "ND")])
+    src = g.build("y")
+    with pytest.raises(TypeError, match=r"^input 'x' is a numpy masked array.*arr\.filled\(value\)"):
+        acl.reference(src, masked())
+    out = acl.reference(src, masked().filled(-1))
+    assert out[0].tolist() == [[0.0, 0.0, 2.0, 3.0]], "the filled value is what runs"
+    with pytest.raises(TypeError, match=r"^override 'y:0' is a numpy masked array"):
+        acl.reference(src, np.ones((1, 4), np.float32), override={"y:0": masked()})
+
+
+def test_a_split_group_run_refuses_a_masked_batch_before_cutting_it(rig):
+    s = rig.session(devices=2)
+    g = load_group(s, tiny(), "all")
+    with pytest.raises(TypeError, match="masked array"):
+        g.run(np.ma.masked_array(np.ones((4, 4), np.float32), mask=False), split=True)
+    with pytest.raises(TypeError, match="masked array"):
+        g.run(masked())
+    assert rig.calls(s, "aclmdlExecute") == 0 and g.loaded
+
+
+def test_acl_run_from_a_masked_variable_is_one_line(ip, capsys):  # noqa: F811
+    ip.user_ns["blob"] = tiny()
+    ip.run_line_magic("acl_load", "-v blob")
+    ip.user_ns["arr"] = masked()
+    before = registry()
+    line = fails_with_one_line(ip, capsys, "%acl_run clf -i arr")
+    assert "Input 'x' is a numpy masked array" in line and "arr.filled(value)" in line
+    assert "masked array" in fails_with_one_line(ip, capsys, "%acl_bench clf -n 2 -i arr")
+    assert registry() == before
+    ip.user_ns["arr"] = masked().filled(0)
+    assert ip.run_line_magic("acl_run", "clf -i arr")[0].shape == (1, 4)

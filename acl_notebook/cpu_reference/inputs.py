@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..om.model import TensorDesc
+from ..runner.errors import refuse_masked
 
 MBATCH_INPUT = "ascend_mbatch_shape_data"
 
@@ -36,6 +37,7 @@ def normalize(inputs: Any, descs: tuple[TensorDesc, ...]) -> list[np.ndarray]:
         raise ValueError(f"the model takes {len(wanted)} input(s) ({', '.join(names)}), {len(given)} given")
     out = []
     for desc, value in zip(wanted, given):
+        refuse_masked(value, f"input {desc.name!r}")
         array = np.asarray(value)
         dtype = desc.numpy_dtype
         if dtype is None:

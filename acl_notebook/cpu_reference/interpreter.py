@@ -30,6 +30,7 @@ from ..hostbuf import HostMemoryError, check_host_memory
 from ..om import layouts
 from ..om.errors import OMFormatError
 from ..om.reader import parse
+from ..runner.errors import refuse_masked
 from . import budget
 from .branches import gear_case, pick_branch
 from .graph import Desc, Graph, Node, load_graph
@@ -361,6 +362,7 @@ class Interpreter:
             if index >= len(node.output_descs):
                 raise OverrideError(f"override {key!r}: op {name!r} has {len(node.output_descs)} output(s)")
             desc = node.output_descs[index]
+            refuse_masked(value, f"override {key!r}")
             array = np.asarray(value)
             want = desc.logical_shape
             if desc.dtype and array.dtype.kind not in _KINDS.get(np.dtype(desc.dtype).kind, ""):

@@ -7,6 +7,9 @@ without a chained traceback.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 
 class InputError(ValueError):
     """An input's shape, size or gear does not fit the model."""
@@ -23,4 +26,15 @@ class InputNameError(KeyError):
         return str(self.args[0]) if self.args else "unknown input"
 
 
-__all__ = ["InputError", "InputNameError", "InputTypeError"]
+def refuse_masked(value: Any, what: str) -> None:
+    """Refuse a numpy masked array: the device (and the CPU reference) read every element, so
+    the mask would silently be dropped and the masked entries' hidden values run instead.
+    numpy.ma is only imported by someone who made such an array, so this costs no import."""
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and isinstance(value, ma.MaskedArray):
+        raise InputTypeError(f"{what} is a numpy masked array; a run reads every element, masked or not, "
+                             "so pass arr.filled(value) with the value the masked entries should have "
+                             "(e.g. arr.filled(0))")
+
+
+__all__ = ["InputError", "InputNameError", "InputTypeError", "refuse_masked"]

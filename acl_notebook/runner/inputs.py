@@ -31,7 +31,7 @@ from ..hostbuf import check_host_memory
 from ..om.enums import tensor_size
 from ..om.model import TensorDesc
 from ..runtime.gears import MBATCH_INPUT, input_dims, largest, shape_order_inputs, user_inputs
-from .errors import InputError, InputNameError, InputTypeError
+from .errors import InputError, InputNameError, InputTypeError, refuse_masked
 
 Gear = tuple[int, ...]
 
@@ -91,6 +91,7 @@ def _match(model: Any, users: list[TensorDesc], inputs: Any) -> list[Any]:
 
 def _convert(t: TensorDesc, value: Any) -> tuple[np.ndarray, bool]:
     """The input as a C-contiguous array of its dtype; True when a copy was made."""
+    refuse_masked(value, f"input {t.name!r}")
     target = t.numpy_dtype
     if isinstance(value, np.ndarray) and value.flags.c_contiguous and (target is None or value.dtype == target):
         return value, False
