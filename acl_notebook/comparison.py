@@ -106,7 +106,7 @@ def _refuse_aipp(model: Any) -> None:
         from .runner.errors import InputError
 
         t = aipp[0]
-        raise InputError(f"{model.name} cannot be compared with its CPU reference: input {t.name!r} is a "
+        raise InputError(f"model {model.name!r} cannot be compared with its CPU reference: input {t.name!r} is a "
                          f"static-AIPP input (the device takes the {tuple(t.aipp_dims)} {t.dtype} AIPP-format "
                          f"image, the reference the network's {tuple(t.dims)} input after AIPP, which is not "
                          "computed here); run both yourself: model.run(image) and acl.reference(model, x)")

@@ -1964,7 +1964,9 @@ def repr_pretty(obj: Any, p: Any, cycle: bool) -> None:
 # ----------------------------------------------------------------------------------------
 # error messages
 # ----------------------------------------------------------------------------------------
-_PLAIN_WORD = re.compile(r"^(?:a|[a-z]{2,})(?=[\s,;:])")  # not "n" (a parameter's name)
+# A leading lower-case word followed by a space, comma or semicolon is prose; "n" is a
+# parameter's name, and a word before a colon is a label (a file or model name: "clf: ...").
+_PLAIN_WORD = re.compile(r"^(?:a|[a-z]{2,})(?=[\s,;])")
 _OUR_KINDS = ("OMFormatError", "AclError", "LibraryNotFoundError", "FunctionNotFoundError", "DeviceMemoryError",
               "HostMemoryError", "SessionBusyError", "ModelNotFoundError", "UploadError", "ReferenceLimitError",
               "OverrideError", "UnreadableGraph", "InputError", "InputTypeError", "InputNameError", "ClusterError",
@@ -1972,7 +1974,9 @@ _OUR_KINDS = ("OMFormatError", "AclError", "LibraryNotFoundError", "FunctionNotF
 
 
 def sentence(text: str) -> str:
-    """Capitalise a leading plain word (never a name such as "resnet50.om") and end with a stop."""
+    """Capitalise a leading plain word and end with a stop. Never a name: our messages quote
+    model and file names (`model 'clf' has no input named 'y'`), and a leading word before a
+    colon is a label, so a name keeps its case (tests/test_hostile_args.py)."""
     text = text.strip()
     if _PLAIN_WORD.match(text):
         text = text[0].upper() + text[1:]

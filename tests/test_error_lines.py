@@ -42,7 +42,7 @@ def test_a_run_magic_refusal_is_one_sentence_without_a_type_name(ip, capsys):
     assert line == "UsageError: Input 'x': given shape (2, 2), expected (1, 4)."
     ip.user_ns["named"] = {"nope": np.ones((1, 4), np.float32)}
     assert fails_with_one_line(ip, capsys, "%acl_run clf -i named").endswith(
-        "lf has no input named 'nope'; its inputs are 'x'.")
+        ": Model 'clf' has no input named 'nope'; its inputs are 'x'.")  # the name keeps its case
 
 
 def test_the_panels_run_shows_the_refusal_without_a_type_name(make_session, make_panel):
@@ -54,4 +54,4 @@ def test_the_panels_run_shows_the_refusal_without_a_type_name(make_session, make
     runner = panel._views[model.id].runner
     assert runner.run() is None
     assert "InputError" not in runner.output.value
-    assert "Input &#x27;x&#x27; has dims (-1, 4) and ranged has no gears" in runner.output.value
+    assert "Input &#x27;x&#x27; has dims (-1, 4) and model &#x27;ranged&#x27; has no gears" in runner.output.value

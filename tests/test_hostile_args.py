@@ -4,6 +4,8 @@ and every loaded model stays loaded. Both backends where a backend is involved."
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from graph_builder import Graph
@@ -163,3 +165,74 @@ def test_acl_run_from_a_masked_variable_is_one_line(ip, capsys):  # noqa: F811
     assert registry() == before
     ip.user_ns["arr"] = masked().filled(0)
     assert ip.run_line_magic("acl_run", "clf -i arr")[0].shape == (1, 4)
+
+
+# -- 4. names keep their case in sentences -------------------------------------------------------
+NAMES = ("clf", "model", "a", "no", "9lives", "it's", 'say "hi"', "resnet50.om", "x-y", "ümlaut")
+
+
+def two_inputs(name: str) -> bytes:
+    return write_om(ModelSpec(name=name, soc_version="Ascend910B1",
+                              inputs=[TensorSpec("x", (1, 4), "float32", "ND"), TensorSpec("z", (-1, 4), "float32",
+                                                                                           "ND")],
+                              outputs=[TensorSpec("y", (1, 4), "float32", "ND")],
+                              dynamic_kind="batch", gears=[(1,), (2,)]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_refusal_never_changes_the_case_of_the_models_name(name):
+    from acl_notebook.display import error_line, error_text
+    from acl_notebook.session import Config, Session
+
+    s = Session(Config(backend="sim", soc="Ascend910B1"))
+    m = s.load(two_inputs(name), name=name)
+    x = np.ones((1, 4), np.float32)
+    refusals = [
+        lambda: m.run(None),
+        lambda: m.run({"x": x, "w": x}),
+        lambda: m.run({"x": x}),
+        lambda: m.run([x]),
+        lambda: m.run(x),
+        lambda: m.run([x, x], batch=3),
+        lambda: m.run([x, x], hw=(1, 1)),
+    ]
+    try:
+        for refuse in refusals:
+            with pytest.raises(Exception) as info:
+                refuse()
+            for text in (error_text(info.value), error_line(info.value)):
+                assert repr(name) in text, text  # the name as given, quoted, never re-cased
+                bare = re.escape(name.capitalize()) + r"\s(?!')"  # "Clf has ...", not "Model 'model' ..."
+                assert name.capitalize() == name or not re.match(bare, text), text
+    finally:
+        s.shutdown()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_upload_refusal_never_changes_the_case_of_the_files_name(name):
+    from acl_notebook.display import error_text
+    from acl_notebook.widgets.upload import UploadError, check_upload
+
+    entries = [{"name": name, "content": b""}, {"name": name, "content": None},
+               {"name": name, "content": b"IMOD", "size": 9}]
+    if not name.endswith(".om"):  # any .om name goes on to the reader, which says what is wrong
+        entries.append({"name": name, "content": b"not a model"})
+    for entry in entries:
+        with pytest.raises(UploadError) as info:
+            check_upload(entry, set())
+        for text in (str(info.value), error_text(info.value)):
+            assert text.startswith(repr(name)), text  # quoted, so never re-cased
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("clf: not an .om model", "clf: not an .om model."),  # a label before a colon is a name
+    ("model, the one", "Model, the one."),
+    ("no loaded model 'clf'", "No loaded model 'clf'."),
+    ("'clf' has no input", "'clf' has no input."),
+    ("n must be an int", "n must be an int."),
+    ("9lives is loaded", "9lives is loaded."),
+])
+def test_sentence_capitalises_prose_only(text, shown):
+    from acl_notebook.display import sentence
+
+    assert sentence(text) == shown

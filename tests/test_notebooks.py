@@ -272,7 +272,7 @@ def test_run_and_bench_refuses_in_one_line_each():
     lines = text_of("05-run-and-bench", "refusal").splitlines()
     assert lines[0].startswith("InputError: input 'images' asks for batch 3") and "gears: 1, 4, 8" in lines[0]
     assert lines[1].startswith("InputTypeError: input 'images': given complex64")
-    assert lines[2].startswith("InputNameError: classifier has no input named 'image'")
+    assert lines[2].startswith("InputNameError: model 'classifier' has no input named 'image'")
     assert lines[3] == "still loaded: ['classifier', 'batched']"
 
 

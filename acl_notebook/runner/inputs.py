@@ -65,7 +65,7 @@ def gear_text(kind: Optional[str], gears: Sequence[Gear]) -> str:
 def _match(model: Any, users: list[TensorDesc], inputs: Any) -> list[Any]:
     """The caller's values aligned with the user inputs."""
     if inputs is None:
-        raise InputTypeError(f"{model.name} needs {len(users)} input(s) ({_names(users)}); pass an array, "
+        raise InputTypeError(f"model {model.name!r} needs {len(users)} input(s) ({_names(users)}); pass an array, "
                              "a list in input order or a dict name -> array")
     if isinstance(inputs, Mapping):
         if MBATCH_INPUT in inputs:
@@ -73,18 +73,19 @@ def _match(model: Any, users: list[TensorDesc], inputs: Any) -> list[Any]:
                                  "ACL's set call (use batch=, hw= or dims= to choose it)")
         unknown = [k for k in inputs if k not in {t.name for t in users}]
         if unknown:
-            raise InputNameError(f"{model.name} has no input named {unknown[0]!r}; its inputs are {_names(users)}")
+            raise InputNameError(f"model {model.name!r} has no input named {unknown[0]!r}; "
+                                 f"its inputs are {_names(users)}")
         missing = [t.name for t in users if t.name not in inputs]
         if missing:
-            raise InputNameError(f"input {missing[0]!r} is missing; {model.name} needs {_names(users)}")
+            raise InputNameError(f"input {missing[0]!r} is missing; model {model.name!r} needs {_names(users)}")
         return [inputs[t.name] for t in users]
     if isinstance(inputs, (list, tuple)):
         if len(inputs) != len(users):
-            raise InputError(f"{len(inputs)} inputs given, {model.name} has {len(users)} ({_names(users)}); "
+            raise InputError(f"{len(inputs)} inputs given, model {model.name!r} has {len(users)} ({_names(users)}); "
                              "pass one array per input (a single input: the array itself, e.g. np.asarray(x))")
         return list(inputs)
     if len(users) != 1:
-        raise InputTypeError(f"one array given, {model.name} has {len(users)} inputs ({_names(users)}); "
+        raise InputTypeError(f"one array given, model {model.name!r} has {len(users)} inputs ({_names(users)}); "
                              "pass a list in input order or a dict name -> array")
     return [inputs]
 
@@ -153,7 +154,7 @@ def _inferred_gear(model: Any, users: list[TensorDesc], arrays: Sequence[np.ndar
                              f"{gear_text(dyn.kind, [found])} and {gear_text(dyn.kind, [gear])}")
         found, source = gear, t.name
     if found is None:
-        raise InputError(f"{model.name} has {dyn.kind} gears but no input with a -1 axis to choose one; "
+        raise InputError(f"model {model.name!r} has {dyn.kind} gears but no input with a -1 axis to choose one; "
                          f"pass {dyn.kind}= (gears: {gear_text(dyn.kind, dyn.gears)})")
     return found, source
 
@@ -167,12 +168,12 @@ def _explicit_gear(model: Any, batch: Any, hw: Any, dims: Any) -> Optional[Gear]
         for t in user_inputs(model.inputs):
             if not t.aipp_dims and any(d < 0 for d in t.dims):
                 raise _shape_range(model, t)  # no gear to choose, and no static shape either
-        raise InputError(f"{model.name} is static (no gears); drop {', '.join(f'{k}=' for k in given)}")
+        raise InputError(f"model {model.name!r} is static (no gears); drop {', '.join(f'{k}=' for k in given)}")
     if len(given) > 1:
         raise InputError(f"give one of batch=, hw=, dims=, not {' and '.join(f'{k}=' for k in given)}")
     (key, value), = given.items()
     if key != dyn.kind:
-        raise InputError(f"{model.name} has {dyn.kind} gears ({gear_text(dyn.kind, dyn.gears)}); {key}= does "
+        raise InputError(f"model {model.name!r} has {dyn.kind} gears ({gear_text(dyn.kind, dyn.gears)}); {key}= does "
                          f"not apply, use {dyn.kind}=")
     try:
         gear = (_whole(value),) if key == "batch" else tuple(_whole(v) for v in value)
@@ -181,7 +182,8 @@ def _explicit_gear(model: Any, batch: Any, hw: Any, dims: Any) -> Optional[Gear]
             from None
     if gear not in dyn.gears:
         shown = gear[0] if key == "batch" else gear
-        raise InputError(f"{key}={shown} is not a gear of {model.name}; gears: {gear_text(dyn.kind, dyn.gears)}")
+        raise InputError(f"{key}={shown} is not a gear of model {model.name!r}; "
+                         f"gears: {gear_text(dyn.kind, dyn.gears)}")
     return gear
 
 
@@ -198,7 +200,7 @@ NUMPY_MAX_DIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 
 
 def _shape_range(model: Any, t: TensorDesc) -> InputError:
-    return InputError(f"input {t.name!r} has dims {tuple(t.dims)} and {model.name} has no gears that fix the "
+    return InputError(f"input {t.name!r} has dims {tuple(t.dims)} and model {model.name!r} has no gears that fix the "
                       "unknown ones: a shape-range model (ATC --input_shape_range), which needs ACL's dynamic "
                       "tensor descs; run models with static dims or batch / image-size / dims gears")
 
@@ -213,7 +215,7 @@ def _shape(model: Any, t: TensorDesc, gear: Optional[Gear]) -> tuple[int, ...]:
         raise _shape_range(model, t)
     if t.numpy_dtype is not None and len(shape) > NUMPY_MAX_DIMS:
         raise InputError(f"input {t.name!r} has {len(shape)} axes, more than the {NUMPY_MAX_DIMS} a numpy array "
-                         f"can have, so {model.name} cannot be fed from numpy")
+                         f"can have, so model {model.name!r} cannot be fed from numpy")
     return shape
 
 
@@ -236,7 +238,7 @@ def prepare(model: Any, inputs: Any, *, batch: Any = None, hw: Any = None, dims:
         gear, source = _inferred_gear(model, users, arrays)
         if gear not in dyn.gears:
             raise InputError(f"input {source!r} asks for {dyn.kind} {gear_text(dyn.kind, [gear])}, which is not "
-                             f"a gear of {model.name}; gears: {gear_text(dyn.kind, dyn.gears)}")
+                             f"a gear of model {model.name!r}; gears: {gear_text(dyn.kind, dyn.gears)}")
     for t, arr in zip(users, arrays):
         want = _shape(model, t, gear)
         nbytes = tensor_size(want, t.acl_dtype)
@@ -322,7 +324,7 @@ def _check_room(model: Any, shapes: dict[str, tuple[int, ...]]) -> None:
         # what is made on the way: float32 for a float16, bytes for a bool, the parts of a complex
         extra = {"f": 2 * size if dtype.itemsize < 4 else 0, "b": size, "c": 4 * size}.get(dtype.kind, 0)
         scratch = max(scratch, extra)
-    check_host_memory(f"a random input set for {model.name}", total + scratch,
+    check_host_memory(f"a random input set for model {model.name!r}", total + scratch,
                       "pass arrays of your own, or choose a smaller gear (batch=, hw=, dims=)")
 
 

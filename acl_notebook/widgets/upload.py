@@ -59,21 +59,21 @@ def check_upload(entry: Any, taken: Iterable[str] = ()) -> Upload:
     filename = str(_field(entry, "name", "") or "unnamed file")
     content = _field(entry, "content")
     if content is None:
-        raise UploadError(f"{filename}: the upload carried no data; pick the file again")
+        raise UploadError(f"{filename!r}: the upload carried no data; pick the file again")
     view = content if isinstance(content, memoryview) else memoryview(content)
     size = view.nbytes
     declared = _field(entry, "size")
     if isinstance(declared, int) and declared != size:
         raise UploadError(
-            f"{filename}: received {size} of {declared} bytes (the upload was cut short); "
+            f"{filename!r}: received {size} of {declared} bytes (the upload was cut short); "
             "pick the file again, or load it with %acl_load PATH"
         )
     if size == 0:
-        raise UploadError(f"{filename} is empty (0 bytes); an .om model made by ATC is needed")
+        raise UploadError(f"{filename!r} is empty (0 bytes); an .om model made by ATC is needed")
     is_om_name = filename.lower().endswith(OM_SUFFIX)
     if not is_om_name and bytes(view[: len(OM_MAGIC)]) != OM_MAGIC:
         raise UploadError(
-            f"{filename} is not an .om model (it does not start with the OM magic {OM_MAGIC.decode()!r}); "
+            f"{filename!r} is not an .om model (it does not start with the OM magic {OM_MAGIC.decode()!r}); "
             "upload an offline model (.om) built by ATC"
         )
     return Upload(filename=filename, name=model_name(filename, taken), content=view, size=size)
