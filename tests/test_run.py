@@ -364,8 +364,8 @@ def test_random_inputs_the_host_cannot_hold_are_refused_before_any_is_made(rig, 
                     [TensorSpec("y", (1, 10), "float32", "ND")]))
     small_host(MiB)
     for call in (lambda: acl.random_inputs(m), lambda: acl.bench(m, n=1, warmup=0)):
-        with pytest.raises(hostbuf.HostMemoryError, match=r"random input set for model 'net' is 3.0 MiB but the host has "
-                                                          r"only 1.0 MiB.*pass arrays of your own"):
+        with pytest.raises(hostbuf.HostMemoryError, match=r"random input set for model 'net' is 3.0 MiB but "
+                                                          r"the host has only 1.0 MiB.*pass arrays of your own"):
             call()
     monkeypatch.undo()
     assert m.loaded and m(acl.random_inputs(m)).gear is None

@@ -26,7 +26,8 @@ def test_a_shape_range_model_is_refused_with_the_reason_not_a_shape_it_never_ask
     for call in (lambda: acl.random_inputs(m), lambda: m.run(np.ones((3, 4), np.float32)),
                  lambda: acl.bench(m, n=1, warmup=0), lambda: m.run(np.ones((3, 4), np.float32), dims=(3,)),
                  lambda: acl.random_inputs(m, batch=3)):  # not "ranged is static (no gears); drop dims="
-        with pytest.raises(InputError, match=r"input 'x' has dims \(-1, 4\) and model 'ranged' has no gears.*shape-range"):
+        with pytest.raises(InputError, match=r"input 'x' has dims \(-1, 4\) and model 'ranged' "
+                                           r"has no gears.*shape-range"):
             call()
     for shown in (render_text(m.info), render_html(m.info)):  # %acl_desc and the panel's tab, before any run
         assert "shape-range model" in shown and "static shapes" not in shown
