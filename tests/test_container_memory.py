@@ -34,7 +34,7 @@ def test_random_inputs_past_the_container_limit(rig, small_cgroup):
     assert hostbuf.host_shortfall(80 * MiB) is None  # the host alone has room for it
     small_cgroup(LIMIT, used=16 * MiB)
     for call in (lambda: acl.random_inputs(big), lambda: acl.bench(big, n=1, warmup=0)):
-        with pytest.raises(acl.HostMemoryError, match=r"random input set for big is 80.0 MiB but " + CGROUP
+        with pytest.raises(acl.HostMemoryError, match=r"random input set for model 'big' is 80.0 MiB but " + CGROUP
                            + r"; pass arrays of your own"):
             call()
     assert [m.name for m in s.models()] == ["small", "big"] and big.loaded
