@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 from graph_builder import Graph
-from test_magics import fails_with_one_line, ip, registry, shell  # noqa: F401 (fixtures)
+from magics_helpers import fails_with_one_line, registry
 
 import acl_notebook as acl
 from acl_notebook.group import load_group
@@ -82,7 +82,7 @@ def test_a_group_bench_refuses_once_before_any_device_runs(rig):
     assert rig.calls(s, "aclmdlExecute") == 0 and g.loaded
 
 
-def test_acl_bench_magic_refuses_counts_in_one_line(ip, capsys):  # noqa: F811
+def test_acl_bench_magic_refuses_counts_in_one_line(ip, capsys):
     ip.user_ns["blob"] = tiny()
     ip.run_line_magic("acl_load", "-v blob")
     before = registry()
@@ -154,7 +154,7 @@ def test_a_split_group_run_refuses_a_masked_batch_before_cutting_it(rig):
     assert rig.calls(s, "aclmdlExecute") == 0 and g.loaded
 
 
-def test_acl_run_from_a_masked_variable_is_one_line(ip, capsys):  # noqa: F811
+def test_acl_run_from_a_masked_variable_is_one_line(ip, capsys):
     ip.user_ns["blob"] = tiny()
     ip.run_line_magic("acl_load", "-v blob")
     ip.user_ns["arr"] = masked()
