@@ -226,3 +226,47 @@ def test_a_priority_scheduler_program_runs_on_both_ends_of_the_range(tmp_path_fa
         (want,) = simulated_outputs(model.read_bytes(), [saved[f"x_{label}"].reshape(1, 3, 16, 16)])
         assert saved[f"y_{label}"].tobytes() == want
     assert "acl-notebook:" not in r.stderr
+
+
+def test_a_layer_updates_its_state_in_place_and_feeds_the_next_layer(env):
+    """The zero-copy layer chain of a public RWKV engine: a state input and the matching state
+    output are one device buffer (updated in place each run), and a layer's output buffer is the
+    next layer's input, with no copy between. Each run reads every input before writing."""
+    from acl_notebook.om.writer import ModelSpec, TensorSpec
+
+    acl, session, _ = env
+    spec = ModelSpec(name="layer", inputs=[TensorSpec("x", (1, 8), "float32", "ND"),
+                                           TensorSpec("state", (1, 8), "float32", "ND")],
+                     outputs=[TensorSpec("x_out", (1, 8), "float32", "ND"),
+                              TensorSpec("state_out", (1, 8), "float32", "ND")])
+    data = write_om(spec)
+    ids = [acl.mdl.load_from_mem(acl.util.bytes_to_ptr(data), len(data))[0] for _ in range(2)]
+    x_dev, mid_dev, out_dev, s0_dev, s1_dev = (acl.rt.malloc(32, 0)[0] for _ in range(5))
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(1, 8)
+    start = np.full((1, 8), 0.25, np.float32)
+    for dev, host in ((x_dev, x), (s0_dev, start), (s1_dev, start)):
+        assert acl.rt.memcpy(dev, 32, host.ctypes.data, 32, 1) == 0
+
+    def dataset(*ptrs):
+        ds = acl.mdl.create_dataset()
+        for p in ptrs:
+            acl.mdl.add_dataset_buffer(ds, acl.create_data_buffer(p, 32))
+        return ds
+
+    layers = [(ids[0], dataset(x_dev, s0_dev), dataset(mid_dev, s0_dev)),
+              (ids[1], dataset(mid_dev, s1_dev), dataset(out_dev, s1_dev))]
+
+    def read(dev):
+        host = np.empty((1, 8), np.float32)
+        assert acl.rt.memcpy(host.ctypes.data, 32, dev, 32, 2) == 0
+        return host
+
+    m = session.load(data, name="expected")
+    states = [start, start]
+    for _ in range(3):  # the states carry over from step to step
+        for model_id, ins, outs in layers:
+            assert acl.mdl.execute(model_id, ins, outs) == 0
+        mid, states[0] = m.run([x, states[0]])
+        out, states[1] = m.run([mid, states[1]])
+        assert read(mid_dev).tobytes() == mid.tobytes() and read(out_dev).tobytes() == out.tobytes()
+        assert read(s0_dev).tobytes() == states[0].tobytes() and read(s1_dev).tobytes() == states[1].tobytes()
