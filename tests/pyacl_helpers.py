@@ -27,8 +27,9 @@ libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
 #: pyACL's plain ints for what the programs pass: aclrtMemMallocPolicy ACL_MEM_MALLOC_HUGE_FIRST,
-#: aclrtMemcpyKind's host-to-device, device-to-host and device-to-device, aclrtMemAttr ACL_HBM_MEM.
-HUGE_FIRST, H2D, D2H, D2D = 0, 1, 2, 3
+#: aclrtMemcpyKind's four kinds, aclrtMemAttr ACL_HBM_MEM.
+HUGE_FIRST = 0
+H2H, H2D, D2H, D2D = 0, 1, 2, 3
 ACL_HBM_MEM = 1
 
 

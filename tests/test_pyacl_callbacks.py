@@ -18,15 +18,7 @@ import time
 
 import numpy as np
 import pytest
-from pyacl_helpers import (
-    Program,
-    classifier_spec,
-    image,
-    outputs_on,
-    run_program,
-    simulated_outputs,
-    write,
-)
+from pyacl_helpers import Program, classifier_spec, image, outputs_on, run_program, simulated_outputs, write
 
 from acl_notebook.session import Config, Session
 

@@ -7,17 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyacl_helpers import (
-    Program,
-    classifier_spec,
-    image,
-    outputs_on,
-    run_program,
-    simulated_outputs,
-    write,
-)
+from pyacl_helpers import D2H, Program, classifier_spec, image, outputs_on, run_program, simulated_outputs, write
 
-H2H, H2D, D2H = 0, 1, 2
 COMPLETE, NOT_READY = 1, 0  # aclrtEventRecordedStatus
 TIME_LINE, SYNC = 0x8, 0x1
 

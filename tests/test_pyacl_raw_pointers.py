@@ -10,12 +10,22 @@ import mmap
 
 import numpy as np
 import pytest
-from pyacl_helpers import classifier_spec, libc, outputs_on, pyacl_installed, run_program, simulated_outputs, write
+from pyacl_helpers import (
+    D2H,
+    H2D,
+    H2H,
+    classifier_spec,
+    libc,
+    outputs_on,
+    pyacl_installed,
+    run_program,
+    simulated_outputs,
+    write,
+)
 
 from acl_notebook.om.writer import write_om
 from acl_notebook.pyacl import hostmem
 
-H2H, H2D, D2H = 0, 1, 2
 PAGE = mmap.PAGESIZE
 PROT_NONE, PROT_READ, PROT_RW = 0, 1, 3
 

@@ -7,14 +7,12 @@ import ctypes
 import mmap
 
 import numpy as np
-from pyacl_helpers import classifier_spec, libc, run_program, write
+from pyacl_helpers import HUGE_FIRST, classifier_spec, libc, run_program, write
 
 from acl_notebook.om.reader import parse
 from acl_notebook.om.writer import write_om
 from acl_notebook.runtime.base import malloc_charge
 from acl_notebook.session import PROGRAM_BUFFERS
-
-HUGE_FIRST, H2D = 0, 1
 
 
 def load(acl, om):

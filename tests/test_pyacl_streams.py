@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pyacl_helpers import (
+    D2H,
+    H2D,
+    H2H,
     Program,
     classifier_spec,
     image,
@@ -18,8 +21,6 @@ from pyacl_helpers import (
     simulated_outputs,
     write,
 )
-
-H2H, H2D, D2H = 0, 1, 2
 
 
 def host_buffer(acl, data: bytes) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pyacl_helpers import (
+    D2H,
     Program,
     batch_spec,
     classifier_spec,
@@ -25,7 +26,6 @@ from acl_notebook.runtime.base import malloc_charge
 FLOAT, FLOAT16, INT64 = 0, 1, 9
 NCHW, ND = 0, 2
 UNKNOWN_RANK = 0xFFFFFFFFFFFFFFFE
-H2D, D2H = 1, 2
 COMPLETE, NOT_READY = 0, 1  # aclrtEventStatus (the deprecated query's numbering)
 
 
