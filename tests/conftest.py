@@ -127,7 +127,7 @@ def env_with_device(rig):
 
 
 @pytest.fixture
-def sim():
+def sim_env():
     """(acl, session) as `env`, on the simulator alone: for what only it can show (work waits
     on a stream until something waits for it)."""
     from pyacl_helpers import pyacl_installed

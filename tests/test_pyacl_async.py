@@ -39,8 +39,8 @@ def test_the_correct_pattern_reads_what_model_run_computes(env):
     assert acl.rt.destroy_stream(stream) == 0
 
 
-def test_reading_before_synchronize_shows_the_previous_contents(sim):
-    acl, session = sim
+def test_reading_before_synchronize_shows_the_previous_contents(sim_env):
+    acl, session = sim_env
     p = Program(acl)
     x = image(6)
     p.feed(x)
@@ -56,8 +56,8 @@ def test_reading_before_synchronize_shows_the_previous_contents(sim):
     assert acl.rt.destroy_stream(stream) == 0
 
 
-def test_queued_runs_happen_in_launch_order_and_read_their_inputs_when_they_run(sim):
-    acl, session = sim
+def test_queued_runs_happen_in_launch_order_and_read_their_inputs_when_they_run(sim_env):
+    acl, session = sim_env
     p = Program(acl)
     stream, _ = acl.rt.create_stream()
     first, second = image(1), image(2)
@@ -71,8 +71,8 @@ def test_queued_runs_happen_in_launch_order_and_read_their_inputs_when_they_run(
     assert acl.rt.destroy_stream(stream) == 0
 
 
-def test_a_synchronous_execute_does_not_wait_for_another_stream(sim):
-    acl, session = sim
+def test_a_synchronous_execute_does_not_wait_for_another_stream(sim_env):
+    acl, session = sim_env
     p = Program(acl)
     other = Program.__new__(Program)  # a second output dataset for the same model
     other.acl, other.desc = acl, p.desc
@@ -91,8 +91,8 @@ def test_a_synchronous_execute_does_not_wait_for_another_stream(sim):
 
 
 @pytest.mark.parametrize("finish", ["destroy_stream", "default_stream", "destroy_context", "reset_device"])
-def test_what_else_waits_for_the_queue(sim, finish):
-    acl, session = sim
+def test_what_else_waits_for_the_queue(sim_env, finish):
+    acl, session = sim_env
     p = Program(acl)
     x = image(4)
     p.feed(x)
@@ -171,10 +171,10 @@ def _short_once(monkeypatch) -> None:
     monkeypatch.setattr(sim_exec, "host_shortfall", short_once)
 
 
-def test_a_queued_run_that_fails_does_not_drop_the_runs_after_it(sim, monkeypatch):
+def test_a_queued_run_that_fails_does_not_drop_the_runs_after_it(sim_env, monkeypatch):
     """Two runs of one model queued on one stream, into two output datasets: the first fails
     (the host cannot hold its outputs), synchronize reports 207001, and the second still runs."""
-    acl, session = sim
+    acl, session = sim_env
     p, x = Program(acl), image(4)
     p.feed(x)
     first_outs, first_ptrs = p.outs, p.out_ptrs
@@ -194,11 +194,11 @@ def test_a_queued_run_that_fails_does_not_drop_the_runs_after_it(sim, monkeypatc
     assert acl.rt.destroy_stream(stream) == 0
 
 
-def test_synchronize_device_waits_for_every_stream_even_after_one_fails(sim, monkeypatch):
+def test_synchronize_device_waits_for_every_stream_even_after_one_fails(sim_env, monkeypatch):
     """aclrtSynchronizeDevice over two programs' streams: the first stream's run fails, the
     call reports 207001, and the other stream's run still happens (before, the image stopped
     at the first failing stream and left the rest queued)."""
-    acl, session = sim
+    acl, session = sim_env
     x = image(4)
     programs, marks = [], []
     for _ in range(2):

@@ -92,10 +92,10 @@ def test_an_end_event_finishes_the_run_before_it(env):
     assert acl.rt.destroy_stream(stream) == 0
 
 
-def test_a_consumer_stream_waits_for_the_producers_event(sim):
+def test_a_consumer_stream_waits_for_the_producers_event(sim_env):
     """Two streams: the producer runs the model, the consumer waits for the producer's event
     and copies the output back; synchronizing only the consumer is enough."""
-    acl, session = sim
+    acl, session = sim_env
     p = Program(acl)
     x = image(13)
     p.feed(x)

@@ -28,9 +28,9 @@ def stream_env(env_with_device):
 
 
 @pytest.fixture
-def stream_sim(sim):
-    """`sim` with device 0 set and a stream in its default context: (acl, stream)."""
-    acl, _ = sim
+def stream_sim(sim_env):
+    """`sim_env` with device 0 set and a stream in its default context: (acl, stream)."""
+    acl, _ = sim_env
     assert acl.rt.set_device(0) == 0
     stream, ret = acl.rt.create_stream()
     assert ret == 0

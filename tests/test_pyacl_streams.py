@@ -73,8 +73,8 @@ def test_memcpy_async_codes(env):
         acl.rt.memcpy_async(in_ptr, size, host, size, H2D, "stream")
 
 
-def test_a_forgotten_synchronize_reads_stale_bytes(sim):
-    acl, session = sim
+def test_a_forgotten_synchronize_reads_stale_bytes(sim_env):
+    acl, session = sim_env
     p = Program(acl)
     x = image(9)
     p.feed(x)
