@@ -1,10 +1,12 @@
-"""A tiny builder for writer models with a real graph, so CPU-reference tests read like the op they test."""
+"""A tiny builder for writer models with a real graph, so CPU-reference tests read like the op they test;
+and `conv_model`, the one such model the reference API and load tests both run."""
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
 import numpy as np
+import reference_naive as naive
 
 from acl_notebook.om import ModelSpec, TensorSpec, write_om
 from acl_notebook.om.opgraph import ConstSpec, OpSpec, Tensor
@@ -69,3 +71,24 @@ def rng(seed: int = 0) -> np.random.Generator:
 
 def fp16(shape, seed: int = 0, scale: float = 1.0) -> np.ndarray:
     return (rng(seed).standard_normal(shape) * scale).astype(np.float16)
+
+
+def conv_model() -> tuple[bytes, np.ndarray, np.ndarray]:
+    """A conv + bias + ReLU stored as ATC stores it (5HD activations, FRACTAL_Z weights), an
+    input for it, and the answer loop code (reference_naive) gives: (model, x, want)."""
+    w = fp16((6, 3, 3, 3), seed=1, scale=0.3)
+    b = fp16((6,), seed=2)
+    g = Graph()
+    g.input("x", (1, 3, 8, 8), dtype="float32")
+    g.const("w", w, "FRACTAL_Z", "NCHW")
+    g.const("b", b)
+    g.op("half", "Cast", ["x"], Tensor((1, 3, 8, 8), "float16", "NCHW"), dst_type=1)
+    g.to5hd("x5", "half")
+    g.op("conv", "Conv2D", ["x5", "w", "b", ""], Tensor((1, 6, 8, 8), "float16", "NC1HWC0", "NCHW"),
+         strides=[1, 1, 1, 1], pads=[1, 1, 1, 1], dilations=[1, 1, 1, 1], groups=1, data_format="NCHW",
+         _datadump_original_op_types=["Relu"])
+    g.from5hd("y16", "conv")
+    g.op("y", "Cast", ["y16"], Tensor((1, 6, 8, 8), "float32", "NCHW"), dst_type=0)
+    x = np.random.default_rng(3).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    want = np.maximum(naive.conv2d(x.astype(np.float16), w, pads=(1, 1, 1, 1)) + b.reshape(1, -1, 1, 1), 0)
+    return g.build("y"), x, want

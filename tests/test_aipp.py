@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_run import check
+from backends import check_outputs
 
 import acl_notebook as acl
 from acl_notebook.om.reader import parse
@@ -78,7 +78,7 @@ def test_a_yuv_shaped_image_runs_on_both_backends(rig):
     image = np.random.default_rng(3).integers(0, 256, V2, dtype=np.uint8)
     out = m.run(image)
     assert out[0].shape == (1, 10) and out[0].dtype == np.float32
-    check(rig, out, [image])  # the bytes the device got are the caller's 75264
+    check_outputs(rig, out, [image])  # the bytes the device got are the caller's 75264
     if rig.kind == "sim":
         assert out.fidelity == PLACEHOLDER
         assert any("static-AIPP" in n and "AIPP stage" in n and "[1, 336, 224, 1]" in n for n in out.notes)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import random
 import resource
-import struct
 import time
 
 import pytest
+from om_mutations import mutate, mutate_modeldef
 from shared_models import REAL_MODELS, model_path
 
 from acl_notebook.om import ModelSpec, OMFormatError, TensorSpec, parse, write_om
@@ -28,9 +28,6 @@ LOAD_CASES = 300
 CASE_SECONDS = 2.0
 RUN_RSS_MIB = 256
 
-_BOUNDARY = (0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 2**31 - 1, 2**31, 2**32 - 1)
-
-
 def writer_seeds() -> dict[str, bytes]:
     io = dict(inputs=[TensorSpec("x", (-1, 3, 16, 16), "float16")],
               outputs=[TensorSpec("y", (-1, 10), "float32", "ND")])
@@ -42,31 +39,6 @@ def writer_seeds() -> dict[str, bytes]:
         "v1-narrow": write_om(ModelSpec(name="old", header_version=1, inout_info=False)),
         "submodels": write_om(ModelSpec(name="subs", submodels=3)),
     }
-
-
-def mutate(data: bytes, rng: random.Random) -> bytes:
-    """One mutation: bit flips, a boundary value in a structural field, a cut, or a splice."""
-    buf = bytearray(data)
-    kind = rng.randrange(6)
-    hot = min(len(buf), 4096)  # header, tables and MODEL_INOUT_INFO live here
-    if kind == 0:
-        for _ in range(rng.randint(1, 8)):
-            pos = rng.randrange(hot) if rng.random() < 0.7 else rng.randrange(len(buf))
-            buf[pos] ^= 1 << rng.randrange(8)
-    elif kind in (1, 2):
-        width = 4 if kind == 1 else 8
-        pos = rng.randrange(0, max(hot - width, 1))
-        value = rng.choice(_BOUNDARY) if rng.random() < 0.8 else rng.getrandbits(8 * width)
-        struct.pack_into("<I" if width == 4 else "<Q", buf, pos, value & ((1 << 8 * width) - 1))
-    elif kind == 3:
-        del buf[rng.randrange(len(buf)):]
-    elif kind == 4:
-        pos = rng.randrange(len(buf))
-        buf[pos:pos] = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64)))
-    else:
-        a, b = sorted(rng.randrange(len(buf)) for _ in range(2))
-        buf[a:b] = bytes(b - a)
-    return bytes(buf)
 
 
 @pytest.fixture(scope="module")
@@ -153,20 +125,6 @@ KNOWN_RUN_CASES = (
 )
 
 
-def _mutate_modeldef(data: bytes, rng: random.Random) -> bytes:
-    """Bit flips and boundary values inside the MODEL_DEF partition only: the graph, its op
-    descriptors and wiring, which is what a run and the CPU reference read."""
-    part = next(p for p in parse(data).partitions if p.type == 0 and p.model == 0)
-    buf = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        if rng.random() < 0.7:
-            buf[part.offset + rng.randrange(part.size)] ^= 1 << rng.randrange(8)
-        else:
-            pos = part.offset + rng.randrange(max(part.size - 8, 1))
-            struct.pack_into("<Q", buf, pos, rng.choice(_BOUNDARY))
-    return bytes(buf)
-
-
 def test_fuzz_simulator_run_and_reference():
     """Mutated graphs of a real model (a3c, whose ops the CPU reference computes) loaded and
     run on the simulator and through `reference`: a run gives Outputs (placeholder, with a
@@ -193,7 +151,7 @@ def test_fuzz_simulator_run_and_reference():
     cases = [known(edits) for edits in KNOWN_RUN_CASES]
     try:
         for case in range(len(cases) + RUN_CASES):
-            data = cases[case] if case < len(cases) else _mutate_modeldef(seed, rng)
+            data = cases[case] if case < len(cases) else mutate_modeldef(seed, rng)
             t0 = time.perf_counter()
             try:
                 model = session.load(data, force=True)

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_reference_api import conv_model
+from graph_builder import conv_model
 
 import acl_notebook as acl
 from acl_notebook import hostbuf

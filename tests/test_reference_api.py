@@ -6,8 +6,7 @@ from __future__ import annotations
 import hostile
 import numpy as np
 import pytest
-import reference_naive as naive
-from graph_builder import Graph, fp16
+from graph_builder import Graph, conv_model
 from magics_helpers import fails_with_one_line
 from shared_models import model_path
 
@@ -26,26 +25,6 @@ def sim():
     s.start()
     yield s
     s.shutdown()
-
-
-def conv_model() -> tuple[bytes, np.ndarray]:
-    """A conv + bias + ReLU stored as ATC stores it, whose answer loop code gives."""
-    w = fp16((6, 3, 3, 3), seed=1, scale=0.3)
-    b = fp16((6,), seed=2)
-    g = Graph()
-    g.input("x", (1, 3, 8, 8), dtype="float32")
-    g.const("w", w, "FRACTAL_Z", "NCHW")
-    g.const("b", b)
-    g.op("half", "Cast", ["x"], Tensor((1, 3, 8, 8), "float16", "NCHW"), dst_type=1)
-    g.to5hd("x5", "half")
-    g.op("conv", "Conv2D", ["x5", "w", "b", ""], Tensor((1, 6, 8, 8), "float16", "NC1HWC0", "NCHW"),
-         strides=[1, 1, 1, 1], pads=[1, 1, 1, 1], dilations=[1, 1, 1, 1], groups=1, data_format="NCHW",
-         _datadump_original_op_types=["Relu"])
-    g.from5hd("y16", "conv")
-    g.op("y", "Cast", ["y16"], Tensor((1, 6, 8, 8), "float32", "NCHW"), dst_type=0)
-    x = np.random.default_rng(3).standard_normal((1, 3, 8, 8)).astype(np.float32)
-    want = np.maximum(naive.conv2d(x.astype(np.float16), w, pads=(1, 1, 1, 1)) + b.reshape(1, -1, 1, 1), 0)
-    return g.build("y"), x, want
 
 
 def random_op_model() -> bytes:

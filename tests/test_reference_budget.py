@@ -23,8 +23,8 @@ import pytest
 from budget_graphs import FAMILIES
 from graph_builder import Graph
 from hostile import with_modeldef
+from om_mutations import mutate_modeldef
 from shared_models import REAL_MODELS, model_path
-from test_fuzz import _mutate_modeldef
 
 import acl_notebook as acl
 import acl_notebook.cpuref  # noqa: F401  (what acl.reference imports at its first call, outside the figures)
@@ -94,7 +94,7 @@ def test_each_activation_holds_what_it_declares(kind):
     check_close(TEMPS.get(kind, 1) * x.nbytes, traced, kind)
 
 
-# _mutate_modeldef seeds whose plans were below the traced peak: a Const re-read through an output
+# mutate_modeldef seeds whose plans were below the traced peak: a Const re-read through an output
 # descriptor whose logical shape disagrees with its stored one (encoded far larger than it is
 # stored), and the reads of the op a run stops at (its Consts decoded before it is found out)
 FOUND = (775, 1963, 5546)
@@ -106,7 +106,7 @@ def test_mutated_real_graphs_stay_within_their_plan(monkeypatch):
     over, ran = [], 0
     for case in FOUND + tuple(range(240)):
         try:
-            model = Interpreter(_mutate_modeldef(data, random.Random(case)))
+            model = Interpreter(mutate_modeldef(data, random.Random(case)))
             x = normalize([np.ones([max(d, 1) for d in t.dims], t.numpy_dtype or np.float32)
                            for t in model.info.inputs], model.info.inputs)
             model.run(x)  # its ops planned, outside the figure

@@ -11,12 +11,11 @@ import threading
 
 import numpy as np
 import pytest
-from backends import MODES
+from backends import MODES, check_outputs, placeholder_expected
 
 from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om
 from acl_notebook.runner.errors import InputError, InputNameError, InputTypeError
 from acl_notebook.runtime.base import MemcpyKind
-from acl_notebook.runtime.sim_outputs import PLACEHOLDER, placeholder_output
 from acl_notebook.session import DeviceMemoryError
 from acl_notebook.session_io import io_charge
 
@@ -42,22 +41,6 @@ DIMS = dict(inputs=[TensorSpec("tokens", (1, -1), "int32", "ND"), TensorSpec("ma
             gears=[(5, 5), (9, 9)], shape_order=["tokens", "mask"])
 
 
-def expected(out, inputs: list[np.ndarray], j: int) -> np.ndarray:
-    flat = [np.ascontiguousarray(x).view(np.uint8).reshape(-1) for x in inputs]
-    return placeholder_output(flat, j, out[j].nbytes)
-
-
-def check(rig, out, inputs: list[np.ndarray]) -> None:
-    if rig.kind == "sim":
-        assert out.simulated and out.fidelity == PLACEHOLDER and out.notes
-    else:
-        assert not out.simulated and out.fidelity is None and out.notes == ()
-    if out.fidelity not in (None, PLACEHOLDER):
-        return
-    for j in range(len(out)):
-        assert (out[j].reshape(-1).view(np.uint8) == expected(out, inputs, j)).all(), out.names[j]
-
-
 @pytest.fixture
 def two(rig, mode):
     s = rig.session(soc=MODES[mode])
@@ -76,7 +59,7 @@ def test_run_returns_outputs_computed_from_the_inputs(rig, two):
     out = m.run([image, scale])
     assert out.names == ("prob:0", "mask:0") and out.gear is None and out.model == m.name
     assert [(a.shape, a.dtype) for a in out] == [((1, 10), np.float32), ((1, 8, 8), np.uint8)]
-    check(rig, out, [image, scale])
+    check_outputs(rig, out, [image, scale])
     assert out["prob"] is out[0] and out["mask:0"] is out[1]
     t = out.timing
     assert 0 < t.execute <= t.total and 0 < t.h2d <= t.total and 0 < t.d2h <= t.total
@@ -113,7 +96,7 @@ def test_zero_copy_for_contiguous_arrays_of_the_right_dtype(rig, two, mode):
     out = m([wide, scale.astype(np.int64)])
     log = rig.memcpy_log(s)[-4:]
     assert log[0][1] != wide.ctypes.data
-    check(rig, out, [image, scale])
+    check_outputs(rig, out, [image, scale])
 
 
 def test_io_buffers_are_allocated_once_charged_and_freed(rig, two):
@@ -166,7 +149,7 @@ def test_first_allocation_is_prechecked_like_a_load(rig):
     assert m.loaded and m.io_bytes == 0
     s.unload(filler)
     out = m(x)
-    check(rig, out, [x])
+    check_outputs(rig, out, [x])
 
 
 # -- refusals before any ACL call ------------------------------------------------------------------
@@ -235,7 +218,7 @@ def test_batch_gear_from_the_input_shape_and_trimmed_outputs(rig, mode):
         x = np.random.default_rng(b).standard_normal((b, 3, 4, 4))  # float64: converted to float16
         out = m(x)
         assert out.gear == (b,) and out[0].shape == (b, 10)
-        check(rig, out, [x.astype(np.float16)])
+        check_outputs(rig, out, [x.astype(np.float16)])
     forced = m(np.ones((4, 3, 4, 4), np.float16), batch=4)
     assert forced.gear == (4,)
 
@@ -246,7 +229,7 @@ def test_hw_gear_from_h_and_w_of_the_format(rig, mode):
     x = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(1, 4, 6, 3)
     out = m(x)
     assert out.gear == (4, 6) and out[0].shape == (1, 4, 6)
-    check(rig, out, [x])
+    check_outputs(rig, out, [x])
     out = m(np.zeros((1, 8, 8, 3), np.uint8), hw=(8, 8))
     assert out.gear == (8, 8) and out[0].shape == (1, 8, 8)
     with pytest.raises(InputError, match="4x6, 8x8"):
@@ -259,7 +242,7 @@ def test_dims_gear_from_every_input_shape(rig, mode):
     tokens, mask = np.arange(9, dtype=np.int32).reshape(1, 9), np.ones((1, 9), np.int64)
     out = m({"tokens": tokens, "mask": mask})
     assert out.gear == (9, 9) and out[0].shape == (1, 9, 4)
-    check(rig, out, [tokens, mask])
+    check_outputs(rig, out, [tokens, mask])
     out = m([tokens[:, :5], mask[:, :5]], dims=(5, 5))
     assert out.gear == (5, 5) and out[0].shape == (1, 5, 4)
     with pytest.raises(InputError, match=r"\(5, 5\), \(9, 9\)"):
@@ -274,7 +257,7 @@ def test_runs_from_another_thread_make_the_context_current(rig, two):
     t = threading.Thread(target=lambda: box.setdefault("out", m([image, scale])))
     t.start()
     t.join()
-    check(rig, box["out"], [image, scale])
+    check_outputs(rig, box["out"], [image, scale])
 
 
 def test_one_model_from_two_threads_is_serialised(rig, two):
@@ -286,7 +269,7 @@ def test_one_model_from_two_threads_is_serialised(rig, two):
             for i in range(15):
                 image, scale = inputs_for_two(seed * 100 + i)
                 out = m([image, scale])
-                assert (out[1].view(np.uint8).reshape(-1) == expected(out, [image, scale], 1)).all()
+                assert (out[1].view(np.uint8).reshape(-1) == placeholder_expected(out, [image, scale], 1)).all()
             outs.append(seed)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
