@@ -37,8 +37,17 @@ __all__ = [
     "duration",
     "error_line",
     "error_text",
+    "GROUP_COPY_HEADERS",
+    "copies_word",
     "grid_colors",
+    "group_copy_cells",
+    "group_copy_header_cells",
+    "group_head_html",
+    "group_tab_title",
     "host_row_html",
+    "io_html",
+    "model_list_title",
+    "model_listing",
     "model_colour",
     "refusal_html",
     "human_bytes",
@@ -1492,6 +1501,98 @@ def _html_model_group(group: Any) -> str:
     n = len(headers)
     row[-1] = f'<span style="{_CODE}{_WRAP}font-size:0.9em;">{_e(row[-1])}</span>'
     return _root(title + _html_table(headers, [row], right=tuple(range(2, n - 1)), raw=(n - 1,), wrap=(0, n - 1)))
+
+
+# ----------------------------------------------------------------------------------------
+# the panel's tab of a model group: what its copies share, once; then one row per copy
+# ----------------------------------------------------------------------------------------
+def model_listing(models: Sequence[Any]) -> list[tuple[str, Any]]:
+    """The models as `%acl_models` lists them, for views that follow it (the panel's tabs):
+    ("model", model) or ("group", (name, copies)), in load order, each group where its
+    first copy is."""
+    return _listing(models)
+
+
+def model_list_title(models: Sequence[Any]) -> str:
+    """The headline `%acl_models` shows ("1 model and 1 model group (4 copies), 720.0 MiB of
+    device memory charged"), so the panel counts what the listing counts."""
+    return _model_list_title(models) if models else "none loaded"
+
+
+def copies_word(n: int) -> str:
+    """ "1 copy", "4 copies"."""
+    return "1 copy" if n == 1 else f"{n} copies"
+
+
+def group_tab_title(name: str, copies: Sequence[Any]) -> str:
+    """A group's tab title: its name and how many copies are loaded ("resnet50 (4 copies)")."""
+    return f"{name} ({copies_word(len(copies))})"
+
+
+def _per_copy(copies: Sequence[Any]) -> str:
+    sizes = sorted({m.memory for m in copies})
+    if len(sizes) == 1:
+        return f"{human_bytes(sizes[0])} per copy"
+    return f"{human_bytes(sizes[0])} to {human_bytes(sizes[-1])} per copy"  # some copies have run
+
+
+def _group_pairs(copies: Sequence[Any]) -> list[tuple[str, Any]]:
+    first = copies[0]
+    info = getattr(first, "info", None)
+    total = sum(m.memory for m in copies)
+    took = [m.load_seconds for m in copies if getattr(m, "load_seconds", None) is not None]
+    notes = [m.soc_note for m in copies if getattr(m, "soc_note", "")]
+    return [
+        ("Source", getattr(first, "source", "")),
+        ("Built for SoC", _soc_text(info.soc_version) if info is not None else None),
+        ("Simulated SoC", notes[0] if notes else None),
+        ("Device memory", f"{human_bytes(total)} charged in all, {_per_copy(copies)}"),
+        ("Loaded", f"{_clock(getattr(first, 'loaded_at', None), full=True)}, "
+                   f"{_seconds(sum(took)) if took else '-'} for all copies"),
+    ]
+
+
+def group_head_html(name: str, copies: Sequence[Any]) -> str:
+    """The top of a group's tab: its name in the colour its copies share, where the copies
+    are, and what they share (source, SoC, memory in all, load time), said once."""
+    first = copies[0]
+    where = (f"model group · {copies_word(len(copies))} on devices {device_span([m.device for m in copies])}"
+             f" · {getattr(first, 'backend', '?')} backend")
+    title = (f'<div style="{_TITLE}{_WRAP}">{_swatch(model_colour(name))}{_e(name)} '
+             f'<span style="{_MUTED}font-weight:normal;">{_e(where)}</span></div>')
+    return _root(title + _html_fields(_group_pairs(copies)))
+
+
+def io_html(model: Any) -> str:
+    """A loaded model's inputs, outputs and gears (a group's, shown once for all its copies)."""
+    return _root(_html_io_sections(model.inputs, model.outputs, model.dynamic))
+
+
+#: the columns of a group tab's copy table (the panel adds a column of Unload buttons)
+GROUP_COPY_HEADERS = ("device", "id", "memory", "state")
+
+
+def _copy_state(m: Any) -> str:
+    if not getattr(m, "loaded", True):
+        return "unloaded"
+    io = getattr(m, "io_bytes", 0)
+    return f"loaded, has run (I/O buffers {human_bytes(io)})" if io else "loaded"
+
+
+def group_copy_cells(m: Any) -> tuple[str, ...]:
+    """One copy's cells in its group's tab, as HTML: device, id (what `%acl_unload ID`
+    takes), memory charged, state."""
+    state = _copy_state(m)
+    style = _ERR if state == "unloaded" else _MUTED if state == "loaded" else ""
+    return (f'<span style="{_NOWRAP}">NPU {_e(m.device)}</span>',
+            f'<span style="{_NOWRAP}{_CODE}">{_e(m.id)}</span>',
+            f'<span style="{_NOWRAP}">{_e(human_bytes(m.memory))}</span>',
+            f'<span style="{style}{_WRAP}">{_e(state)}</span>')
+
+
+def group_copy_header_cells() -> tuple[str, ...]:
+    """The copy table's header cells, as HTML."""
+    return tuple(f'<span style="font-weight:600;{_NOWRAP}">{_e(h)}</span>' for h in GROUP_COPY_HEADERS)
 
 
 def grid_colors(grid: Any) -> dict[str, str]:

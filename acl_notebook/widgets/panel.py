@@ -21,8 +21,18 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 
 from ..api import socs
-from ..display import duration, error_line, human_bytes, render_html
+from ..display import (
+    copies_word,
+    device_span,
+    duration,
+    error_line,
+    human_bytes,
+    model_list_title,
+    model_listing,
+    render_html,
+)
 from ..session import DeviceMemoryError, Session, get_session, unique_name
+from .group_tab import GroupTab
 from .memory_view import MemorySection
 from .refusal import FORCE, RETRY, SWITCH_SOC, plan_for
 from .tabs import Action, FileTab, ModelTab
@@ -73,7 +83,8 @@ class Panel(W.VBox):
         self._closed = True  # until fully built: close() then has nothing of ours to undo
         self._session = session if session is not None else get_session()
         self._lock = threading.RLock()
-        self._views: dict[int, ModelTab] = {}
+        self._views: dict[int, ModelTab] = {}  # single models' tabs, by model id
+        self._groups: dict[str, GroupTab] = {}  # model groups' tabs, by group name
         self._files: dict[str, FileTab] = {}  # tabs of files shown but not loaded, by key
         self._tab_ids: list[Any] = []  # key of each tab, in tab order
         self._status_lines: list[str] = []
@@ -200,9 +211,10 @@ class Panel(W.VBox):
             self._unsubscribe()
             self._unsubscribe = None
         with self._lock:
-            for view in [*self._views.values(), *self._files.values()]:
+            for view in [*self._views.values(), *self._groups.values(), *self._files.values()]:
                 view.close()
             self._views.clear()
+            self._groups.clear()
             self._files.clear()
             owned = [self.header, self.soc_picker, self.upload, self.describe_only, self.device_picker,
                      self.limit_line, self.path, self.path_load, self.path_describe, self.status, self.suggestions,
@@ -222,7 +234,7 @@ class Panel(W.VBox):
                 self._render_header(payload)
         self.refresh()
         if event == "load" and payload is not None:
-            self._select(payload.id)
+            self._select(self._tab_key(payload))
         if event in ("load", "unload") and self._session.started:  # shut down: do not start it again
             with self._lock:
                 info = self._session.info()  # soc auto: a load can change the simulated SoC
@@ -406,7 +418,7 @@ class Panel(W.VBox):
         self._close_file(key)
         self._offer_unloads(None)
         self._set_status(self._loaded_line(model, tab.filename))
-        self._select(model.id)
+        self._select(self._tab_key(model))
 
     def _switch_and_load(self, key: str, soc: str) -> None:
         try:
@@ -437,6 +449,24 @@ class Panel(W.VBox):
             return
         self._set_status(_line("ok", f"Unloaded {model.name}: {human_bytes(model.memory)} of device memory "
                                      f"released on device {model.device}"))
+
+    def _unload_group(self, name: str) -> None:
+        """Unload every copy of group `name` still loaded (the group tab's Unload all)."""
+        copies = [m for m in self._session.models() if m.group == name and m.loaded]
+        done: list[Any] = []
+        try:
+            for model in copies:
+                done.append(self._session.unload(model.id))
+        except Exception as exc:  # e.g. one copy gone meanwhile: say so, the others are as they are
+            self._set_status(_line("err", error_line(exc)))
+            self.refresh()
+            return
+        if not done:
+            self._set_status(_line("err", f"Model group {name} has no copy loaded any more"))
+            return
+        freed = sum(m.memory for m in done)
+        self._set_status(_line("ok", f"Unloaded {name} ({copies_word(len(done))}): {human_bytes(freed)} of device "
+                                     f"memory released on devices {device_span([m.device for m in done])}"))
 
     def _offer_unloads(self, exc: Optional[DeviceMemoryError]) -> None:
         """Under a pre-check refusal, one button per model whose unloading would make room."""
@@ -544,15 +574,32 @@ class Panel(W.VBox):
 
     def _sync_models(self) -> None:
         models = [m for m in self._session.models() if m.loaded]
-        current = {m.id for m in models}
-        for model_id in [i for i in self._views if i not in current]:
+        listing = model_listing(models)  # as %acl_models lists them: a group is one entry
+        singles = {item.id: item for kind, item in listing if kind == "model"}
+        groups = dict(item for kind, item in listing if kind == "group")
+        for model_id in [i for i in self._views if i not in singles]:
             self._views.pop(model_id).close()
-        for model in models:
-            if model.id not in self._views:
-                self._views[model.id] = ModelTab(model, self._session, self._unload)
+        for name in [g for g in self._groups if g not in groups]:  # its last copy went
+            self._groups.pop(name).close()
+        tabs: list[Any] = []
+        for kind, item in listing:
+            if kind == "model":
+                view = self._views.get(item.id)
+                if view is None:
+                    view = self._views[item.id] = ModelTab(item, self._session, self._unload)
+                else:
+                    view.update(item)
+                tabs.append(view)
+                continue
+            name, copies = item
+            group = self._groups.get(name)
+            if group is None:
+                group = self._groups[name] = GroupTab(name, copies, self._session, self._unload,
+                                                      self._unload_group)
             else:
-                self._views[model.id].update(model)
-        tabs: list[Any] = [self._views[m.id] for m in models] + list(self._files.values())
+                group.update(copies)
+            tabs.append(group)
+        tabs += list(self._files.values())
         old_ids, new_ids = self._tab_ids, [t.key for t in tabs]
         titles = tuple(t.title for t in tabs)
         if new_ids != old_ids or titles != tuple(self.tabs.titles):
@@ -567,14 +614,18 @@ class Panel(W.VBox):
                     self.tabs.selected_index = new_ids.index(selected_id)
                 else:
                     self.tabs.selected_index = min(selected or 0, len(new_ids) - 1)
-        total = sum(m.memory for m in models)
-        count = f"{len(models)} loaded, {human_bytes(total)} charged" if models else "none loaded"
+        count = model_list_title(models)  # the words %acl_models uses: "1 model and 1 model group (4 copies), ..."
         if self._files:
             count += f"; {len(self._files)} not loaded"
         self._models_title.value = (f'<div class="acl-section">Models '
                                     f'<span class="acl-muted">({count})</span></div>')
         self.empty_note.layout.display = "none" if tabs else None
         self.tabs.layout.display = None if tabs else "none"
+
+    @staticmethod
+    def _tab_key(model: Any) -> Any:
+        """The key of the tab that shows `model`: its group's tab for a group's copy."""
+        return ("group", model.group) if getattr(model, "group", None) else model.id
 
     def _select(self, key: Any) -> None:
         with self._lock:

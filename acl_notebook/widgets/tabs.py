@@ -6,7 +6,8 @@ runtime) shows what our reader sees in the bytes, why it was not loaded and what
 with the buttons that make sense for that refusal. All text comes from `display`.
 
 Extending: `register_tab_extension(factory)` adds ``factory(model, session)``'s widget
-to the action row of every loaded model's tab made from then on.
+to the action row of every loaded model's tab made from then on (a model group's tab,
+`group_tab`, passes its `ModelGroup` as `model`).
 """
 
 from __future__ import annotations
@@ -41,12 +42,25 @@ def register_tab_extension(factory: TabExtension) -> Callable[[], None]:
     return remove
 
 
-def _button(label: str, icon: str, tooltip: str, style: str = "") -> W.Button:
+def extension_widgets(target: Any, session: Any) -> list[W.Widget]:
+    """What the registered extensions add for `target` (a Model, or a group's ModelGroup)."""
+    extras = []
+    for factory in list(_EXTENSIONS):
+        try:
+            widget = factory(target, session)
+        except Exception:  # a broken extension loses its buttons, not the tab
+            widget = None
+        if widget is not None:
+            extras.append(widget)
+    return extras
+
+
+def make_button(label: str, icon: str, tooltip: str, style: str = "") -> W.Button:
     return W.Button(description=label, icon=icon, tooltip=tooltip, button_style=style,
                     layout=W.Layout(width="auto"))
 
 
-def _coverage_summary(model: Any) -> str:
+def coverage_summary(model: Any) -> str:
     """What the CPU reference can compute for the model, or why it cannot say."""
     from .. import api
 
@@ -63,18 +77,10 @@ class ModelTab:
         self.key: Any = model.id
         self.model_id = model.id
         self.title = model.name
-        self.button = _button("Unload", "eject", f"Unload {model.name} (id {model.id}) and free its device memory")
+        self.button = make_button("Unload", "eject", f"Unload {model.name} (id {model.id}) and free its device memory")
         self.button.add_class("acl-unload")
         self.button.on_click(lambda _b: on_unload(self.model_id))
-        extras = []
-        for factory in list(_EXTENSIONS):
-            try:
-                widget = factory(model, session)
-            except Exception:  # a broken extension loses its buttons, not the tab
-                widget = None
-            if widget is not None:
-                extras.append(widget)
-        self.actions = W.HBox([self.button, *extras])
+        self.actions = W.HBox([self.button, *extension_widgets(model, session)])
         self.actions.add_class("acl-actions")
         where = f"device {model.device} · model id {model.id} · {model.backend} backend"
         self.caption = W.HTML(f'<span class="acl-muted acl-note">{html.escape(where)}</span>')
@@ -82,7 +88,7 @@ class ModelTab:
         bar.add_class("acl-row")
         self.memory = model.memory
         self.details = W.HTML(render_html(model))
-        self.coverage = W.HTML(coverage_html(_coverage_summary(model)))  # before anything runs
+        self.coverage = W.HTML(coverage_html(coverage_summary(model)))  # before anything runs
         self.coverage.add_class("acl-coverage")
         self.runner = RunBox(model)  # "Run (random input)" and "Bench (n)"
         self.box = W.VBox([bar, self.details, self.coverage, self.runner.box])
@@ -161,7 +167,7 @@ class FileTab:
         old = list(self.actions.children)
         buttons = []
         for action in actions:
-            button = _button(action.label, action.icon, action.tooltip, action.style)
+            button = make_button(action.label, action.icon, action.tooltip, action.style)
             button.on_click(lambda _b, run=action.run: run())
             buttons.append(button)
         self.actions.children = buttons
