@@ -101,7 +101,12 @@ def test_a_copy_unloaded_elsewhere_updates_the_tab_and_the_last_one_removes_it(r
     panel = panels(s)
     tab = panel._groups["resnet50"]
     tab.target.value = group[1].id
+    tab.runner.run_button.click()
+    assert "before the copies changed" not in tab.runner.output.value
     s.unload(group[1].id)  # what %acl_unload ID does, outside the panel
+    # the result shown ran on device 1 too: it says it is from before
+    assert "This result is from before the copies changed; resnet50 is now on devices 0, 2-3." in \
+        tab.runner.output.value
     assert panel.tabs.titles == ("single", "resnet50 (3 copies)")
     assert [r[0] for r in _rows(tab)[1:]] == ["NPU 0", "NPU 2", "NPU 3"]
     assert tab.target.value == ALL and group[1].id not in [v for _, v in tab.target.options]
@@ -166,3 +171,18 @@ def test_extensions_get_the_group_and_a_single_model_keeps_its_own_tab(rig, pane
     assert len(seen) == 2 and isinstance(seen[0], ModelGroup) and seen[1] is solo
     assert seen[0].models == tuple(group.models)  # kept current: both copies, though made at the first
     assert list(panel._views) == [solo.id]
+
+
+def test_a_group_name_is_text_everywhere_in_its_tab(rig, panels):
+    s = rig.session(devices=2)
+    evil = "<img src=x onerror=alert(1)>&net"
+    panel = panels(s)
+    load_group(s, _net(), "all", name=evil)
+    tab = panel._groups[evil]
+    assert panel.tabs.titles == (f"{evil} (2 copies)",)  # a tab title is plain text in the front end
+    shown = [tab.head.value, tab.caption.value, tab.copies_title.value, tab.io.value, panel._models_title.value,
+             *(getattr(c, "value", "") for c in tab.table.children)]
+    for value in shown:
+        assert "<img" not in value
+    assert "&lt;img src=x onerror=alert(1)&gt;&amp;net" in tab.head.value
+    assert "%acl_unload &lt;img" in tab.caption.value

@@ -109,6 +109,8 @@ class GroupTab:
         if ids_changed:
             self.group.models = copies
             self._update_targets(copies)
+            self.runner.mark_stale(f"This result is from before the copies changed; {self.name} is now on "
+                                   f"devices {devices}.")
 
     def _draw_table(self, copies: Sequence[Any]) -> None:
         old = list(self.table.children)

@@ -50,6 +50,12 @@ class RunBox:
         self.model = model
         self._tooltips()
 
+    def mark_stale(self, why: str) -> None:
+        """Say above the result shown that it no longer describes the target (`why`)."""
+        if self.result is not None:
+            self.output.value = (f'<div class="acl-muted acl-note">{html.escape(why)}</div>'
+                                 + render_html(self.result))
+
     def _what(self) -> str:
         """ "resnet50" or, for a group, "resnet50 on devices 0-3" (said in tooltips and busy lines)."""
         from ..display import device_span
