@@ -54,7 +54,9 @@ def test_lab_container_limit_and_model_group(lab_server, lab_root, new_page, art
         info.scroll_into_view_if_needed()
         info.screenshot(path=str(artifacts / "acl-info-container-limit.png"))
 
-        models = page.locator(".jp-OutputArea-output", has_text="of device memory charged")
+        # the %acl_models cell (the panel's Models title counts in the same words)
+        models = page.locator(".jp-OutputArea-output", has_text="of device memory charged",
+                              has_not=page.locator(".acl-panel"))
         text = models.inner_text()
         assert "1 model and 1 model group (4 copies)" in text, text
         assert re.search(r"resnet50 \(4 copies\)\s+0-3", text), text
