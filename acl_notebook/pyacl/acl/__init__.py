@@ -185,3 +185,8 @@ __all__ = [
     "get_tensor_desc_num_dims", "get_tensor_desc_size", "get_tensor_desc_type", "get_version", "init", "mdl", "rt",
     "set_tensor_desc_name", "update_data_buffer", "util",
 ]
+
+
+def __dir__() -> list[str]:
+    """What pyACL's own module lists: its calls, not the image's imports and helpers."""
+    return sorted(__all__)

@@ -743,12 +743,18 @@ def _after_run(model_id: int, ins: list, outs: list) -> None:
 __all__ = [
     "add_dataset_buffer", "create_config_handle", "create_dataset", "create_desc", "destroy_config_handle",
     "destroy_dataset", "destroy_desc", "execute", "execute_async", "get_cur_output_dims", "get_dataset_buffer",
-    "get_dataset_num_buffers", "get_dataset_tensor_desc", "get_desc", "get_dynamic_batch", "get_dynamic_hw",
-    "get_input_data_type", "get_input_dims", "get_input_dims_range", "get_input_dims_v2", "get_input_dynamic_dims",
-    "get_input_dynamic_gear_count", "get_input_format", "get_input_index_by_name", "get_input_name_by_index",
-    "get_input_size_by_index", "get_num_inputs", "get_num_outputs", "get_output_data_type", "get_output_dims",
-    "get_output_format", "get_output_index_by_name", "get_output_name_by_index", "get_output_size_by_index",
-    "load_from_file", "load_from_file_with_mem", "load_from_mem", "load_from_mem_with_mem", "load_with_config",
-    "query_size", "query_size_from_mem", "set_config_opt", "set_dataset_tensor_desc", "set_dynamic_batch_size",
-    "set_dynamic_hw_size", "set_input_dynamic_dims", "unload",
+    "get_dataset_num_buffers", "get_dataset_tensor_desc", "get_desc", "get_desc_from_file", "get_desc_from_mem",
+    "get_dynamic_batch", "get_dynamic_hw", "get_input_data_type", "get_input_dims", "get_input_dims_range",
+    "get_input_dims_v2", "get_input_dynamic_dims", "get_input_dynamic_gear_count", "get_input_format",
+    "get_input_index_by_name", "get_input_name_by_index", "get_input_size_by_index", "get_num_inputs",
+    "get_num_outputs", "get_output_data_type", "get_output_dims", "get_output_format", "get_output_index_by_name",
+    "get_output_name_by_index", "get_output_size_by_index", "load_from_file", "load_from_file_with_mem",
+    "load_from_mem", "load_from_mem_with_mem", "load_with_config", "query_size", "query_size_from_mem",
+    "set_config_opt", "set_dataset_tensor_desc", "set_dynamic_batch_size", "set_dynamic_hw_size",
+    "set_input_dynamic_dims", "unload",
 ]
+
+
+def __dir__() -> list[str]:
+    """What pyACL's own module lists: its calls, not the image's imports and helpers."""
+    return sorted(__all__)

@@ -412,3 +412,8 @@ __all__ = [
     "subscribe_report", "synchronize_device", "synchronize_event", "synchronize_event_with_timeout",
     "synchronize_stream", "synchronize_stream_with_timeout", "unsubscribe_report",
 ]
+
+
+def __dir__() -> list[str]:
+    """What pyACL's own module lists: its calls, not the image's imports and helpers."""
+    return sorted(__all__)

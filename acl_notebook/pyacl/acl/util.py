@@ -138,3 +138,8 @@ def _npy_type(number: Any) -> Any:
 
 __all__ = ["bytes_to_ptr", "numpy_contiguous_to_ptr", "numpy_to_ptr", "ptr_to_bytes", "ptr_to_numpy", "start_thread",
            "stop_thread"]
+
+
+def __dir__() -> list[str]:
+    """What pyACL's own module lists: its calls, not the image's imports and helpers."""
+    return sorted(__all__)
