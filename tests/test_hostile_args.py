@@ -236,3 +236,58 @@ def test_sentence_capitalises_prose_only(text, shown):
     from acl_notebook.display import sentence
 
     assert sentence(text) == shown
+
+
+# -- 5. the pyACL runner's leak report lists undestroyed handles ---------------------------------------
+LEAVES = """\
+import acl
+assert acl.init() == 0 and acl.rt.set_device(0) == 0
+kept = acl.create_tensor_desc(0, [1, 4], 2)
+gone = acl.create_tensor_desc(0, [2], 2)
+acl.destroy_tensor_desc(gone)
+ptr, ret = acl.rt.malloc(64, 0)
+buf = acl.create_data_buffer(ptr, 64)
+ds = acl.mdl.create_dataset()
+ds, ret = acl.mdl.add_dataset_buffer(ds, buf)
+entry = acl.create_tensor_desc(0, [1, 16], 2)
+ds, ret = acl.mdl.set_dataset_tensor_desc(ds, entry, 0)
+assert ret == 0
+acl.destroy_tensor_desc(entry)  # the dataset keeps its own copy
+model_desc = acl.mdl.create_desc()
+config = acl.mdl.create_config_handle()
+if CLEAN:
+    for call, handle in ((acl.destroy_tensor_desc, kept), (acl.mdl.destroy_dataset, ds),
+                         (acl.destroy_data_buffer, buf), (acl.mdl.destroy_desc, model_desc),
+                         (acl.mdl.destroy_config_handle, config)):
+        call(handle)
+acl.rt.free(ptr)
+acl.rt.reset_device(0)
+acl.finalize()
+"""
+
+
+@pytest.mark.parametrize("backend", ["sim", "acl"])
+def test_the_leak_report_lists_tensor_descs_and_the_other_handles_left(tmp_path, tmp_path_factory, backend):
+    from pyacl_helpers import run_program
+
+    env = {"ACL_NOTEBOOK_BACKEND": backend}
+    if backend == "acl":
+        from abi_lib import build_fake_acl
+
+        env["ASCEND_HOME_PATH"] = str(build_fake_acl(tmp_path_factory.getbasetemp() / "abi").parents[1])
+    script = tmp_path / "leaves.py"
+    script.write_text("CLEAN = False\n" + LEAVES)
+    r = run_program(str(script), env=env)
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("acl-notebook:")]
+    assert lines == ["acl-notebook: the program ended with 1 tensor desc(s), 1 dataset(s) (holding 1 tensor "
+                     "desc(s) of their entries), 1 data buffer(s), 1 model desc(s) and 1 config handle(s) not "
+                     "destroyed; each holds host memory until the process exits (acl.destroy_tensor_desc, "
+                     "acl.mdl.destroy_dataset, acl.destroy_data_buffer, acl.mdl.destroy_desc, "
+                     "acl.mdl.destroy_config_handle free them)"], r.stderr
+    script.write_text("CLEAN = True\n" + LEAVES)
+    clean = run_program(str(script), env=env)
+    assert clean.returncode == 0 and "acl-notebook:" not in clean.stderr, clean.stderr
+    script.write_text("CLEAN = False\n" + LEAVES)
+    quiet = run_program(str(script), env=env, runner_args=["--no-leak-report"])
+    assert quiet.returncode == 0 and quiet.stderr == ""

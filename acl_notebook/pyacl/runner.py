@@ -7,8 +7,10 @@ does). The one difference is that ``import acl`` gives acl-notebook's pyACL imag
 CANN's own ``acl`` is installed and ``--force`` is not given). The backend follows
 ``ACL_NOTEBOOK_BACKEND`` like everything else in acl-notebook.
 
-When the program ends with models still loaded or device memory still allocated, or with
-threads from ``acl.util.start_thread`` still running, a line on stderr says so
+When the program ends with models still loaded or device memory still allocated, with
+threads from ``acl.util.start_thread`` still running, or with handles it never destroyed
+(tensor descs, datasets and the descs their entries hold, data buffers, model descs, config
+handles), a line on stderr says so
 (``--no-leak-report`` turns it off): on a real NPU that memory stays taken until the
 process exits, which is exactly the bug a notebook would hide.
 """
@@ -19,7 +21,7 @@ import argparse
 import os
 import sys
 import traceback
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 PROG = "python -m acl_notebook.pyacl"
 
@@ -107,6 +109,11 @@ def _report_leaks() -> None:
     session = PROGRAM._session
     if session is None or not session.started:
         return
+    handles = _undestroyed(PROGRAM)
+    if handles:
+        parts, calls = zip(*handles)
+        print(f"acl-notebook: the program ended with {_and(parts)} not destroyed; each holds host memory until "
+              f"the process exits ({', '.join(calls)} free them)", file=sys.stderr)
     bridge = session.programs()
     models = bridge.models()
     allocs = [a for a in bridge.allocations() if a.charge]
@@ -120,6 +127,38 @@ def _report_leaks() -> None:
         parts.append(f"{len(allocs)} device allocation(s) not freed ({human_bytes(sum(a.charge for a in allocs))})")
     print(f"acl-notebook: the program ended with {' and '.join(parts)}; on an NPU that memory stays "
           "taken until the process exits (acl.mdl.unload / acl.rt.free release it)", file=sys.stderr)
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _undestroyed(program: Any) -> list[tuple[str, str]]:
+    """(what, the call that frees it) for each kind of host handle the program created and never
+    destroyed: tensor descs, datasets (with the descs their entries hold, which the dataset
+    frees), data buffers, model descs and config handles, counted from its ledger."""
+    ledger = program.ledger
+    with ledger.lock:
+        descs = sum(1 for owner in ledger.tensor_descs.values() if owner is None)
+        datasets = sorted(ledger.datasets)
+        buffers, model_descs, configs = len(ledger.buffers), len(ledger.descs), len(ledger.configs)
+    held = 0
+    for ds in datasets:  # entry descs: set by set_dataset_tensor_desc or given to outputs by a run
+        n = program.get("aclmdlGetDatasetNumBuffers", 0, "dataset_num_buffers", ds)
+        held += sum(1 for i in range(n) if program.get("aclmdlGetDatasetTensorDesc", 0, "dataset_tensor_desc", ds, i))
+    found = []
+    if descs:
+        found.append((f"{descs} tensor desc(s)", "acl.destroy_tensor_desc"))
+    if datasets:
+        inside = f" (holding {held} tensor desc(s) of their entries)" if held else ""
+        found.append((f"{len(datasets)} dataset(s){inside}", "acl.mdl.destroy_dataset"))
+    if buffers:
+        found.append((f"{buffers} data buffer(s)", "acl.destroy_data_buffer"))
+    if model_descs:
+        found.append((f"{model_descs} model desc(s)", "acl.mdl.destroy_desc"))
+    if configs:
+        found.append((f"{configs} config handle(s)", "acl.mdl.destroy_config_handle"))
+    return found
 
 
 __all__ = ["main", "parse"]
