@@ -291,3 +291,46 @@ def test_the_leak_report_lists_tensor_descs_and_the_other_handles_left(tmp_path,
     script.write_text("CLEAN = False\n" + LEAVES)
     quiet = run_program(str(script), env=env, runner_args=["--no-leak-report"])
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+# -- 2. tensor descs: ACL keeps any number of dims ---------------------------------------------------
+def test_a_tensor_desc_keeps_200_dims_and_odd_values_as_acl_does(env):
+    """aclCreateTensorDesc (hicann/ge tensor_desc_internal.cpp, CANN 2019-2025) refuses only
+    numDims < 0 and NULL dims with numDims > 0 (NULL); it does not cap at ACL_MAX_DIM_CNT (128,
+    the size of aclmdlIODims, a different struct) nor check a dim's value. Both backends and the
+    image agree with it."""
+    acl, _ = env
+    many = acl.create_tensor_desc(0, list(range(1, 201)), 2)
+    assert many and acl.get_tensor_desc_num_dims(many) == 200
+    assert acl.get_tensor_desc_dim_v2(many, 199) == (200, 0)
+    assert acl.get_tensor_desc_dim_v2(many, 200) == (0, 100000)
+    assert acl.get_tensor_desc_element_count(many) == 0, "200! overflows size_t"
+    ones = acl.create_tensor_desc(1, [1] * 5000, 2)
+    assert acl.get_tensor_desc_num_dims(ones) == 5000 and acl.get_tensor_desc_size(ones) == 2
+    odd = acl.create_tensor_desc(0, [-3, 4, -(1 << 63)], 2)
+    assert [acl.get_tensor_desc_dim_v2(odd, i)[0] for i in range(3)] == [-3, 4, -(1 << 63)]
+    assert acl.get_tensor_desc_num_dims(odd) == 3, "only a first dim of -2 means unknown rank"
+    assert acl.get_tensor_desc_element_count(odd) == 0 and acl.get_tensor_desc_size(odd) == 0
+    for bad in ([1 << 63], [1.0], (1, 2), None):  # what pyACL's list parsing refuses
+        with pytest.raises(TypeError):
+            acl.create_tensor_desc(0, bad, 2)
+    for d in (many, ones, odd):
+        acl.destroy_tensor_desc(d)
+
+
+def test_the_c_library_answers_a_negative_count_and_null_dims_with_null(acl_rig):
+    import ctypes
+
+    lib = ctypes.CDLL(str(acl_rig.control.path))
+    create, count = lib.aclCreateTensorDesc, lib.aclGetTensorDescNumDims
+    create.restype, create.argtypes = ctypes.c_void_p, [ctypes.c_int, ctypes.c_int,
+                                                        ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
+    count.restype, count.argtypes = ctypes.c_size_t, [ctypes.c_void_p]
+    lib.aclDestroyTensorDesc.argtypes = [ctypes.c_void_p]
+    dims = (ctypes.c_int64 * 200)(*range(1, 201))
+    assert create(0, -1, dims, 2) is None and create(0, -(1 << 31), dims, 2) is None
+    assert create(0, 3, None, 2) is None
+    for n, values, want in ((200, dims, 200), (0, None, 0), (129, dims, 129)):
+        desc = create(0, n, values, 2)
+        assert desc and count(desc) == want
+        lib.aclDestroyTensorDesc(desc)
