@@ -334,3 +334,19 @@ def test_the_c_library_answers_a_negative_count_and_null_dims_with_null(acl_rig)
         desc = create(0, n, values, 2)
         assert desc and count(desc) == want
         lib.aclDestroyTensorDesc(desc)
+
+
+def test_dynamic_dims_beyond_int64_are_refused_not_wrapped_into_a_gear(env):
+    """aclmdlIODims.dims is int64_t: a dim of 2**64 + 8 stored into it by ctypes became 8 and
+    chose the gear on the ctypes backend while the simulator said 'not a gear'. pyACL parses the
+    list as int64 (as create_tensor_desc's dims), so it is a TypeError on both."""
+    from pyacl_helpers import Program, two_input_spec
+
+    acl, _ = env
+    q = Program(acl, two_input_spec())
+    mb, _ = acl.mdl.get_input_index_by_name(q.desc, "ascend_mbatch_shape_data")
+    for dims in ([1, 8 + (1 << 64), 8, 4], [1, 8, 8, 1 << 63], [1, 8, 8, -(1 << 63) - 1]):
+        with pytest.raises(TypeError, match="int64"):
+            acl.mdl.set_input_dynamic_dims(q.model_id, q.ins, mb, {"dimCount": 4, "name": "", "dims": dims})
+    assert acl.mdl.set_input_dynamic_dims(q.model_id, q.ins, mb, {"dimCount": 4, "name": "",
+                                                                   "dims": [1, 8, 8, 4]}) == 0

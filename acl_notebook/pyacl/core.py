@@ -24,6 +24,7 @@ from ..runtime.errors import AclError, error_name
 from .ledger import Ledger
 
 U64 = (1 << 64) - 1
+INT64 = (-(1 << 63), (1 << 63) - 1)  # an int64_t list item (dims): out of it is a parse failure
 RT_PARAM_INVALID = E.ACL_ERROR_RT_PARAM_INVALID  # the runtime's / driver's "invalid value"
 RT_INVALID_HANDLE = E.ACL_ERROR_RT_INVALID_HANDLE
 INVALID_PARAM = E.ACL_ERROR_INVALID_PARAM

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import INVALID_PARAM, PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, text, uint32, unsigned
+from ..core import INT64, INVALID_PARAM, PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, text, uint32, unsigned
 from ..ledger import DEVICE, RAW, Desc, view_of
 from . import mdl_config
 from .mdl_config import create_config_handle, destroy_config_handle, set_config_opt
@@ -612,6 +612,8 @@ def set_input_dynamic_dims(model_id: Any, dataset: Any, index: Any, dims: Any) -
     count = unsigned(dims.get("dimCount", 0), py)
     if count > len(values) or any(not isinstance(v, int) for v in values[:count]):
         raise TypeError("the dims of fourth parameter is not list of int")
+    if any(not INT64[0] <= v <= INT64[1] for v in values[:count]):  # ctypes would wrap it into a gear
+        raise TypeError(f"{py} args parse failed: a dim does not fit in int64")
     given = tuple(int(v) for v in values[:count])
     if ds and ds not in _P.ledger.datasets:
         return _P.fail(INVALID_PARAM, call, "dataset is not a live acl.mdl.create_dataset handle")

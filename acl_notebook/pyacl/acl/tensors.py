@@ -20,11 +20,10 @@ import operator
 from typing import Any
 
 from ...runtime.errors import AclError
-from ..core import INVALID_PARAM, PROGRAM, signed, text, unsigned
+from ..core import INT64, INVALID_PARAM, PROGRAM, signed, text, unsigned
 
 _P = PROGRAM
 _MISSING = object()
-_INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
 def _dims_list(dims: Any, py: str) -> list[int]:
@@ -37,7 +36,7 @@ def _dims_list(dims: Any, py: str) -> list[int]:
             v = operator.index(d)
         except TypeError:
             raise TypeError(f"{py} args parse failed: dims must be ints") from None
-        if not _INT64[0] <= v <= _INT64[1]:
+        if not INT64[0] <= v <= INT64[1]:
             raise TypeError(f"{py} args parse failed: a dim does not fit in int64")
         values.append(v)
     return values
