@@ -36,3 +36,34 @@ def test_lab_run_and_bench_buttons(lab_server, lab_root, new_page, artifacts):
         view.screenshot(path=str(artifacts / "lab-panel-bench.png"))
 
     run_flow(new_page, artifacts, "lab-run", flow)
+
+
+def test_lab_run_refusal_keeps_the_name_and_the_bench_box_stops_at_the_bound(lab_server, lab_root, new_page,
+                                                                              artifacts, tmp_path):
+    """A lower-case model name stays lower-case in the red line, and the runs box cannot hold more
+    runs than a bench takes (1,000,000)."""
+    from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om_file
+
+    model = tmp_path / "ranged.om"  # -1 dims and no gears: the panel's Run is refused
+    write_om_file(ModelSpec(name="ranged", inputs=[TensorSpec("x", (-1, 4), "float32", "ND")],
+                            outputs=[TensorSpec("y", (1, 4), "float32", "ND")]), model)
+
+    def flow(page, attempt: int) -> None:
+        _open_notebook(page, lab_server, copy_notebook(lab_root, f"refuse-{attempt}.ipynb"))
+        panel = page.locator(".acl-panel")
+        _upload(page, panel, model, timeout_ms=PAGE_S)
+        view = _show_tab(panel, "ranged")
+        view.locator(".acl-run").click()
+        line = view.locator(".acl-run-result .acl-err")
+        line.wait_for(state="visible", timeout=PAGE_S)
+        text = line.inner_text()
+        assert "model 'ranged' has no gears" in text and "Ranged" not in text, text
+        box = view.locator(".acl-row input[type=number]")
+        box.fill("99999999")
+        box.press("Enter")
+        page.wait_for_timeout(500)
+        assert box.input_value() == "1000000"
+        view.get_by_text("Bench (1000000)").wait_for(state="visible", timeout=PAGE_S)
+        view.screenshot(path=str(artifacts / "lab-panel-run-refusal.png"))
+
+    run_flow(new_page, artifacts, "lab-refusal", flow)
