@@ -350,3 +350,12 @@ def test_dynamic_dims_beyond_int64_are_refused_not_wrapped_into_a_gear(env):
             acl.mdl.set_input_dynamic_dims(q.model_id, q.ins, mb, {"dimCount": 4, "name": "", "dims": dims})
     assert acl.mdl.set_input_dynamic_dims(q.model_id, q.ins, mb, {"dimCount": 4, "name": "",
                                                                    "dims": [1, 8, 8, 4]}) == 0
+
+
+def test_a_cluster_bench_refuses_counts_before_it_looks_for_workers():
+    from acl_notebook import cluster
+
+    with pytest.raises(ValueError, match=r"^n must be an int from 1 to 1,000,000"):
+        cluster.bench("net", n=2**64)  # no cluster is connected: the count is refused first
+    with pytest.raises(TypeError, match=r"^warmup must be an int"):
+        cluster.bench("net", n=1, warmup=2.0)
