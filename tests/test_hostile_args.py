@@ -359,3 +359,19 @@ def test_a_cluster_bench_refuses_counts_before_it_looks_for_workers():
         cluster.bench("net", n=2**64)  # no cluster is connected: the count is refused first
     with pytest.raises(TypeError, match=r"^warmup must be an int"):
         cluster.bench("net", n=1, warmup=2.0)
+
+
+def test_the_masked_check_survives_numpy_ma_being_imported_by_another_thread(monkeypatch):
+    """numpy imports numpy.ma lazily: while one device's thread imports it, another sees the module
+    half made, without MaskedArray; a group bench then failed on three of four devices."""
+    import sys
+    import types
+
+    from acl_notebook.runner.errors import refuse_masked
+
+    for half_made in ("numpy.ma", "numpy.ma.core"):
+        monkeypatch.setitem(sys.modules, half_made, types.ModuleType(half_made))
+    refuse_masked(np.ones(3), "input 'x'")  # no AttributeError: nothing can be masked yet
+    monkeypatch.undo()
+    with pytest.raises(TypeError, match="masked array"):
+        refuse_masked(masked(), "input 'x'")

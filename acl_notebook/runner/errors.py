@@ -29,9 +29,13 @@ class InputNameError(KeyError):
 def refuse_masked(value: Any, what: str) -> None:
     """Refuse a numpy masked array: the device (and the CPU reference) read every element, so
     the mask would silently be dropped and the masked entries' hidden values run instead.
-    numpy.ma is only imported by someone who made such an array, so this costs no import."""
-    ma = sys.modules.get("numpy.ma")
-    if ma is not None and isinstance(value, ma.MaskedArray):
+    numpy.ma is only imported by someone who made such an array, so this costs no import. The
+    class is looked up on numpy.ma.core, where it is defined, and may be missing: another thread
+    can be importing numpy.ma right now (numpy imports it lazily), and until the class exists no
+    value can be one."""
+    core = sys.modules.get("numpy.ma.core")
+    masked = getattr(core, "MaskedArray", None)
+    if masked is not None and isinstance(value, masked):
         raise InputTypeError(f"{what} is a numpy masked array; a run reads every element, masked or not, "
                              "so pass arr.filled(value) with the value the masked entries should have "
                              "(e.g. arr.filled(0))")
