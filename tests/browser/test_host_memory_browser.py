@@ -9,8 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from browser_helpers import PAGE_S, run_flow
-from test_panel_browser import _open_notebook
+from browser_helpers import PAGE_S, open_notebook, run_flow
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -45,7 +44,7 @@ def _notebook(root: Path, name: str) -> str:
 
 def test_lab_container_limit_and_model_group(lab_server, lab_root, new_page, artifacts):
     def flow(page, attempt: int) -> None:
-        _open_notebook(page, lab_server, _notebook(lab_root, f"host-memory-{attempt}.ipynb"))
+        open_notebook(page, lab_server, _notebook(lab_root, f"host-memory-{attempt}.ipynb"))
         info = page.locator(".jp-OutputArea-output", has_text="acl-notebook session")
         info.wait_for(state="visible", timeout=PAGE_S)
         text = info.inner_text()

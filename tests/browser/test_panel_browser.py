@@ -14,19 +14,24 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import NOTEBOOK, PAGE_S, SERVER_READY_S, copy_notebook, run_flow
+from browser_helpers import (
+    KERNEL_READY,
+    NOTEBOOK,
+    PAGE_S,
+    SERVER_READY_S,
+    copy_notebook,
+    memory_text,
+    open_notebook,
+    real_model,
+    run_flow,
+    show_tab,
+    upload,
+    wait_memory_changed,
+)
 
 from acl_notebook.lab import start_server
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 BIG_MB = 200
-
-
-def _real_model(name: str) -> Path:
-    path = MODELS / f"{name}.om"
-    if not path.is_file():
-        pytest.fail(f"test model {path} is missing: the tests expect ../shared/models beside the repository")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -47,73 +52,19 @@ def big_model(tmp_path_factory) -> Path:
 
 
 # ---------------------------------------------------------------------------------------
-# page helpers
-# ---------------------------------------------------------------------------------------
-_KERNEL_READY = """() => {
-    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
-}"""
-
-
-def _open_notebook(page, server, name: str) -> None:
-    """Open `name` in JupyterLab, wait for its kernel to be connected and idle, run it all."""
-    page.goto(server.url(f"lab/tree/{name}") + "&reset", wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-Notebook", state="visible", timeout=PAGE_S)
-    # the toolbar's "idle" can show before the kernel's websocket is up; cells run then are lost
-    page.wait_for_function(_KERNEL_READY, timeout=PAGE_S, polling=250)
-    page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_selector(".acl-panel .widget-upload", state="visible", timeout=PAGE_S)
-    page.locator(".acl-panel").scroll_into_view_if_needed()
-
-
-def _memory_text(panel) -> str:
-    return panel.locator(".acl-memory").inner_text(timeout=PAGE_S)
-
-
-def _upload(page, panel, path: Path, timeout_ms: int) -> None:
-    """Pick `path` in the panel's file chooser and wait for the kernel to report it loaded."""
-    stem = path.name[: -len(".om")]
-    with page.expect_file_chooser(timeout=PAGE_S) as chooser:
-        panel.locator(".widget-upload").click()
-    chooser.value.set_files(str(path))
-    # the "(1)" label can appear before the bytes reach the kernel: wait for the kernel's word
-    panel.locator(".acl-status").get_by_text(re.compile(rf"Loaded {re.escape(stem)}\b")).wait_for(
-        state="visible", timeout=timeout_ms)
-
-
-def _wait_memory_changed(panel, before: str) -> str:
-    deadline = time.monotonic() + PAGE_S / 1000
-    while time.monotonic() < deadline:
-        now = _memory_text(panel)
-        if now != before:
-            return now
-        panel.page.wait_for_timeout(200)
-    raise AssertionError(f"the memory view did not change after the upload:\n{before}")
-
-
-def _show_tab(panel, name: str):
-    tab = panel.get_by_role("tab", name=name)
-    tab.wait_for(state="visible", timeout=PAGE_S)
-    tab.click()
-    return panel.locator(".acl-model-view:visible")
-
-
-# ---------------------------------------------------------------------------------------
 # the tests
 # ---------------------------------------------------------------------------------------
 def test_lab_upload_real_model(lab_server, lab_root, new_page, artifacts):
-    model = _real_model("a3c_pong_model_v2")
+    model = real_model("a3c_pong_model_v2")
 
     def flow(page, attempt: int) -> None:
-        _open_notebook(page, lab_server, copy_notebook(lab_root, f"real-{attempt}.ipynb"))
+        open_notebook(page, lab_server, copy_notebook(lab_root, f"real-{attempt}.ipynb"))
         panel = page.locator(".acl-panel")
-        before = _memory_text(panel)
-        _upload(page, panel, model, timeout_ms=PAGE_S)
-        after = _wait_memory_changed(panel, before)
+        before = memory_text(panel)
+        upload(page, panel, model, timeout_ms=PAGE_S)
+        after = wait_memory_changed(panel, before)
         assert "a3c_pong_model_v2" in after  # its share is listed in the memory view
-        view = _show_tab(panel, "a3c_pong_model_v2")
+        view = show_tab(panel, "a3c_pong_model_v2")
         text = view.inner_text()
         # the input "s" [1, 42, 42, 1] and the output "out_a:0", as the runtime reported them
         assert "out_a:0" in text and "[1, 42, 42, 1]" in text, text
@@ -132,12 +83,12 @@ def test_lab_upload_real_model(lab_server, lab_root, new_page, artifacts):
 def test_lab_upload_both_real_models_on_a_default_session(lab_server, lab_root, new_page, artifacts):
     """A new user's first contact: both shared real models (one built for Ascend310B4, one
     for no SoC), picked together, load on a default session (soc auto) and get their tabs."""
-    models = [_real_model("a3c_pong_model_v2"), _real_model("my_122_anenet")]
+    models = [real_model("a3c_pong_model_v2"), real_model("my_122_anenet")]
 
     def flow(page, attempt: int) -> None:
-        _open_notebook(page, lab_server, copy_notebook(lab_root, f"both-{attempt}.ipynb"))
+        open_notebook(page, lab_server, copy_notebook(lab_root, f"both-{attempt}.ipynb"))
         panel = page.locator(".acl-panel")
-        before = _memory_text(panel)
+        before = memory_text(panel)
         with page.expect_file_chooser(timeout=PAGE_S) as chooser:
             panel.locator(".widget-upload").click()
         chooser.value.set_files([str(p) for p in models])
@@ -146,12 +97,12 @@ def test_lab_upload_both_real_models_on_a_default_session(lab_server, lab_root, 
             status.get_by_text(re.compile(rf"Loaded {re.escape(path.stem)}\b")).wait_for(state="visible",
                                                                                         timeout=PAGE_S)
         assert "✗" not in status.inner_text()  # neither was refused
-        after = _wait_memory_changed(panel, before)
+        after = wait_memory_changed(panel, before)
         assert "a3c_pong_model_v2" in after and "my_122_anenet" in after
         # the simulator took the SoC of the model that names one, and says so
         assert "Ascend310B4 (auto)" in panel.locator(".acl-head").inner_text()
-        assert "instance_embedding" in _show_tab(panel, "my_122_anenet").inner_text()
-        assert "out_a:0" in _show_tab(panel, "a3c_pong_model_v2").inner_text()
+        assert "instance_embedding" in show_tab(panel, "my_122_anenet").inner_text()
+        assert "out_a:0" in show_tab(panel, "a3c_pong_model_v2").inner_text()
         panel.screenshot(path=str(artifacts / "lab-panel-both-real-models.png"))
 
     run_flow(new_page, artifacts, "lab-both-real", flow)
@@ -165,7 +116,7 @@ def test_lab_memory_view_with_three_model_sizes(lab_server, lab_root, new_page, 
     def flow(page, attempt: int) -> None:
         page.goto(lab_server.url(f"lab/tree/{name}") + "&reset", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-Notebook", state="visible", timeout=PAGE_S)
-        page.wait_for_function(_KERNEL_READY, timeout=PAGE_S, polling=250)
+        page.wait_for_function(KERNEL_READY, timeout=PAGE_S, polling=250)
         page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         panel = page.locator(".acl-panel")
@@ -220,16 +171,16 @@ def test_lab_upload_200mb_model(lab_server, lab_root, new_page, artifacts, big_m
     stem = big_model.name[: -len(".om")]
 
     def flow(page, attempt: int) -> None:
-        _open_notebook(page, lab_server, copy_notebook(lab_root, f"big-{attempt}.ipynb"))
+        open_notebook(page, lab_server, copy_notebook(lab_root, f"big-{attempt}.ipynb"))
         panel = page.locator(".acl-panel")
         assert "Uploads up to 1.0 GiB" in panel.locator(".acl-limit").inner_text()
-        before = _memory_text(panel)
+        before = memory_text(panel)
         started = time.monotonic()
-        _upload(page, panel, big_model, timeout_ms=180_000)
+        upload(page, panel, big_model, timeout_ms=180_000)
         print(f"{BIG_MB} MB upload: file chosen -> panel says loaded in {time.monotonic() - started:.1f} s")
-        after = _wait_memory_changed(panel, before)
+        after = wait_memory_changed(panel, before)
         assert stem in after
-        text = _show_tab(panel, stem).inner_text()
+        text = show_tab(panel, stem).inner_text()
         assert "pixels" in text and "mask" in text
         panel.screenshot(path=str(artifacts / "lab-panel-200mb.png"))
 
@@ -239,7 +190,7 @@ def test_lab_upload_200mb_model(lab_server, lab_root, new_page, artifacts, big_m
 def test_voila_renders_panel(lab_root, new_page, artifacts, chromium):
     """`voila notebooks/panel.ipynb` through acl_notebook.lab: the panel and its tabs show."""
     notebook = lab_root / copy_notebook(lab_root, "voila-panel.ipynb")
-    model = _real_model("a3c_pong_model_v2")
+    model = real_model("a3c_pong_model_v2")
     server = start_server(notebook, voila=True, isolated=True, log_path=artifacts / "voila-server.log")
     try:
         server.wait_ready(SERVER_READY_S)
@@ -251,10 +202,10 @@ def test_voila_renders_panel(lab_root, new_page, artifacts, chromium):
             tabs = panel.get_by_role("tab")
             tabs.first.wait_for(state="visible", timeout=PAGE_S)
             assert tabs.count() >= 1
-            before = _memory_text(panel)
-            _upload(page, panel, model, timeout_ms=PAGE_S)
-            _wait_memory_changed(panel, before)
-            assert "out_a:0" in _show_tab(panel, "a3c_pong_model_v2").inner_text()
+            before = memory_text(panel)
+            upload(page, panel, model, timeout_ms=PAGE_S)
+            wait_memory_changed(panel, before)
+            assert "out_a:0" in show_tab(panel, "a3c_pong_model_v2").inner_text()
             page.screenshot(path=str(artifacts / "voila-page.png"), full_page=True)
             panel.screenshot(path=str(artifacts / "voila-panel.png"))
 

@@ -3,19 +3,18 @@ result (the Outputs table, the benchmark table and its latency histogram) render
 
 from __future__ import annotations
 
-from browser_helpers import PAGE_S, copy_notebook, run_flow
-from test_panel_browser import _memory_text, _open_notebook, _real_model, _show_tab, _upload
+from browser_helpers import PAGE_S, copy_notebook, memory_text, open_notebook, real_model, run_flow, show_tab, upload
 
 
 def test_lab_run_and_bench_buttons(lab_server, lab_root, new_page, artifacts):
-    model = _real_model("a3c_pong_model_v2")
+    model = real_model("a3c_pong_model_v2")
 
     def flow(page, attempt: int) -> None:
-        _open_notebook(page, lab_server, copy_notebook(lab_root, f"run-{attempt}.ipynb"))
+        open_notebook(page, lab_server, copy_notebook(lab_root, f"run-{attempt}.ipynb"))
         panel = page.locator(".acl-panel")
-        _upload(page, panel, model, timeout_ms=PAGE_S)
-        view = _show_tab(panel, "a3c_pong_model_v2")
-        before = _memory_text(panel)
+        upload(page, panel, model, timeout_ms=PAGE_S)
+        view = show_tab(panel, "a3c_pong_model_v2")
+        before = memory_text(panel)
         view.locator(".acl-run").click()
         result = view.locator(".acl-run-result")
         result.get_by_text("argmax").wait_for(state="visible", timeout=PAGE_S)
@@ -24,10 +23,10 @@ def test_lab_run_and_bench_buttons(lab_server, lab_root, new_page, artifacts):
         # the simulator computed the real model's answer, and says how far to trust it
         assert "approximate: computed on the CPU" in text and "see .notes" in text
         deadline = 50
-        while _memory_text(panel) == before and deadline:  # the I/O buffers join the model's share
+        while memory_text(panel) == before and deadline:  # the I/O buffers join the model's share
             page.wait_for_timeout(200)
             deadline -= 1
-        assert _memory_text(panel) != before
+        assert memory_text(panel) != before
         view.screenshot(path=str(artifacts / "lab-panel-run.png"))
         view.locator(".acl-bench").click()
         result.get_by_text("throughput").wait_for(state="visible", timeout=PAGE_S)
