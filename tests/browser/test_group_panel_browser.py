@@ -10,8 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from browser_helpers import PAGE_S, run_flow
-from test_panel_browser import _open_notebook
+from browser_helpers import PAGE_S, open_notebook, run_flow
 
 
 def _notebook(root: Path, name: str, devices: int = 4) -> str:
@@ -44,7 +43,7 @@ def _tab_names(panel) -> list[str]:
 def test_lab_panel_shows_a_group_as_one_tab(lab_server, lab_root, new_page, artifacts):
     def flow(page, attempt: int) -> None:
         page.set_viewport_size({"width": 1280, "height": 2400})  # the whole panel fits: one clean screenshot
-        _open_notebook(page, lab_server, _notebook(lab_root, f"group-panel-{attempt}.ipynb"))
+        open_notebook(page, lab_server, _notebook(lab_root, f"group-panel-{attempt}.ipynb"))
         panel = page.locator(".acl-panel")
         tab = panel.get_by_role("tab", name="resnet50 (4 copies)")
         tab.wait_for(state="visible", timeout=PAGE_S)
