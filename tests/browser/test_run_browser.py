@@ -48,10 +48,10 @@ def test_lab_run_refusal_keeps_the_name_and_the_bench_box_stops_at_the_bound(lab
                             outputs=[TensorSpec("y", (1, 4), "float32", "ND")]), model)
 
     def flow(page, attempt: int) -> None:
-        _open_notebook(page, lab_server, copy_notebook(lab_root, f"refuse-{attempt}.ipynb"))
+        open_notebook(page, lab_server, copy_notebook(lab_root, f"refuse-{attempt}.ipynb"))
         panel = page.locator(".acl-panel")
-        _upload(page, panel, model, timeout_ms=PAGE_S)
-        view = _show_tab(panel, "ranged")
+        upload(page, panel, model, timeout_ms=PAGE_S)
+        view = show_tab(panel, "ranged")
         view.locator(".acl-run").click()
         line = view.locator(".acl-run-result .acl-err")
         line.wait_for(state="visible", timeout=PAGE_S)
