@@ -315,7 +315,7 @@ class AclMagics(Magics, Configurable):
         if args is None:
             return None
         from . import api
-        from .session import ModelList, ModelNotFoundError
+        from .session import ModelList
 
         with _as_usage_errors():
             loaded = api.models()
@@ -328,14 +328,13 @@ class AclMagics(Magics, Configurable):
                 raise usage_error(f"say which model to unload (or --all); loaded: {_known(loaded)}")
             targets = []
             for key in (_unquote(k) for k in args.models):
-                try:
-                    model = api.find(key)  # a name, an alias or an id; a miss says what was meant
-                except ModelNotFoundError:
-                    copies = [m for m in loaded if getattr(m, "group", None) == key]
-                    if not copies:
-                        raise
+                # a group's name first, as acl.unload does: a single model whose alias is
+                # that name (its file is fast.om) must not be unloaded in the group's place
+                copies = [m for m in loaded if getattr(m, "group", None) == key]
+                if copies:
                     targets += [m for m in copies if m not in targets]
                     continue
+                model = api.find(key)  # a name, an alias or an id; a miss says what was meant
                 if model not in targets:
                     targets.append(model)
             done = [api.unload(m) for m in targets]

@@ -119,3 +119,18 @@ def test_acl_models_groups_and_acl_unload_takes_a_listed_id(four_device_shell, t
     four_device_shell.run_line_magic("acl_unload", "resnet")  # the group's name: all its copies
     text = render_text(four_device_shell.run_line_magic("acl_models", ""), width=140)
     assert text.splitlines()[0].startswith("1 model, ") and "copies" not in text
+
+
+def test_acl_unload_by_a_group_name_unloads_the_group_not_a_model_aliased_so(four_device_shell, tmp_path):
+    """A group named 'fast' (of a.om) and a single model whose file is fast.om (name 'fast-2',
+    alias 'fast'): %acl_unload fast unloads the group, as acl.unload('fast') and the listing's
+    note say, and leaves the single model loaded."""
+    ip = four_device_shell
+    (tmp_path / "a.om").write_bytes(om("a"))
+    (tmp_path / "fast.om").write_bytes(om("fast"))
+    ip.run_line_magic("acl_load", f"{tmp_path / 'a.om'} --device 0-1 --name fast")
+    single = ip.run_line_magic("acl_load", str(tmp_path / "fast.om"))
+    assert single.name == "fast-2" and "fast" in single.aliases
+    done = ip.run_line_magic("acl_unload", "fast")
+    assert sorted(m.name for m in done) == ["fast@0", "fast@1"]
+    assert [m.name for m in acl.models()] == ["fast-2"] and single.loaded
