@@ -500,12 +500,12 @@ class AclMagics(Magics, Configurable):
         from .group import find_group
         from .session import ModelNotFoundError, get_session
 
+        group = find_group(get_session(), key)  # a multi-device load, by its name: before
+        if group is not None:  # aliases, so a model of fast.om does not stand in for group fast
+            return group
         try:
             return api.find(key)  # a name, an alias or an id; a miss says what was meant
         except ModelNotFoundError as exc:
-            group = find_group(get_session(), key)  # a multi-device load, by its name
-            if group is not None:
-                return group
             raise usage_error(display.error_text(exc)) from None
 
     @staticmethod

@@ -134,3 +134,17 @@ def test_acl_unload_by_a_group_name_unloads_the_group_not_a_model_aliased_so(fou
     done = ip.run_line_magic("acl_unload", "fast")
     assert sorted(m.name for m in done) == ["fast@0", "fast@1"]
     assert [m.name for m in acl.models()] == ["fast-2"] and single.loaded
+
+
+def test_acl_run_and_bench_by_a_group_name_run_the_group_not_a_model_aliased_so(four_device_shell, tmp_path):
+    """The same pair: %acl_run fast / %acl_bench fast act on every copy of group 'fast', not on
+    the single model 'fast-2' whose alias is 'fast'."""
+    ip = four_device_shell
+    (tmp_path / "a.om").write_bytes(om("a"))
+    (tmp_path / "fast.om").write_bytes(om("fast"))
+    ip.run_line_magic("acl_load", f"{tmp_path / 'a.om'} --device 0-1 --name fast")
+    ip.run_line_magic("acl_load", str(tmp_path / "fast.om"))
+    ran = ip.run_line_magic("acl_run", "fast --random")
+    assert ran.where == ("device 0", "device 1")
+    timed = ip.run_line_magic("acl_bench", "fast -n 2 -w 0")
+    assert timed.where == ("device 0", "device 1")
