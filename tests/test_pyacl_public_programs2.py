@@ -25,15 +25,6 @@ PATH_INVALID = 145002
 INVALID_PARAM = 100000
 
 
-@pytest.fixture
-def env(rig):
-    from pyacl_helpers import pyacl_installed
-
-    session = rig.session(soc="Ascend910B1")
-    with pyacl_installed(session, set_device=True) as acl:
-        yield acl, session, rig
-
-
 def described(acl, desc) -> dict:
     """Everything the desc getters say, as an inspector prints it."""
     n_in, n_out = acl.mdl.get_num_inputs(desc), acl.mdl.get_num_outputs(desc)
@@ -82,8 +73,8 @@ def test_get_desc_from_file_describes_a_model_without_loading_it(rig, tmp_path, 
         assert found["inputs"] and found["outputs"]
 
 
-def test_get_desc_from_mem_reads_the_programs_bytes(env, tmp_path):
-    acl, session, rig = env
+def test_get_desc_from_mem_reads_the_programs_bytes(env_with_device, rig, tmp_path):
+    acl, session = env_with_device
     data = write_om(two_input_spec())
     want = loaded_description(acl, str(write(tmp_path, two_input_spec())))
     for ptr in (acl.util.bytes_to_ptr(data), np.frombuffer(data, np.uint8).ctypes.data):
@@ -94,8 +85,8 @@ def test_get_desc_from_mem_reads_the_programs_bytes(env, tmp_path):
     assert len(session.models()) == 0
 
 
-def test_a_file_desc_has_names_but_no_model_to_ask_for_its_gear(env, tmp_path):
-    acl, _, _ = env
+def test_a_file_desc_has_names_but_no_model_to_ask_for_its_gear(env_with_device, tmp_path):
+    acl, _ = env_with_device
     path = str(write(tmp_path, two_input_spec()))
     desc = acl.mdl.create_desc()
     assert acl.mdl.get_desc_from_file(desc, path) == 0
@@ -112,8 +103,8 @@ def test_a_file_desc_has_names_but_no_model_to_ask_for_its_gear(env, tmp_path):
     acl.mdl.unload(model_id)
 
 
-def test_desc_from_file_and_mem_refusals(env, tmp_path):
-    acl, session, _ = env
+def test_desc_from_file_and_mem_refusals(env_with_device, tmp_path):
+    acl, session = env_with_device
     good = str(write(tmp_path, classifier_spec()))
     junk = tmp_path / "junk.om"
     junk.write_bytes(b"not a model at all" * 40)
@@ -169,8 +160,8 @@ def test_getters_in_a_del_at_exit_return_their_failure_values(tmp_path):
                                  "name": "", "destroy_dataset": 100001}
 
 
-def test_stream_priority_range_is_the_range_create_stream_with_config_takes(env):
-    acl, _, _ = env
+def test_stream_priority_range_is_the_range_create_stream_with_config_takes(env_with_device):
+    acl, _ = env_with_device
     assert acl.rt.device_get_stream_priority_range() == (7, 0, 0)  # least, greatest: 0 is the greatest
     for priority in (0, 7):
         stream, ret = acl.rt.create_stream_with_config(priority, 0)
@@ -228,13 +219,13 @@ def test_a_priority_scheduler_program_runs_on_both_ends_of_the_range(tmp_path_fa
     assert "acl-notebook:" not in r.stderr
 
 
-def test_a_layer_updates_its_state_in_place_and_feeds_the_next_layer(env):
+def test_a_layer_updates_its_state_in_place_and_feeds_the_next_layer(env_with_device):
     """The zero-copy layer chain of a public RWKV engine: a state input and the matching state
     output are one device buffer (updated in place each run), and a layer's output buffer is the
     next layer's input, with no copy between. Each run reads every input before writing."""
     from acl_notebook.om.writer import ModelSpec, TensorSpec
 
-    acl, session, _ = env
+    acl, session = env_with_device
     spec = ModelSpec(name="layer", inputs=[TensorSpec("x", (1, 8), "float32", "ND"),
                                            TensorSpec("state", (1, 8), "float32", "ND")],
                      outputs=[TensorSpec("x_out", (1, 8), "float32", "ND"),
