@@ -212,6 +212,29 @@ def settle(monkeypatch):
 
 # -- the panel tests' sessions and panels (closed after each test) ----------------------
 @pytest.fixture()
+def default_session():
+    """What a new user gets: the default configuration (soc auto) on the simulator, started."""
+    from acl_notebook.session import Config, Session
+
+    s = Session(Config(backend="sim"))
+    s.start()
+    yield s
+    s.shutdown()
+
+
+@pytest.fixture()
+def kernel_session(monkeypatch):
+    """A fresh simulated session (default configuration) standing in for the kernel's: the one
+    the public API, the magics and a panel made with no session use."""
+    import acl_notebook.session as session_mod
+
+    s = session_mod.Session(session_mod.Config(backend="sim"))
+    monkeypatch.setattr(session_mod, "_session", s)
+    yield s
+    s.shutdown()
+
+
+@pytest.fixture()
 def make_session():
     from acl_notebook.session import Config, Session
 

@@ -249,17 +249,6 @@ def test_prediction_grid_is_a_png_sized_by_its_grid(run):
         prediction_png(run.test_images[:3], run.test_labels[:2], probs[:3])
 
 
-@pytest.fixture()
-def kernel_session(monkeypatch):
-    """A fresh simulated session standing in for the kernel's (what the public API uses)."""
-    import acl_notebook.session as session_mod
-
-    s = session_mod.Session(session_mod.Config(backend="sim"))
-    monkeypatch.setattr(session_mod, "_session", s)
-    yield s
-    s.shutdown()
-
-
 def test_button_builds_and_loads_the_model_once(kernel_session):
     from acl_notebook.widgets.demo_button import DigitsButton
 

@@ -26,7 +26,6 @@ from panel_kit import (
     wait_until,
 )
 
-import acl_notebook.session as session_mod
 from acl_notebook.display import human_bytes
 from acl_notebook.lab import (
     DEFAULT_WEBSOCKET_LIMIT,
@@ -38,7 +37,6 @@ from acl_notebook.lab import (
     websocket_limit,
     write_server_config,
 )
-from acl_notebook.session import Config, Session
 from acl_notebook.widgets.memory_plot import render_png
 from acl_notebook.widgets.panel import Panel, get_panel
 from acl_notebook.widgets.upload import UploadError, check_upload, model_name
@@ -242,15 +240,6 @@ def test_unload_button_removes_the_tab_and_frees_memory(make_session, make_panel
 # ---------------------------------------------------------------------------------------
 # one truth with the magics and the API
 # ---------------------------------------------------------------------------------------
-@pytest.fixture()
-def kernel_session(monkeypatch):
-    """A fresh simulated session standing in for the kernel's (what magics and API use)."""
-    s = Session(Config(backend="sim"))
-    monkeypatch.setattr(session_mod, "_session", s)
-    yield s
-    s.shutdown()
-
-
 @pytest.fixture()
 def kernel_ip(kernel_session):
     """A shell with the extension loaded over `kernel_session` (the magics see that session)."""

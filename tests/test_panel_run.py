@@ -16,7 +16,8 @@ MiB = 1 << 20
 
 
 @pytest.fixture()
-def kernel_session(monkeypatch):
+def kernel_session_910b(monkeypatch):
+    """`kernel_session` on an Ascend910B1 (the models here are built for it)."""
     s = Session(Config(backend="sim", soc="Ascend910B1"))
     monkeypatch.setattr(session_mod, "_session", s)
     yield s
@@ -29,8 +30,8 @@ def model(name="clf", dims=(1, 3, 16, 16)) -> bytes:
                               outputs=[TensorSpec("y", (1, 10), "float32", "ND")]))
 
 
-def test_run_and_bench_buttons_show_the_api_objects(kernel_session):
-    s = kernel_session
+def test_run_and_bench_buttons_show_the_api_objects(kernel_session_910b):
+    s = kernel_session_910b
     m = s.load(model())
     panel = Panel(s, autostart=False)
     try:
@@ -55,8 +56,8 @@ def test_run_and_bench_buttons_show_the_api_objects(kernel_session):
         panel.close()
 
 
-def test_a_failing_run_shows_one_red_line_and_keeps_the_model(kernel_session):
-    s = kernel_session
+def test_a_failing_run_shows_one_red_line_and_keeps_the_model(kernel_session_910b):
+    s = kernel_session_910b
     free = s.memory().free
     # fits as a model, but its I/O buffers do not fit what is left
     m = s.load(write_om(ModelSpec(name="tight", soc_version="Ascend910B1", work_size=free - 8 * MiB,

@@ -48,15 +48,6 @@ def mask(png: bytes, colour: str, tol: int = 12) -> np.ndarray:
     return np.abs(image(png) - np.array(rgb(colour))).max(axis=-1) <= tol
 
 
-@pytest.fixture()
-def default_session():
-    """What a new user gets: the default configuration (soc auto) on the simulator."""
-    s = Session(Config(backend="sim"))
-    s.start()
-    yield s
-    s.shutdown()
-
-
 # ---------------------------------------------------------------------------------------
 # the simulated SoC
 # ---------------------------------------------------------------------------------------

@@ -15,16 +15,6 @@ from acl_notebook.comparison import compare_arrays
 from acl_notebook.display import render_html, render_text
 from acl_notebook.om.opgraph import Tensor
 from acl_notebook.runner.errors import InputTypeError
-from acl_notebook.session import Config, Session
-
-
-@pytest.fixture
-def sim():
-    """A fresh simulator session (the values under test are the simulator's own)."""
-    s = Session(Config(backend="sim"))
-    s.start()
-    yield s
-    s.shutdown()
 
 
 def random_op_model() -> bytes:
@@ -37,12 +27,12 @@ def random_op_model() -> bytes:
 
 
 @pytest.mark.parametrize("kind", ["path", "bytes", "bytearray"])
-def test_the_simulator_runs_what_the_reference_computes(sim, tmp_path, kind):
+def test_the_simulator_runs_what_the_reference_computes(default_session, tmp_path, kind):
     blob, x, want = conv_model()
     path = tmp_path / "conv.om"
     path.write_bytes(blob)
     source = {"path": str(path), "bytes": blob, "bytearray": bytearray(blob)}[kind]
-    m = sim.load(source)
+    m = default_session.load(source)
     if kind == "bytearray":
         source[:] = bytes(len(source))  # ACL lets the caller reuse its buffer after the load
     out = m.run(x)
@@ -54,8 +44,8 @@ def test_the_simulator_runs_what_the_reference_computes(sim, tmp_path, kind):
     assert np.array_equal(acl.reference(m, x)[0], out[0])  # a loaded model is its own source
 
 
-def test_the_simulator_runs_a_real_model_as_the_reference_does(sim):
-    m = sim.load(str(model_path("a3c_pong_model_v2")))
+def test_the_simulator_runs_a_real_model_as_the_reference_does(default_session):
+    m = default_session.load(str(model_path("a3c_pong_model_v2")))
     x = np.random.default_rng(4).random((1, 42, 42, 1)).astype(np.float32)
     out, ref = m.run(x), acl.reference(str(model_path("a3c_pong_model_v2")), x)
     assert np.array_equal(out[0], ref[0]) and out[0].dtype == np.int32
@@ -118,7 +108,7 @@ def test_coverage_says_what_the_reference_can_do_without_running():
     assert acl.coverage(random_op_model()).summary == "placeholder: FrameworkOp RandomStandardNormal"
 
 
-def test_a_graph_the_reference_cannot_read_is_covered_as_what_the_simulator_runs(sim):
+def test_a_graph_the_reference_cannot_read_is_covered_as_what_the_simulator_runs(default_session):
     """A descriptor-only model (the writer's demo models: I/O and memory, no compute graph)
     loads and runs on the simulator with placeholder values; coverage says the same thing for
     the file and for the model loaded from bytes, instead of "unavailable"."""
@@ -126,7 +116,7 @@ def test_a_graph_the_reference_cannot_read_is_covered_as_what_the_simulator_runs
 
     blob = write_om(ModelSpec(name="descr", inputs=[TensorSpec("x", (1, 3, 8, 8), "float32")],
                               outputs=[TensorSpec("y", (1, 10), "float32")], op_count=40, weight_size=4096))
-    m = sim.load(blob)
+    m = default_session.load(blob)
     out = m.run(np.zeros((1, 3, 8, 8), np.float32))
     assert out.fidelity == "placeholder" and out.simulated
     for source in (blob, m):
@@ -227,7 +217,8 @@ def test_an_op_reading_an_output_its_producer_lacks_is_placeholder_not_a_crash()
     assert any("reads output 3 of 'konst', which has no output 3" in n for n in out.notes), out.notes
 
 
-def test_a_data_op_that_disagrees_with_the_input_is_refused_by_reference_and_placeholder_on_the_simulator(sim):
+def test_a_data_op_that_disagrees_with_the_input_is_refused_by_reference_and_placeholder_on_the_simulator(
+        default_session):
     """A damaged Data op descriptor (found by a fuzz run: a dim of a3c's input flipped to 0)
     left numpy's "cannot reshape" as the whole answer of a simulator run. The device would run
     such a model, so the simulator now does, with placeholder values and a note saying why;
@@ -246,7 +237,7 @@ def test_a_data_op_that_disagrees_with_the_input_is_refused_by_reference_and_pla
     x = np.zeros((1, 4), np.float32)
     with pytest.raises(acl.OMFormatError, match=r"Data op 'x' describes its input as \[1, 5\]"):
         acl.reference(data, x)
-    out = sim.load(data)(x)
+    out = default_session.load(data)(x)
     assert out.fidelity == "placeholder" and out[0].shape == (1, 4)
     assert any("cannot run this model's graph" in n and "Data op 'x'" in n for n in out.notes), out.notes
 
