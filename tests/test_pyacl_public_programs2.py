@@ -261,3 +261,35 @@ def test_a_layer_updates_its_state_in_place_and_feeds_the_next_layer(env_with_de
         out, states[1] = m.run([mid, states[1]])
         assert read(mid_dev).tobytes() == mid.tobytes() and read(out_dev).tobytes() == out.tobytes()
         assert read(s0_dev).tobytes() == states[0].tobytes() and read(s1_dev).tobytes() == states[1].tobytes()
+
+
+def test_calls_an_older_cann_lacks_return_200001_not_an_exception(monkeypatch, tmp_path_factory, tmp_path):
+    """On a libascendcl without aclmdlGetDescFromMem (and the other newer symbols) a model
+    inspector's get_desc_from_file / get_desc_from_mem return ACL_ERROR_API_NOT_SUPPORT, as
+    device_get_stream_priority_range does, instead of raising FunctionNotFoundError out of
+    the program; so do create_stream_with_config and create_event_ex_with_flag."""
+    from abi_lib import FakeAclControl, build_fake_acl, cann_root
+    from pyacl_helpers import pyacl_installed
+
+    from acl_notebook.session import Config, Session
+
+    lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi-old", "old")
+    FakeAclControl(lib).reset()
+    monkeypatch.setenv("ASCEND_HOME_PATH", str(cann_root(lib)))
+    file = write(tmp_path, classifier_spec())
+    path, data = str(file), file.read_bytes()
+    session = Session(Config(backend="acl"))
+    try:
+        with pyacl_installed(session, set_device=True) as acl:
+            desc = acl.mdl.create_desc()
+            assert acl.mdl.get_desc_from_file(desc, path) == 200001
+            assert "aclmdlGetDescFromMem" in acl.get_recent_err_msg()
+            assert acl.mdl.get_desc_from_mem(desc, acl.util.bytes_to_ptr(data), len(data)) == 200001
+            assert acl.mdl.get_num_inputs(desc) == 0  # cleared, as ACL clears it first
+            assert acl.rt.create_stream_with_config(0, 0)[1] == 200001
+            assert acl.rt.create_event_ex_with_flag(0)[1] == 200001
+            model_id, ret = acl.mdl.load_from_mem(acl.util.bytes_to_ptr(data), len(data))
+            assert ret == 0 and acl.mdl.get_desc(desc, model_id) == 0 and acl.mdl.get_num_inputs(desc) == 1
+            assert acl.mdl.unload(model_id) == 0 and acl.mdl.destroy_desc(desc) == 0
+    finally:
+        session.shutdown()
