@@ -3,6 +3,7 @@ real models are, opening the demo notebook in JupyterLab, and reading and drivin
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -38,6 +39,16 @@ MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 def copy_notebook(root: Path, name: str) -> str:
     """A fresh copy of the demo notebook under `root` (a new path means a new kernel)."""
     shutil.copyfile(NOTEBOOK, root / name)
+    return name
+
+
+def write_notebook(root: Path, name: str, cells: list[str]) -> str:
+    """A notebook of these code cells under `root`, on the python3 kernel, for a flow to open."""
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                            "language": "python"}},
+          "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": src} for i, src in enumerate(cells)]}
+    (root / name).write_text(json.dumps(nb))
     return name
 
 

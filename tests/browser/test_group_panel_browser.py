@@ -6,11 +6,10 @@ artifacts/browser/ for a person to look at; assertions are on DOM text."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-from browser_helpers import PAGE_S, open_notebook, run_flow
+from browser_helpers import PAGE_S, open_notebook, run_flow, write_notebook
 
 
 def _notebook(root: Path, name: str, devices: int = 4) -> str:
@@ -28,12 +27,7 @@ def _notebook(root: Path, name: str, devices: int = 4) -> str:
         "%acl_load {path} --name single --device 1",
         "acl.panel()",
     ]
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                            "language": "python"}},
-          "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
-                     "source": src} for i, src in enumerate(cells)]}
-    (root / name).write_text(json.dumps(nb))
-    return name
+    return write_notebook(root, name, cells)
 
 
 def _tab_names(panel) -> list[str]:

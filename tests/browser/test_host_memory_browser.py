@@ -5,11 +5,10 @@ group as one row with its copies under it. Screenshots go to artifacts/browser/.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-from browser_helpers import PAGE_S, open_notebook, run_flow
+from browser_helpers import PAGE_S, open_notebook, run_flow, write_notebook
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -34,12 +33,7 @@ def _notebook(root: Path, name: str) -> str:
         "%acl_models",
         "acl.panel()",
     ]
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                            "language": "python"}},
-          "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
-                     "source": src} for i, src in enumerate(cells)]}
-    (root / name).write_text(json.dumps(nb))
-    return name
+    return write_notebook(root, name, cells)
 
 
 def test_lab_container_limit_and_model_group(lab_server, lab_root, new_page, artifacts):
