@@ -216,9 +216,17 @@ def compare(model: Union[Model, str, int], inputs: Any = None, *, source: Any = 
     """Run a loaded model on its device and through `reference`; a `Comparison` with, per output,
     max abs / rel error, mean abs error, cosine similarity, argmax agreement and NaN / Inf counts.
     Random inputs unless given. source: the .om path or bytes, for a model loaded from a buffer on
-    real hardware (ACL keeps no copy the reference could read)."""
+    real hardware (ACL keeps no copy the reference could read). A `ModelGroup` (or its name)
+    compares its first loaded copy: the copies are one model, loaded from the same bytes."""
     from .comparison import compare as _compare
 
+    group = _group_of(model)
+    if group is not None:
+        live = [m for m in group if m.loaded]
+        if not live:
+            raise ValueError(f"group {group.name!r} has no copy loaded; load it again with "
+                             "acl_notebook.load(source, device=...)")
+        model = live[0]
     return _compare(model, inputs, source=source)
 
 

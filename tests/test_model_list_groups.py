@@ -148,3 +148,25 @@ def test_acl_run_and_bench_by_a_group_name_run_the_group_not_a_model_aliased_so(
     assert ran.where == ("device 0", "device 1")
     timed = ip.run_line_magic("acl_bench", "fast -n 2 -w 0")
     assert timed.where == ("device 0", "device 1")
+
+
+def test_acl_compare_by_a_group_name_compares_a_copy(four_device_shell, tmp_path):
+    """%acl_compare GROUP (and acl.compare(group)) compare the group's first copy: its copies
+    are one model, and %acl_run / %acl_bench take the same name. It said 'expected a Model,
+    a name or an id, got ModelGroup'."""
+    from graph_builder import Graph
+
+    from acl_notebook.om.opgraph import Tensor
+
+    g = Graph()
+    g.input("x", (1, 4), dtype="float32", fmt="ND")
+    g.op("y", "Relu", ["x"], Tensor((1, 4), "float32", "ND"), input_descs=[Tensor((1, 4), "float32", "ND")])
+    ip = four_device_shell
+    (tmp_path / "net.om").write_bytes(g.build("y"))
+    group = ip.run_line_magic("acl_load", f"{tmp_path / 'net.om'} --device 1-2 --name net")
+    shown = ip.run_line_magic("acl_compare", "net --random")
+    assert shown.model == "net@1" and len(shown.outputs) == 1 and shown.outputs[0].cosine is not None
+    assert acl.compare(group).model == "net@1"
+    acl.unload(group[0])
+    assert acl.compare("net").model == "net@2"  # the copy still loaded
+    assert group[1].loaded
