@@ -379,6 +379,13 @@ class AclMagics(Magics, Configurable):
                 key = _path_arg(args.model) if args.model else ""
                 miss: Optional[ModelNotFoundError] = None
                 if key and not args.var:
+                    from .group import find_group
+                    from .session import get_session
+
+                    group = find_group(get_session(), key)  # a group's name: its copies are one model
+                    if group is not None:
+                        first = group.models[0]
+                        return display.Descriptors.of(first, coverage=_coverage_line(first))
                     try:
                         found = api.find(key)
                     except ModelNotFoundError as exc:

@@ -170,3 +170,13 @@ def test_acl_compare_by_a_group_name_compares_a_copy(four_device_shell, tmp_path
     acl.unload(group[0])
     assert acl.compare("net").model == "net@2"  # the copy still loaded
     assert group[1].loaded
+
+
+def test_acl_desc_by_a_group_name_shows_its_descriptors(four_device_shell, tmp_path):
+    """%acl_desc GROUP shows the descriptors the copies share, as the group's tab does; it said
+    "'net' is neither a loaded model nor a file ... names several loaded models"."""
+    ip = four_device_shell
+    (tmp_path / "net.om").write_bytes(om("net"))
+    ip.run_line_magic("acl_load", f"{tmp_path / 'net.om'} --device 0-1")
+    text = render_text(ip.run_line_magic("acl_desc", "net"), width=120)
+    assert "net@0" in text and re.search(r"\bx\b.*float32", text) and re.search(r"\by\b.*float32", text)
