@@ -127,14 +127,20 @@ def test_desc_from_file_and_mem_refusals(env_with_device, tmp_path):
     assert len(session.models()) == 0
 
 
+def _program_env(tmp_path_factory, backend: str):
+    """The environment a standalone program runs in: the simulator's (None), or the ctypes
+    backend over the C test library."""
+    if backend != "acl":
+        return None
+    from abi_lib import build_fake_acl
+
+    lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
+    return {"ACL_NOTEBOOK_BACKEND": "acl", "ASCEND_HOME_PATH": str(lib.parents[1])}
+
+
 @pytest.mark.parametrize("backend", ["sim", "acl"])
 def test_an_inspector_program_takes_the_no_load_path(tmp_path_factory, tmp_path, backend):
-    env = None
-    if backend == "acl":
-        from abi_lib import build_fake_acl
-
-        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-        env = {"ACL_NOTEBOOK_BACKEND": "acl", "ASCEND_HOME_PATH": str(lib.parents[1])}
+    env = _program_env(tmp_path_factory, backend)
     model = write(tmp_path, batch_spec())
     r = run_program("inspect_model.py", str(model), env=env)
     assert r.returncode == 0, r.stderr
@@ -200,13 +206,9 @@ def test_stream_priority_range_before_init_and_on_an_older_cann(monkeypatch, tmp
 
 @pytest.mark.parametrize("backend", ["sim", "acl"])
 def test_a_priority_scheduler_program_runs_on_both_ends_of_the_range(tmp_path_factory, tmp_path, backend):
-    from abi_lib import build_fake_acl
     from pyacl_helpers import simulated_outputs
 
-    env = None
-    if backend == "acl":
-        lib = build_fake_acl(tmp_path_factory.getbasetemp() / "abi")
-        env = {"ACL_NOTEBOOK_BACKEND": "acl", "ASCEND_HOME_PATH": str(lib.parents[1])}
+    env = _program_env(tmp_path_factory, backend)
     model = write(tmp_path, classifier_spec())
     out = tmp_path / "out.npz"
     r = run_program("priority_streams.py", str(model), str(out), env=env)

@@ -52,6 +52,20 @@ def write_notebook(root: Path, name: str, cells: list[str]) -> str:
     return name
 
 
+#: Notebook cells that write a 144 MiB resnet50-shaped writer model to `path` and load it as
+#: a group on every device and once more as 'single' on device 1 (acl and MiB must exist).
+GROUP_CELLS = [
+    "from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om_file\n"
+    "spec = ModelSpec(name='resnet50', soc_version='Ascend910B1',\n"
+    "                 inputs=[TensorSpec('images', (1, 3, 224, 224), 'float32', 'NCHW')],\n"
+    "                 outputs=[TensorSpec('prob', (1, 1000), 'float32', 'ND')],\n"
+    "                 work_size=96 * MiB, weight_size=48 * MiB)\n"
+    "path = Path(tempfile.mkdtemp()) / 'resnet50.om'\nwrite_om_file(spec, path)",
+    "%acl_load {path} --device all",
+    "%acl_load {path} --name single --device 1",
+]
+
+
 def run_flow(new_page: Callable, artifacts: Path, name: str, flow: Callable) -> None:
     """Run `flow(page)` on a fresh page; on failure keep a screenshot and retry once.
 

@@ -9,22 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from browser_helpers import PAGE_S, open_notebook, run_flow, write_notebook
+from browser_helpers import GROUP_CELLS, PAGE_S, open_notebook, run_flow, write_notebook
 
 
 def _notebook(root: Path, name: str, devices: int = 4) -> str:
     cells = [
         "%load_ext acl_notebook\nimport tempfile\nfrom pathlib import Path\nimport acl_notebook as acl\n"
-        f"acl.configure(backend='sim', soc='Ascend910B1', devices={devices})\n"
-        "from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om_file\n"
-        "MiB = 1 << 20\n"
-        "spec = ModelSpec(name='resnet50', soc_version='Ascend910B1',\n"
-        "                 inputs=[TensorSpec('images', (1, 3, 224, 224), 'float32', 'NCHW')],\n"
-        "                 outputs=[TensorSpec('prob', (1, 1000), 'float32', 'ND')],\n"
-        "                 work_size=96 * MiB, weight_size=48 * MiB)\n"
-        "path = Path(tempfile.mkdtemp()) / 'resnet50.om'\nwrite_om_file(spec, path)",
-        "%acl_load {path} --device all",
-        "%acl_load {path} --name single --device 1",
+        f"acl.configure(backend='sim', soc='Ascend910B1', devices={devices})\nMiB = 1 << 20",
+        *GROUP_CELLS,
         "acl.panel()",
     ]
     return write_notebook(root, name, cells)

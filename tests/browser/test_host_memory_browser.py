@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from browser_helpers import PAGE_S, open_notebook, run_flow, write_notebook
+from browser_helpers import GROUP_CELLS, PAGE_S, open_notebook, run_flow, write_notebook
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -20,15 +20,8 @@ def _notebook(root: Path, name: str) -> str:
         "tree = v2(Path(tempfile.mkdtemp()), '/kubepods/burstable/pod1/ctr', {'': (2 * GiB, 900 * MiB, 0)})\n"
         "cgroup.WATCH = cgroup.Watch(str(tree))  # this kernel now sits in a 2 GiB pod",
         "%load_ext acl_notebook\nimport acl_notebook as acl\n"
-        "acl.configure(backend='sim', soc='Ascend910B1', devices=4)\n"
-        "from acl_notebook.om.writer import ModelSpec, TensorSpec, write_om_file\n"
-        "spec = ModelSpec(name='resnet50', soc_version='Ascend910B1',\n"
-        "                 inputs=[TensorSpec('images', (1, 3, 224, 224), 'float32', 'NCHW')],\n"
-        "                 outputs=[TensorSpec('prob', (1, 1000), 'float32', 'ND')],\n"
-        "                 work_size=96 * MiB, weight_size=48 * MiB)\n"
-        "path = Path(tempfile.mkdtemp()) / 'resnet50.om'\nwrite_om_file(spec, path)",
-        "%acl_load {path} --device all",
-        "%acl_load {path} --name single --device 1",
+        "acl.configure(backend='sim', soc='Ascend910B1', devices=4);  # no session table here: %acl_info shows it",
+        *GROUP_CELLS,
         "%acl_info",
         "%acl_models",
         "acl.panel()",
