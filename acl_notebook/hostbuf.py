@@ -518,6 +518,13 @@ def _pread(fd: int, offset: int, size: int) -> bytes:
 
 
 # ----------------------------------------------------------------------------- paths
+def shown_path(text: str) -> str:
+    """A path as a message that starts with it shows it: quoted when it holds a space, comma or
+    semicolon, so a reader sees where it ends and `display.sentence` never takes its first word
+    for prose and re-cases it ("my net.om: ..." must not become "My net.om: ...")."""
+    return repr(text) if any(c.isspace() or c in ",;" for c in text) else text
+
+
 def _path_error(cls: type, code: int, message: str) -> OSError:
     exc = cls(message)
     exc.errno = code  # str() stays the message alone; callers can still test .errno
@@ -548,7 +555,7 @@ def _stat_path(text: str) -> os.stat_result:
         return os.stat(text)
     except FileNotFoundError:
         if os.path.lexists(text):
-            message = f"{text} is a symbolic link to a file that does not exist; fix or remove the link"
+            message = f"{shown_path(text)} is a symbolic link to a file that does not exist; fix or remove the link"
             raise _path_error(FileNotFoundError, errno.ENOENT, message) from None
         from .suggest import close_path, did_you_mean
 
@@ -556,14 +563,14 @@ def _stat_path(text: str) -> os.stat_result:
                           f"{did_you_mean(close_path(text))} (working directory: {os.getcwd()})") from None
     except NotADirectoryError:
         raise _path_error(NotADirectoryError, errno.ENOTDIR,
-                          f"{text}: a part of the path before the last '/' is a file, not a directory; "
+                          f"{shown_path(text)}: a part of the path before the last '/' is a file, not a directory; "
                           "give the path of the .om file itself") from None
     except PermissionError:
         raise _path_error(PermissionError, errno.EACCES,
                           f"permission denied reading {text}; check the file's permissions") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            message = f"{text} is a symbolic link loop (too many levels of links); fix the links"
+            message = f"{shown_path(text)} is a symbolic link loop (too many levels of links); fix the links"
         elif exc.errno == errno.ENAMETOOLONG:
             message = f"the path is too long ({len(text)} characters): {text[:60]}...; shorten it"
         else:
@@ -584,15 +591,16 @@ def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
     st = _stat_path(text)
     if stat.S_ISDIR(st.st_mode):
         raise _path_error(IsADirectoryError, errno.EISDIR,
-                          f"{text} is a directory; give the path of a .om file inside it")
+                          f"{shown_path(text)} is a directory; give the path of a .om file inside it")
     if not stat.S_ISREG(st.st_mode):
         raise _path_error(OSError, errno.EINVAL,
-                          f"{text} is {_kind(st.st_mode)}, not a model file; copy the .om into a regular file")
+                          f"{shown_path(text)} is {_kind(st.st_mode)}, not a model file; "
+                          "copy the .om into a regular file")
     if st.st_dev in _pseudo_devices():
         raise _path_error(OSError, errno.EINVAL,
-                          f"{text} is a file of the kernel's /proc or /sys, not a model; pass a .om file")
+                          f"{shown_path(text)} is a file of the kernel's /proc or /sys, not a model; pass a .om file")
     if check_memory:
-        check_host_memory(text, st.st_size)
+        check_host_memory(shown_path(text), st.st_size)
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(text, flags)  # O_NONBLOCK: if the path was swapped for a FIFO meanwhile, no hang
@@ -604,14 +612,16 @@ def open_path(source: Any, check_memory: bool = True) -> HostBuffer:
         # a file written too recently has no stamp: its times may not show the next write
         stamp = FileStamp.of(now) if FileStamp.settled(now, time.time_ns()) else None
         if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(now.st_mode):
-            raise _path_error(OSError, errno.EAGAIN, f"{text} was replaced while it was being opened; try again")
+            raise _path_error(OSError, errno.EAGAIN,
+                              f"{shown_path(text)} was replaced while it was being opened; try again")
         size = now.st_size
         if size == 0:
             return HostBuffer(memoryview(b""), text, fd=fd)
         try:
             mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
         except ValueError:  # the file shrank between fstat and mmap
-            raise _path_error(OSError, errno.EAGAIN, f"{text} changed while it was being opened; try again") from None
+            raise _path_error(OSError, errno.EAGAIN,
+                              f"{shown_path(text)} changed while it was being opened; try again") from None
     except BaseException:
         os.close(fd)
         raise

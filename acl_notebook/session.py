@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from ._rich import _repr_html_, _repr_pretty_
 from .history import PROGRAM_BUFFERS, MemoryHistory, MemorySample
-from .hostbuf import HostMemoryError, open_source
+from .hostbuf import HostMemoryError, open_source, shown_path
 from .hostmemory import HostMemory
 from .hostmemory import read as read_host_memory
 from .om.errors import OMFormatError
@@ -526,7 +526,7 @@ class Session:
                 needs = self._precheck(buf.view, info, dev, model_name, force)
                 changed = buf.changed()
                 if changed:  # the runtime would read past the end of the file: SIGBUS
-                    raise OMFormatError(f"{buf.label}: {changed} before it was loaded; load it again")
+                    raise OMFormatError(f"{shown_path(buf.label)}: {changed} before it was loaded; load it again")
                 t0 = time.perf_counter()
                 try:
                     if priority is None:

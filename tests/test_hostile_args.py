@@ -375,3 +375,25 @@ def test_the_masked_check_survives_numpy_ma_being_imported_by_another_thread(mon
     monkeypatch.undo()
     with pytest.raises(TypeError, match="masked array"):
         refuse_masked(masked(), "input 'x'")
+
+
+@pytest.mark.parametrize("name", ["my net.om", "my models", "a,b.om", "no; model.om"])
+def test_a_refusal_never_changes_the_case_of_a_paths_first_word(tmp_path, monkeypatch, name):
+    """A path with a space, comma or semicolon is quoted where a refusal starts with it, so
+    sentence() cannot take its first word for prose: "my net.om: not an ..." became
+    "My net.om: not an ...", a file the user cannot find by that name."""
+    from acl_notebook.display import error_text
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / name
+    if name == "my models":
+        path.mkdir()
+        calls = [lambda: acl.inspect(name), lambda: acl.load(name)]
+    else:
+        path.write_bytes(b"not a model at all, only text")
+        calls = [lambda: acl.inspect(name)]
+    for call in calls:
+        with pytest.raises(Exception) as info:
+            call()
+        text = error_text(info.value)
+        assert text.startswith(repr(name)), text

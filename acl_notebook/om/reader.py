@@ -31,6 +31,7 @@ from ..hostbuf import (
     open_buffer,
     open_source,
     same_bytes,
+    shown_path,
 )
 from . import inout, modeldef
 from .errors import OMFormatError
@@ -142,7 +143,7 @@ def inspect(source: Source) -> ModelInfo:
             return read(buf).info
         except OMFormatError as exc:
             if isinstance(source, (str, os.PathLike)):
-                raise OMFormatError(f"{buf.label}: {exc}") from None
+                raise OMFormatError(f"{shown_path(buf.label)}: {exc}") from None
             raise
 
 
@@ -155,7 +156,7 @@ def read(buf: HostBuffer, keep: bool = False) -> ParsedModel:
     except OMFormatError:
         raise
     except MemoryError:
-        raise HostMemoryError(f"{buf.label} (while decoding its ModelDef)", buf.size,
+        raise HostMemoryError(f"{shown_path(buf.label)} (while decoding its ModelDef)", buf.size,
                               host_room()) from None
     except _DAMAGE as exc:
         raise OMFormatError(

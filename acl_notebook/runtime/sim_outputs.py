@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..hostbuf import shown_path
 from ..om.model import ModelInfo
 
 PLACEHOLDER = "placeholder"
@@ -118,7 +119,7 @@ class Kept:
 
 
 def _changed(label: str) -> str:
-    return (f"{label} was written after the model was loaded from it (a device holds the bytes it "
+    return (f"{shown_path(label)} was written after the model was loaded from it (a device holds the bytes it "
             "loaded; the simulator reads them from the file at the first run); load it again")
 
 
