@@ -48,10 +48,10 @@ def load(source: Any, *, name: Optional[str] = None, device: Any = None, force: 
     session = get_session()
     if device is None:
         return session.load(source, name=name, force=force, priority=priority, label=label)
-    from .devices import is_single
+    from .devices import device_id, is_single
 
     if is_single(device):
-        dev = int(device) if isinstance(device, str) else device
+        dev = device_id(device)  # numpy's integers too
         return session.load(source, name=name, device=dev, force=force, priority=priority, label=label)
     from .group import load_group
 
@@ -97,11 +97,11 @@ def memory(device: Any = None) -> Union[MemoryReport, MemoryGrid]:
     device: one id (a `MemoryReport`), or several ("all", "0-3", [0, 2]): a `MemoryGrid`,
     one cell per device, where a model group keeps one colour across its devices.
     """
-    from .devices import is_single
+    from .devices import device_id, is_single
 
     session = get_session()
     if device is None or is_single(device):
-        return session.memory(int(device) if isinstance(device, str) else device)
+        return session.memory(None if device is None else device_id(device))
     from .devices import parse_devices
     from .grid import local_grid
 
@@ -145,7 +145,7 @@ def panel(device: Any = None) -> Any:
     device="all" (or "0-3", [0, 2]... any several devices) gives the device grid instead:
     one live memory bar per device, a model group in one colour across them.
     """
-    from .devices import is_single
+    from .devices import device_id, is_single
 
     if device is not None and not is_single(device):
         from .devices import parse_devices
@@ -157,7 +157,7 @@ def panel(device: Any = None) -> Any:
     from .widgets.panel import get_panel
 
     # One live panel per session: re-running a cell must not add another timer thread.
-    return get_panel(get_session(), device=int(device) if isinstance(device, str) else device)
+    return get_panel(get_session(), device=None if device is None else device_id(device))
 
 
 def _group_of(model: Any) -> Optional[ModelGroup]:

@@ -6,6 +6,7 @@ same spellings and give the same errors.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Union
 
 DeviceSpec = Union[int, str, "list[int]", "tuple[int, ...]", range]
@@ -16,27 +17,46 @@ def is_single(spec: Any) -> bool:
 
     Everything else ("all", ranges, lists, even of one) asks for a `ModelGroup`.
     """
-    if isinstance(spec, bool):
-        return False
-    if isinstance(spec, int):
-        return True
-    return isinstance(spec, str) and spec.strip().isdigit()
+    if isinstance(spec, str):
+        return spec.strip().isdigit()
+    return _index(spec) is not None
+
+
+def device_id(spec: Any) -> int:
+    """The id of a single-device `spec` (`is_single`): an int, a numpy integer (a device
+    picked with ``np.argmax``) or a string of digits."""
+    found = int(spec) if isinstance(spec, str) else _index(spec)
+    if found is None:
+        raise TypeError(f"device must be an int, got {spec!r}")
+    return found
+
+
+def _index(value: Any) -> Any:
+    """`value` as a Python int when it is an integer (numpy's too), else None; a bool is not
+    a device id (True would silently mean device 1)."""
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 def parse_devices(spec: Any, count: int) -> tuple[int, ...]:
     """The device ids `spec` names, in ascending order, each checked against `count` devices."""
     if isinstance(spec, bool):
         raise TypeError(f"device must be an int, 'all', a range like '0-3', a list like '0,2' or [0, 2]; got {spec!r}")
-    if isinstance(spec, int):
-        ids = [spec]
+    if _index(spec) is not None:
+        ids = [_index(spec)]
     elif isinstance(spec, str):
         ids = _parse_text(spec, count)
-    elif isinstance(spec, (list, tuple, range)):
+    elif isinstance(spec, (list, tuple, range)) or type(spec).__name__ == "ndarray":  # np.arange(4) too
         ids = []
         for d in spec:
-            if isinstance(d, bool) or not isinstance(d, int):
+            found = _index(d)
+            if found is None:
                 raise TypeError(f"device ids must be ints, got {d!r} in {spec!r}")
-            ids.append(d)
+            ids.append(found)
     else:
         raise TypeError(f"device must be an int, 'all', a range like '0-3', a list like '0,2' or [0, 2]; "
                         f"got {type(spec).__name__}")

@@ -52,6 +52,24 @@ def test_one_id_is_a_model_everything_else_a_group():
     assert not is_single("all") and not is_single([2]) and not is_single("0,1") and not is_single(True)
 
 
+def test_numpy_integers_name_devices_as_ints_do(four):
+    """A device picked with numpy (np.argmax of the free memory, np.arange(4)) is a device id:
+    they were refused as 'device must be an int ... got int64'. numpy's bool is not one."""
+    import numpy as np
+
+    assert is_single(np.int64(2)) and not is_single(np.bool_(True)) and not is_single(np.arange(2))
+    assert parse_devices(np.arange(1, 3), 4) == (1, 2) and parse_devices([np.int32(3), 0], 4) == (0, 3)
+    with pytest.raises(TypeError, match="device ids must be ints"):
+        parse_devices([np.bool_(True)], 4)
+    data = model("net", MiB, MiB)
+    single = acl.load(data, device=np.int64(2))
+    assert isinstance(single, acl.Model) and single.device == 2 and type(single.device) is int
+    g = acl.load(data, device=np.arange(2))
+    assert isinstance(g, acl.ModelGroup) and g.devices == (0, 1)
+    assert acl.memory(np.int64(2)).used >= single.memory
+    assert len(acl.memory([np.int64(0), np.int64(1)]).cells) == 2
+
+
 # -- loading on several devices ----------------------------------------------------------
 def test_group_puts_one_copy_on_each_device_from_one_buffer(rig):
     s = rig.session(devices=4, memory=1024 * MiB)
