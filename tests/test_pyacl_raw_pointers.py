@@ -112,6 +112,29 @@ def test_load_from_mem_takes_a_raw_pointer_and_copies_the_model(env_with_device)
     (want,) = outputs_on(session, om, [x])
     assert y.tobytes() == want
 
+def test_load_from_mem_refuses_a_copy_the_container_cannot_hold(env_with_device, small_cgroup):
+    """The model under a raw pointer is copied into host memory (ACL copies it too). In a
+    container with too little room left that copy would get the kernel OOM-killed, so the
+    load answers ACL_ERROR_BAD_ALLOC (200000) and says why; loaded models stay loaded."""
+    acl, session = env_with_device
+    om = write_om(classifier_spec())
+    small = np.frombuffer(om, dtype=np.uint8).copy()
+    first, ret = acl.mdl.load_from_mem(small.ctypes.data, small.nbytes)
+    assert ret == 0, acl.get_recent_err_msg()
+    big = np.zeros(96 << 20, dtype=np.uint8)  # 96 MiB of the program's own memory
+    big[: len(om)] = small
+    small_cgroup(64 << 20, used=16 << 20)
+    model_id, ret = acl.mdl.load_from_mem(big.ctypes.data, big.nbytes)
+    assert (model_id, ret) == (0, 200000)
+    message = acl.get_recent_err_msg()
+    assert "ACL_ERROR_BAD_ALLOC" in message and "100,663,296 bytes" in message, message
+    assert "container's memory limit (cgroup) of 64.0 MiB" in message, message
+    assert [m.id for m in session.models()] == [first]
+    small_cgroup(1 << 30)  # the pod is resized: the same call loads
+    model_id, ret = acl.mdl.load_from_mem(small.ctypes.data, small.nbytes)
+    assert ret == 0 and model_id != first
+
+
 
 def test_unmapped_pages_get_acl_codes(env_with_device, pages):
     acl, _ = env_with_device

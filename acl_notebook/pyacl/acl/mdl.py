@@ -65,6 +65,12 @@ def _host_view(ptr: int, size: int, call: str) -> tuple[Optional[memoryview], in
     if region.kind == RAW:
         import ctypes
 
+        from ...hostbuf import host_shortfall
+
+        refused = host_shortfall(size)  # the copy is this host's memory: past its room, a kill
+        if refused is not None:
+            return None, _P.fail(E.ACL_ERROR_BAD_ALLOC, call, f"copying the model's {size:,} bytes would take more "
+                                                              f"host memory than this process may ({refused.says()})")
         return memoryview(ctypes.string_at(ptr, size)), 0
     return view_of(region, ptr, size), 0
 
