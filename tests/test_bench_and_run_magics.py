@@ -159,7 +159,7 @@ def test_acl_bench_magic_and_json(ip, tmp_path):
 def test_acl_bench_errors_are_one_line(ip, capsys):
     ip.user_ns["blob"] = batch_model()
     ip.run_line_magic("acl_load", "-v blob")
-    assert "n must be an int from 1 to 1,000,000" in fails_with_one_line(ip, capsys, "%acl_bench clf -n 0")
+    assert "Argument n must be an int from 1 to 1,000,000" in fails_with_one_line(ip, capsys, "%acl_bench clf -n 0")
     assert "gears: 1, 4" in fails_with_one_line(ip, capsys, "%acl_bench clf --batch 9")
     ip.user_ns["blob2"] = batch_model(name="other")
     ip.run_line_magic("acl_load", "-v blob2")

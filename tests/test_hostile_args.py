@@ -33,25 +33,25 @@ def test_a_bench_count_no_cell_can_finish_is_refused_before_any_run(rig, n):
     s = rig.session()
     m = s.load(tiny())
     before = rig.calls(s, "aclmdlExecute")
-    with pytest.raises(ValueError, match=r"^n must be an int from 1 to 1,000,000, got .*time fewer runs"):
+    with pytest.raises(ValueError, match=r"^argument n must be an int from 1 to 1,000,000, got .*time fewer runs"):
         bench(m, n=n)
-    with pytest.raises(ValueError, match=r"^warmup must be an int from 0 to 10,000"):
+    with pytest.raises(ValueError, match=r"^argument warmup must be an int from 0 to 10,000"):
         bench(m, n=1, warmup=MAX_WARMUP + 1 if n == HUGE[0] else n)
     assert rig.calls(s, "aclmdlExecute") == before
     assert m.loaded and s.find("clf") is m
 
 
 @pytest.mark.parametrize(("kw", "kind", "fragment"), [
-    ({"n": 0}, ValueError, "n must be an int from 1 to 1,000,000, got 0; use n=1 or more"),
-    ({"n": -5}, ValueError, "n must be an int from 1 to 1,000,000, got -5"),
-    ({"warmup": -1}, ValueError, "warmup must be an int from 0 to 10,000, got -1; use warmup=0 or more"),
-    ({"n": 3.0}, TypeError, "n must be an int (a count of runs), got float 3.0"),
-    ({"n": float("inf")}, TypeError, "n must be an int"),
-    ({"n": True}, TypeError, "n must be an int (a count of runs), got True"),
-    ({"warmup": False}, TypeError, "warmup must be an int"),
-    ({"n": "10"}, TypeError, "n must be an int (a count of runs), got str '10'"),
-    ({"warmup": None}, TypeError, "warmup must be an int"),
-    ({"n": np.float64(4)}, TypeError, "n must be an int"),
+    ({"n": 0}, ValueError, "argument n must be an int from 1 to 1,000,000, got 0; use n=1 or more"),
+    ({"n": -5}, ValueError, "argument n must be an int from 1 to 1,000,000, got -5"),
+    ({"warmup": -1}, ValueError, "argument warmup must be an int from 0 to 10,000, got -1; use warmup=0 or more"),
+    ({"n": 3.0}, TypeError, "argument n must be an int (a count of runs), got float 3.0"),
+    ({"n": float("inf")}, TypeError, "argument n must be an int"),
+    ({"n": True}, TypeError, "argument n must be an int (a count of runs), got True"),
+    ({"warmup": False}, TypeError, "argument warmup must be an int"),
+    ({"n": "10"}, TypeError, "argument n must be an int (a count of runs), got str '10'"),
+    ({"warmup": None}, TypeError, "argument warmup must be an int"),
+    ({"n": np.float64(4)}, TypeError, "argument n must be an int"),
 ])
 def test_a_bench_count_that_is_not_a_count_names_the_argument(rig, kw, kind, fragment):
     s = rig.session()
@@ -75,9 +75,9 @@ def test_numpy_integers_are_counts(rig):
 def test_a_group_bench_refuses_once_before_any_device_runs(rig):
     s = rig.session(devices=2)
     g = load_group(s, tiny(), "all")
-    with pytest.raises(ValueError, match=r"^n must be an int from 1 to 1,000,000"):
+    with pytest.raises(ValueError, match=r"^argument n must be an int from 1 to 1,000,000"):
         acl.bench(g, n=2**64)
-    with pytest.raises(TypeError, match=r"^warmup must be an int"):
+    with pytest.raises(TypeError, match=r"^argument warmup must be an int"):
         g.bench(2, warmup=1.5)
     assert rig.calls(s, "aclmdlExecute") == 0 and g.loaded
 
@@ -87,9 +87,12 @@ def test_acl_bench_magic_refuses_counts_in_one_line(ip, capsys):
     ip.run_line_magic("acl_load", "-v blob")
     before = registry()
     line = fails_with_one_line(ip, capsys, "%acl_bench clf -n 18446744073709551616")
-    assert "n must be an int from 1 to 1,000,000, got 18,446,744,073,709,551,616" in line
-    assert "armup must be an int from 0 to 10,000" in fails_with_one_line(ip, capsys, "%acl_bench clf --warmup 99999")
-    assert "n must be an int from 1 to 1,000,000, got -3" in fails_with_one_line(ip, capsys, "%acl_bench clf -n -3")
+    assert "Argument n must be an int from 1 to 1,000,000, got 18,446,744,073,709,551,616" in line
+    # the argument's name keeps its case: "Warmup must be ..." named no argument
+    line = fails_with_one_line(ip, capsys, "%acl_bench clf --warmup 99999")
+    assert "Argument warmup must be an int from 0 to 10,000" in line
+    line = fails_with_one_line(ip, capsys, "%acl_bench clf -n -3")
+    assert "Argument n must be an int from 1 to 1,000,000, got -3" in line
     assert "argument -n/--runs: invalid int value: '2.5'" in fails_with_one_line(ip, capsys, "%acl_bench clf -n 2.5")
     assert registry() == before
 
@@ -355,9 +358,9 @@ def test_dynamic_dims_beyond_int64_are_refused_not_wrapped_into_a_gear(env):
 def test_a_cluster_bench_refuses_counts_before_it_looks_for_workers():
     from acl_notebook import cluster
 
-    with pytest.raises(ValueError, match=r"^n must be an int from 1 to 1,000,000"):
+    with pytest.raises(ValueError, match=r"^argument n must be an int from 1 to 1,000,000"):
         cluster.bench("net", n=2**64)  # no cluster is connected: the count is refused first
-    with pytest.raises(TypeError, match=r"^warmup must be an int"):
+    with pytest.raises(TypeError, match=r"^argument warmup must be an int"):
         cluster.bench("net", n=1, warmup=2.0)
 
 

@@ -165,13 +165,14 @@ def _count(name: str, value: Any, low: int, high: int) -> int:
     """`value` as an int in [low, high]: a numpy integer is one; a bool, a float (even 5.0) or
     text is a TypeError, anything out of range a ValueError, both naming the argument."""
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int (a count of runs), got {value!r}")
+        raise TypeError(f"argument {name} must be an int (a count of runs), got {value!r}")
     try:
         count = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an int (a count of runs), got {type(value).__name__} {value!r}") from None
+        raise TypeError(f"argument {name} must be an int (a count of runs), "
+                        f"got {type(value).__name__} {value!r}") from None
     if not low <= count <= high:
-        raise ValueError(f"{name} must be an int from {low} to {high:,}, got {count:,}; "
+        raise ValueError(f"argument {name} must be an int from {low} to {high:,}, got {count:,}; "
                          + ("a bench is one notebook cell: time fewer runs, or bench several times"
                             if count > high else f"use {name}={low} or more"))
     return count
