@@ -69,14 +69,26 @@ class HostMemoryError(RuntimeError):
 def host_available_memory() -> Optional[int]:
     """MemAvailable from /proc/meminfo (Linux): the HOST's memory, blind to a container's
     limit (`host_room` is both); None where it cannot be read."""
+    return meminfo()[1]
+
+
+def meminfo(path: str = "/proc/meminfo") -> tuple[Optional[int], Optional[int]]:
+    """(MemTotal, MemAvailable) in bytes from a meminfo file; None for what it lacks or
+    garbles. Both come in its first lines, so the read stops there."""
+    found: dict[str, int] = {}
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
+        with open(path, encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+                key, _, rest = line.partition(":")
+                if key in ("MemTotal", "MemAvailable"):
+                    words = rest.split()
+                    if words and words[0].isdigit() and (len(words) == 1 or words[1] == "kB"):
+                        found[key] = int(words[0]) * 1024
+                    if len(found) == 2:
+                        break
+    except OSError:
+        pass
+    return found.get("MemTotal"), found.get("MemAvailable")
 
 
 _cg = None  # acl_notebook.cgroup, imported by the first host check (a cold `inspect` makes none)

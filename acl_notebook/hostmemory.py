@@ -60,8 +60,9 @@ class HostMemory:
 def read() -> HostMemory:
     """The host's and the container's figures now (the cgroup usage read fresh)."""
     from . import cgroup
+    from .hostbuf import meminfo
 
-    host_total, host_available = _meminfo(MEMINFO)
+    host_total, host_available = meminfo(MEMINFO)
     room = cgroup.WATCH.room()
     limit = in_use = None
     if room is not None:
@@ -71,22 +72,6 @@ def read() -> HostMemory:
     if host_available is not None:
         return HostMemory(host_available, HOST, host_available, host_total, limit, in_use)
     return HostMemory(None, UNKNOWN, None, host_total)
-
-
-def _meminfo(path: str) -> tuple[Optional[int], Optional[int]]:
-    """(MemTotal, MemAvailable) in bytes from a meminfo file; None for what it lacks or garbles."""
-    found: dict[str, int] = {}
-    try:
-        with open(path, encoding="ascii", errors="replace") as f:
-            for line in f:
-                key, _, rest = line.partition(":")
-                if key in ("MemTotal", "MemAvailable"):
-                    words = rest.split()
-                    if words and words[0].isdigit() and (len(words) == 1 or words[1] == "kB"):
-                        found[key] = int(words[0]) * 1024
-    except OSError:
-        pass
-    return found.get("MemTotal"), found.get("MemAvailable")
 
 
 __all__ = ["CONTAINER", "HOST", "MEMINFO", "UNKNOWN", "HostMemory", "read"]
