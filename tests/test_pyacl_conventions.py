@@ -100,6 +100,33 @@ def test_arguments_c_cannot_parse_raise_type_error(env):
         acl.mdl.set_input_dynamic_dims(p.model_id, p.ins, 0, [1, 2])
 
 
+
+def test_calls_that_parse_no_arguments_drop_extra_ones(env):
+    """pyACL's wrappers of the calls without inputs never parse their METH_VARARGS tuple, so a
+    public sample's ``acl.rt.get_device(0)`` answers as ``get_device()``; keywords are refused."""
+    acl, _ = env
+    p = Program(acl)
+    assert acl.rt.get_device(0) == acl.rt.get_device() == (0, 0)
+    assert acl.rt.get_run_mode(0) == acl.rt.get_run_mode() == (1, 0)
+    assert acl.rt.get_device_count(0) == acl.rt.get_device_count()
+    assert acl.rt.get_context(0, "x") == (p.ctx, 0)
+    assert acl.rt.device_get_stream_priority_range(0) == acl.rt.device_get_stream_priority_range()
+    assert acl.get_version(0) == acl.get_version() and acl.get_soc_name(0) == acl.get_soc_name()
+    stream, ret = acl.rt.create_stream(0)
+    assert ret == 0 and acl.rt.destroy_stream(stream) == 0
+    event, ret = acl.rt.create_event(0)
+    assert ret == 0 and acl.rt.destroy_event(event) == 0
+    assert acl.rt.synchronize_device(0) == 0
+    for make, destroy in ((acl.mdl.create_dataset, acl.mdl.destroy_dataset),
+                          (acl.mdl.create_desc, acl.mdl.destroy_desc),
+                          (acl.mdl.create_config_handle, acl.mdl.destroy_config_handle)):
+        handle = make(0)
+        assert handle and destroy(handle) == 0
+    assert acl.rt.malloc(0, HUGE_FIRST)[1] != 0 and "aclrtMalloc" in acl.get_recent_err_msg(0)
+    with pytest.raises(TypeError):
+        acl.rt.get_device(device=0)
+    assert acl.finalize(0) == 0
+
 # -- contexts, threads, streams ------------------------------------------------------------------------
 def test_contexts_are_per_thread(env):
     acl, _ = env

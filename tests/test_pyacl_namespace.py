@@ -15,9 +15,10 @@ import pytest
 
 #: Names of the image's internals that a program must not find listed.
 INTERNALS = {
-    "": {"text", "signed", "unsigned", "os", "struct", "logging", "Any", "AclError", "tensors", "reports"},
-    "mdl": {"text", "uint32", "unsigned", "view_of", "Desc", "os", "Any", "mdl_config"},
-    "rt": {"signed", "unsigned", "uint32", "ACL_HOST", "DEVICE", "AclError"},
+    "": {"text", "signed", "unsigned", "os", "struct", "logging", "Any", "AclError", "tensors", "reports",
+         "takes_no_arguments"},
+    "mdl": {"text", "uint32", "unsigned", "view_of", "Desc", "os", "Any", "mdl_config", "takes_no_arguments"},
+    "rt": {"signed", "unsigned", "uint32", "ACL_HOST", "DEVICE", "AclError", "takes_no_arguments"},
     "util": {"Region", "unsigned", "ctypes", "warnings"},
 }
 

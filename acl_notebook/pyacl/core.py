@@ -15,6 +15,7 @@ finalize 100037), without ever finalising the session's runtime.
 
 from __future__ import annotations
 
+import functools
 import operator
 import threading
 from typing import Any, Callable, Optional
@@ -159,6 +160,20 @@ PROGRAM = Program()
 
 
 # -- argument parsing as PyArg_ParseTuple does it ---------------------------------------------
+def takes_no_arguments(fn: Callable[[], Any]) -> Callable[..., Any]:
+    """A call pyACL registers METH_VARARGS but whose wrapper never parses its args tuple
+    (hicann/runtime python/pyACL: ``acl.rt.get_device``, ``create_stream``,
+    ``acl.mdl.create_dataset``...): positional arguments are accepted and dropped, so
+    ``acl.rt.get_device(0)`` in a public sample answers as ``get_device()`` does. Keywords
+    are still refused, as METH_VARARGS refuses them."""
+
+    @functools.wraps(fn)
+    def call(*_ignored: Any) -> Any:
+        return fn()
+
+    return call
+
+
 def unsigned(value: Any, call: str) -> int:
     """A ``k`` / ``K`` argument (pointer, size_t, uint64): any int, wrapped to 64 bits."""
     try:
@@ -193,5 +208,5 @@ def text(value: Any, call: str) -> str:
     return value
 
 
-__all__ = ["INVALID_PARAM", "PROGRAM", "Program", "RT_INVALID_HANDLE", "RT_PARAM_INVALID", "signed", "text", "uint32",
-           "unsigned"]
+__all__ = ["INVALID_PARAM", "PROGRAM", "Program", "RT_INVALID_HANDLE", "RT_PARAM_INVALID", "signed",
+           "takes_no_arguments", "text", "uint32", "unsigned"]

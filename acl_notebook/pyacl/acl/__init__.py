@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import INVALID_PARAM, PROGRAM, signed, text, unsigned
+from ..core import INVALID_PARAM, PROGRAM, signed, takes_no_arguments, text, unsigned
 from . import mdl, rt, util
 from .tensors import (
     create_tensor_desc,
@@ -55,6 +55,7 @@ def init(config_path: Optional[str] = None) -> int:
     return 0
 
 
+@takes_no_arguments
 def finalize() -> int:
     if _P.finalized:
         return _P.fail(E.ACL_ERROR_REPEAT_FINALIZE, "aclFinalize", "acl.finalize was already called")
@@ -64,6 +65,7 @@ def finalize() -> int:
     return 0
 
 
+@takes_no_arguments
 def get_soc_name() -> Optional[str]:
     if not _P.initialised:
         return None
@@ -73,6 +75,7 @@ def get_soc_name() -> Optional[str]:
         return None
 
 
+@takes_no_arguments
 def get_version() -> tuple[int, int, int, int]:
     """aclrtGetVersion: ``(major, minor, patch, ret)`` of the ACL API the runtime implements
     (the simulator says 1.17.0); 200001 when the library cannot say (no aclrtGetVersion)."""
@@ -88,6 +91,7 @@ def get_version() -> tuple[int, int, int, int]:
     return major, minor, patch, 0
 
 
+@takes_no_arguments
 def get_recent_err_msg() -> Optional[str]:
     return _P.take_message()
 

@@ -18,7 +18,17 @@ from typing import Any, Callable, Optional
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import INT64, INVALID_PARAM, PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, text, uint32, unsigned
+from ..core import (
+    INT64,
+    INVALID_PARAM,
+    PROGRAM,
+    RT_INVALID_HANDLE,
+    RT_PARAM_INVALID,
+    takes_no_arguments,
+    text,
+    uint32,
+    unsigned,
+)
 from ..ledger import DEVICE, RAW, Desc, view_of
 from . import mdl_config
 from .mdl_config import create_config_handle, destroy_config_handle, set_config_opt
@@ -252,6 +262,7 @@ def unload(model_id: Any) -> int:
 
 
 # -- model descs ----------------------------------------------------------------------------------
+@takes_no_arguments
 def create_desc() -> int:
     _P.runtime()
     return _P.ledger.new_desc()
@@ -628,6 +639,7 @@ def set_input_dynamic_dims(model_id: Any, dataset: Any, index: Any, dims: Any) -
 
 
 # -- datasets ----------------------------------------------------------------------------------------
+@takes_no_arguments
 def create_dataset() -> int:
     try:
         handle = _P.call("create_dataset")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..core import INVALID_PARAM, PROGRAM, signed, text, unsigned
+from ..core import INVALID_PARAM, PROGRAM, signed, takes_no_arguments, text, unsigned
 from ..ledger import Config
 
 _P = PROGRAM
@@ -81,6 +81,7 @@ class LoadPlan:
         return f"pyACL load_with_config {LOAD_TYPE_NAMES[self.load_type]} {where}{extra}"
 
 
+@takes_no_arguments
 def create_config_handle() -> int:
     _P.runtime()  # ties the handle to the running runtime, like every handle
     return _P.ledger.new_config()

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, signed, uint32, unsigned
+from ..core import PROGRAM, RT_INVALID_HANDLE, RT_PARAM_INVALID, signed, takes_no_arguments, uint32, unsigned
 from ..ledger import ACL_HOST, DEVICE, PYTHON
 from .reports import launch_callback, process_report, subscribe_report, unsubscribe_report
 from .rt_events import (
@@ -87,6 +87,7 @@ def _forget_handles_of(ctx: int) -> None:
             del table[handle]
 
 
+@takes_no_arguments
 def get_device_count() -> tuple[int, int]:
     call = "aclrtGetDeviceCount"
     if _gate(call):
@@ -135,6 +136,7 @@ def set_context(context: Any) -> int:
     return _P.ret(call, "set_current_context", ctx)
 
 
+@takes_no_arguments
 def get_context() -> tuple[int, int]:
     call = "aclrtGetCurrentContext"
     try:
@@ -151,6 +153,7 @@ def _device_of(ctx: Any) -> int:
     return _P.ledger.contexts.get(ctx, 0) if ctx is not None else 0
 
 
+@takes_no_arguments
 def get_run_mode() -> tuple[int, int]:
     """No acl.init needed: aclrtGetRunModeImpl only asks the runtime (acllite_image reads the
     mode when it is imported, before any init, and picks its copy kinds by it)."""
@@ -169,6 +172,7 @@ def get_mem_info(attr: Any) -> tuple[int, int, int]:
 
 
 # -- streams ---------------------------------------------------------------------------------------
+@takes_no_arguments
 def create_stream() -> tuple[int, int]:
     call = "aclrtCreateStream"
     stream, ret = _P.out(call, lambda: _P.call("create_stream"), 0)
@@ -205,6 +209,7 @@ def synchronize_stream(stream: Any) -> int:
     return _P.stale_stream(s, call) or _P.ret(call, "synchronize_stream", s)
 
 
+@takes_no_arguments
 def synchronize_device() -> int:
     """aclrtSynchronizeDevice: waits for every stream of the current context's device (the
     program's streams in any of its contexts there, and this context's default stream)."""

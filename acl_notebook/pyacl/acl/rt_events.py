@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import PROGRAM, RT_INVALID_HANDLE, signed, unsigned
+from ..core import PROGRAM, RT_INVALID_HANDLE, signed, takes_no_arguments, unsigned
 
 _P = PROGRAM
 
@@ -22,6 +22,7 @@ def _created(call: str, name: str, *args: Any) -> tuple[int, int]:
     return event, ret
 
 
+@takes_no_arguments
 def create_event() -> tuple[int, int]:
     """``event, ret = acl.rt.create_event()``: an event that can time and synchronize."""
     return _created("aclrtCreateEvent", "create_event")

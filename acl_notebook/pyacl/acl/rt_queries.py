@@ -15,12 +15,13 @@ from typing import Any
 
 from ...runtime import errors as E
 from ...runtime.errors import AclError
-from ..core import PROGRAM, signed, unsigned
+from ..core import PROGRAM, signed, takes_no_arguments, unsigned
 
 _P = PROGRAM
 _NOT_MEASURED = -1  # what aclrtGetDeviceUtilizationRate reports for a unit it cannot measure
 
 
+@takes_no_arguments
 def get_device() -> tuple[int, int]:
     """aclrtGetDevice: the device of this thread's current context, or (0, 107002) when the
     thread has none (libraries ask it to tell whether ACL is set up already)."""
@@ -51,6 +52,7 @@ def get_device_utilization_rate(device_id: Any) -> tuple[dict, int]:
     return _utilization_dict(percent(found.cube), percent(found.vector), percent(found.aicpu), _NOT_MEASURED), 0
 
 
+@takes_no_arguments
 def device_get_stream_priority_range() -> tuple[int, int, int]:
     """aclrtDeviceGetStreamPriorityRange: ``(least, greatest, ret)``, the priorities
     create_stream_with_config takes (0 is the greatest); ``(0, 0, code)`` on failure, 200001
