@@ -62,7 +62,7 @@ PASS_THROUGH = frozenset({
     "execute", "execute_async", "set_dynamic_batch_size", "set_dynamic_hw_size", "set_input_dynamic_dims",
     "create_desc", "destroy_desc", "cur_output_dims", "input_index_by_name",
     "malloc_cached", "mem_flush", "mem_invalidate", "create_stream_with_config", "query_event",
-    "synchronize_event_with_timeout",
+    "synchronize_event_with_timeout", "query_event_wait_status",
     "create_tensor_desc", "destroy_tensor_desc", "tensor_desc_type", "tensor_desc_format", "tensor_desc_num_dims",
     "tensor_desc_dim", "tensor_desc_element_count", "tensor_desc_size", "tensor_desc_name", "set_tensor_desc_name",
     "set_dataset_tensor_desc", "dataset_tensor_desc",

@@ -10,6 +10,7 @@ import pytest
 from pyacl_helpers import D2H, Program, classifier_spec, image, outputs_on, run_program, simulated_outputs, write
 
 COMPLETE, NOT_READY = 1, 0  # aclrtEventRecordedStatus
+WAIT_COMPLETE, WAIT_NOT_READY = 0, 1  # aclrtEventWaitStatus
 TIME_LINE, SYNC = 0x8, 0x1
 
 
@@ -116,6 +117,59 @@ def test_a_consumer_stream_waits_for_the_producers_event(sim_env):
     for s in (producer, consumer):
         assert acl.rt.destroy_stream(s) == 0
     assert acl.rt.free_host(back) == 0
+
+
+def test_the_wait_status_of_an_event(env):
+    """aclrtQueryEventWaitStatus (a pyACL event test suite calls it after stream_wait_event):
+    aclrtEventWaitStatus 0 COMPLETE when no stream waits on the event or every waiting stream
+    got past its wait; ACL's codes for NULL and stale events."""
+    acl, _ = env
+    Program(acl)
+    producer, _ = acl.rt.create_stream()
+    consumer, _ = acl.rt.create_stream()
+    event, _ = acl.rt.create_event()
+    assert acl.rt.query_event_wait_status(event) == (WAIT_COMPLETE, 0), "no stream waits on it"
+    assert acl.rt.record_event(event, producer) == 0
+    assert acl.rt.synchronize_event(event) == 0
+    assert acl.rt.stream_wait_event(consumer, event) == 0
+    assert acl.rt.query_event_wait_status(event) == (WAIT_COMPLETE, 0), "the consumer is observed past its wait"
+    assert acl.rt.query_event_wait_status(0) == (0, 100000)
+    assert acl.rt.query_event_wait_status(0xBAD0000) == (0, 107017)
+    assert acl.rt.destroy_event(event) == 0
+    assert acl.rt.query_event_wait_status(event) == (0, 107017)
+    for s in (producer, consumer):
+        assert acl.rt.destroy_stream(s) == 0
+
+
+def test_a_wait_behind_a_blocking_callback_is_not_ready(sim_env):
+    """The consumer's wait sits behind a blocking callback its report thread has still to run:
+    the query says NOT_READY without waiting, and COMPLETE once the callback returned."""
+    import threading
+
+    acl, _ = sim_env
+    Program(acl)
+    producer, _ = acl.rt.create_stream()
+    consumer, _ = acl.rt.create_stream()
+    event, _ = acl.rt.create_event()
+    release, done = threading.Event(), threading.Event()
+
+    def serve():
+        while not done.is_set():
+            acl.rt.process_report(50)
+
+    tid, _ = acl.util.start_thread(serve, None)
+    assert acl.rt.subscribe_report(tid, consumer) == 0
+    assert acl.rt.launch_callback(lambda _: release.wait(10), [], 1, consumer) == 0
+    assert acl.rt.record_event(event, producer) == 0
+    assert acl.rt.stream_wait_event(consumer, event) == 0
+    assert acl.rt.query_event_wait_status(event) == (WAIT_NOT_READY, 0)
+    assert acl.rt.query_event_status(event) == (COMPLETE, 0), "the record itself is done"
+    release.set()
+    assert acl.rt.synchronize_stream(consumer) == 0
+    assert acl.rt.query_event_wait_status(event) == (WAIT_COMPLETE, 0)
+    assert acl.rt.unsubscribe_report(tid, consumer) == 0
+    done.set()
+    assert acl.util.stop_thread(tid) == 0
 
 
 def test_event_timing_loop_program(tmp_path):

@@ -515,6 +515,11 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         self._call("aclrtQueryEvent", event or None, byref(status))
         return int(status.value)  # aclrtEventStatus: 0 COMPLETE, 1 NOT_READY
 
+    def query_event_wait_status(self, event: int) -> int:
+        status = c_int(0)
+        self._call("aclrtQueryEventWaitStatus", event or None, byref(status))
+        return int(status.value)  # aclrtEventWaitStatus: 0 COMPLETE, 1 NOT_READY
+
     def event_elapsed_time(self, start: int, end: int) -> float:
         ms = ctypes.c_float(0.0)
         self._call("aclrtEventElapsedTime", byref(ms), start or None, end or None)

@@ -402,6 +402,11 @@ class Backend(ABC):
         recorded; the runtime's Event::Query), observed as `query_event_status` observes."""
 
     @abstractmethod
+    def query_event_wait_status(self, event: int) -> int:
+        """aclrtQueryEventWaitStatus(): aclrtEventWaitStatus 0 (COMPLETE: every stream that
+        waits on the event has got past its wait, or none waits) or 1 (NOT_READY)."""
+
+    @abstractmethod
     def event_elapsed_time(self, start: int, end: int) -> float:
         """aclrtEventElapsedTime(): milliseconds from `start`'s record to `end`'s."""
 

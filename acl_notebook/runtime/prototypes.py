@@ -221,6 +221,7 @@ PROTOTYPES: dict[str, Prototype] = {
                                            True),
     "aclrtQueryEventStatus": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying events", True),
     "aclrtQueryEvent": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying events (deprecated form)", True),
+    "aclrtQueryEventWaitStatus": _P(aclError, (aclrtEvent, POINTER(aclEnum)), "querying an event's waits", True),
     "aclrtEventElapsedTime": _P(aclError, (POINTER(c_float), aclrtEvent, aclrtEvent), "timing with events"),
     "aclrtStreamWaitEvent": _P(aclError, (aclrtStream, aclrtEvent), _EVENTS),
     # -- data buffers and datasets (acl_base_rt.h, acl_mdl.h) -----------------------------------

@@ -12,7 +12,8 @@ stream queues, current-context lookup and `_finish`). The model, which the READM
 - an event's timestamp is taken when its stream reaches the record, so the time between two
   events recorded around an aclmdlExecuteAsync is the simulated compute's real duration;
 - aclrtStreamWaitEvent queues a wait: when its stream reaches it, the event's stream is
-  performed up to the record first (waiting for a never-recorded event waits for nothing).
+  performed up to the record first (waiting for a never-recorded event waits for nothing);
+  aclrtQueryEventWaitStatus observes each waiting stream up to its wait, never waiting.
 
 Codes (the runtime's, hicann/runtime api_error.cc / event.cc, except where marked [inf]):
 NULL event 100000; a flag of 0 or with a bit outside SYNC 0x1, CAPTURE_STREAM_PROGRESS 0x2
@@ -30,7 +31,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import errors as E
@@ -54,6 +55,7 @@ class _Event:
     flag: int
     latest: Optional[StreamTask] = None  # the last record or reset launched on it
     stamp: Optional[float] = None  # time.monotonic() when a record was performed; None: no record
+    waits: list = field(default_factory=list)  # stream waits on it not yet seen performed
 
 
 @dataclass(eq=False)
@@ -142,7 +144,9 @@ class EventsMixin:
             ev = self._event(event, call)
             ctx = self._current(call)
             key = self._stream_key(stream, ctx.handle, call)
-            self._queues.add(key, _WaitTask(ev.latest))
+            wait = _WaitTask(ev.latest)
+            ev.waits.append(wait)
+            self._queues.add(key, wait)
 
     def _perform_through(self, task: StreamTask) -> None:
         """Perform `task`'s stream up to and including it, if it is still queued, or wait for
@@ -205,27 +209,31 @@ class EventsMixin:
                                  "a blocking callback before the event's record has not returned within the timeout")
 
     def _poll(self, event: int, call: str) -> tuple[_Event, bool]:
-        """The event, and whether its latest record or reset is done, after performing its
-        stream up to it as `_observe` does, but never waiting: while another thread performs
-        that stream, or a blocking callback another thread has to run comes first (it is
-        posted to that thread), it is not done yet."""
-        me = threading.get_ident()
+        """The event, and whether its latest record or reset is done (`_poll_task`)."""
         with self._lock:
             ev = self._event(event, call)
             latest = ev.latest
-            if latest is None or latest.performed:
-                return ev, True
+        return ev, latest is None or self._poll_task(latest)
+
+    def _poll_task(self, latest: StreamTask) -> bool:
+        """Whether `latest` is done, after performing its stream up to it as `_observe` does,
+        but never waiting: while another thread performs that stream, or a blocking callback
+        another thread has to run comes first (it is posted to that thread), it is not done yet."""
+        me = threading.get_ident()
+        with self._lock:
+            if latest.performed:
+                return True
             key, gate = self._blocking_before(latest)
             if key is None or self._queues.flying(key, me):
-                return ev, False  # another thread is performing the stream: not there yet
+                return False  # another thread is performing the stream: not there yet
             tasks = (self._queues.take_through(key, latest, me) if gate is None
                      else self._queues.take_before(key, gate, me))
         self._finish(tasks)
         if gate is not None:
             with self._lock:
                 self._post(gate)
-            return ev, False
-        return ev, True
+            return False
+        return True
 
     def query_event_status(self, event: int) -> bool:
         """COMPLETE (True) once the event's latest record is done (`_poll`); NOT_READY (False)
@@ -239,6 +247,22 @@ class EventsMixin:
         (or reset) is COMPLETE (0), unlike aclrtQueryEventStatus."""
         _, done = self._poll(event, "aclrtQueryEvent")
         return 0 if done else 1
+
+    def query_event_wait_status(self, event: int) -> int:
+        """aclrtQueryEventWaitStatus: aclrtEventWaitStatus 0 (COMPLETE) once every stream that
+        waits on the event (aclrtStreamWaitEvent) has got past its wait, and when none waits;
+        1 (NOT_READY) while one has not (the runtime's Event::QueryEventWaitStatus over its
+        wait tasks). Each waiting stream is observed as `query_event_status` observes the
+        record's: performed up to the wait, never waited for."""
+        call = "aclrtQueryEventWaitStatus"
+        with self._lock:
+            waits = list(self._event(event, call).waits)
+        pending = [w for w in waits if not self._poll_task(w)]
+        with self._lock:
+            ev = self._events.get(event)
+            if ev is not None:
+                ev.waits = [w for w in ev.waits if not w.performed]
+        return 1 if pending else 0
 
     def event_elapsed_time(self, start: int, end: int) -> float:
         call = "aclrtEventElapsedTime"

@@ -26,6 +26,7 @@ from .rt_events import (
     event_elapsed_time,
     query_event,
     query_event_status,
+    query_event_wait_status,
     record_event,
     reset_event,
     stream_wait_event,
@@ -413,9 +414,9 @@ __all__ = [
     "get_device_count", "get_device_utilization_rate", "get_mem_info", "get_run_mode", "launch_callback", "malloc",
     "malloc_cached", "malloc_host", "mem_flush", "mem_invalidate",
     "memcpy", "memcpy_async", "memset", "memset_async", "process_report", "query_event", "query_event_status",
-    "record_event", "reset_device", "reset_event", "set_context", "set_device", "stream_wait_event",
-    "subscribe_report", "synchronize_device", "synchronize_event", "synchronize_event_with_timeout",
-    "synchronize_stream", "synchronize_stream_with_timeout", "unsubscribe_report",
+    "query_event_wait_status", "record_event", "reset_device", "reset_event", "set_context", "set_device",
+    "stream_wait_event", "subscribe_report", "synchronize_device", "synchronize_event",
+    "synchronize_event_with_timeout", "synchronize_stream", "synchronize_stream_with_timeout", "unsubscribe_report",
 ]
 
 

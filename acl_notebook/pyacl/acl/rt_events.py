@@ -109,6 +109,19 @@ def query_event(event: Any) -> tuple[int, int]:
     return _P.out(call, lambda: int(_P.call("query_event", e)), 0)
 
 
+def query_event_wait_status(event: Any) -> tuple[int, int]:
+    """``status, ret`` with aclrtEventWaitStatus values: 0 ACL_EVENT_WAIT_STATUS_COMPLETE once
+    every stream that waits on the event (`stream_wait_event`) has got past its wait (also
+    when none waits), 1 NOT_READY while one has not (pyACL's page copies the recorded-status
+    names; the C enum is these)."""
+    call = "aclrtQueryEventWaitStatus"
+    e = unsigned(event, "acl.rt.query_event_wait_status")
+    ret = _stale(e, call)
+    if ret:
+        return 0, ret
+    return _P.out(call, lambda: int(_P.call("query_event_wait_status", e)), 0)
+
+
 def event_elapsed_time(start: Any, end: Any) -> tuple[float, int]:
     """``ms, ret``: milliseconds from `start`'s record to `end`'s (0.0 on failure)."""
     call, py = "aclrtEventElapsedTime", "acl.rt.event_elapsed_time"
@@ -121,6 +134,6 @@ def event_elapsed_time(start: Any, end: Any) -> tuple[float, int]:
 
 __all__ = [
     "create_event", "create_event_ex_with_flag", "create_event_with_flag", "destroy_event", "event_elapsed_time",
-    "query_event", "query_event_status", "record_event", "reset_event", "stream_wait_event", "synchronize_event",
-    "synchronize_event_with_timeout",
+    "query_event", "query_event_status", "query_event_wait_status", "record_event", "reset_event", "stream_wait_event",
+    "synchronize_event", "synchronize_event_with_timeout",
 ]
