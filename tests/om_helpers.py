@@ -34,7 +34,7 @@ def expected_io(spec) -> tuple[list[tuple], list[tuple]]:
         inputs.append((t.name, tuple(t.dims), t.dtype, t.format, max(sizes)))
     if spec.dynamic_kind:
         n = len(spec.gears[0])
-        inputs.append(("ascend_mbatch_shape_data", (n,), "int64", "ND", 8 * n))
+        inputs.append(("ascend_mbatch_shape_data", (n,), "int32", "ND", 4 * n))
     outputs = []
     for t in spec.outputs:
         name = t.name if ":" in t.name else f"{t.name}:0"

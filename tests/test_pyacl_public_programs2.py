@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 import pytest
-from pyacl_helpers import batch_spec, classifier_spec, run_program, two_input_spec, write
+from pyacl_helpers import batch_spec, classifier_spec, hw_spec, run_program, two_input_spec, write
 from shared_models import model_path
 
 from acl_notebook.om.writer import write_om
@@ -101,6 +101,29 @@ def test_a_file_desc_has_names_but_no_model_to_ask_for_its_gear(env_with_device,
     assert ret == 0 and dims["dims"] == [8, 4]
     acl.mdl.destroy_desc(desc)
     acl.mdl.unload(model_id)
+
+
+@pytest.mark.parametrize("spec", [batch_spec, hw_spec, two_input_spec], ids=["batch", "hw", "dims"])
+def test_the_mbatch_input_is_int32_as_atc_makes_it(env_with_device, tmp_path, spec):
+    """ATC adds ``ascend_mbatch_shape_data`` as DT_INT32, one value a dynamic dim (GE's
+    MultiBatchClonePass). mmdeploy's Ascend wrapper maps every input's dtype through
+    ``{0: float32, 3: int32}`` (a KeyError for anything else) and AclPredictor sizes the batch
+    buffer as one int32; a set call then writes 4 bytes a value and the run reads them back."""
+    acl, _ = env_with_device
+    dtypes = {0: np.float32, 3: np.int32}  # mmdeploy's _from_acl_data_type
+    model_id, ret = acl.mdl.load_from_file(str(write(tmp_path, spec())))
+    assert ret == 0
+    desc = acl.mdl.create_desc()
+    assert acl.mdl.get_desc(desc, model_id) == 0
+    index, ret = acl.mdl.get_input_index_by_name(desc, "ascend_mbatch_shape_data")
+    assert ret == 0
+    width = len(spec().gears[0])  # one value a dynamic dim
+    assert acl.mdl.get_input_data_type(desc, index) == 3, "ACL_INT32"
+    assert acl.mdl.get_input_size_by_index(desc, index) == 4 * width
+    assert acl.mdl.get_input_dims(desc, index)[0]["dims"] == [width]
+    assert [dtypes[acl.mdl.get_input_data_type(desc, i)] for i in range(acl.mdl.get_num_inputs(desc))]
+    acl.mdl.destroy_desc(desc)
+    assert acl.mdl.unload(model_id) == 0
 
 
 def test_desc_from_file_and_mem_refusals(env_with_device, tmp_path):

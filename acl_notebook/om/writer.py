@@ -194,7 +194,9 @@ class _Plan:
         inputs = [self._input_desc(t) for t in spec.inputs]
         if self.kind:
             n = len(self.gears[0])
-            inputs.append(TensorDesc(MBATCH_INPUT, (n,), "int64", "ND", 8 * n, ACL_DTYPE_VALUES["int64"],
+            # DT_INT32, one value a dynamic dim: what GE's MultiBatchClonePass (ATC's default way
+            # of building a multi-gear model) gives the input it adds
+            inputs.append(TensorDesc(MBATCH_INPUT, (n,), "int32", "ND", 4 * n, ACL_DTYPE_VALUES["int32"],
                                      FORMAT_VALUES["ND"]))
         self.acl_inputs = tuple(inputs)
         self.acl_outputs = tuple(_output_desc(t) for t in spec.outputs)
@@ -341,7 +343,7 @@ class _Plan:
     def _input_specs(self) -> list[TensorSpec]:
         specs = list(self.spec.inputs)
         if self.kind:
-            specs.append(TensorSpec(MBATCH_INPUT, self.acl_inputs[-1].dims, "int64", "ND"))
+            specs.append(TensorSpec(MBATCH_INPUT, self.acl_inputs[-1].dims, "int32", "ND"))
         return specs
 
     def _data_op(self, graph: Any, attrs: _AttrWriter, index: int, t: TensorSpec, desc: TensorDesc) -> None:
