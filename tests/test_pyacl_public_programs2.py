@@ -126,6 +126,36 @@ def test_the_mbatch_input_is_int32_as_atc_makes_it(env_with_device, tmp_path, sp
     assert acl.mdl.unload(model_id) == 0
 
 
+def test_a_bad_model_file_is_reported_under_the_programs_own_call(env_with_device, tmp_path):
+    """The image reads a model file and hands its bytes to the backend's from-memory call; a
+    diagnostic program (load_from_file, then get_recent_err_msg) must see the call it made,
+    not aclmdlLoadFromMem, a name it never used."""
+    acl, _ = env_with_device
+    bad = tmp_path / "bad.om"
+    bad.write_bytes(b"IMOD garbage")
+    path = str(bad)
+    work, _ = acl.rt.malloc(1 << 16, 0)
+    weight, _ = acl.rt.malloc(1 << 16, 0)
+    config = acl.mdl.create_config_handle()
+    assert acl.mdl.set_config_opt(config, 1, 1) == 0 and acl.mdl.set_config_opt(config, 2, path) == 0
+    desc = acl.mdl.create_desc()
+    calls = {
+        "aclmdlLoadFromFile": lambda: acl.mdl.load_from_file(path)[-1],
+        "aclmdlQuerySize": lambda: acl.mdl.query_size(path)[-1],
+        "aclmdlLoadFromFileWithMem": lambda: acl.mdl.load_from_file_with_mem(path, work, 1 << 16, weight, 1 << 16)[-1],
+        "aclmdlLoadWithConfig": lambda: acl.mdl.load_with_config(config)[-1],
+        "aclmdlGetDescFromFile": lambda: acl.mdl.get_desc_from_file(desc, path),
+    }
+    for name, call in calls.items():
+        assert call() != 0
+        message = acl.get_recent_err_msg()
+        assert message.startswith(f"{name} failed:"), message
+    acl.mdl.destroy_desc(desc)
+    acl.mdl.destroy_config_handle(config)
+    for ptr in (work, weight):
+        assert acl.rt.free(ptr) == 0
+
+
 def test_desc_from_file_and_mem_refusals(env_with_device, tmp_path):
     acl, session = env_with_device
     good = str(write(tmp_path, classifier_spec()))

@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import operator
 import threading
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 from ..runtime import errors as E
 from ..runtime.errors import AclError, error_name
@@ -116,7 +117,19 @@ class Program:
         return code
 
     def failed(self, exc: AclError, call: str = "") -> int:
-        return self.fail(exc.code, exc.call or call, exc.detail)
+        return self.fail(exc.code, getattr(self._tls, "speaker", None) or exc.call or call, exc.detail)
+
+    @contextmanager
+    def speaking_for(self, call: str) -> Iterator[None]:
+        """Backend failures inside are reported as `call`'s: the image reads a model file itself
+        and hands the bytes to the backend's from-memory call, a name the program never used
+        (its aclmdlLoadFromFile would otherwise say "aclmdlLoadFromMem failed")."""
+        previous = getattr(self._tls, "speaker", None)
+        self._tls.speaker = call
+        try:
+            yield
+        finally:
+            self._tls.speaker = previous
 
     def take_message(self) -> Optional[str]:
         message = getattr(self._tls, "message", None)

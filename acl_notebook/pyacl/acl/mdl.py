@@ -106,7 +106,7 @@ def load_from_file(model_path: Any) -> tuple[int, int]:
     buf, ret = _open_file(path, call)
     if ret:
         return 0, ret
-    with buf:
+    with buf, _P.speaking_for(call):
         model_id, ret = _P.out(call, lambda: _P.call("load_from_mem", buf.view), 0)
         if not ret:
             _loaded(model_id, buf.view, f"pyACL load_from_file {path}")
@@ -167,7 +167,7 @@ def load_from_file_with_mem(model_path: Any, work_ptr: Any, work_size: Any, weig
     buf, ret = _open_file(path, call)
     if ret:
         return 0, ret
-    with buf:
+    with buf, _P.speaking_for(call):
         return _with_mem(call, buf.view, f"pyACL load_from_file_with_mem {path}", *args)
 
 
@@ -205,7 +205,7 @@ def load_with_config(config_handle: Any) -> tuple[int, int]:
     buf, ret = _open_file(plan.path, call)
     if ret:
         return 0, ret
-    with buf:
+    with buf, _P.speaking_for(call):
         return _config_load(call, plan, buf.view)
 
 
@@ -228,7 +228,7 @@ def query_size(file_name: Any) -> tuple[int, int, int]:
     buf, ret = _open_file(path, call)
     if ret:
         return 0, 0, ret
-    with buf:
+    with buf, _P.speaking_for(call):
         return _sizes(call, buf.view)
 
 
@@ -299,7 +299,7 @@ def get_desc_from_file(model_desc: Any, model_path: Any) -> int:
     buf, ret = _open_file(path, call)
     if ret:
         return ret
-    with buf:
+    with buf, _P.speaking_for(call):
         return _describe(desc, buf.view, call)
 
 
