@@ -305,6 +305,7 @@ class Session:
         self._soc = ""
         self._device_count = 0
         self._atexit = False
+        self._exit_hook = True  # shut down in an atexit hook (see `shutdown_at_exit`)
         self._program_allocs: dict[int, Any] = {}  # ptr -> programs.ProgramAlloc
         self._bridge: Any = None
 
@@ -352,7 +353,7 @@ class Session:
             self._contexts = {device: ctx}
             self._device_count = count
             self._soc = backend.soc_name()
-            if not self._atexit:
+            if not self._atexit and self._exit_hook:
                 atexit.register(self.shutdown)
                 self._atexit = True
         self.sample(self.config.device)
@@ -384,6 +385,21 @@ class Session:
 
         cfg = self.config
         return SimulatorBackend(cfg.soc or DEFAULT_SOC, memory=cfg.memory, devices=cfg.devices)
+
+    def shutdown_at_exit(self, enabled: bool) -> None:
+        """Whether the session shuts itself down in an atexit hook (the default, for a kernel).
+
+        The pyACL runner turns it off and shuts the session down itself once the program's
+        module is gone: on a device ACL stays up until the process ends, so a wrapper's
+        ``__del__`` at exit still unloads its model and frees its memory, which an earlier
+        shutdown would refuse with 100001."""
+        self._exit_hook = bool(enabled)
+        if not enabled and self._atexit:
+            atexit.unregister(self.shutdown)
+            self._atexit = False
+        elif enabled and self.started and not self._atexit:
+            atexit.register(self.shutdown)
+            self._atexit = True
 
     def shutdown(self) -> list[Model]:
         """Unload every model (freeing its I/O buffers), destroy the contexts, reset devices,

@@ -206,17 +206,37 @@ def test_an_inspector_program_takes_the_no_load_path(tmp_path_factory, tmp_path,
 
 
 def test_getters_in_a_del_at_exit_return_their_failure_values(tmp_path):
-    """A wrapper whose ``__del__`` walks its datasets at interpreter exit (after the session
-    was finalized) gets the C getters' failure values, and the destroy calls' codes, instead of
-    an exception out of a getter."""
+    """A wrapper whose ``__del__`` walks its datasets at interpreter exit: held by the script,
+    it goes with the script's module while ACL is still up (as on a device) and sees its
+    datasets; held by another module, it goes after the session was finalized and gets the C
+    getters' failure values and the destroy calls' codes, never an exception out of a getter."""
     model = write(tmp_path, classifier_spec())
-    r = run_program("del_walks_datasets.py", str(model))
+    during = {"num_buffers": 1, "buffer": True, "size": 3072, "num_dims": 4, "type": 0}
+    for where, at_exit in (([], {**during, "name": "", "destroy_dataset": 0}),
+                           (["elsewhere"], {"num_buffers": 0, "buffer": False, "size": 0, "num_dims": 0, "type": -1,
+                                            "name": "", "destroy_dataset": 100001})):
+        r = run_program("del_walks_datasets.py", str(model), *where)
+        assert r.returncode == 0, r.stderr
+        assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+        walked = json.loads(r.stdout.strip().splitlines()[-1])
+        assert walked == {"during_run": during, "at_exit": at_exit}
+
+
+def test_a_wrapper_released_in_del_at_exit_finds_acl_still_up(tmp_path):
+    """A wrapper left alive at exit releases in ``__del__`` while the script's module is torn
+    down: ACL is still up then, as on a device, so every release is 0 and nothing is reported
+    left (it was 100001, an 'Exception ignored' and a leak report). A program's own exit
+    handler runs before, with the model loaded; it keeps the namespace alive, so the wrapper
+    goes in the interpreter's teardown, where the runtime is still up for it."""
+    model = write(tmp_path, classifier_spec())
+    released = "released [" + ", ".join(["0"] * 11) + "]"
+    r = run_program("del_releases_at_exit.py", str(model))
     assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
-    walked = json.loads(r.stdout.strip().splitlines()[-1])
-    assert walked["during_run"] == {"num_buffers": 1, "buffer": True, "size": 3072, "num_dims": 4, "type": 0}
-    assert walked["at_exit"] == {"num_buffers": 0, "buffer": False, "size": 0, "num_dims": 0, "type": -1,
-                                 "name": "", "destroy_dataset": 100001}
+    assert r.stdout.splitlines() == ["ran", released]
+    assert r.stderr == ""
+    r = run_program("del_releases_at_exit.py", str(model), "atexit")
+    assert r.returncode == 0 and "Exception ignored" not in r.stderr, r.stderr
+    assert r.stdout.splitlines() == ["ran", "atexit execute 0", released]
 
 
 def test_stream_priority_range_is_the_range_create_stream_with_config_takes(env_with_device):

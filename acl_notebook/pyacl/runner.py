@@ -13,14 +13,22 @@ threads from ``acl.util.start_thread`` still running, or with handles it never d
 handles), a line on stderr says so
 (``--no-leak-report`` turns it off): on a real NPU that memory stays taken until the
 process exits, which is exactly the bug a notebook would hide.
+
+The end follows the interpreter's order, as on a device where ACL stays up until the process
+ends: the program's own atexit handlers run, then its module goes (its objects' ``__del__``
+still unload and free, as wrapper classes do), then the leak report says what is left, and
+only then does acl-notebook's runtime shut down.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import sys
 import traceback
+import weakref
 from typing import Any, Optional, Sequence
 
 PROG = "python -m acl_notebook.pyacl"
@@ -54,6 +62,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     status = install(force=opts.force)
     if not status.installed:
         print(f"{PROG}: {status.message}", file=sys.stderr)
+    if status.installed:
+        # Registered before the program runs, so it runs after the program's own handlers.
+        from .core import PROGRAM
+
+        session = PROGRAM.session
+        session.shutdown_at_exit(False)
+        atexit.register(_after_program, session, path, not opts.no_leak_report)
     sys.argv = [opts.script, *opts.args]
     sys.path[0] = os.path.dirname(path)
     try:
@@ -63,10 +78,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BaseException as exc:
         _print_from_script(exc, path)
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
-    finally:
-        if status.installed and not opts.no_leak_report:
-            _report_leaks()
     return 0
+
+
+def _after_program(session: Any, path: str, report: bool) -> None:
+    """At exit, after the program's atexit handlers: drop the script's module as the
+    interpreter would (what only it holds is collected, each ``__del__`` reaching ACL while the
+    runtime is up), report what is left, then shut the runtime down. When something still
+    holds the script's namespace (an atexit callback or a thread of its functions), its objects
+    go only in the interpreter's own teardown: the runtime is left up for them, as ACL is on a
+    device until the process ends."""
+    import types
+
+    gone = True
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) == path:
+        marker = _Marker()
+        vars(main)["__acl_notebook_exit__"] = marker
+        namespace = weakref.ref(marker)
+        del marker
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        del main
+        gc.collect()
+        gone = namespace() is None
+    try:
+        if report:
+            _report_leaks()
+    finally:
+        if gone:
+            session.shutdown()
+
+
+class _Marker:
+    """Put in the script's namespace at exit: it dies exactly when the namespace does."""
 
 
 def _run_as_main(path: str) -> None:
