@@ -358,8 +358,11 @@ def test_calls_an_older_cann_lacks_return_200001_not_an_exception(monkeypatch, t
         with pyacl_installed(session, set_device=True) as acl:
             desc = acl.mdl.create_desc()
             assert acl.mdl.get_desc_from_file(desc, path) == 200001
-            assert "aclmdlGetDescFromMem" in acl.get_recent_err_msg()
+            message = acl.get_recent_err_msg()  # the program's call, and the symbol this CANN lacks
+            assert message.startswith("aclmdlGetDescFromFile failed:") and "aclmdlGetDescFromMem is not" in message
             assert acl.mdl.get_desc_from_mem(desc, acl.util.bytes_to_ptr(data), len(data)) == 200001
+            message = acl.get_recent_err_msg()  # an ACL call, never the bridge's 'get_desc_from_mem'
+            assert message.startswith("aclmdlGetDescFromMem failed:") and "is not exported" in message, message
             assert acl.mdl.get_num_inputs(desc) == 0  # cleared, as ACL clears it first
             assert acl.rt.create_stream_with_config(0, 0)[1] == 200001
             assert acl.rt.create_event_ex_with_flag(0)[1] == 200001

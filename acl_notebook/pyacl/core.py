@@ -73,11 +73,13 @@ class Program:
     def call(self, name: str, *args: Any) -> Any:
         """One backend call through the bridge (raises AclError). A symbol this CANN's
         libascendcl lacks is ACL_ERROR_API_NOT_SUPPORT (200001), as a C call answers: a
-        program sees a code it can test, never the binding's FunctionNotFoundError."""
+        program sees a code it can test, never the binding's FunctionNotFoundError. It names no
+        call (`name` is the bridge's method, not an ACL call): the message names the program's
+        call, and the detail the missing symbol."""
         try:
             return self.runtime().call(name, *args)
         except E.FunctionNotFoundError as exc:
-            raise AclError(E.ACL_ERROR_API_NOT_SUPPORT, name, str(exc)) from None
+            raise AclError(E.ACL_ERROR_API_NOT_SUPPORT, "", str(exc)) from None
 
     def rc(self) -> bool:
         """True when the app runs on the device (RC, ACL_DEVICE): host and device are one
