@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from .history import PROGRAM_BUFFERS
+from .hostbuf import shown_path
 from .om.enums import PARTITION_NAMES
 from .om.model import DynamicInfo, MemoryNeeds, ModelInfo, TensorDesc
 from .units import human_bytes
@@ -2114,7 +2115,7 @@ def error_text(exc: BaseException) -> str:
         where = "check the path"
         if not os.path.isabs(str(exc.filename)):
             where += f" (relative paths start at {os.getcwd()})"
-        return sentence(f"{exc.filename}: {reason}; {where}")
+        return sentence(f"{shown_path(str(exc.filename))}: {reason}; {where}")
     if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
         message = exc.args[0]  # str(KeyError) would add quotes
     else:

@@ -300,7 +300,7 @@ class KeptFile:
     def read(self) -> HostBuffer:
         """A fresh read-only mapping of the file (reads through it are SIGBUS-safe, like a path's)."""
         if self._fd is None or self.size == 0:
-            raise ValueError(f"{self.label} is closed")
+            raise ValueError(f"{shown_path(self.label)} is closed")
         mapped = mmap.mmap(self._fd, self.size, access=mmap.ACCESS_READ)
         try:
             fd = os.dup(self._fd)
@@ -533,8 +533,11 @@ def _pread(fd: int, offset: int, size: int) -> bytes:
 def shown_path(text: str) -> str:
     """A path as a message that starts with it shows it: quoted when it holds a space, comma or
     semicolon, so a reader sees where it ends and `display.sentence` never takes its first word
-    for prose and re-cases it ("my net.om: ..." must not become "My net.om: ...")."""
-    return repr(text) if any(c.isspace() or c in ",;" for c in text) else text
+    for prose and re-cases it ("my net.om: ..." must not become "My net.om: ..."), and quoted
+    when it is one lower-case word, which `sentence` would take for prose too ("models is a
+    directory" became "Models is a directory", a folder no one can find by that name)."""
+    word = text == "a" or (len(text) > 1 and text.isascii() and text.isalpha() and text.islower())
+    return repr(text) if word or any(c.isspace() or c in ",;" for c in text) else text
 
 
 def _path_error(cls: type, code: int, message: str) -> OSError:

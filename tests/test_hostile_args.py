@@ -400,3 +400,24 @@ def test_a_refusal_never_changes_the_case_of_a_paths_first_word(tmp_path, monkey
             call()
         text = error_text(info.value)
         assert text.startswith(repr(name)), text
+
+
+@pytest.mark.parametrize("name", ["models", "net", "a"])
+def test_a_path_of_one_lower_case_word_keeps_its_case(tmp_path, monkeypatch, name):
+    """sentence() takes a leading lower-case word for prose: "models is a directory; give the
+    path ..." became "Models is a directory", a folder no one can find by that name. Such a path
+    is quoted where a refusal starts with it, by the loader, the inspector and the CPU reference."""
+    from acl_notebook.display import error_text
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).mkdir()
+    (tmp_path / "empty").write_bytes(b"")
+    calls = [lambda: acl.inspect(name), lambda: acl.load(name), lambda: acl.reference(name, None),
+             lambda: acl.reference("empty", None)]
+    for call in calls:
+        with pytest.raises(Exception) as info:
+            call()
+        text = error_text(info.value)
+        assert text.startswith((repr(name), repr("empty"))), text
+    missing = FileNotFoundError(2, "No such file or directory", name)  # as open() raises it
+    assert error_text(missing).startswith(f"{name!r}: no such file or directory"), error_text(missing)

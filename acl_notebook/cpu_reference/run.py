@@ -6,6 +6,7 @@ import mmap
 import os
 from typing import Any, Optional
 
+from ..hostbuf import shown_path
 from ..om.errors import OMFormatError
 from .inputs import normalize
 from .interpreter import Interpreter
@@ -19,12 +20,12 @@ def open_model(source: Any) -> Interpreter:
         try:
             with open(path, "rb") as handle:
                 if os.fstat(handle.fileno()).st_size == 0:
-                    raise OMFormatError(f"{path} is empty (0 bytes); it is not a model")
+                    raise OMFormatError(f"{shown_path(path)} is empty (0 bytes); it is not a model")
                 mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except FileNotFoundError:
             raise FileNotFoundError(f"no such model file: {path}") from None
         except IsADirectoryError:
-            raise OMFormatError(f"{path} is a directory, not a model; pass the .om file itself") from None
+            raise OMFormatError(f"{shown_path(path)} is a directory, not a model; pass the .om file itself") from None
         return Interpreter(mapped)
     return Interpreter(source)
 
