@@ -5,7 +5,9 @@ which, in text, HTML and the panel; and the room shown is the room the checks en
 
 from __future__ import annotations
 
+import itertools
 import re
+import threading
 
 import pytest
 from fake_cgroup import GiB, MiB, v1, v2
@@ -202,3 +204,54 @@ def test_the_panel_shows_host_memory_and_follows_it(host, container, make_sessio
     panel._tick()
     assert "8.0 GiB / 128.0 GiB host (6.2%)" in panel.memory.host.value
     assert 'data-limited-by="host"' in panel.memory.host.value
+
+
+class _WatchedLock:
+    """The panel's lock, saying when a thread has to wait for it."""
+
+    def __init__(self, lock) -> None:
+        self.lock, self.waited = lock, threading.Event()
+
+    def __enter__(self):
+        if not self.lock.acquire(blocking=False):
+            self.waited.set()
+            self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+
+def test_a_tick_never_puts_an_older_host_line_back(make_session, make_panel, monkeypatch):
+    """The timer read and drew the host line outside the panel's lock: a tick that read host
+    memory, then lost the processor to a load's redraw (which drew a newer reading), then drew
+    its own, left the older figure on the panel until the next tick."""
+    from acl_notebook.widgets import memory_view
+
+    panel = make_panel(make_session())
+    readings, tick_has_read, go_on = itertools.count(1), threading.Event(), threading.Event()
+    last = [0]
+    tick = threading.Thread(target=panel._tick)
+
+    def host_memory():
+        last[0] = n = next(readings)
+        if threading.current_thread() is tick:  # the tick has its figure: let the redraw run now
+            tick_has_read.set()
+            go_on.wait(10)
+        return n
+
+    monkeypatch.setattr(memory_view, "host_memory", host_memory)
+    monkeypatch.setattr(memory_view, "host_row_html", lambda n: f"reading {n}")
+    panel._lock = watched = _WatchedLock(panel._lock)
+    panel._tick()  # the device's numbers are drawn: the next tick draws the host line alone
+    tick.start()
+    assert tick_has_read.wait(10)
+    redraw = threading.Thread(target=panel.refresh)  # what a load or an unload does
+    redraw.start()
+    while redraw.is_alive() and not watched.waited.wait(0.01):
+        pass  # the redraw either ran or waits for the tick to let go of the lock
+    go_on.set()
+    tick.join(10)
+    redraw.join(10)
+    assert not tick.is_alive() and not redraw.is_alive()
+    assert panel.memory.host.value == f"reading {last[0]}"  # the newest figure read is the one shown

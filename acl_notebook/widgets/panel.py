@@ -247,16 +247,19 @@ class Panel(W.VBox):
 
     def _tick(self) -> None:
         """Timer body: sample the device, redraw only if its numbers changed; the host line
-        every tick (host memory moves with no load or unload)."""
+        every tick (host memory moves with no load or unload). The host line is read and drawn
+        under the lock, as every redraw is: a tick that read it before a load's redraw and drew
+        it after would put the older figure back over the newer one."""
         if self._closed or not self.shown or not self._session.started:
             return
         sample = self._session.sample(self.device)
-        if sample.level() != self.memory.last_key:
-            with self._lock:
-                if not self._closed:
-                    self._render_memory()
-        else:
-            self.memory.draw_host()
+        with self._lock:
+            if self._closed:
+                return
+            if sample.level() != self.memory.last_key:
+                self._render_memory()
+            else:
+                self.memory.draw_host()
 
     # -- uploads and paths ---------------------------------------------------------------------
     def _on_upload(self, change: dict) -> None:
