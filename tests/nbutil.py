@@ -92,11 +92,20 @@ def code_cells(nb: nbformat.NotebookNode) -> Iterator[tuple[int, Any]]:
 def output_text(cell: Any) -> str:
     """Everything a reader would see from a cell as text: streams, text/plain and text/html."""
     parts: list[str] = []
+    stream = None  # the stream the last part came from
     for out in cell.get("outputs", []):
         kind = out.get("output_type")
         if kind == "stream":
-            parts.append(out.get("text", ""))
-        elif kind in ("display_data", "execute_result"):
+            # the kernel flushes a stream when it likes, even within one print (another thread's
+            # output, a timer): the pieces of one stream in a row are the text as written
+            if stream == out.get("name"):
+                parts[-1] += out.get("text", "")
+            else:
+                parts.append(out.get("text", ""))
+            stream = out.get("name")
+            continue
+        stream = None
+        if kind in ("display_data", "execute_result"):
             data = out.get("data", {})
             for mime in ("text/plain", "text/html"):
                 if mime in data:
