@@ -334,7 +334,7 @@ def test_model_ids_start_at_one_and_are_never_reused(ready, fake):
     assert ready.load_from_mem(data) == 3
     expect_acl(lambda: ready.unload(first), 145003, "aclmdlUnload", f"id {first}")
     expect_acl(lambda: ready.get_desc(first), 145003, "aclmdlGetDesc")
-    expect_acl(lambda: ready.unload(-1), 145003, "not a uint32")
+    expect_acl(lambda: ready.unload(-1), 145003, "model id -1 does not fit uint32_t")
 
 
 def test_load_with_config_passes_address_size_and_priority(ready, fake):

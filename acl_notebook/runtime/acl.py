@@ -45,6 +45,24 @@ from .base import (
     Utilization,
     Versions,
 )
+from .cvalues import (
+    ENUM,
+    HANDLE,
+    INT32,
+    INT64,
+    MEMORY,
+    NOT_A_GEAR,
+    POINTER,
+    RT_VALUE,
+    SIZE_T,
+    UINT32,
+    UINT64,
+    c_text,
+    c_value,
+    copy_args,
+    fill_args,
+    fits,
+)
 from .errors import AclError, FunctionNotFoundError, check
 from .library import function, load_library, locate
 from .prototypes import (
@@ -59,9 +77,7 @@ from .prototypes import (
     AclrtUtilizationInfo,
 )
 
-_INT32 = (-(2**31), 2**31 - 1)
 _ACL_ERROR_BAD_ALLOC = E.ACL_ERROR_BAD_ALLOC  # what we report when a create call returns NULL
-_UINT32_MAX = 2**32 - 1
 
 
 # -- zero-copy access to a Python buffer ---------------------------------------------------
@@ -157,6 +173,12 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
     def _call(self, name: str, *args: Any) -> None:
         self._check(self._fn(name)(*args), name)
 
+    @staticmethod
+    def _ptr(value: Any, call: str, what: str, code: int = E.ACL_ERROR_INVALID_PARAM) -> int:
+        """A pointer or handle for C (0 is NULL); refused with `code` when no pointer holds it,
+        where ctypes would pass its low 64 bits (-2**70 would be NULL: the default stream)."""
+        return c_value(value or 0, POINTER, call, what, code)
+
     # -- process ----------------------------------------------------------------------------
     def init(self) -> bool:
         code = self._fn("aclInit")(None)
@@ -200,10 +222,7 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         return count.value
 
     def _device(self, device: int, call: str) -> int:
-        device = int(device)
-        if not _INT32[0] <= device <= _INT32[1]:
-            raise AclError(E.ACL_ERROR_RT_INVALID_DEVICEID, call, f"device {device} is not an int32")
-        return device
+        return c_value(device, INT32, call, "device", E.ACL_ERROR_RT_INVALID_DEVICEID)
 
     def set_device(self, device: int) -> None:
         self._call("aclrtSetDevice", self._device(device, "aclrtSetDevice"))
@@ -217,10 +236,10 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         return ctx.value or 0
 
     def destroy_context(self, context: int) -> None:
-        self._call("aclrtDestroyContext", c_void_p(int(context)))
+        self._call("aclrtDestroyContext", self._ptr(context, "aclrtDestroyContext", "context", HANDLE))
 
     def set_current_context(self, context: int) -> None:
-        self._call("aclrtSetCurrentContext", c_void_p(int(context)))
+        self._call("aclrtSetCurrentContext", self._ptr(context, "aclrtSetCurrentContext", "context", HANDLE))
 
     def get_current_context(self) -> Optional[int]:
         ctx = c_void_p()
@@ -238,7 +257,7 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
 
     def mem_info(self, attr: MemAttr) -> tuple[int, int]:
         free, total = c_size_t(), c_size_t()
-        self._call("aclrtGetMemInfo", int(attr), byref(free), byref(total))
+        self._call("aclrtGetMemInfo", c_value(attr, ENUM, "aclrtGetMemInfo", "attr"), byref(free), byref(total))
         return free.value, total.value
 
     def stream_priority_range(self) -> Optional[tuple[int, int]]:
@@ -273,17 +292,25 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         return model_id.value
 
     def load_with_mem(self, model: memoryview, work: int, work_size: int, weight: int, weight_size: int) -> int:
+        call = "aclmdlLoadFromMemWithMem"
+        work_ptr, work_size, weight_ptr, weight_size = self._supplied(call, work, work_size, weight, weight_size)
         model_id = c_uint32()
         with pinned(model) as (address, size):
-            self._call("aclmdlLoadFromMemWithMem", address, size, byref(model_id), work or None, work_size,
-                       weight or None, weight_size)
+            self._call(call, address, size, byref(model_id), work_ptr, work_size, weight_ptr, weight_size)
         return model_id.value
+
+    def _supplied(self, call: str, work: int, work_size: int, weight: int, weight_size: int) -> tuple:
+        """The caller's work and weight memory as C gets it: a pointer no device memory can be
+        at is 107000, a size no size_t holds 100000 (the simulator's answers)."""
+        return (self._ptr(work, call, "workPtr", MEMORY), c_value(work_size, SIZE_T, call, "workSize"),
+                self._ptr(weight, call, "weightPtr", MEMORY), c_value(weight_size, SIZE_T, call, "weightSize"))
 
     def load_with_config(self, model: memoryview, priority: Optional[int] = None, work: int = 0,
                          work_size: int = 0, weight: int = 0, weight_size: int = 0) -> int:
-        if priority is not None and not _INT32[0] <= int(priority) <= _INT32[1]:
-            detail = f"priority {priority} does not fit int32"
-            raise AclError(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetConfigOpt", detail)
+        if priority is not None:
+            priority = c_value(priority, INT32, "aclmdlSetConfigOpt", "priority")
+        work, work_size, weight, weight_size = self._supplied("aclmdlLoadWithConfig", work, work_size, weight,
+                                                              weight_size)
         create = self._fn("aclmdlCreateConfigHandle")
         set_opt = self._fn("aclmdlSetConfigOpt")
         load = self._fn("aclmdlLoadWithConfig")
@@ -302,12 +329,12 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
                     (MDL_MEM_SIZET, c_size_t(size)),
                 ]
                 if kind == MDL_LOAD_FROM_MEM_WITH_MEM:
-                    opts += [(MDL_WORKSPACE_ADDR_PTR, c_void_p(work or None)),
+                    opts += [(MDL_WORKSPACE_ADDR_PTR, c_void_p(work)),
                              (MDL_WORKSPACE_SIZET, c_size_t(work_size)),
-                             (MDL_WEIGHT_ADDR_PTR, c_void_p(weight or None)),
+                             (MDL_WEIGHT_ADDR_PTR, c_void_p(weight)),
                              (MDL_WEIGHT_SIZET, c_size_t(weight_size))]
                 if priority is not None:
-                    opts.append((MDL_PRIORITY_INT32, c_int32(int(priority))))
+                    opts.append((MDL_PRIORITY_INT32, c_int32(priority)))
                 for attr, value in opts:
                     code = set_opt(handle, attr, byref(value), ctypes.sizeof(value))
                     self._check(code, "aclmdlSetConfigOpt")
@@ -319,10 +346,7 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         return model_id.value
 
     def _model_id(self, model_id: int, call: str) -> int:
-        value = int(model_id)
-        if not 0 <= value <= _UINT32_MAX:
-            raise AclError(E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID, call, f"model id {model_id} is not a uint32")
-        return value
+        return c_value(model_id, UINT32, call, "model id", E.ACL_ERROR_GE_EXEC_MODEL_ID_INVALID)
 
     def unload(self, model_id: int) -> None:
         self._call("aclmdlUnload", self._model_id(model_id, "aclmdlUnload"))
@@ -422,43 +446,49 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
 
     # -- device and host memory ---------------------------------------------------------------
     def malloc(self, size: int, policy: int = 0) -> int:
+        return self._malloc("aclrtMalloc", size, policy)
+
+    def _malloc(self, call: str, size: int, policy: int) -> int:
         ptr = c_void_p()
-        self._call("aclrtMalloc", byref(ptr), int(size), int(policy))
+        self._call(call, byref(ptr), c_value(size, SIZE_T, call, "size"), c_value(policy, ENUM, call, "policy"))
         return ptr.value or 0
 
     def free(self, ptr: int) -> None:
-        self._call("aclrtFree", ptr or None)
+        self._call("aclrtFree", self._ptr(ptr, "aclrtFree", "devPtr", MEMORY))
 
     def malloc_cached(self, size: int, policy: int = 0) -> int:
-        ptr = c_void_p()
-        self._call("aclrtMallocCached", byref(ptr), int(size), int(policy))
-        return ptr.value or 0
+        return self._malloc("aclrtMallocCached", size, policy)
 
     def mem_flush(self, ptr: int, size: int) -> None:
-        self._call("aclrtMemFlush", ptr or None, int(size))
+        self._cache_op("aclrtMemFlush", ptr, size)
 
     def mem_invalidate(self, ptr: int, size: int) -> None:
-        self._call("aclrtMemInvalidate", ptr or None, int(size))
+        self._cache_op("aclrtMemInvalidate", ptr, size)
+
+    def _cache_op(self, call: str, ptr: int, size: int) -> None:
+        self._call(call, self._ptr(ptr, call, "devPtr", MEMORY), c_value(size, SIZE_T, call, "size"))
 
     def malloc_host(self, size: int) -> int:
         ptr = c_void_p()
-        self._call("aclrtMallocHost", byref(ptr), int(size))
+        self._call("aclrtMallocHost", byref(ptr), c_value(size, SIZE_T, "aclrtMallocHost", "size"))
         return ptr.value or 0
 
     def free_host(self, ptr: int) -> None:
-        self._call("aclrtFreeHost", ptr or None)
+        self._call("aclrtFreeHost", self._ptr(ptr, "aclrtFreeHost", "hostPtr", MEMORY))
 
     def memcpy(self, dst: int, dest_max: int, src: int, count: int, kind: int) -> None:
-        self._call("aclrtMemcpy", dst or None, int(dest_max), src or None, int(count), int(kind))
+        self._call("aclrtMemcpy", *copy_args("aclrtMemcpy", dst, dest_max, src, count, kind))
 
     def memcpy_async(self, dst: int, dest_max: int, src: int, count: int, kind: int, stream: int) -> None:
-        self._call("aclrtMemcpyAsync", dst or None, int(dest_max), src or None, int(count), int(kind), stream or None)
+        call = "aclrtMemcpyAsync"
+        self._call(call, *copy_args(call, dst, dest_max, src, count, kind), self._ptr(stream, call, "stream", HANDLE))
 
     def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
-        self._call("aclrtMemset", ptr or None, int(max_count), int(value), int(count))
+        self._call("aclrtMemset", *fill_args("aclrtMemset", ptr, max_count, value, count))
 
     def memset_async(self, ptr: int, max_count: int, value: int, count: int, stream: int) -> None:
-        self._call("aclrtMemsetAsync", ptr or None, int(max_count), int(value), int(count), stream or None)
+        call = "aclrtMemsetAsync"
+        self._call(call, *fill_args(call, ptr, max_count, value, count), self._ptr(stream, call, "stream", HANDLE))
 
     # -- streams ------------------------------------------------------------------------------
     def create_stream(self) -> int:
@@ -468,17 +498,20 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
 
     def create_stream_with_config(self, priority: int, flag: int) -> int:
         stream = c_void_p()
-        self._call("aclrtCreateStreamWithConfig", byref(stream), int(priority) & _UINT32_MAX, int(flag) & _UINT32_MAX)
+        call = "aclrtCreateStreamWithConfig"
+        self._call(call, byref(stream), c_value(priority, UINT32, call, "priority"),
+                   c_value(flag, UINT32, call, "flag"))
         return stream.value or 0
 
     def destroy_stream(self, stream: int) -> None:
-        self._call("aclrtDestroyStream", stream or None)
+        self._call("aclrtDestroyStream", self._ptr(stream, "aclrtDestroyStream", "stream", HANDLE))
 
     def synchronize_stream(self, stream: int) -> None:
-        self._call("aclrtSynchronizeStream", stream or None)
+        self._call("aclrtSynchronizeStream", self._ptr(stream, "aclrtSynchronizeStream", "stream", HANDLE))
 
     def synchronize_stream_with_timeout(self, stream: int, timeout: int) -> None:
-        self._call("aclrtSynchronizeStreamWithTimeout", stream or None, int(timeout))
+        call = "aclrtSynchronizeStreamWithTimeout"
+        self._call(call, self._ptr(stream, call, "stream", HANDLE), c_value(timeout, INT32, call, "timeout", RT_VALUE))
 
     # -- events -------------------------------------------------------------------------------
     def create_event(self, flag: Optional[int] = None, extended: bool = False) -> int:
@@ -487,65 +520,75 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
             self._call("aclrtCreateEvent", byref(event))
         else:
             name = "aclrtCreateEventExWithFlag" if extended else "aclrtCreateEventWithFlag"
-            self._call(name, byref(event), int(flag) & _UINT32_MAX)
+            self._call(name, byref(event), c_value(flag, UINT32, name, "flag", RT_VALUE))  # the runtime's 107000
         return event.value or 0
 
+    def _event(self, name: str, *handles: tuple[int, str]) -> None:
+        """An event call whose arguments are handles (events and streams), in C's order."""
+        self._call(name, *(self._ptr(h, name, what, HANDLE) for h, what in handles))
+
     def destroy_event(self, event: int) -> None:
-        self._call("aclrtDestroyEvent", event or None)
+        self._event("aclrtDestroyEvent", (event, "event"))
 
     def record_event(self, event: int, stream: int) -> None:
-        self._call("aclrtRecordEvent", event or None, stream or None)
+        self._event("aclrtRecordEvent", (event, "event"), (stream, "stream"))
 
     def reset_event(self, event: int, stream: int) -> None:
-        self._call("aclrtResetEvent", event or None, stream or None)
+        self._event("aclrtResetEvent", (event, "event"), (stream, "stream"))
 
     def synchronize_event(self, event: int) -> None:
-        self._call("aclrtSynchronizeEvent", event or None)
+        self._event("aclrtSynchronizeEvent", (event, "event"))
+
+    def _event_status(self, name: str, event: int) -> int:
+        status = c_int(0)
+        self._call(name, self._ptr(event, name, "event", HANDLE), byref(status))
+        return int(status.value)
 
     def query_event_status(self, event: int) -> bool:
-        status = c_int(0)
-        self._call("aclrtQueryEventStatus", event or None, byref(status))
-        return status.value == 1  # ACL_EVENT_RECORDED_STATUS_COMPLETE
+        return self._event_status("aclrtQueryEventStatus", event) == 1  # ACL_EVENT_RECORDED_STATUS_COMPLETE
 
     def synchronize_event_with_timeout(self, event: int, timeout: int) -> None:
-        self._call("aclrtSynchronizeEventWithTimeout", event or None, int(timeout))
+        call = "aclrtSynchronizeEventWithTimeout"
+        self._call(call, self._ptr(event, call, "event", HANDLE), c_value(timeout, INT32, call, "timeout", RT_VALUE))
 
     def query_event(self, event: int) -> int:
-        status = c_int(0)
-        self._call("aclrtQueryEvent", event or None, byref(status))
-        return int(status.value)  # aclrtEventStatus: 0 COMPLETE, 1 NOT_READY
+        return self._event_status("aclrtQueryEvent", event)  # aclrtEventStatus: 0 COMPLETE, 1 NOT_READY
 
     def query_event_wait_status(self, event: int) -> int:
-        status = c_int(0)
-        self._call("aclrtQueryEventWaitStatus", event or None, byref(status))
-        return int(status.value)  # aclrtEventWaitStatus: 0 COMPLETE, 1 NOT_READY
+        return self._event_status("aclrtQueryEventWaitStatus", event)  # aclrtEventWaitStatus: 0 COMPLETE, 1 NOT_READY
 
     def event_elapsed_time(self, start: int, end: int) -> float:
+        call = "aclrtEventElapsedTime"
         ms = ctypes.c_float(0.0)
-        self._call("aclrtEventElapsedTime", byref(ms), start or None, end or None)
+        self._call(call, byref(ms), self._ptr(start, call, "startEvent", HANDLE),
+                   self._ptr(end, call, "endEvent", HANDLE))
         return float(ms.value)
 
     def stream_wait_event(self, stream: int, event: int) -> None:
-        self._call("aclrtStreamWaitEvent", stream or None, event or None)
+        self._event("aclrtStreamWaitEvent", (stream, "stream"), (event, "event"))
 
     # -- data buffers and datasets ---------------------------------------------------------------
     def create_data_buffer(self, data: int, size: int) -> int:
-        handle = self._fn("aclCreateDataBuffer")(data or None, int(size))
+        call = "aclCreateDataBuffer"
+        handle = self._fn(call)(self._ptr(data, call, "data"), c_value(size, SIZE_T, call, "size"))
         if not handle:
-            raise AclError(_ACL_ERROR_BAD_ALLOC, "aclCreateDataBuffer", self.recent_error() or "returned NULL")
+            raise AclError(_ACL_ERROR_BAD_ALLOC, call, self.recent_error() or "returned NULL")
         return handle
 
     def destroy_data_buffer(self, buffer: int) -> None:
-        self._call("aclDestroyDataBuffer", buffer or None)
+        self._call("aclDestroyDataBuffer", self._ptr(buffer, "aclDestroyDataBuffer", "dataBuffer"))
 
     def data_buffer_addr(self, buffer: int) -> int:
-        return self._fn("aclGetDataBufferAddr")(buffer or None) or 0
+        """0 for a handle no pointer holds, as C answers NULL (a getter refuses nothing)."""
+        return (self._fn("aclGetDataBufferAddr")(buffer or None) or 0) if fits(buffer or 0, POINTER) else 0
 
     def data_buffer_size(self, buffer: int) -> int:
-        return int(self._fn("aclGetDataBufferSizeV2")(buffer or None))
+        return int(self._fn("aclGetDataBufferSizeV2")(buffer or None)) if fits(buffer or 0, POINTER) else 0
 
     def update_data_buffer(self, buffer: int, data: int, size: int) -> None:
-        self._call("aclUpdateDataBuffer", buffer or None, data or None, int(size))
+        call = "aclUpdateDataBuffer"
+        self._call(call, self._ptr(buffer, call, "dataBuffer"), self._ptr(data, call, "data"),
+                   c_value(size, SIZE_T, call, "size"))
 
     def create_dataset(self) -> int:
         handle = self._fn("aclmdlCreateDataset")()
@@ -554,47 +597,61 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         return handle
 
     def destroy_dataset(self, dataset: int) -> None:
-        self._call("aclmdlDestroyDataset", dataset or None)
+        self._call("aclmdlDestroyDataset", self._ptr(dataset, "aclmdlDestroyDataset", "dataset"))
 
     def add_dataset_buffer(self, dataset: int, buffer: int) -> None:
-        self._call("aclmdlAddDatasetBuffer", dataset or None, buffer or None)
+        call = "aclmdlAddDatasetBuffer"
+        self._call(call, self._ptr(dataset, call, "dataset"), self._ptr(buffer, call, "dataBuffer"))
 
     def dataset_num_buffers(self, dataset: int) -> int:
-        return int(self._fn("aclmdlGetDatasetNumBuffers")(dataset or None))
+        return int(self._fn("aclmdlGetDatasetNumBuffers")(dataset or None)) if fits(dataset or 0, POINTER) else 0
 
     def dataset_buffer(self, dataset: int, index: int) -> int:
-        return self._fn("aclmdlGetDatasetBuffer")(dataset or None, int(index)) or 0
+        if not (fits(dataset or 0, POINTER) and fits(index, SIZE_T)):
+            return 0  # C's NULL for a dataset or an index C could not be given
+        return self._fn("aclmdlGetDatasetBuffer")(dataset or None, index) or 0
 
     # -- execution ------------------------------------------------------------------------------
     def execute(self, model_id: int, inputs: int, outputs: int) -> None:
-        mid = self._model_id(model_id, "aclmdlExecute")
-        self._call("aclmdlExecute", mid, inputs or None, outputs or None)
+        call = "aclmdlExecute"
+        ins, outs = self._ptr(inputs, call, "input"), self._ptr(outputs, call, "output")  # GE's order
+        self._call(call, self._model_id(model_id, call), ins, outs)
 
     def execute_async(self, model_id: int, inputs: int, outputs: int, stream: int) -> None:
-        mid = self._model_id(model_id, "aclmdlExecuteAsync")
-        self._call("aclmdlExecuteAsync", mid, inputs or None, outputs or None, stream or None)
+        call = "aclmdlExecuteAsync"
+        ins, outs = self._ptr(inputs, call, "input"), self._ptr(outputs, call, "output")
+        self._call(call, self._model_id(model_id, call), ins, outs, self._ptr(stream, call, "stream", HANDLE))
+
+    def _gear_target(self, call: str, model_id: int, dataset: int, index: int) -> tuple[int, int, int]:
+        """The model, dataset and mbatch input index a set call names, as C gets them."""
+        return (self._model_id(model_id, call), self._ptr(dataset, call, "dataset"),
+                c_value(index, SIZE_T, call, "index"))
 
     def set_dynamic_batch_size(self, model_id: int, dataset: int, index: int, batch: int) -> None:
-        mid = self._model_id(model_id, "aclmdlSetDynamicBatchSize")
-        self._call("aclmdlSetDynamicBatchSize", mid, dataset or None, int(index), int(batch))
+        call = "aclmdlSetDynamicBatchSize"
+        target = self._gear_target(call, model_id, dataset, index)
+        self._call(call, *target, c_value(batch, UINT64, call, "batchSize", NOT_A_GEAR))
 
     def set_dynamic_hw_size(self, model_id: int, dataset: int, index: int, height: int, width: int) -> None:
-        mid = self._model_id(model_id, "aclmdlSetDynamicHWSize")
-        self._call("aclmdlSetDynamicHWSize", mid, dataset or None, int(index), int(height), int(width))
+        call = "aclmdlSetDynamicHWSize"
+        target = self._gear_target(call, model_id, dataset, index)
+        self._call(call, *target, c_value(height, UINT64, call, "height", NOT_A_GEAR),
+                   c_value(width, UINT64, call, "width", NOT_A_GEAR))
 
     def set_input_dynamic_dims(self, model_id: int, dataset: int, index: int, dims: Sequence[int]) -> None:
-        mid = self._model_id(model_id, "aclmdlSetInputDynamicDims")
+        call = "aclmdlSetInputDynamicDims"
+        target = self._gear_target(call, model_id, dataset, index)
         if dims is None:
-            self._call("aclmdlSetInputDynamicDims", mid, dataset or None, int(index), None)
+            self._call(call, *target, None)
             return
         if len(dims) > ACL_MAX_DIM_CNT:
-            raise AclError(E.ACL_ERROR_INVALID_PARAM, "aclmdlSetInputDynamicDims",
+            raise AclError(E.ACL_ERROR_INVALID_PARAM, call,
                            f"{len(dims)} dims do not fit aclmdlIODims ({ACL_MAX_DIM_CNT} at most)")
         io = AclmdlIODims()
         io.dimCount = len(dims)
         for i, d in enumerate(dims):
-            io.dims[i] = int(d)
-        self._call("aclmdlSetInputDynamicDims", mid, dataset or None, int(index), byref(io))
+            io.dims[i] = c_value(d, INT64, call, f"dims[{i}]")  # a Structure field wraps silently too
+        self._call(call, *target, byref(io))
 
     # -- a live desc -----------------------------------------------------------------------------
     def create_desc(self, model_id: int) -> int:
@@ -610,16 +667,18 @@ class AclBackend(ReportsMixin, TensorDescsMixin, Backend):
         return desc
 
     def destroy_desc(self, desc: int) -> None:
-        self._call("aclmdlDestroyDesc", desc or None)
+        self._call("aclmdlDestroyDesc", self._ptr(desc, "aclmdlDestroyDesc", "modelDesc"))
 
     def cur_output_dims(self, desc: int, index: int) -> tuple[int, ...]:
+        call = "aclmdlGetCurOutputDims"
         dims = AclmdlIODims()
-        self._call("aclmdlGetCurOutputDims", desc or None, int(index), byref(dims))
+        self._call(call, self._ptr(desc, call, "modelDesc"), c_value(index, SIZE_T, call, "index"), byref(dims))
         return _dims(dims)
 
     def input_index_by_name(self, desc: int, name: str) -> int:
+        call = "aclmdlGetInputIndexByName"
         index = c_size_t()
-        self._call("aclmdlGetInputIndexByName", desc or None, name.encode() if name else None, byref(index))
+        self._call(call, self._ptr(desc, call, "modelDesc"), c_text(name, call, "name"), byref(index))
         return index.value
 
 

@@ -19,6 +19,7 @@ import itertools
 import threading
 from typing import Any, Callable, Optional
 
+from .cvalues import ENUM, HANDLE, INT32, POINTER, RT_VALUE, UINT64, c_value
 from .prototypes import aclrtCallback
 
 _pending: dict[int, tuple[int, Callable[[], None]]] = {}  # token -> (id of the launching backend, fn)
@@ -84,15 +85,23 @@ class ReportsMixin:
     _check: Any
 
     def subscribe_report(self, thread_id: int, stream: int) -> None:
-        self._call("aclrtSubscribeReport", int(thread_id) & (2**64 - 1), stream or None)
+        self._report("aclrtSubscribeReport", thread_id, stream)
 
     def unsubscribe_report(self, thread_id: int, stream: int) -> None:
-        self._call("aclrtUnSubscribeReport", int(thread_id) & (2**64 - 1), stream or None)
+        self._report("aclrtUnSubscribeReport", thread_id, stream)
+
+    def _report(self, call: str, thread_id: int, stream: int) -> None:
+        """A thread id past uint64 was masked into another thread's: refused (100000) instead."""
+        self._call(call, c_value(thread_id, UINT64, call, "threadId"), c_value(stream or 0, POINTER, call, "stream",
+                                                                               HANDLE))
 
     def launch_callback(self, fn: Callable[[], None], block_type: int, stream: int) -> None:
+        call = "aclrtLaunchCallback"
+        block, handle = c_value(block_type, ENUM, call, "blockType"), c_value(stream or 0, POINTER, call, "stream",
+                                                                              HANDLE)
         token = add(fn, id(self))
         try:
-            self._call("aclrtLaunchCallback", TRAMPOLINE, token, int(block_type), stream or None)
+            self._call(call, TRAMPOLINE, token, block, handle)
         except BaseException:
             discard(token)
             raise
@@ -102,7 +111,8 @@ class ReportsMixin:
         drop(id(self))
 
     def process_report(self, timeout: int) -> None:
-        code = self._fn("aclrtProcessReport")(int(timeout))  # ctypes releases the GIL while C waits
+        ms = c_value(timeout, INT32, "aclrtProcessReport", "timeout", RT_VALUE)
+        code = self._fn("aclrtProcessReport")(ms)  # ctypes releases the GIL while C waits
         raise_pending()
         self._check(code, "aclrtProcessReport")
 

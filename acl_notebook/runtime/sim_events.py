@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import errors as E
+from .cvalues import INT32, RT_VALUE, c_value
 from .sim_streams import StreamTask
 
 EVENT_SYNC = 0x1
@@ -188,6 +189,7 @@ class EventsMixin:
         record that another thread has still to run: then 507047, and the callback, the record
         and the work between stay queued (the runtime's order: the timeout is checked first)."""
         call = "aclrtSynchronizeEventWithTimeout"
+        timeout = c_value(timeout, INT32, call, "timeout", RT_VALUE)
         if timeout < -1:
             raise self._fail(_RT_PARAM_INVALID, call, f"timeout {timeout} is not in [-1, INT_MAX]")
         if timeout == -1:

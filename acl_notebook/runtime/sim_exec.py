@@ -67,6 +67,20 @@ from . import errors as E
 from . import gears as G
 from . import sim_outputs
 from .base import ExecutionReport, MemcpyKind, RunMode, malloc_charge
+from .cvalues import (
+    ENUM,
+    HANDLE,
+    INT32,
+    INT64,
+    MEMORY,
+    POINTER,
+    RT_VALUE,
+    SIZE_T,
+    UINT32,
+    c_value,
+    copy_args,
+    fill_args,
+)
 from .errors import AclError
 from .sim_memory import AddressSpace, Block, HostAccessError, host_view
 from .sim_streams import CopyTask, FillTask, Queues, StreamTask, default_key, fill
@@ -172,6 +186,7 @@ class ExecutionMixin:
         return self._malloc("aclrtMallocCached", size, policy)
 
     def _malloc(self, call: str, size: int, policy: int) -> int:
+        size, policy = c_value(size, SIZE_T, call, "size"), c_value(policy, ENUM, call, "policy")
         with self._lock:
             self._count(call)
             if size <= 0:
@@ -189,6 +204,7 @@ class ExecutionMixin:
         """aclrtMemFlush / aclrtMemInvalidate: NULL or size 0 is 100000 (ACL's checks); a range
         outside live device memory is the runtime's invalid value, 107000 [inf]. With nothing
         cached there is nothing to write back or drop."""
+        ptr, size = c_value(ptr or 0, POINTER, call, "devPtr", MEMORY), c_value(size, SIZE_T, call, "size")
         with self._lock:
             if not ptr:
                 raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "devPtr is NULL")
@@ -235,6 +251,7 @@ class ExecutionMixin:
             self.devices[block.device].charged -= block.charge
 
     def malloc_host(self, size: int) -> int:
+        size = c_value(size, SIZE_T, "aclrtMallocHost", "size")
         with self._lock:
             self._count("aclrtMallocHost")
             if size <= 0:
@@ -292,6 +309,7 @@ class ExecutionMixin:
 
     def memcpy(self, dst: int, dest_max: int, src: int, count: int, kind: int) -> None:
         call = "aclrtMemcpy"
+        dst, dest_max, src, count, kind = copy_args(call, dst, dest_max, src, count, kind)  # as C would get them
         with self._lock:
             self._count(call)
             self.memcpy_log.append((dst, src, count, int(kind)))
@@ -316,6 +334,8 @@ class ExecutionMixin:
         """aclrtMemcpyAsync: every check now, the copy when the stream reaches it (see the
         module docstring for the order of checks and the pageable-memory rule)."""
         call = "aclrtMemcpyAsync"
+        dst, dest_max, src, count, kind = copy_args(call, dst, dest_max, src, count, kind)
+        stream = c_value(stream or 0, POINTER, call, "stream", HANDLE)
         with self._lock:
             self._count(call)
             if not dst or not src:
@@ -367,6 +387,7 @@ class ExecutionMixin:
 
     def memset(self, ptr: int, max_count: int, value: int, count: int) -> None:
         call = "aclrtMemset"
+        ptr, max_count, value, count = fill_args(call, ptr, max_count, value, count)
         with self._lock:
             self._count(call)
             if count == 0:
@@ -381,6 +402,8 @@ class ExecutionMixin:
     def memset_async(self, ptr: int, max_count: int, value: int, count: int, stream: int) -> None:
         """aclrtMemsetAsync (see the module docstring): host memory now, device memory on the stream."""
         call = "aclrtMemsetAsync"
+        ptr, max_count, value, count = fill_args(call, ptr, max_count, value, count)
+        stream = c_value(stream or 0, POINTER, call, "stream", HANDLE)
         with self._lock:
             self._count(call)
             if not ptr:
@@ -409,8 +432,10 @@ class ExecutionMixin:
     def create_stream_with_config(self, priority: int, flag: int) -> int:
         """aclrtCreateStreamWithConfig: a priority above 7 is taken as 7 and the flags only
         change how fast the runtime issues and waits, so the simulated stream is a plain one."""
-        del priority, flag
-        return self._new_stream("aclrtCreateStreamWithConfig")
+        call = "aclrtCreateStreamWithConfig"
+        c_value(priority, UINT32, call, "priority")
+        c_value(flag, UINT32, call, "flag")
+        return self._new_stream(call)
 
     def _new_stream(self, call: str) -> int:
         with self._lock:
@@ -439,6 +464,7 @@ class ExecutionMixin:
         the subscribed thread has not run: past `timeout` ms (-1: never) that is ACL's
         507046, and the callback and the work after it stay queued."""
         call = "aclrtSynchronizeStreamWithTimeout"
+        timeout = c_value(timeout, INT32, call, "timeout", RT_VALUE)
         if int(timeout) < -1:
             raise self._fail(E.ACL_ERROR_RT_PARAM_INVALID, call, f"timeout {timeout} is not in [-1, INT_MAX]")
         deadline = time.monotonic() + int(timeout) / 1000 if int(timeout) > 0 else None
@@ -462,6 +488,8 @@ class ExecutionMixin:
 
     # -- data buffers and datasets --------------------------------------------------------
     def create_data_buffer(self, data: int, size: int) -> int:
+        call = "aclCreateDataBuffer"
+        data, size = c_value(data or 0, POINTER, call, "data"), c_value(size, SIZE_T, call, "size")
         with self._lock:
             handle = next(self._objects)
             self._buffers[handle] = _DataBuffer(int(data or 0), int(size))
@@ -487,6 +515,8 @@ class ExecutionMixin:
         return found.size if found else 0
 
     def update_data_buffer(self, buffer: int, data: int, size: int) -> None:
+        call = "aclUpdateDataBuffer"
+        data, size = c_value(data or 0, POINTER, call, "data"), c_value(size, SIZE_T, call, "size")
         with self._lock:
             found = self._buffer(buffer, "aclUpdateDataBuffer")
             found.data, found.size = int(data or 0), int(size)
@@ -512,7 +542,7 @@ class ExecutionMixin:
     def add_dataset_buffer(self, dataset: int, buffer: int) -> None:
         with self._lock:
             ds = self._dataset(dataset, "aclmdlAddDatasetBuffer")
-            if not buffer:
+            if not c_value(buffer or 0, POINTER, "aclmdlAddDatasetBuffer", "dataBuffer"):
                 raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclmdlAddDatasetBuffer", "dataBuffer is NULL")
             ds.buffers.append(buffer)
 
@@ -629,6 +659,7 @@ class ExecutionMixin:
                 raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dims is NULL")
             if len(dims) == 0:
                 raise self._fail(E.ACL_ERROR_INVALID_PARAM, call, "dimCount is 0")
+            dims = [c_value(d, INT64, call, f"dims[{i}]") for i, d in enumerate(dims)]  # aclmdlIODims holds int64
             ds, buf = self._mbatch(model_id, dataset, index, call, 0)
             loaded = self._loaded_for_set(model_id, call)
             info = loaded.info

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Optional
 
 from . import errors as E
+from .cvalues import INT32, RT_VALUE, UINT64, c_value
 from .sim_streams import StreamTask, default_key
 
 _POLL = 0.02  # seconds between looks while a wait cannot be woken (the GIL, KeyboardInterrupt)
@@ -127,6 +128,7 @@ class ReportsMixin:
     # -- subscribe / unsubscribe ----------------------------------------------------------
     def subscribe_report(self, thread_id: int, stream: int) -> None:
         call = "aclrtSubscribeReport"
+        thread_id = c_value(thread_id, UINT64, call, "threadId")
         with self._lock:
             key, ctx = self._report_key(stream, call)
             if key in self._subscribed:
@@ -140,6 +142,7 @@ class ReportsMixin:
 
     def unsubscribe_report(self, thread_id: int, stream: int) -> None:
         call = "aclrtUnSubscribeReport"
+        thread_id = c_value(thread_id, UINT64, call, "threadId")
         with self._lock:
             key, _ctx = self._report_key(stream, call)
             sub = self._subscribed.get(key)
@@ -303,6 +306,7 @@ class ReportsMixin:
     # -- process -----------------------------------------------------------------------------
     def process_report(self, timeout: int) -> None:
         call = "aclrtProcessReport"
+        timeout = c_value(timeout, INT32, call, "timeout", RT_VALUE)
         if timeout == 0 or timeout < -1:
             raise self._fail(E.ACL_ERROR_RT_PARAM_INVALID, call, f"invalid timeout {timeout} (-1 or > 0 ms)")
         me = threading.get_ident()

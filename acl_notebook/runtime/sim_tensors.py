@@ -33,6 +33,7 @@ from typing import Any, Optional
 
 from ..om.enums import DTYPE_BITS
 from . import errors as E
+from .cvalues import ENUM, INT64, c_text, c_value
 
 ACL_UNKNOWN_RANK = 0xFFFFFFFFFFFFFFFE
 _UNKNOWN_RANK_DIM = -2
@@ -73,8 +74,11 @@ class TensorDescsMixin:
         return handle
 
     def create_tensor_desc(self, dtype: int, dims: Sequence[int], fmt: int) -> int:
+        call = "aclCreateTensorDesc"  # what C can be given of each value, as the ctypes backend checks
+        values = [c_value(d, INT64, call, f"dims[{i}]") for i, d in enumerate(dims)]
+        desc = _TensorDesc(c_value(dtype, ENUM, call, "dataType"), values, c_value(fmt, ENUM, call, "format"))
         with self._lock:
-            return self._new_tensor_desc(_TensorDesc(int(dtype), [int(d) for d in dims], int(fmt)))
+            return self._new_tensor_desc(desc)
 
     def destroy_tensor_desc(self, desc: int) -> None:
         with self._lock:
@@ -130,6 +134,7 @@ class TensorDescsMixin:
         return found.name if found else ""
 
     def set_tensor_desc_name(self, desc: int, name: Optional[str]) -> None:
+        c_text(name, "aclSetTensorDescName", "name")  # C would keep it cut at a NUL
         with self._lock:
             found = self._tdesc(desc)
             if found is not None:

@@ -41,6 +41,7 @@ from . import errors as E
 from . import gears as G
 from . import sim_outputs
 from .base import Backend, MemAttr, ModelDesc, RunMode, Utilization, Versions
+from .cvalues import ENUM, MEMORY, POINTER, SIZE_T, c_value
 from .errors import AclError
 from .sim_events import EventsMixin
 from .sim_exec import ExecutionMixin
@@ -317,8 +318,12 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, TensorDescsMix
         with self._lock:
             self._need_init("aclrtGetMemInfo")
             dev = self.devices[self._current("aclrtGetMemInfo").device]
-            if type(attr) is not MemAttr:
-                attr = MemAttr(attr)  # a plain int from a program: the enum refuses an unknown one
+            if type(attr) is not MemAttr:  # a plain int from a program: ACL refuses an unknown one
+                number = c_value(attr, ENUM, "aclrtGetMemInfo", "attr")
+                if number not in MemAttr._value2member_map_:
+                    raise self._fail(E.ACL_ERROR_INVALID_PARAM, "aclrtGetMemInfo",
+                                     f"attr {number} is not an aclrtMemAttr")
+                attr = MemAttr(number)
             hbm_attr = attr in (MemAttr.HBM, MemAttr.HBM_HUGE, MemAttr.HBM_NORMAL)
             if self.profile.memory_kind == "HBM" and not hbm_attr:
                 return 0, 0  # A2/A3 have no DDR pool for the device: ACL reports zeros
@@ -367,6 +372,10 @@ class SimulatorBackend(ExecutionMixin, ReportsMixin, EventsMixin, TensorDescsMix
     def _load(self, model: memoryview, call: str, supplied: Optional[tuple[int, int, int, int]] = None) -> int:
         """`supplied`: (work, work size, weight, weight size) the caller gives (WithMem loads)."""
         work_ptr, work_size, weight_ptr, weight_size = supplied or (0, 0, 0, 0)
+        for value, ctype, what, code in ((work_ptr, POINTER, "workPtr", MEMORY), (work_size, SIZE_T, "workSize", 0),
+                                         (weight_ptr, POINTER, "weightPtr", MEMORY),
+                                         (weight_size, SIZE_T, "weightSize", 0)):
+            c_value(value or 0, ctype, call, what, code or E.ACL_ERROR_INVALID_PARAM)  # as the ctypes backend
         with self._lock:
             self._need_buffer(model, call)
             self._need_init(call, E.ACL_ERROR_GE_EXEC_NOT_INIT)

@@ -249,6 +249,9 @@ static int injected(const char *func) {
 
 #define LOCK() pthread_mutex_lock(&g_mu)
 #define UNLOCK() pthread_mutex_unlock(&g_mu)
+/* Count a call of `func` (fakeacl_calls reads it back); defined with the execution family below. */
+static void count_call(const char *func);
+
 /* Every aclError entry point starts with ENTER: lock, then honour fakeacl_fail(). */
 #define ENTER()                                                                  \
     LOCK();                                                                      \
@@ -1220,6 +1223,7 @@ FAKEACL_API const char *aclGetRecentErrMsg(void) {
 
 FAKEACL_API aclError aclrtSetDevice(int32_t deviceId) {
     ENTER();
+    count_call(__func__);
     NEED_INIT();
     NEED_DEVICE(deviceId);
     fa_device *d = &g_dev[deviceId];
@@ -1231,6 +1235,7 @@ FAKEACL_API aclError aclrtSetDevice(int32_t deviceId) {
 
 FAKEACL_API aclError aclrtResetDevice(int32_t deviceId) {
     ENTER();
+    count_call(__func__);
     NEED_INIT();
     NEED_DEVICE(deviceId);
     fa_device *d = &g_dev[deviceId];
@@ -1259,6 +1264,7 @@ FAKEACL_API aclError aclrtGetRunMode(aclrtRunMode *runMode) {
 
 FAKEACL_API aclError aclrtCreateContext(aclrtContext *context, int32_t deviceId) {
     ENTER();
+    count_call(__func__);
     if (!context) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "context is NULL"));
     NEED_INIT();
     NEED_DEVICE(deviceId);
@@ -1271,6 +1277,7 @@ FAKEACL_API aclError aclrtCreateContext(aclrtContext *context, int32_t deviceId)
 
 FAKEACL_API aclError aclrtDestroyContext(aclrtContext context) {
     ENTER();
+    count_call(__func__);
     if (!context) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "context is NULL"));
     fa_ctx *c = find_ctx(context);
     if (!c) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "context %p is not a live context", context));
@@ -1282,6 +1289,7 @@ FAKEACL_API aclError aclrtDestroyContext(aclrtContext context) {
 
 FAKEACL_API aclError aclrtSetCurrentContext(aclrtContext context) {
     ENTER();
+    count_call(__func__);
     if (!context) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "context is NULL"));
     fa_ctx *c = find_ctx(context);
     if (!c) LEAVE(fail(ACL_ERROR_RT_INVALID_HANDLE, "context %p is not a live context", context));
@@ -1312,6 +1320,7 @@ static int is_ddr_attr(int attr) { return attr == 0 || attr == 2 || attr == 3 ||
 
 FAKEACL_API aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *freeSize, size_t *totalSize) {
     ENTER();
+    count_call(__func__);
     if (!freeSize || !totalSize) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "free or total is NULL"));
     if (attr < 0 || attr > 17) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "memory attribute %d is not an aclrtMemAttr", attr));
     NEED_INIT();
@@ -1331,6 +1340,7 @@ FAKEACL_API aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *freeSize, size_t
 #ifndef FAKEACL_OLD_CANN
 FAKEACL_API aclError aclrtGetDeviceUtilizationRate(int32_t deviceId, aclrtUtilizationInfo *utilizationInfo) {
     ENTER();
+    count_call(__func__);
     if (!utilizationInfo) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "utilizationInfo is NULL"));
     if (utilizationInfo->utilizationExtend)
         LEAVE(fail(ACL_ERROR_INVALID_PARAM, "utilizationExtend is a reserved parameter and must be NULL"));
@@ -1418,6 +1428,7 @@ FAKEACL_API aclError aclmdlLoadFromMem(const void *model, size_t modelSize, uint
 FAKEACL_API aclError aclmdlLoadFromMemWithMem(const void *model, size_t modelSize, uint32_t *modelId, void *workPtr,
                                               size_t workSize, void *weightPtr, size_t weightSize) {
     ENTER();
+    count_call(__func__);
     if (!model || modelSize == 0) {
         g_last_ptr = model;
         g_last_size = modelSize;
@@ -1429,6 +1440,7 @@ FAKEACL_API aclError aclmdlLoadFromMemWithMem(const void *model, size_t modelSiz
 
 FAKEACL_API aclError aclmdlUnload(uint32_t modelId) {
     ENTER();
+    count_call(__func__);
     NEED_INIT();
     fa_ctx *c = current_ctx();
     if (!c) LEAVE(fail(ACL_ERROR_RT_CONTEXT_NULL, "no current context on this thread"));
@@ -1474,6 +1486,7 @@ static void desc_fill(aclmdlDesc *d, fa_info *info) {
 
 FAKEACL_API aclError aclmdlGetDesc(aclmdlDesc *modelDesc, uint32_t modelId) {
     ENTER();
+    count_call(__func__);
     if (!modelDesc || !find_desc(modelDesc)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "modelDesc is not a live aclmdlDesc"));
     NEED_INIT();
     fa_model *m = find_model(modelId);
@@ -1525,6 +1538,7 @@ FAKEACL_API aclError aclmdlDestroyConfigHandle(aclmdlConfigHandle *handle) {
 FAKEACL_API aclError aclmdlSetConfigOpt(aclmdlConfigHandle *handle, aclmdlConfigAttr attr, const void *attrValue,
                                         size_t valueSize) {
     ENTER();
+    count_call(__func__);
     if (!handle || !find_handle(handle)) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "handle is not a live aclmdlConfigHandle"));
     if (!attrValue) LEAVE(fail(ACL_ERROR_INVALID_PARAM, "attrValue is NULL"));
     switch (attr) {
@@ -1836,7 +1850,7 @@ typedef struct {
 static fa_copy g_cpy_log[CPY_LOG]; /* the last aclrtMemcpy calls, a ring */
 static uint64_t g_cpy_seen;
 
-/* Count a call of `func` (fakeacl_calls reads it back). Caller holds g_mu. */
+/* Caller holds g_mu. */
 static void count_call(const char *func) {
     for (size_t i = 0; i < sizeof g_counters / sizeof *g_counters; i++) {
         if (!g_counters[i].name[0]) snprintf(g_counters[i].name, sizeof g_counters[i].name, "%s", func);
@@ -2084,6 +2098,9 @@ FAKEACL_API aclError aclrtCreateStream(void **stream) {
 FAKEACL_API aclError aclrtCreateStreamWithConfig(void **stream, uint32_t priority, uint32_t flag) {
     (void)priority;
     (void)flag;
+    LOCK();
+    count_call(__func__);
+    UNLOCK();
     return aclrtCreateStream(stream);
 }
 #endif
@@ -2402,6 +2419,7 @@ FAKEACL_API const char *aclGetTensorDescName(aclTensorDesc *desc) {
 
 FAKEACL_API void aclSetTensorDescName(aclTensorDesc *desc, const char *name) {
     LOCK();
+    count_call(__func__);
     aclTensorDesc *t = find_tdesc(desc);
     char *copy = t ? strdup(name ? name : "") : NULL;
     if (copy) {
