@@ -30,6 +30,22 @@ settings.register_profile("gate", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
+def _panel_timers() -> set:
+    import threading
+
+    return {t for t in threading.enumerate() if t.name == "acl-notebook-panel-timer"}
+
+
+@pytest.fixture(autouse=True)
+def no_panel_timer_left_running():
+    """A test that opens a panel closes it: a timer left running samples and redraws in the tests
+    after it (a leaked %acl_panel's PNGs made test_reference_budget's traced peaks 7 MiB too high)."""
+    before = _panel_timers()
+    yield
+    left = _panel_timers() - before
+    assert not left, f"the test left {len(left)} panel timer(s) running: close the panels it opened"
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     if not MODELS_DIR.is_dir():

@@ -471,7 +471,10 @@ def test_lines_that_cannot_be_read_are_one_usage_line(ip, capsys, cell):
 
 def test_panel_returns_the_widget(ip):
     panel = ip.run_line_magic("acl_panel", "")
-    assert type(panel).__name__ == "Panel" and type(panel).__module__ == "acl_notebook.widgets.panel"
+    try:
+        assert type(panel).__name__ == "Panel" and type(panel).__module__ == "acl_notebook.widgets.panel"
+    finally:
+        panel.close()  # its timer would go on sampling the kernel's session in the tests after this one
 
 
 def test_every_result_shows_as_our_text_and_html(ip, two_loaded):
