@@ -287,3 +287,21 @@ def test_the_same_program_on_the_ctypes_backend(tmp_path_factory, tmp_path, monk
     finally:
         same.shutdown()
     assert saved["output0"].tobytes() == want
+
+
+def test_a_copy_of_two_gib_or_more_is_whole(sim_env):
+    """ctypes.string_at hands C its count as an int: acl.util.ptr_to_bytes of 2**31 + 16 bytes of
+    raw memory returned the bytes up to the first NUL, and 2**32 + 5 bytes would have been 5; a
+    model loaded from such a pointer was copied short the same way."""
+    acl, _ = sim_env
+    n = 2**31 + 16
+    base = libc.mmap(None, n, PROT_RW, 0x4022, -1, 0)  # MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
+    assert base not in (None, ctypes.c_void_p(-1).value)
+    try:  # untouched pages read as zeros without taking memory; only the copy does
+        ctypes.memmove(base, b"h\0", 2)
+        ctypes.memmove(base + n - 4, b"tail", 4)
+        data = acl.util.ptr_to_bytes(base, n)
+        assert len(data) == n and data[:2] == b"h\0" and data[-4:] == b"tail"
+        del data
+    finally:
+        libc.munmap(base, n)

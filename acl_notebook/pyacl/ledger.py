@@ -238,4 +238,11 @@ def view_of(region: Region, address: int, count: int) -> memoryview:
     return memoryview((ctypes.c_char * count).from_address(address)).cast("B")
 
 
-__all__ = ["ACL_HOST", "DEVICE", "PYTHON", "Config", "Desc", "Ledger", "Region", "view_of"]
+def copy_of(address: int, count: int) -> bytes:
+    """A copy of the `count` bytes at `address` (raw memory the program may free once the call
+    returns). Not ctypes.string_at: it hands C the count as an int, so 2**32 + 5 bytes came back
+    as 5, and 2**31 or more as the bytes up to the first NUL."""
+    return bytes(memoryview((ctypes.c_char * count).from_address(address)).cast("B")) if count else b""
+
+
+__all__ = ["ACL_HOST", "DEVICE", "PYTHON", "Config", "Desc", "Ledger", "Region", "copy_of", "view_of"]

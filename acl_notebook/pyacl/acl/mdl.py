@@ -30,6 +30,7 @@ from ..core import (
     unsigned,
 )
 from ..ledger import DEVICE, RAW, Desc, view_of
+from ..ledger import copy_of as _copy_of  # a helper, not a call: kept out of dir(acl.mdl)
 from . import mdl_config
 from .mdl_config import create_config_handle, destroy_config_handle, set_config_opt
 from .tensors import get_dataset_tensor_desc, set_dataset_tensor_desc
@@ -73,15 +74,13 @@ def _host_view(ptr: int, size: int, call: str) -> tuple[Optional[memoryview], in
     if region.kind == DEVICE and not _P.rc():
         return None, _P.fail(INVALID_PARAM, call, "in EP mode the model must be in host memory, not device memory")
     if region.kind == RAW:
-        import ctypes
-
         from ...hostbuf import host_shortfall
 
         refused = host_shortfall(size)  # the copy is this host's memory: past its room, a kill
         if refused is not None:
             return None, _P.fail(E.ACL_ERROR_BAD_ALLOC, call, f"copying the model's {size:,} bytes would take more "
                                                               f"host memory than this process may ({refused.says()})")
-        return memoryview(ctypes.string_at(ptr, size)), 0
+        return memoryview(_copy_of(ptr, size)), 0
     return view_of(region, ptr, size), 0
 
 

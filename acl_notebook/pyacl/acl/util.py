@@ -20,6 +20,7 @@ from typing import Any
 from ..core import PROGRAM, unsigned
 from ..hostmem import accessible as _hostmem_access
 from ..ledger import DEVICE, PYTHON, RAW, Region
+from ..ledger import copy_of as _copy_of  # a helper, not a call: kept out of dir(acl.util)
 from ..threads import start_thread, stop_thread
 
 _P = PROGRAM
@@ -76,7 +77,7 @@ def ptr_to_bytes(ptr: Any, size: Any) -> bytes:
     if n == 0:
         return b""
     _readable(p, n, "acl.util.ptr_to_bytes")
-    return ctypes.string_at(p, n)
+    return _copy_of(p, n)
 
 
 def ptr_to_numpy(ptr: Any, shape: Any, type: Any) -> Any:  # noqa: A002 (pyACL's own name)
