@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import random
+import threading
 import tracemalloc
 from typing import Any, Callable, Optional
 
@@ -54,16 +55,29 @@ def traced_peak(fn: Callable[[], Any], warm: Optional[Callable[[], Any]] = None)
 
 def reference_run(source: Any, x: list, warm_by_running: bool = True) -> tuple[int, int, Any]:
     """(traced peak, planned peak, Outputs) of `acl.reference` on the opened model, after a run
-    (or, for a slow model, its `coverage`: every op planned and the plan made, nothing run)."""
+    (or, for a slow model, its `coverage`: every op planned and the plan made, nothing run).
+
+    tracemalloc counts every thread, so a thread another test left running (a panel timer
+    drawing its plot once added 7 to 16 MiB) can only raise the figure. So a warmed run's peak
+    above the plan is measured twice more and the lowest kept: a real undercount is the same
+    every run and still fails. (An unwarmed first run is not repeated: a second one would
+    meet what the first decoded and kept.)"""
     model = open_model(source)
-    traced, out = traced_peak(lambda: acl.reference(model, x), None if warm_by_running else model.coverage)
+    run = lambda: acl.reference(model, x)  # noqa: E731
+    traced, out = traced_peak(run, None if warm_by_running else model.coverage)
     (plan,) = model._plans.values()
+    for _ in range(2 if warm_by_running else 0):
+        if traced <= plan.peak + SLACK:
+            break
+        traced = min(traced, traced_peak(run, lambda: None)[0])
     return traced, plan.peak, out
 
 
 def check_close(planned: int, traced: int, what: str) -> None:
     mib = 2**20
-    assert traced <= planned + SLACK, f"{what}: traced {traced / mib:.2f} MiB, above the plan's {planned / mib:.2f}"
+    others = ", ".join(t.name for t in threading.enumerate() if t is not threading.current_thread()) or "none"
+    assert traced <= planned + SLACK, (f"{what}: traced {traced / mib:.2f} MiB, above the plan's {planned / mib:.2f} "
+                                       f"(other threads alive: {others})")
     assert planned <= RATIO * traced, f"{what}: plan {planned / mib:.2f} MiB is {planned / traced:.2f}x the traced peak"
 
 
