@@ -8,7 +8,7 @@ stream completes is the runtime's business (the simulator's model: `runtime/sim_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..core import PROGRAM, RT_INVALID_HANDLE, signed, takes_no_arguments, unsigned
 
@@ -80,12 +80,7 @@ def synchronize_event(event: Any) -> int:
 
 def query_event_status(event: Any) -> tuple[int, int]:
     """``status, ret``: ACL_EVENT_RECORDED_STATUS_COMPLETE (1) or _NOT_READY (0)."""
-    call = "aclrtQueryEventStatus"
-    e = unsigned(event, "acl.rt.query_event_status")
-    ret = _stale(e, call)
-    if ret:
-        return 0, ret
-    return _P.out(call, lambda: int(bool(_P.call("query_event_status", e))), 0)
+    return _status("aclrtQueryEventStatus", "query_event_status", event, bool)
 
 
 def synchronize_event_with_timeout(event: Any, timeout: Any) -> int:
@@ -101,12 +96,7 @@ def query_event(event: Any) -> tuple[int, int]:
     """The deprecated aclrtQueryEvent: ``status, ret`` with aclrtEventStatus values, 0
     ACL_EVENT_STATUS_COMPLETE (also for an event never recorded) and 1 NOT_READY (a record
     launched and not yet reached): the reverse numbering of query_event_status."""
-    call = "aclrtQueryEvent"
-    e = unsigned(event, "acl.rt.query_event")
-    ret = _stale(e, call)
-    if ret:
-        return 0, ret
-    return _P.out(call, lambda: int(_P.call("query_event", e)), 0)
+    return _status("aclrtQueryEvent", "query_event", event)
 
 
 def query_event_wait_status(event: Any) -> tuple[int, int]:
@@ -114,12 +104,17 @@ def query_event_wait_status(event: Any) -> tuple[int, int]:
     every stream that waits on the event (`stream_wait_event`) has got past its wait (also
     when none waits), 1 NOT_READY while one has not (pyACL's page copies the recorded-status
     names; the C enum is these)."""
-    call = "aclrtQueryEventWaitStatus"
-    e = unsigned(event, "acl.rt.query_event_wait_status")
+    return _status("aclrtQueryEventWaitStatus", "query_event_wait_status", event)
+
+
+def _status(call: str, method: str, event: Any, convert: Callable[[Any], Any] = int) -> tuple[int, int]:
+    """``(status, ret)`` of one of the event status queries: a stale event is refused before
+    the runtime is asked (status 0), else the backend's `method` answers."""
+    e = unsigned(event, f"acl.rt.{method}")
     ret = _stale(e, call)
     if ret:
         return 0, ret
-    return _P.out(call, lambda: int(_P.call("query_event_wait_status", e)), 0)
+    return _P.out(call, lambda: int(convert(_P.call(method, e))), 0)
 
 
 def event_elapsed_time(start: Any, end: Any) -> tuple[float, int]:
