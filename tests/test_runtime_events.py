@@ -207,3 +207,20 @@ def test_elapsed_time_measures_the_simulated_compute(sim_dev, monkeypatch):
         b.destroy_event(e)
     b.destroy_stream(stream)
     r.close()
+
+
+def test_a_pipeline_of_records_and_waits_keeps_no_performed_waits(sim_dev):
+    """A program that records on one stream and waits on another every iteration, and never
+    asks query_event_wait_status, must not keep every wait for the event's life."""
+    b = sim_dev.backend
+    producer, consumer = b.create_stream(), b.create_stream()
+    event = b.create_event()
+    for _ in range(200):
+        b.record_event(event, producer)
+        b.stream_wait_event(consumer, event)
+        b.synchronize_stream(consumer)
+    assert len(b._events[event].waits) <= 1
+    assert b.query_event_wait_status(event) == 0
+    b.destroy_event(event)
+    for s in (producer, consumer):
+        b.destroy_stream(s)

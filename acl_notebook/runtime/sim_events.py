@@ -146,6 +146,9 @@ class EventsMixin:
             ctx = self._current(call)
             key = self._stream_key(stream, ctx.handle, call)
             wait = _WaitTask(ev.latest)
+            # only the waits not yet performed matter to query_event_wait_status: a pipeline
+            # that records and waits every iteration and never asks must not grow this list
+            ev.waits = [w for w in ev.waits if not w.performed]
             ev.waits.append(wait)
             self._queues.add(key, wait)
 
